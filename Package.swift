@@ -1,0 +1,36 @@
+// swift-tools-version:6.2
+
+import PackageDescription
+
+let package = Package(
+    name: "supervisord-readiness",
+    products: [
+        .executable(name: "readiness_listener", targets: ["readiness_listener"]),
+        .executable(name: "readiness_probe", targets: ["readiness_probe"]),
+    ],
+    targets: [
+        // The few libc facilities Swift's Glibc module does not import
+        // (prctl, pidfd_open, wait-status macros, async-signal-safe handlers).
+        .target(name: "CReadiness"),
+        // Plain values: framing, event parsing, the status record, the exit-code policy.
+        .target(name: "ReadinessCore"),
+        // Everything that touches the operating system, behind one syscall file.
+        .target(name: "ReadinessPlatform", dependencies: ["CReadiness", "ReadinessCore"]),
+        .executableTarget(name: "readiness_listener", dependencies: ["ReadinessCore", "ReadinessPlatform"]),
+        .executableTarget(name: "readiness_probe", dependencies: ["ReadinessCore", "ReadinessPlatform"]),
+        .testTarget(name: "ReadinessCoreTests", dependencies: ["ReadinessCore"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["readiness_listener", "readiness_probe", "ReadinessCore"]
+        ),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    guard target.name != "CReadiness" else { continue }
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,73 @@
+/// How the readiness hook ended.
+package enum HookTermination: Equatable, Sendable {
+    case exited(Int32)
+    case signaled(Int32)
+    case timedOut
+    /// The probe got this signal while the hook ran.
+    case interrupted(Int32)
+    case spawnFailed(String)
+}
+
+extension Verdict {
+    /// The verdict once the common check passed with `start` and the hook at
+    /// `path` ended with `termination`, having printed `output`.
+    package static func afterHook(
+        _ start: Verdict, path: String, termination: HookTermination, output: [UInt8], timeoutMilliseconds: Int64
+    ) -> Verdict {
+        let said = HookOutput.lastLine(of: output).map { ": \($0)" } ?? ""
+        switch termination {
+        case .exited(0):
+            return Verdict(.ready, "\(start.message); hook passed")
+        case .exited(let status):
+            let code = ProbeCode.forHookExit(status)
+            if code == .hookOutOfRange {
+                return Verdict(code, "hook \(path) exited with status \(status) (100 and above are the probe's)\(said)")
+            }
+            return Verdict(code, "hook \(path) exited with status \(status)\(said)")
+        case .signaled(let signal):
+            return Verdict(.hookSignaled, "hook \(path) was killed by signal \(signal) (\(signalName(signal)))\(said)")
+        case .timedOut:
+            return Verdict(.hookTimeout, "hook \(path) did not finish within \(seconds(timeoutMilliseconds)) s; its processes were killed\(said)")
+        case .interrupted(let signal):
+            return Verdict(.interrupted, "probe got signal \(signal) (\(signalName(signal))) while hook \(path) ran; its processes were killed")
+        case .spawnFailed(let reason):
+            return Verdict(.hookUnusable, "cannot run hook \(path): \(reason)")
+        }
+    }
+
+    static func seconds(_ milliseconds: Int64) -> String {
+        let fraction = milliseconds % 1000
+        guard fraction != 0 else { return "\(milliseconds / 1000)" }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 3 - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(milliseconds / 1000).\(digits)"
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        let names: [Int32: String] = [
+            1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE",
+            9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM",
+        ]
+        return names[signal] ?? "signal \(signal)"
+    }
+}
+
+/// What of a hook's output goes into the one-line message.
+package enum HookOutput {
+    package static let lineLimit = 200
+
+    /// The last non-blank line, control characters replaced by spaces, cut to
+    /// `lineLimit` characters.
+    package static func lastLine(of output: [UInt8]) -> String? {
+        let text = String(decoding: output, as: UTF8.self)
+        guard let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last(where: { !$0.allSatisfy(\.isWhitespace) }) else {
+            return nil
+        }
+        var cleaned = String(String.UnicodeScalarView(line.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+        while cleaned.first?.isWhitespace == true { cleaned.removeFirst() }
+        while cleaned.last?.isWhitespace == true { cleaned.removeLast() }
+        if cleaned.count > lineLimit { cleaned = String(cleaned.prefix(lineLimit)) + "…" }
+        return cleaned
+    }
+}

@@ -1,0 +1,50 @@
+/// A flat JSON object written field by field, for `readiness_probe --json`,
+/// without Foundation's encoder.
+package struct JSONObject: Sendable {
+    private var members: [String] = []
+
+    package init() {}
+
+    package mutating func set(_ key: String, _ value: String?) {
+        members.append("\(Self.quoted(key)):\(value.map(Self.quoted) ?? "null")")
+    }
+
+    package mutating func set(_ key: String, _ value: Int?) {
+        members.append("\(Self.quoted(key)):\(value.map { "\($0)" } ?? "null")")
+    }
+
+    package mutating func set(_ key: String, _ value: Bool?) {
+        members.append("\(Self.quoted(key)):\(value.map { $0 ? "true" : "false" } ?? "null")")
+    }
+
+    package mutating func set(_ key: String, _ value: JSONObject) {
+        members.append("\(Self.quoted(key)):\(value.rendered)")
+    }
+
+    package mutating func set(_ key: String, strings: [String]) {
+        members.append("\(Self.quoted(key)):[\(strings.map(Self.quoted).joined(separator: ","))]")
+    }
+
+    package var rendered: String { "{\(members.joined(separator: ","))}" }
+
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result + "\""
+    }
+}

@@ -1,0 +1,125 @@
+/// The probe's exit codes: the contract with kubelet, the upgrade controller
+/// and the people reading `Readiness probe failed: …` events.
+///
+/// Every code stays below 126: shells reserve 126, 127 and 128+N.
+package struct ProbeCode: Equatable, Hashable, Sendable {
+    package var rawValue: Int32
+    package var name: String
+    package var meaning: String
+
+    private init(_ rawValue: Int32, _ name: String, _ meaning: String) {
+        self.rawValue = rawValue
+        self.name = name
+        self.meaning = meaning
+    }
+
+    package static let ready = ProbeCode(0, "READY", "start.sh exited with an expected status (or there is no start program) and the hook passed (or there is none)")
+    /// Stands for the hook's own codes 1 to 99, passed through unchanged.
+    package static let hookFailed = ProbeCode(1, "HOOK_FAILED", "the hook's own exit code, 1 to 99, passed through unchanged")
+    package static let startPending = ProbeCode(100, "START_PENDING", "start.sh has not finished: not seen yet, STARTING, RUNNING or BACKOFF")
+    package static let startFailed = ProbeCode(101, "START_FAILED", "start.sh exited with a status not in its exitcodes, or was killed by a signal")
+    package static let startFatal = ProbeCode(102, "START_FATAL", "supervisord could not start start.sh (FATAL)")
+    package static let startStopped = ProbeCode(103, "START_STOPPED", "start.sh was stopped (STOPPING, STOPPED) or is UNKNOWN")
+    package static let noStatus = ProbeCode(104, "NO_STATUS", "no status file: the listener never ran")
+    package static let badStatus = ProbeCode(105, "BAD_STATUS", "the status file cannot be read, is malformed, too large, or of an unknown format version")
+    package static let staleStatus = ProbeCode(106, "STALE_STATUS", "the status file was written by a supervisord that is no longer running")
+    package static let hookTimeout = ProbeCode(110, "HOOK_TIMEOUT", "the hook ran past its deadline and was killed with its process group")
+    package static let hookSignaled = ProbeCode(111, "HOOK_SIGNALED", "the hook died from a signal")
+    package static let hookOutOfRange = ProbeCode(112, "HOOK_OUT_OF_RANGE", "the hook exited with a code of 100 or more (the real code is in the message)")
+    package static let hookUnusable = ProbeCode(113, "HOOK_UNUSABLE", "the hook exists but cannot be run: not executable, not a regular file, writable by group or others, wrong owner, or exec failed")
+    package static let interrupted = ProbeCode(114, "INTERRUPTED", "the probe got SIGTERM or SIGINT while the hook ran; the hook's processes were killed")
+    package static let usage = ProbeCode(120, "USAGE", "bad arguments")
+    package static let internalError = ProbeCode(125, "INTERNAL", "an unexpected internal error")
+
+    package static let all: [ProbeCode] = [
+        .ready, .hookFailed, .startPending, .startFailed, .startFatal, .startStopped, .noStatus, .badStatus,
+        .staleStatus, .hookTimeout, .hookSignaled, .hookOutOfRange, .hookUnusable, .interrupted, .usage, .internalError,
+    ]
+
+    /// The code a hook's exit status maps to: 0 and 1–99 pass through, the rest are ours.
+    package static func forHookExit(_ status: Int32) -> ProbeCode {
+        switch status {
+        case 0: .ready
+        case 1...99: ProbeCode(status, hookFailed.name, hookFailed.meaning)
+        default: .hookOutOfRange
+        }
+    }
+
+    /// The table `--codes` prints and README.md repeats.
+    package static var table: String {
+        var lines = ["| code | name | meaning |", "| --- | --- | --- |"]
+        for code in all {
+            let number = code == .hookFailed ? "1–99" : "\(code.rawValue)"
+            lines.append("| \(number) | \(code.name) | \(code.meaning) |")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A probe result: the exit code and the one deterministic line that explains it.
+package struct Verdict: Equatable, Sendable {
+    package var code: ProbeCode
+    package var message: String
+
+    package init(_ code: ProbeCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    package var isReady: Bool { code.rawValue == 0 }
+
+    /// `ready: 0 READY: …` or `not ready: 101 START_FAILED: …`. No times, pids
+    /// or durations: kubelet merges events with equal messages and OpenKruise
+    /// writes this text into a pod condition.
+    package var line: String {
+        "\(isReady ? "ready" : "not ready"): \(code.rawValue) \(code.name): \(message)"
+    }
+
+    /// The common check: what the followed program's recorded state means.
+    package static func commonCheck(_ record: StatusRecord) -> Verdict {
+        let program = "program \(record.program)"
+        switch record.state {
+        case .exited where record.expected == true:
+            return Verdict(.ready, "\(program) exited with \(record.exitStatus.map { "status \($0)" } ?? "an expected status")")
+        case .exited:
+            if let status = record.exitStatus {
+                return Verdict(.startFailed, "\(program) exited with status \(status)")
+            }
+            return Verdict(.startFailed, "\(program) exited unexpectedly (status not in exitcodes, or killed by a signal)")
+        case .notSeen:
+            return Verdict(.startPending, "\(program) has not been seen yet")
+        case .starting, .running, .backoff:
+            return Verdict(.startPending, "\(program) is \(record.state.rawValue), not finished yet")
+        case .fatal:
+            return Verdict(.startFatal, "supervisord could not start \(program) (FATAL)")
+        case .stopping, .stopped:
+            return Verdict(.startStopped, "\(program) was stopped (\(record.state.rawValue))")
+        case .unknown:
+            return Verdict(.startStopped, "\(program) is in supervisord's UNKNOWN state")
+        }
+    }
+}
+
+extension ProbeCode {
+    /// What a person should look at next, for `--explain`.
+    package var advice: String {
+        switch name {
+        case ProbeCode.ready.name: "nothing: the container is ready."
+        case ProbeCode.hookFailed.name: "the image's hook reported the failure; read its output below and the hook's own documentation for the code."
+        case ProbeCode.startPending.name: "start.sh is still initializing: wait, or read its log (supervisorctl tail start) if it takes too long."
+        case ProbeCode.startFailed.name: "read start.sh's log (supervisorctl tail start stderr) for why it failed; fix it, then supervisorctl start start."
+        case ProbeCode.startFatal.name: "supervisord could not spawn start.sh: check its command path and permissions in the [program:start] section and supervisord's log."
+        case ProbeCode.startStopped.name: "someone stopped start.sh (supervisorctl stop) or supervisord lost it: supervisorctl start start."
+        case ProbeCode.noStatus.name: "the listener never wrote the status file: is supervisor.d/readiness_listener.conf included, and is the listener RUNNING (supervisorctl status)?"
+        case ProbeCode.badStatus.name: "the status file is damaged or not the listener's: remove it and restart the listener (supervisorctl restart readiness_listener)."
+        case ProbeCode.staleStatus.name: "the file outlived its supervisord (a persisted /run?): restart the listener, or keep the status file on a tmpfs."
+        case ProbeCode.hookTimeout.name: "the hook is too slow: make it faster, or raise --hook-timeout (and the probe's timeoutSeconds)."
+        case ProbeCode.hookSignaled.name: "the hook crashed: run it by hand to see why."
+        case ProbeCode.hookOutOfRange.name: "the hook must exit 0 when ready and 1 to 99 otherwise."
+        case ProbeCode.hookUnusable.name: "fix the hook file: a regular file, mode 0755 or stricter, owned by root or the probe's user, with a #! line."
+        case ProbeCode.interrupted.name: "the probe itself was stopped (kubelet timeout?): compare its timeoutSeconds with --hook-timeout."
+        case ProbeCode.usage.name: "run readiness_probe --help."
+        default: "report a bug with the --verbose output."
+        }
+    }
+}

@@ -1,0 +1,197 @@
+/// What the listener knows about the followed program, and the text format it
+/// is stored in: `key=value` lines that `cat` and `grep` can read, versioned,
+/// closed by `end=1` so that a reader can tell a complete file from a cut one.
+package struct StatusRecord: Equatable, Sendable {
+    package static let formatVersion = 1
+    /// How many transitions `history` keeps, newest last.
+    package static let historyLimit = 8
+    /// A status file is a few hundred bytes; anything this large is not one.
+    package static let maximumFileBytes = 64 * 1024
+
+    /// One change of state, kept for people reading the file.
+    package struct Transition: Equatable, Sendable {
+        package var time: Timestamp?
+        package var from: ProcessState
+        package var to: ProcessState
+        package var serial: UInt64?
+
+        package init(time: Timestamp?, from: ProcessState, to: ProcessState, serial: UInt64?) {
+            self.time = time
+            self.from = from
+            self.to = to
+            self.serial = serial
+        }
+    }
+
+    package var program: String
+    package var state: ProcessState
+    package var previousState: ProcessState?
+    /// EXITED only: whether supervisord found the exit status in `exitcodes`.
+    package var expected: Bool?
+    package var pid: Int?
+    /// Known only from supervisord's XML-RPC; events do not carry it.
+    package var exitStatus: Int?
+    /// The serial of the event that set `state`; later deliveries of it are ignored.
+    package var serial: UInt64?
+    /// When the program entered `state`, as the listener saw it.
+    package var since: Timestamp?
+    package var listenerPID: Int
+    package var supervisordPID: Int
+    package var history: [Transition]
+
+    package init(
+        program: String, state: ProcessState = .notSeen, previousState: ProcessState? = nil,
+        expected: Bool? = nil, pid: Int? = nil, exitStatus: Int? = nil, serial: UInt64? = nil,
+        since: Timestamp? = nil, listenerPID: Int, supervisordPID: Int, history: [Transition] = []
+    ) {
+        self.program = program
+        self.state = state
+        self.previousState = previousState
+        self.expected = expected
+        self.pid = pid
+        self.exitStatus = exitStatus
+        self.serial = serial
+        self.since = since
+        self.listenerPID = listenerPID
+        self.supervisordPID = supervisordPID
+        self.history = history
+    }
+}
+
+// MARK: - Text format
+
+extension StatusRecord {
+    private static let unknown = "unknown"
+
+    /// The file's text. Values hold no newlines: program names cannot.
+    package var encoded: String {
+        var lines = [
+            "# readiness status of supervisord program \(program), written by readiness_listener",
+            "format=\(Self.formatVersion)",
+            "program=\(program)",
+            "state=\(state.rawValue)",
+            "previous_state=\(previousState?.rawValue ?? Self.unknown)",
+            "expected=\(expected.map { $0 ? "1" : "0" } ?? Self.unknown)",
+            "pid=\(Self.text(pid))",
+            "exit_status=\(Self.text(exitStatus))",
+            "serial=\(Self.text(serial))",
+            "since=\(Self.text(since))",
+            "listener_pid=\(listenerPID)",
+            "supervisord_pid=\(supervisordPID)",
+        ]
+        for transition in history {
+            lines.append(
+                "history=\(Self.text(transition.time)) \(transition.from.rawValue)->\(transition.to.rawValue) serial=\(Self.text(transition.serial))"
+            )
+        }
+        lines.append("end=1")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func text(_ value: (some CustomStringConvertible)?) -> String {
+        value.map { $0.description } ?? unknown
+    }
+
+    /// Parses a status file. Keys this version does not know are ignored, so
+    /// an older probe can read a newer listener's file of the same format.
+    package static func parse(_ bytes: some Collection<UInt8>) throws(StatusParseError) -> StatusRecord {
+        guard bytes.count <= maximumFileBytes else { throw .tooLarge(bytes.count) }
+        guard !bytes.contains(0) else { throw .containsNUL }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
+        guard text.hasSuffix("\nend=1\n") else { throw .incomplete }
+
+        var values: [Substring: Substring] = [:]
+        var history: [Transition] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let equals = line.firstIndex(of: "=") else { throw .malformedLine(index + 1) }
+            let key = line[..<equals]
+            let value = line[line.index(after: equals)...]
+            if key == "history" {
+                guard let transition = Transition(parsing: value) else { throw .invalidValue(key: "history", value: String(value)) }
+                history.append(transition)
+            } else {
+                values[key] = value
+            }
+        }
+
+        func required(_ key: Substring) throws(StatusParseError) -> Substring {
+            guard let value = values[key] else { throw .missingKey(String(key)) }
+            return value
+        }
+        func parsed<T>(_ key: Substring, _ parse: (Substring) -> T?) throws(StatusParseError) -> T? {
+            let value = try required(key)
+            if value == unknown { return nil }
+            guard let result = parse(value) else { throw .invalidValue(key: String(key), value: String(value)) }
+            return result
+        }
+        func state(_ key: Substring) throws(StatusParseError) -> ProcessState? {
+            try parsed(key) { ProcessState(rawValue: String($0)) }
+        }
+
+        let format = try required("format")
+        guard format == "\(formatVersion)" else { throw .unsupportedFormat(String(format)) }
+        guard let current = try state("state") else { throw .invalidValue(key: "state", value: unknown) }
+        let expected: Bool? = try parsed("expected") { $0 == "1" ? true : $0 == "0" ? false : nil }
+        if current == .exited && expected == nil { throw .invalidValue(key: "expected", value: unknown) }
+        guard let supervisordPID: Int = try parsed("supervisord_pid", { Int($0) }), supervisordPID > 0 else {
+            throw .invalidValue(key: "supervisord_pid", value: String(values["supervisord_pid"] ?? ""))
+        }
+        return StatusRecord(
+            program: String(try required("program")),
+            state: current,
+            previousState: try state("previous_state"),
+            expected: expected,
+            pid: try parsed("pid") { Int($0) },
+            exitStatus: try parsed("exit_status") { Int($0) },
+            serial: try parsed("serial") { UInt64($0) },
+            since: try parsed("since") { Timestamp(rfc3339: $0) },
+            listenerPID: try parsed("listener_pid") { Int($0) } ?? 0,
+            supervisordPID: supervisordPID,
+            history: history)
+    }
+}
+
+extension StatusRecord.Transition {
+    /// `2026-11-22T22:40:01.123Z RUNNING->EXITED serial=12`
+    init?(parsing text: Substring) {
+        let parts = text.split(separator: " ")
+        guard parts.count == 3, parts[2].hasPrefix("serial=") else { return nil }
+        let states = parts[1].split(separator: "-", maxSplits: 1)
+        guard states.count == 2, states[1].hasPrefix(">"),
+            let from = ProcessState(rawValue: String(states[0])),
+            let to = ProcessState(rawValue: String(states[1].dropFirst()))
+        else { return nil }
+        let serialText = parts[2].dropFirst("serial=".count)
+        let time = parts[0] == "unknown" ? nil : Timestamp(rfc3339: parts[0])
+        if parts[0] != "unknown" && time == nil { return nil }
+        let serial = serialText == "unknown" ? nil : UInt64(serialText)
+        if serialText != "unknown" && serial == nil { return nil }
+        self.init(time: time, from: from, to: to, serial: serial)
+    }
+}
+
+/// Why a status file could not be used; the probe answers BAD_STATUS.
+package enum StatusParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    case tooLarge(Int)
+    case containsNUL
+    case notUTF8
+    case incomplete
+    case malformedLine(Int)
+    case missingKey(String)
+    case invalidValue(key: String, value: String)
+    case unsupportedFormat(String)
+
+    package var description: String {
+        switch self {
+        case .tooLarge(let size): "status file is \(size) bytes, more than \(StatusRecord.maximumFileBytes)"
+        case .containsNUL: "status file contains a NUL byte"
+        case .notUTF8: "status file is not valid UTF-8"
+        case .incomplete: "status file is incomplete (no final end=1 line)"
+        case .malformedLine(let line): "status file line \(line) is not key=value"
+        case .missingKey(let key): "status file has no \(key)"
+        case .invalidValue(let key, let value): "status file \(key) has an invalid value \"\(value.prefix(40))\""
+        case .unsupportedFormat(let format): "status file format \(format.prefix(20)) is not supported (this probe reads format \(StatusRecord.formatVersion))"
+        }
+    }
+}

@@ -1,0 +1,56 @@
+@preconcurrency import Glibc
+
+/// Questions about other processes, asked of the kernel.
+package enum Processes {
+    package static var currentPID: Int { system_getpid() }
+    package static var parentPID: Int { system_getppid() }
+    package static var effectiveUserID: UInt32 { system_geteuid() }
+
+    /// Whether a process with this pid exists. EPERM means it exists but
+    /// belongs to someone else.
+    package static func exists(_ pid: Int) -> Bool {
+        do {
+            try system_kill(pid_t(pid), 0)
+            return true
+        } catch {
+            return error != .noSuchProcess
+        }
+    }
+
+    /// The pids whose parent is this process, from
+    /// `/proc/self/task/<pid>/children`, or by scanning `/proc` where the
+    /// kernel lacks that file.
+    static func children() -> [pid_t] {
+        let pid = system_getpid()
+        if case .contents(let bytes) = Files.readBounded("/proc/self/task/\(pid)/children", limit: 1 << 20) {
+            return bytes.split(separator: UInt8(ascii: " ")).compactMap { pid_t(String(decoding: $0, as: UTF8.self)) }
+        }
+        return (system_list_directory("/proc") ?? []).compactMap { name in
+            guard let child = pid_t(name), parentPID(of: child) == pid else { return nil }
+            return child
+        }
+    }
+
+    /// The fourth field of `/proc/PID/stat`, after the parenthesised command
+    /// name (which may itself hold spaces and parentheses).
+    static func parentPID(of pid: pid_t) -> Int? {
+        guard case .contents(let bytes) = Files.readBounded("/proc/\(pid)/stat", limit: 4096),
+            let close = bytes.lastIndex(of: UInt8(ascii: ")"))
+        else { return nil }
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+        guard fields.count > 1 else { return nil }
+        return Int(String(decoding: fields[1], as: UTF8.self))
+    }
+}
+
+extension Processes {
+    /// A listener ignores SIGPIPE (a closed stdout is reported as EPIPE and ends
+    /// it cleanly) and exits 0 at once on SIGTERM, SIGINT or SIGHUP, except
+    /// while a status file is being replaced.
+    package static func prepareListener() {
+        system_ignore_sigpipe()
+        system_exit_zero_on_termination()
+    }
+
+    package static func exit(_ code: Int32) -> Never { system_exit(code) }
+}

@@ -1,0 +1,179 @@
+// Every raw C library call of the package, each a thin wrapper, so that the
+// rest of the code reads as Swift and EINTR is retried in one place.
+
+import CReadiness
+@preconcurrency import Glibc
+
+/// An error number from the C library, described with `strerror`.
+package struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
+    package var rawValue: Int32
+
+    package init(_ rawValue: Int32) { self.rawValue = rawValue }
+
+    package static var current: Errno { Errno(errno) }
+
+    package var description: String { String(cString: strerror(rawValue)) }
+
+    package static let noEntry = Errno(ENOENT)
+    package static let noSuchProcess = Errno(ESRCH)
+    package static let wouldBlock = Errno(EAGAIN)
+    package static let interrupted = Errno(EINTR)
+    package static let noChild = Errno(ECHILD)
+}
+
+/// Runs `body` until it does not fail with EINTR; -1 becomes a thrown `Errno`.
+@discardableResult
+func retryingInterrupts<T: FixedWidthInteger>(_ body: () -> T) throws(Errno) -> T {
+    while true {
+        let result = body()
+        if result != -1 { return result }
+        if errno != EINTR { throw Errno.current }
+    }
+}
+
+func system_open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) throws(Errno) -> Int32 {
+    try retryingInterrupts { open(path, flags, mode) }
+}
+
+func system_close(_ fd: Int32) { _ = close(fd) }
+
+func system_read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
+    try retryingInterrupts { read(fd, buffer.baseAddress, buffer.count) }
+}
+
+/// Reads into `bytes` from `offset` on.
+func system_read(_ fd: Int32, into bytes: inout [UInt8], from offset: Int = 0) throws(Errno) -> Int {
+    let result = bytes.withUnsafeMutableBytes { buffer in
+        Result { () throws(Errno) in try system_read(fd, UnsafeMutableRawBufferPointer(rebasing: buffer[offset...])) }
+    }
+    return try result.get()
+}
+
+func system_write(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
+    try retryingInterrupts { write(fd, buffer.baseAddress, buffer.count) }
+}
+
+func system_fsync(_ fd: Int32) throws(Errno) { try retryingInterrupts { fsync(fd) } }
+
+func system_rename(_ from: String, _ to: String) throws(Errno) { try retryingInterrupts { rename(from, to) } }
+
+func system_unlink(_ path: String) throws(Errno) { try retryingInterrupts { unlink(path) } }
+
+func system_mkdir(_ path: String, _ mode: mode_t) throws(Errno) { try retryingInterrupts { mkdir(path, mode) } }
+
+func system_fstat(_ fd: Int32) throws(Errno) -> stat {
+    var info = stat()
+    try retryingInterrupts { fstat(fd, &info) }
+    return info
+}
+
+func system_stat(_ path: String) throws(Errno) -> stat {
+    var info = stat()
+    try retryingInterrupts { stat(path, &info) }
+    return info
+}
+
+func system_access(_ path: String, _ mode: Int32) -> Bool { access(path, mode) == 0 }
+
+func system_pipe(_ flags: Int32) throws(Errno) -> (read: Int32, write: Int32) {
+    var fds: [Int32] = [-1, -1]
+    try retryingInterrupts { readiness_pipe2(&fds, flags) }
+    return (fds[0], fds[1])
+}
+
+func system_poll(_ fds: inout [pollfd], _ timeoutMilliseconds: Int32) throws(Errno) -> Int32 {
+    let result = poll(&fds, nfds_t(fds.count), timeoutMilliseconds)
+    if result == -1 { throw Errno.current }
+    return result
+}
+
+func system_kill(_ pid: pid_t, _ signal: Int32) throws(Errno) {
+    if kill(pid, signal) == -1 { throw Errno.current }
+}
+
+func system_waitpid(_ pid: pid_t, _ options: Int32) throws(Errno) -> (pid: pid_t, status: Int32) {
+    var status: Int32 = 0
+    let result = try retryingInterrupts { waitpid(pid, &status, options) }
+    return (result, status)
+}
+
+func system_getpid() -> Int { Int(getpid()) }
+func system_getppid() -> Int { Int(getppid()) }
+func system_geteuid() -> uid_t { geteuid() }
+
+func system_clock(_ clock: clockid_t) -> timespec {
+    var now = timespec()
+    clock_gettime(clock, &now)
+    return now
+}
+
+func system_posix_spawn(
+    _ path: String, _ arguments: [String], _ environment: [String],
+    _ actions: inout posix_spawn_file_actions_t, _ attributes: inout posix_spawnattr_t
+) throws(Errno) -> pid_t {
+    var pid: pid_t = 0
+    let argv = arguments.map { strdup($0) } + [nil]
+    let envp = environment.map { strdup($0) } + [nil]
+    defer {
+        argv.forEach { free($0) }
+        envp.forEach { free($0) }
+    }
+    let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+    guard result == 0 else { throw Errno(result) }
+    return pid
+}
+
+func system_environment() -> [String] {
+    var entries: [String] = []
+    var cursor = environ
+    while let entry = cursor.pointee {
+        entries.append(String(cString: entry))
+        cursor += 1
+    }
+    return entries
+}
+
+func system_set_child_subreaper() throws(Errno) {
+    if readiness_set_child_subreaper() == -1 { throw Errno.current }
+}
+
+func system_pidfd_open(_ pid: pid_t) throws(Errno) -> Int32 {
+    let fd = readiness_pidfd_open(pid)
+    if fd == -1 { throw Errno.current }
+    return fd
+}
+
+func system_ignore_sigpipe() { signal(SIGPIPE, SIG_IGN) }
+
+func system_exit_zero_on_termination() { _ = readiness_exit_zero_on_termination() }
+
+func system_forward_termination(to fd: Int32) { _ = readiness_forward_termination_to(fd) }
+
+func system_block_termination(_ block: Bool) { _ = readiness_block_termination(block ? 1 : 0) }
+
+func system_exit(_ code: Int32) -> Never { exit(code) }
+
+func system_lstat(_ path: String) throws(Errno) -> stat {
+    var info = stat()
+    try retryingInterrupts { lstat(path, &info) }
+    return info
+}
+
+func system_wait_status(_ status: Int32) -> (exitCode: Int32?, signal: Int32?) {
+    if readiness_wifexited(status) != 0 { return (readiness_wexitstatus(status), nil) }
+    if readiness_wifsignaled(status) != 0 { return (nil, readiness_wtermsig(status)) }
+    return (nil, nil)
+}
+
+func system_list_directory(_ path: String) -> [String]? {
+    guard let directory = opendir(path) else { return nil }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+        }
+        names.append(name)
+    }
+    return names
+}

@@ -1,0 +1,163 @@
+import ReadinessCore
+import ReadinessPlatform
+
+/// The event loop: READY, read one event, update the status file, RESULT 2 OK.
+///
+/// Stdout carries the protocol and nothing else; every log line goes to stderr.
+/// Every event is acknowledged OK, even one that cannot be understood or
+/// recorded: a rejected event is redelivered forever.
+struct Listener {
+    private var tracker: ProgramTracker
+    private var writer: StatusWriter
+    private let verbose: Bool
+
+    init(selector: ProgramSelector, statusPath: String, verbose: Bool) {
+        writer = StatusWriter(path: statusPath)
+        let previous: StatusRecord? =
+            if case .contents(let bytes) = Files.readBounded(statusPath, limit: StatusRecord.maximumFileBytes) {
+                try? StatusRecord.parse(bytes)
+            } else { nil }
+        tracker = ProgramTracker(
+            selector: selector, listenerPID: Processes.currentPID, supervisordPID: Processes.parentPID, previous: previous)
+        self.verbose = verbose
+    }
+
+    /// Runs until end of input; returns the exit status.
+    mutating func run() -> Int32 {
+        Processes.prepareListener()
+        Files.removeIfPresent(Files.temporaryPath(for: writer.path))
+        log(.info, "listener started", [
+            ("program", tracker.selector.description), ("status_file", writer.path), ("state", tracker.record.state.rawValue),
+            ("supervisord_pid", "\(tracker.record.supervisordPID)"), ("version", ReadinessVersion.current),
+        ])
+        // Before the first READY, so that "no file" means "the listener never ran".
+        writer.write(tracker.record)
+        guard send("READY\n") else { return 0 }
+
+        var framer = EventFramer()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count: Int
+            do {
+                count = try StandardStreams.readStandardInput(into: &buffer)
+            } catch {
+                log(.error, "cannot read standard input", [("error", error.description)])
+                return 2
+            }
+            if count == 0 {
+                log(.info, "end of input, exiting", [])
+                return 0
+            }
+            framer.append(buffer[..<count])
+            do {
+                while let frame = try framer.next() {
+                    handle(frame)
+                    guard send("RESULT 2\nOKREADY\n") else { return 0 }
+                }
+            } catch {
+                log(.error, "cannot frame the event stream, exiting so supervisord restarts the listener", [("error", error.description)])
+                return 2
+            }
+        }
+    }
+
+    private mutating func handle(_ frame: Frame) {
+        let header: EventHeader
+        let event: ListenerEvent
+        do {
+            (header, event) = try ListenerEvent.parse(frame)
+        } catch {
+            log(.error, "ignored an event that cannot be parsed", [("error", error.description)])
+            writer.retryIfPending(tracker.record)
+            return
+        }
+        switch event {
+        case .tick:
+            writer.retryIfPending(tracker.record)
+        case .other(let name):
+            log(.warning, "ignored an event of a type the listener does not follow", [("event", name), ("serial", "\(header.serial)")])
+            writer.retryIfPending(tracker.record)
+        case .processState(let change):
+            apply(change)
+        }
+    }
+
+    private mutating func apply(_ change: ProcessStateEvent) {
+        switch tracker.apply(change, at: Clock.now()) {
+        case .otherProgram:
+            if verbose {
+                log(.debug, "event of another program", [
+                    ("program", "\(change.groupName):\(change.processName)"), ("to", change.state.rawValue), ("serial", "\(change.serial)"),
+                ])
+            }
+            writer.retryIfPending(tracker.record)
+        case .duplicate:
+            log(.info, "event already applied, ignored", [("program", tracker.selector.description), ("serial", "\(change.serial)")])
+            writer.retryIfPending(tracker.record)
+        case .transition(let from, let to, let gap):
+            if let gap {
+                log(.warning, "events were lost", [
+                    ("program", tracker.selector.description), ("recorded", gap.rawValue), ("from", from.rawValue),
+                ])
+            }
+            let record = tracker.record
+            var fields = [("program", record.program), ("from", from.rawValue), ("to", to.rawValue)]
+            if let expected = record.expected { fields.append(("expected", expected ? "1" : "0")) }
+            if let pid = record.pid { fields.append(("pid", "\(pid)")) }
+            if let tries = change.tries { fields.append(("tries", "\(tries)")) }
+            fields.append(("serial", "\(change.serial)"))
+            log(.info, "transition", fields)
+            writer.write(record)
+        }
+    }
+
+    /// Writes protocol bytes; false when supervisord is gone (EPIPE).
+    private func send(_ text: String) -> Bool {
+        do {
+            try StandardStreams.standardOutput(text)
+            return true
+        } catch {
+            log(.info, "standard output closed, exiting", [("error", error.description)])
+            return false
+        }
+    }
+}
+
+/// Writes the status file, remembering a failed write so it is retried on the
+/// next event or tick, and logging a failure once rather than at every retry.
+struct StatusWriter {
+    let path: String
+    private var pendingError: String?
+    private var failedAttempts = 0
+
+    init(path: String) { self.path = path }
+
+    mutating func write(_ record: StatusRecord) {
+        do {
+            try Files.replace(path, with: record.encoded)
+            if pendingError != nil {
+                log(.info, "status file written again", [("path", path), ("failed_attempts", "\(failedAttempts)"), ("state", record.state.rawValue)])
+            }
+            pendingError = nil
+            failedAttempts = 0
+        } catch {
+            failedAttempts += 1
+            if error.description != pendingError {
+                log(.error, "cannot write the status file, will retry on the next event", [
+                    ("path", path), ("error", error.description), ("state", record.state.rawValue),
+                ])
+            }
+            pendingError = error.description
+        }
+    }
+
+    mutating func retryIfPending(_ record: StatusRecord) {
+        if pendingError != nil { write(record) }
+    }
+}
+
+func log(_ level: LogLine.Level, _ message: String, _ fields: [(String, String)]) {
+    var line = LogLine(time: Clock.now(), level: level, message: message)
+    for (key, value) in fields { line.append(key, value) }
+    StandardStreams.log(line)
+}

@@ -1,0 +1,141 @@
+import ReadinessCore
+import ReadinessPlatform
+
+/// The two steps: the common check on the status file, then the hook.
+struct Probe {
+    let statusPath: String
+    let hookPath: String
+    let hookTimeoutMilliseconds: Int64
+
+    func run() -> Report {
+        var report = Report(verdict: Verdict(.internalError, "not evaluated"), statusPath: statusPath, hookPath: hookPath)
+        let record: StatusRecord
+        switch Files.readBounded(statusPath, limit: StatusRecord.maximumFileBytes) {
+        case .missing:
+            report.verdict = Verdict(.noStatus, "no status file at \(statusPath): the listener never ran")
+            return report
+        case .tooLarge(let size):
+            report.verdict = Verdict(.badStatus, "status file \(statusPath) is \(size) bytes, more than \(StatusRecord.maximumFileBytes)")
+            return report
+        case .notRegularFile:
+            report.verdict = Verdict(.badStatus, "status file \(statusPath) is not a regular file (symbolic links are not followed)")
+            return report
+        case .failed(let error):
+            report.verdict = Verdict(.badStatus, error.description)
+            return report
+        case .contents(let bytes):
+            do {
+                record = try StatusRecord.parse(bytes)
+            } catch {
+                report.verdict = Verdict(.badStatus, "\(statusPath): \(error)")
+                return report
+            }
+        }
+        report.record = record
+        guard Processes.exists(record.supervisordPID) else {
+            report.verdict = Verdict(
+                .staleStatus, "status file \(statusPath) was written under supervisord pid \(record.supervisordPID), which is not running")
+            return report
+        }
+        let start = Verdict.commonCheck(record)
+        guard start.isReady else {
+            report.verdict = start
+            return report
+        }
+
+        var hook = HookRunner(path: hookPath, timeoutMilliseconds: hookTimeoutMilliseconds)
+        switch hook.usability() {
+        case .absent:
+            report.verdict = Verdict(.ready, "\(start.message); no hook")
+            return report
+        case .unusable(let reason):
+            report.verdict = Verdict(.hookUnusable, reason)
+            return report
+        case .usable:
+            break
+        }
+        hook.environment = [
+            "READINESS_PROGRAM": record.program,
+            "READINESS_START_STATE": record.state.rawValue,
+            "READINESS_START_EXPECTED": record.expected.map { $0 ? "1" : "0" } ?? "",
+            "READINESS_START_EXIT_STATUS": record.exitStatus.map { "\($0)" } ?? "",
+            "READINESS_STATUS_FILE": statusPath,
+        ]
+        let outcome = hook.run()
+        report.hook = outcome
+        report.verdict = Verdict.afterHook(
+            start, path: hookPath, termination: outcome.termination, output: outcome.outputTail,
+            timeoutMilliseconds: hookTimeoutMilliseconds)
+        return report
+    }
+}
+
+/// A verdict and what led to it, rendered as one line, several, or JSON.
+struct Report {
+    enum Style { case line, verbose, explain, json }
+
+    var verdict: Verdict
+    let statusPath: String
+    let hookPath: String
+    var record: StatusRecord?
+    var hook: HookRunner.Outcome?
+
+    func rendered(_ style: Style) -> String {
+        switch style {
+        case .line: verdict.line + "\n"
+        case .verbose: details(advice: false)
+        case .explain: details(advice: true)
+        case .json: json + "\n"
+        }
+    }
+
+    private func details(advice: Bool) -> String {
+        var lines = [verdict.line, "status file: \(statusPath)"]
+        if let record {
+            lines.append("program: \(record.program)")
+            lines.append("state: \(record.state.rawValue) (from \(record.previousState?.rawValue ?? "unknown")) since \(record.since?.description ?? "unknown")")
+            lines.append("expected: \(record.expected.map { $0 ? "yes" : "no" } ?? "n/a")  exit status: \(record.exitStatus.map { "\($0)" } ?? "unknown")  pid: \(record.pid.map { "\($0)" } ?? "unknown")")
+            lines.append("supervisord pid: \(record.supervisordPID)  listener pid: \(record.listenerPID)")
+            lines.append("history (oldest first):")
+            lines += record.history.map { "  \($0.time?.description ?? "unknown") \($0.from.rawValue) -> \($0.to.rawValue) serial=\($0.serial.map { "\($0)" } ?? "unknown")" }
+        }
+        if let hook {
+            lines.append("hook: \(hookPath): \(hook.termination)")
+            lines.append("hook output, last \(hook.outputTail.count) of \(hook.outputByteCount) bytes:")
+            lines += String(decoding: hook.outputTail, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map { "  | \($0)" }
+        } else {
+            lines.append("hook: \(hookPath): not run")
+        }
+        if advice { lines.append("next: \(verdict.code.advice)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private var json: String {
+        var object = JSONObject()
+        object.set("ready", verdict.isReady)
+        object.set("code", Int(verdict.code.rawValue))
+        object.set("name", verdict.code.name)
+        object.set("message", verdict.message)
+        object.set("status_file", statusPath)
+        if let record {
+            var start = JSONObject()
+            start.set("program", record.program)
+            start.set("state", record.state.rawValue)
+            start.set("previous_state", record.previousState?.rawValue)
+            start.set("expected", record.expected)
+            start.set("exit_status", record.exitStatus)
+            start.set("pid", record.pid)
+            start.set("since", record.since?.description)
+            object.set("start", start)
+        }
+        var hookObject = JSONObject()
+        hookObject.set("path", hookPath)
+        hookObject.set("ran", hook != nil)
+        if let hook {
+            hookObject.set("output_tail", String(decoding: hook.outputTail, as: UTF8.self))
+            hookObject.set("output_bytes", hook.outputByteCount)
+        }
+        object.set("hook", hookObject)
+        return object.rendered
+    }
+}

@@ -1,0 +1,59 @@
+// readiness_probe: kubelet's exec readinessProbe for containers run by
+// supervisord. Exit 0 only when start.sh finished well and the hook passed.
+
+import ReadinessCore
+import ReadinessPlatform
+
+let usage = """
+    usage: readiness_probe [--status-file PATH] [--hook PATH] [--hook-timeout SECONDS]
+                           [--verbose | --explain | --json] [--codes] [--version] [--help]
+      --status-file PATH      status file the listener keeps (default: /run/readiness/status)
+      --hook PATH             the image's own check, run when present (default: /usr/bin/readiness_probe_hook)
+      --hook-timeout SECONDS  the hook's deadline; its processes are killed after it (default: 0.7)
+      --verbose               several lines: the state, its history, the hook's output
+      --explain               --verbose plus what to do next, for a person at a terminal
+      --json                  one JSON object
+      --codes                 print the exit codes and exit
+    One line on stdout when ready, on stderr otherwise; the exit code says why.
+
+    """
+
+let options: CommandLineOptions
+let hookTimeout: Int64
+do {
+    options = try CommandLineOptions(
+        CommandLine.arguments.dropFirst(), valued: ["status-file", "hook", "hook-timeout"],
+        flags: ["verbose", "explain", "json", "codes", "version", "help"])
+    hookTimeout = try options.milliseconds("hook-timeout", default: 700, range: 1...3_600_000)
+} catch {
+    StandardStreams.standardError(Verdict(.usage, error.description).line + "\n" + usage)
+    Processes.exit(ProbeCode.usage.rawValue)
+}
+if options.flags.contains("help") {
+    try? StandardStreams.standardOutput(usage)
+    Processes.exit(0)
+}
+if options.flags.contains("version") {
+    try? StandardStreams.standardOutput("readiness_probe \(ReadinessVersion.current)\n")
+    Processes.exit(0)
+}
+if options.flags.contains("codes") {
+    try? StandardStreams.standardOutput(ProbeCode.table)
+    Processes.exit(0)
+}
+
+let probe = Probe(
+    statusPath: options.values["status-file"] ?? "/run/readiness/status",
+    hookPath: options.values["hook"] ?? "/usr/bin/readiness_probe_hook",
+    hookTimeoutMilliseconds: hookTimeout)
+let report = probe.run()
+let style: Report.Style =
+    options.flags.contains("json") ? .json
+    : options.flags.contains("explain") ? .explain : options.flags.contains("verbose") ? .verbose : .line
+let text = report.rendered(style)
+if report.verdict.isReady {
+    try? StandardStreams.standardOutput(text)
+} else {
+    StandardStreams.standardError(text)
+}
+Processes.exit(report.verdict.code.rawValue)
