@@ -1,0 +1,73 @@
+import Testing
+
+@testable import ReadinessCore
+
+@Suite struct TimestampTests {
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000Z"),
+        (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+        (1_795_387_133_123, "2026-11-22T22:38:53.123Z"),
+        (4_102_444_799_999, "2099-12-31T23:59:59.999Z"),
+        (-1, "1969-12-31T23:59:59.999Z"),
+    ])
+    func formatsAndParsesRFC3339(milliseconds: Int64, text: String) {
+        #expect(Timestamp(millisecondsSinceEpoch: milliseconds).description == text)
+        #expect(Timestamp(rfc3339: text) == Timestamp(millisecondsSinceEpoch: milliseconds))
+    }
+
+    @Test func rejectsOtherForms() {
+        for text in ["", "2026-11-22T22:38:53Z", "2026-13-22T22:38:53.123Z", "2026-11-22 22:38:53.123Z", "2026-11-22T22:38:53.12xZ"] {
+            #expect(Timestamp(rfc3339: text) == nil, "\(text)")
+        }
+    }
+}
+
+@Suite struct LogfmtTests {
+    @Test func quotesOnlyWhatNeedsIt() {
+        var line = LogLine(time: Timestamp(millisecondsSinceEpoch: 0), level: .error, message: "cannot write")
+        line.append("path", "/run/readiness/status")
+        line.append("error", "Read-only \"file\" system\n")
+        line.append("empty", "")
+        #expect(line.rendered == "ts=1970-01-01T00:00:00.000Z level=error msg=\"cannot write\" path=/run/readiness/status error=\"Read-only \\\"file\\\" system\\n\" empty=\"\"\n")
+    }
+}
+
+@Suite struct JSONTests {
+    @Test func escapesAndNests() {
+        var inner = JSONObject()
+        inner.set("n", nil as Int?)
+        var object = JSONObject()
+        object.set("ready", false)
+        object.set("code", 101)
+        object.set("message", "a \"b\"\n\u{01}")
+        object.set("inner", inner)
+        object.set("list", strings: ["x"])
+        #expect(object.rendered == #"{"ready":false,"code":101,"message":"a \"b\"\n\u0001","inner":{"n":null},"list":["x"]}"#)
+    }
+}
+
+@Suite struct CommandLineOptionsTests {
+    @Test func parsesValuesAndFlags() throws {
+        let options = try CommandLineOptions(["--program", "init:start", "--status-file=/x", "--verbose"], valued: ["program", "status-file"], flags: ["verbose"])
+        #expect(options.values == ["program": "init:start", "status-file": "/x"])
+        #expect(options.flags == ["verbose"])
+    }
+
+    @Test func rejectsWhatItDoesNotKnow() {
+        #expect(throws: UsageError("unknown option --nope")) { try CommandLineOptions(["--nope"], valued: [], flags: []) }
+        #expect(throws: UsageError("option --program needs a value")) { try CommandLineOptions(["--program"], valued: ["program"], flags: []) }
+        #expect(throws: UsageError("unexpected argument start")) { try CommandLineOptions(["start"], valued: [], flags: []) }
+    }
+
+    @Test(arguments: [("0.5", Int64(500)), ("3", 3000), ("1.25", 1250), (".1", 100), ("0.001", 1)])
+    func parsesSeconds(text: String, milliseconds: Int64) throws {
+        let options = try CommandLineOptions(["--hook-timeout", text], valued: ["hook-timeout"], flags: [])
+        #expect(try options.milliseconds("hook-timeout", default: 700, range: 1...10_000) == milliseconds)
+    }
+
+    @Test(arguments: ["abc", "-1", "1.2345", "0", "1.", "99999"])
+    func rejectsBadSeconds(text: String) throws {
+        let options = try CommandLineOptions(["--hook-timeout", text], valued: ["hook-timeout"], flags: [])
+        #expect(throws: UsageError.self) { try options.milliseconds("hook-timeout", default: 700, range: 1...10_000) }
+    }
+}
