@@ -48,32 +48,90 @@ final class ScratchDirectory {
     }
 }
 
-/// Runs a command with stdout and stderr captured in files (no pipe can fill up).
-func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil) throws -> Completed {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
+/// A child process with stdin from /dev/null (or a file) and stdout and stderr
+/// appended to files, so no pipe can fill up. Spawned and reaped here rather
+/// than through Foundation.Process, whose exit monitoring is not reliable on Linux.
+final class Child {
+    let pid: pid_t
+    private(set) var exitStatus: Int32?
+
+    init(_ executable: String, _ arguments: [String], stdout: String, stderr: String, stdin: String = "/dev/null",
+         environment: [String: String]? = nil, newProcessGroup: Bool = false) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        var all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        if newProcessGroup {
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO) }
+        self.pid = pid
+    }
+
+    /// Reaps the child if it has exited; true once it has.
+    @discardableResult
+    func poll() -> Bool {
+        if exitStatus != nil { return true }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return false }
+        exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return true
+    }
+
+    var isRunning: Bool { !poll() }
+
+    /// Waits for the exit; an exit by signal N is reported as 128+N.
+    @discardableResult
+    func wait(seconds: Double = 60) -> Int32? {
+        _ = eventually(within: seconds, poll)
+        return exitStatus
+    }
+
+    func signal(_ signal: Int32) { if !poll() { kill(pid, signal) } }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds.
+    func stop(grace: Double = 15) {
+        signal(SIGTERM)
+        if wait(seconds: grace) == nil {
+            signal(SIGKILL)
+            wait()
+        }
+    }
+}
+
+/// Runs a command to completion, stdout and stderr captured.
+func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: String = "/dev/null") throws -> Completed {
     let scratch = ScratchDirectory()
-    _ = FileManager.default.createFile(atPath: "\(scratch.path)/out", contents: nil)
-    _ = FileManager.default.createFile(atPath: "\(scratch.path)/err", contents: nil)
-    let out = FileHandle(forWritingAtPath: "\(scratch.path)/out")!
-    let err = FileHandle(forWritingAtPath: "\(scratch.path)/err")!
-    process.standardOutput = out
-    process.standardError = err
-    let input = Pipe()
-    process.standardInput = input
     let started = Date()
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(stdin) }
-    try input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    try out.close()
-    try err.close()
+    let child = try Child(executable, arguments, stdout: "\(scratch.path)/out", stderr: "\(scratch.path)/err", stdin: stdin, environment: environment)
+    let status = child.wait(seconds: 120) ?? -1
     return Completed(
-        status: process.terminationStatus,
-        stdout: try String(contentsOfFile: "\(scratch.path)/out", encoding: .utf8),
-        stderr: try String(contentsOfFile: "\(scratch.path)/err", encoding: .utf8),
+        status: status,
+        stdout: (try? String(contentsOfFile: "\(scratch.path)/out", encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: "\(scratch.path)/err", encoding: .utf8)) ?? "",
         seconds: Date().timeIntervalSince(started))
 }
 
@@ -110,7 +168,7 @@ func eventually(within seconds: Double = 20, _ condition: () throws -> Bool) ret
 /// supervisor.d files (paths pointed at the built binary and a scratch directory).
 final class Supervisord {
     let scratch = ScratchDirectory()
-    let process = Process()
+    private(set) var process: Child!
     var statusPath: String { "\(scratch.path)/run/status" }
     var logPath: String { "\(scratch.path)/supervisord.log" }
     var outputPath: String { "\(scratch.path)/supervisord.out" }
@@ -162,13 +220,7 @@ final class Supervisord {
             }
             _ = scratch.write("conf.d/others.conf", others.joined(separator: "\n"))
         }
-        process.executableURL = URL(fileURLWithPath: "\(Paths.venv)/supervisord")
-        process.arguments = ["-c", "\(scratch.path)/supervisord.conf"]
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let output = FileHandle(forWritingAtPath: outputPath)!
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
+        process = try Child("\(Paths.venv)/supervisord", ["-c", "\(scratch.path)/supervisord.conf"], stdout: outputPath, stderr: outputPath)
     }
 
     private let statusOverride: String?
@@ -214,12 +266,7 @@ final class Supervisord {
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
     var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
-    func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        if !eventually(within: 15, { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
+    func stop() { process?.stop() }
 
     deinit { stop() }
 }

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+/// A small tmpfs mounted for one test, so that read-only and full file systems
+/// are real (root in a container can write through any permission bits).
+final class TmpfsMount {
+    let scratch = ScratchDirectory()
+    var path: String { "\(scratch.path)/mnt" }
+
+    init(kilobytes: Int) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let mounted = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(kilobytes)k,mode=0755", "tmpfs", path])
+        try #require(mounted.status == 0, "mounting a tmpfs needs root (CAP_SYS_ADMIN): \(mounted.stderr)")
+    }
+
+    func remount(readOnly: Bool) throws {
+        let result = try run("/bin/mount", ["-o", "remount,\(readOnly ? "ro" : "rw")", path])
+        try #require(result.status == 0, "\(result.stderr)")
+    }
+
+    deinit { _ = try? run("/bin/umount", ["-l", path]) }
+}
+
+@Suite(.serialized) struct ListenerFaultTests {
+    /// The status directory is read-only: the listener keeps answering (it is
+    /// never UNKNOWN), and the file is right once the directory is writable.
+    @Test func readOnlyStatusDirectoryRecovers() throws {
+        let mount = try TmpfsMount(kilobytes: 1024)
+        try mount.remount(readOnly: true)
+        let supervisord = try Supervisord(start: "exit 0", otherPrograms: 3, statusDirectory: "\(mount.path)/readiness")
+        defer { supervisord.stop() }
+        #expect(eventually { supervisord.output.contains("to=EXITED") })
+        #expect(supervisord.output.contains("level=error msg=\"cannot write the status file, will retry on the next event\""))
+        #expect(supervisord.output.contains("Read-only file system"))
+        #expect(supervisord.status == nil)
+        // Events of other programs still flow through the listener.
+        _ = try supervisord.ctl("stop", "other1")
+        #expect(eventually { (try? supervisord.state(of: "other1")) == "STOPPED" })
+        #expect(try supervisord.state(of: "readiness_listener") == "RUNNING")
+
+        try mount.remount(readOnly: false)
+        let status = try #require(supervisord.waitForState("EXITED", within: 15))
+        #expect(status["expected"] == "1")
+        #expect(supervisord.output.contains("msg=\"status file written again\""))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness") == ["status"])
+        #expect(try supervisord.state(of: "readiness_listener") == "RUNNING")
+        #expect(!supervisord.log.contains("UNKNOWN"))
+    }
+
+    /// A full file system: the failed write leaves no temporary file, and the
+    /// state is written once space is freed.
+    @Test func fullDiskRecovers() throws {
+        let mount = try TmpfsMount(kilobytes: 64)
+        try FileManager.default.createDirectory(atPath: "\(mount.path)/readiness", withIntermediateDirectories: true)
+        let filler = "\(mount.path)/filler"
+        _ = try run("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=4096"])
+        let supervisord = try Supervisord(start: "exit 3", statusDirectory: "\(mount.path)/readiness")
+        defer { supervisord.stop() }
+        #expect(eventually { supervisord.output.contains("to=EXITED") })
+        #expect(supervisord.output.contains("No space left on device"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness") == [])
+        #expect(try supervisord.state(of: "readiness_listener") == "RUNNING")
+
+        try FileManager.default.removeItem(atPath: filler)
+        let status = try #require(supervisord.waitForState("EXITED", within: 15))
+        #expect(status["expected"] == "0")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness") == ["status"])
+        #expect(try supervisord.probe().status == 101)
+    }
+
+    /// Why buffer_size is raised in the shipped config: with supervisord's
+    /// default of 10 the same burst overflows and start's events are lost.
+    @Test func defaultBufferSizeWouldOverflow() throws {
+        let supervisord = try Supervisord(start: "exit 0", otherPrograms: 30, listenerSettings: ["buffer_size": "10"])
+        #expect(eventually { supervisord.log.contains("overflowed") })
+    }
+}

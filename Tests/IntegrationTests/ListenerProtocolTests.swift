@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+/// The listener binary fed recorded and malformed bytes on stdin, as supervisord
+/// would write them; stdout must carry the protocol and nothing else.
+@Suite struct ListenerProtocolTests {
+    struct Session {
+        var completed: Completed
+        var status: StatusFile?
+    }
+
+    func feed(_ bytes: [UInt8], arguments: [String] = []) throws -> Session {
+        let scratch = ScratchDirectory()
+        let input = "\(scratch.path)/stdin"
+        FileManager.default.createFile(atPath: input, contents: Data(bytes))
+        let statusFile = "\(scratch.path)/run/status"
+        let completed = try run(Paths.listener, ["--status-file", statusFile] + arguments, stdin: input)
+        return Session(completed: completed, status: StatusFile(path: statusFile))
+    }
+
+    static func event(_ serial: Int, _ name: String, _ payload: String) -> String {
+        "ver:3.0 server:supervisor serial:\(serial) pool:readiness_listener poolserial:\(serial) eventname:\(name) len:\(payload.count)\n\(payload)"
+    }
+
+    static let oneshot = [
+        event(1, "PROCESS_STATE_STARTING", "processname:start groupname:start from_state:STOPPED tries:0"),
+        event(2, "PROCESS_STATE_RUNNING", "processname:readiness_listener groupname:readiness_listener from_state:STARTING pid:8"),
+        event(3, "PROCESS_STATE_RUNNING", "processname:start groupname:start from_state:STARTING pid:9"),
+        event(4, "TICK_5", "when:1795387133"),
+        event(5, "PROCESS_STATE_EXITED", "processname:start groupname:start from_state:RUNNING expected:1 pid:9"),
+    ].joined()
+
+    @Test func answersEveryEventAndRecordsTheState() throws {
+        let session = try feed(Array(Self.oneshot.utf8))
+        #expect(session.completed.status == 0)
+        #expect(session.completed.stdout == "READY\n" + String(repeating: "RESULT 2\nOKREADY\n", count: 5))
+        #expect(session.status?["state"] == "EXITED")
+        #expect(session.status?["serial"] == "5")
+        #expect(session.completed.stderr.contains("msg=\"end of input, exiting\""))
+        #expect(!session.completed.stderr.contains("readiness_listener from"))
+    }
+
+    @Test func verboseLogsOtherPrograms() throws {
+        let session = try feed(Array(Self.oneshot.utf8), arguments: ["--verbose"])
+        #expect(session.completed.stderr.contains("level=debug msg=\"event of another program\" program=readiness_listener:readiness_listener"))
+    }
+
+    @Test func followsAGroupMember() throws {
+        let stream = Self.event(1, "PROCESS_STATE_EXITED", "processname:start groupname:init from_state:RUNNING expected:0 pid:9")
+            + Self.event(2, "PROCESS_STATE_EXITED", "processname:start groupname:start from_state:RUNNING expected:1 pid:10")
+        let session = try feed(Array(stream.utf8), arguments: ["--program", "init:start"])
+        #expect(session.status?["program"] == "init:start")
+        #expect(session.status?["expected"] == "0")
+        #expect(session.status?["serial"] == "1")
+    }
+
+    @Test func nonASCIIProgramNameFrames() throws {
+        let stream = Self.event(1, "PROCESS_STATE_RUNNING", "processname:démarrage groupname:démarrage from_state:STARTING pid:9")
+            + Self.event(2, "PROCESS_STATE_EXITED", "processname:démarrage groupname:démarrage from_state:RUNNING expected:1 pid:9")
+        let session = try feed(Array(stream.utf8), arguments: ["--program", "démarrage"])
+        #expect(session.completed.stdout == "READY\n" + String(repeating: "RESULT 2\nOKREADY\n", count: 2))
+        #expect(session.status?["state"] == "EXITED")
+    }
+
+    /// Payloads that cannot be understood are acknowledged (never FAIL: that
+    /// would be redelivered forever), logged, and change nothing.
+    @Test(arguments: [
+        ("PROCESS_STATE_EXITED", "processname:start groupname:start from_state:RUNNING pid:9", "payload has no expected"),
+        ("PROCESS_STATE_RUNNING", "processname:start groupname:start from_state:NOWHERE pid:9", "from_state has an invalid value"),
+        ("PROCESS_STATE_SLEEPING", "processname:start groupname:start from_state:RUNNING", "event=PROCESS_STATE_SLEEPING"),
+    ])
+    func malformedPayloadIsAcknowledgedAndLogged(name: String, payload: String, logged: String) throws {
+        let stream = Self.event(1, "PROCESS_STATE_STARTING", "processname:start groupname:start from_state:STOPPED tries:0")
+            + Self.event(2, name, payload)
+            + Self.event(3, "TICK_5", "when:1")
+        let session = try feed(Array(stream.utf8))
+        #expect(session.completed.status == 0)
+        #expect(session.completed.stdout == "READY\n" + String(repeating: "RESULT 2\nOKREADY\n", count: 3))
+        #expect(session.completed.stderr.contains(logged))
+        #expect(session.status?["state"] == "STARTING")
+    }
+
+    @Test func invalidUTF8PayloadIsAcknowledgedAndLogged() throws {
+        var bytes = Array("ver:3.0 serial:1 pool:p poolserial:1 eventname:PROCESS_STATE_RUNNING len:3\n".utf8)
+        bytes += [0x61, 0xFF, 0x62]
+        let session = try feed(bytes)
+        #expect(session.completed.status == 0)
+        #expect(session.completed.stdout == "READY\nRESULT 2\nOKREADY\n")
+        #expect(session.completed.stderr.contains("error=\"event payload is not valid UTF-8\""))
+        #expect(session.status?["state"] == "NOT_SEEN")
+    }
+
+    /// A header whose length cannot be trusted leaves no way to find the next
+    /// event: the listener exits 2 so that supervisord restarts it.
+    @Test(arguments: ["len:abc", "len:-1", "", "len:2000000"])
+    func unframeableHeaderExitsTwo(length: String) throws {
+        let stream = Self.event(1, "PROCESS_STATE_STARTING", "processname:start groupname:start from_state:STOPPED tries:0")
+            + "ver:3.0 serial:2 pool:p poolserial:2 eventname:TICK_5 \(length)\nwhen:1"
+        let session = try feed(Array(stream.utf8))
+        #expect(session.completed.status == 2)
+        #expect(session.completed.stdout == "READY\nRESULT 2\nOKREADY\n")
+        #expect(session.completed.stderr.contains("level=error msg=\"cannot frame the event stream, exiting so supervisord restarts the listener\""))
+        #expect(session.status?["state"] == "STARTING")
+    }
+
+    @Test func writesTheFileBeforeTheFirstReady() throws {
+        let session = try feed([])
+        #expect(session.completed.stdout == "READY\n")
+        #expect(session.status?["state"] == "NOT_SEEN")
+        #expect(session.status?["listener_pid"] != nil)
+    }
+
+    @Test func badArgumentsExitSixtyFour() throws {
+        let completed = try run(Paths.listener, ["--bogus"])
+        #expect(completed.status == 64)
+        #expect(completed.stdout.isEmpty)
+        #expect(completed.stderr.hasPrefix("readiness_listener: unknown option --bogus"))
+    }
+}
