@@ -6,6 +6,8 @@ package enum HookTermination: Equatable, Sendable {
     /// The probe got this signal while the hook ran.
     case interrupted(Int32)
     case spawnFailed(String)
+    /// The probe itself could not set the hook up (no pipe: out of descriptors).
+    case probeFailed(String)
 }
 
 extension Verdict {
@@ -32,6 +34,8 @@ extension Verdict {
             return Verdict(.interrupted, "probe got signal \(signal) (\(signalName(signal))) while hook \(path) ran; its processes were killed")
         case .spawnFailed(let reason):
             return Verdict(.hookUnusable, "cannot run hook \(path): \(reason)")
+        case .probeFailed(let reason):
+            return Verdict(.internalError, "cannot set up hook \(path): \(reason)")
         }
     }
 

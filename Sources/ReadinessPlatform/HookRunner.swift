@@ -64,8 +64,17 @@ package struct HookRunner: Sendable {
         // Without a subreaper, escaped processes go to PID 1 and cannot be
         // found; the group kill still covers everything that stayed in it.
         try? system_set_child_subreaper()
-        guard let signals = try? system_pipe(O_CLOEXEC | O_NONBLOCK), let pipe = try? system_pipe(O_CLOEXEC) else {
-            return Outcome(termination: .spawnFailed(Errno.current.description), outputTail: [], outputByteCount: 0)
+        let signals: (read: Int32, write: Int32)
+        let pipe: (read: Int32, write: Int32)
+        do {
+            signals = try system_pipe(O_CLOEXEC | O_NONBLOCK)
+            do { pipe = try system_pipe(O_CLOEXEC) } catch {
+                system_close(signals.read)
+                system_close(signals.write)
+                throw error
+            }
+        } catch {
+            return Outcome(termination: .probeFailed("pipe: \(error)"), outputTail: [], outputByteCount: 0)
         }
         system_forward_termination(to: signals.write)
         defer {
@@ -119,7 +128,7 @@ package struct HookRunner: Sendable {
         var reaped =
             switch result {
             case .exited, .signaled: true
-            case .timedOut, .interrupted, .spawnFailed: false
+            case .timedOut, .interrupted, .spawnFailed, .probeFailed: false
             }
         if !reaped {
             try? system_kill(-pid, SIGTERM)

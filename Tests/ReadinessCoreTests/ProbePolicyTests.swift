@@ -52,6 +52,7 @@ import Testing
         #expect(verdict(.signaled(11)).line.hasPrefix("not ready: 111 HOOK_SIGNALED: hook /hook was killed by signal 11 (SIGSEGV)"))
         #expect(verdict(.timedOut).line.hasPrefix("not ready: 110 HOOK_TIMEOUT: hook /hook did not finish within 0.7 s"))
         #expect(verdict(.interrupted(15)).code == .interrupted)
+        #expect(verdict(.probeFailed("pipe: Too many open files")).code == .internalError)
         #expect(verdict(.spawnFailed("Exec format error")).line == "not ready: 113 HOOK_UNUSABLE: cannot run hook /hook: Exec format error")
     }
 

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+/// Pids of live processes whose command line contains `marker`.
+func processes(containing marker: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { entry in
+        guard let pid = Int32(entry), pid != getpid(),
+            let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+            String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\0", with: " ").contains(marker)
+        else { return nil }
+        // A zombie has an empty command line; one still listed here is alive.
+        return pid
+    }
+}
+
+/// Hooks that hang, leave children behind or escape their process group:
+/// the probe ends with the right code and no process of theirs survives it.
+@Suite(.serialized) struct ProbeHookLifecycleTests {
+    /// A unique `sleep` duration marks each test's processes in /proc.
+    static func marker() -> String { "30\(Int.random(in: 0...9)).\(Int.random(in: 100_000...999_999))" }
+
+    func probeWithHook(_ body: String, timeout: String = "0.5") throws -> (Completed, ProbeTests.Fixture) {
+        let fixture = ProbeTests.Fixture()
+        fixture.hook(body)
+        return (try fixture.probe(["--hook-timeout", timeout]), fixture)
+    }
+
+    @Test func hookSleepingForever() throws {
+        let marker = Self.marker()
+        let (result, fixture) = try probeWithHook("echo working; exec sleep \(marker)")
+        #expect(result.status == 110)
+        #expect(result.stderr == "not ready: 110 HOOK_TIMEOUT: hook \(fixture.hook) did not finish within 0.5 s; its processes were killed: working\n")
+        #expect(result.seconds < 0.5 + 0.1 + 2, "ends at the deadline plus grace, not when sleep would")
+        #expect(processes(containing: marker).isEmpty)
+    }
+
+    @Test func hookWithBackgroundChildrenThenWait() throws {
+        let marker = Self.marker()
+        let (result, _) = try probeWithHook("sleep \(marker) & sleep \(marker) & (sleep \(marker) &) ; wait")
+        #expect(result.status == 110)
+        #expect(result.seconds < 0.5 + 0.1 + 2)
+        #expect(processes(containing: marker).isEmpty)
+    }
+
+    /// A child that leaves the hook's process group and session: only the
+    /// subreaper can find it once its parent is gone.
+    @Test func hookWhoseChildCallsSetsid() throws {
+        let marker = Self.marker()
+        let (result, _) = try probeWithHook("setsid sh -c 'sleep \(marker) & exec sleep \(marker)' & wait")
+        #expect(result.status == 110)
+        #expect(result.seconds < 0.5 + 0.1 + 2)
+        #expect(processes(containing: marker).isEmpty)
+    }
+
+    /// A hook that passes but leaves a daemon behind: still READY, and the daemon is gone.
+    @Test func hookExitingZeroWithABackgroundChild() throws {
+        let marker = Self.marker()
+        let (result, _) = try probeWithHook("setsid sleep \(marker) & sleep \(marker) & exit 0", timeout: "5")
+        #expect(result.status == 0)
+        #expect(result.seconds < 5, "does not wait for the children's pipe ends")
+        #expect(processes(containing: marker).isEmpty)
+    }
+
+    /// A hook that ignores SIGTERM is killed after the grace period.
+    @Test func hookIgnoringSigterm() throws {
+        let marker = Self.marker()
+        let (result, _) = try probeWithHook("trap '' TERM; sleep \(marker)")
+        #expect(result.status == 110)
+        #expect(processes(containing: marker).isEmpty)
+    }
+
+    /// SIGTERM to the probe while its hook runs: the hook's group is killed
+    /// before the probe exits, with its own code.
+    @Test func probeSentSigtermWhileItsHookRuns() throws {
+        let marker = Self.marker()
+        let fixture = ProbeTests.Fixture()
+        let started = "\(fixture.scratch.path)/started"
+        fixture.hook("touch \(started); setsid sleep \(marker) & sleep \(marker)")
+        let probe = try Child(Paths.probe, ["--status-file", fixture.statusFile, "--hook", fixture.hook, "--hook-timeout", "30"],
+                              stdout: "\(fixture.scratch.path)/out", stderr: "\(fixture.scratch.path)/err")
+        #expect(eventually(within: 10) { FileManager.default.fileExists(atPath: started) && processes(containing: marker).count == 2 })
+        probe.signal(SIGTERM)
+        #expect(probe.wait(seconds: 10) == 114)
+        let stderr = try String(contentsOfFile: "\(fixture.scratch.path)/err", encoding: .utf8)
+        #expect(stderr.hasPrefix("not ready: 114 INTERRUPTED: probe got signal 15 (SIGTERM) while hook"))
+        #expect(processes(containing: marker).isEmpty)
+    }
+}

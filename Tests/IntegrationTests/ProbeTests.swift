@@ -1,0 +1,256 @@
+import Foundation
+import ReadinessCore
+import Testing
+
+/// The probe binary against status files and hooks made by the test.
+@Suite struct ProbeTests {
+    final class Fixture {
+        let scratch = ScratchDirectory()
+        var statusFile: String { "\(scratch.path)/status" }
+        var hook: String { "\(scratch.path)/hook" }
+
+        init(_ state: ProcessState? = .exited, expected: Bool? = true, supervisordPID: Int = Int(getpid())) {
+            if let state {
+                let record = StatusRecord(
+                    program: "start", state: state, previousState: .running, expected: expected, pid: 42, serial: 7,
+                    since: Timestamp(millisecondsSinceEpoch: 1_795_387_133_000), listenerPID: 41, supervisordPID: supervisordPID)
+                _ = scratch.write("status", record.encoded)
+            }
+        }
+
+        func hook(_ body: String, mode: Int = 0o755) { scratch.script("hook", "#!/bin/sh\n\(body)\n", mode: mode) }
+
+        func probe(_ arguments: [String] = [], environment: [String: String]? = nil) throws -> Completed {
+            try run(Paths.probe, ["--status-file", statusFile, "--hook", hook] + arguments, environment: environment)
+        }
+    }
+
+    // MARK: The common check
+
+    @Test(arguments: [
+        (ProcessState.exited, true as Bool?, Int32(0), "ready: 0 READY: program start exited with an expected status; no hook"),
+        (.exited, false, 101, "not ready: 101 START_FAILED: program start exited unexpectedly (status not in exitcodes, or killed by a signal)"),
+        (.notSeen, nil, 100, "not ready: 100 START_PENDING: program start has not been seen yet"),
+        (.starting, nil, 100, "not ready: 100 START_PENDING: program start is STARTING, not finished yet"),
+        (.running, nil, 100, "not ready: 100 START_PENDING: program start is RUNNING, not finished yet"),
+        (.backoff, nil, 100, "not ready: 100 START_PENDING: program start is BACKOFF, not finished yet"),
+        (.fatal, nil, 102, "not ready: 102 START_FATAL: supervisord could not start program start (FATAL)"),
+        (.stopping, nil, 103, "not ready: 103 START_STOPPED: program start was stopped (STOPPING)"),
+        (.stopped, nil, 103, "not ready: 103 START_STOPPED: program start was stopped (STOPPED)"),
+        (.unknown, nil, 103, "not ready: 103 START_STOPPED: program start is in supervisord's UNKNOWN state"),
+    ])
+    func everyStartStateHasItsCodeAndOneLine(state: ProcessState, expected: Bool?, code: Int32, line: String) throws {
+        let fixture = Fixture(state, expected: expected)
+        fixture.hook("echo must not run; exit 9")
+        let result = try fixture.probe()
+        #expect(result.status == (code == 0 ? 9 : code), "the hook runs only after the common check passed")
+        if code != 0 {
+            #expect(result.stderr == line + "\n")
+            #expect(result.stdout.isEmpty)
+        }
+        try FileManager.default.removeItem(atPath: fixture.hook)
+        let withoutHook = try fixture.probe()
+        #expect(withoutHook.status == code)
+        #expect((code == 0 ? withoutHook.stdout : withoutHook.stderr) == line + "\n")
+        #expect((code == 0 ? withoutHook.stderr : withoutHook.stdout).isEmpty)
+    }
+
+    @Test func noStatusFile() throws {
+        let fixture = Fixture(nil)
+        let result = try fixture.probe()
+        #expect(result.status == 104)
+        #expect(result.stderr == "not ready: 104 NO_STATUS: no status file at \(fixture.statusFile): the listener never ran\n")
+    }
+
+    @Test func staleStatusFromADeadSupervisord() throws {
+        let dead = try Child("/bin/true", [], stdout: "/dev/null", stderr: "/dev/null")
+        dead.wait()
+        let fixture = Fixture(.exited, expected: true, supervisordPID: Int(dead.pid))
+        let result = try fixture.probe()
+        #expect(result.status == 106)
+        #expect(result.stderr.hasPrefix("not ready: 106 STALE_STATUS: status file"))
+    }
+
+    // MARK: Bad status files
+
+    @Test func tenMebibyteStatusFile() throws {
+        let fixture = Fixture(nil)
+        FileManager.default.createFile(atPath: fixture.statusFile, contents: Data(count: 10 << 20))
+        let result = try fixture.probe()
+        #expect(result.status == 105)
+        #expect(result.stderr.contains("is 10485760 bytes"))
+    }
+
+    @Test func statusFileWithNUL() throws {
+        let fixture = Fixture()
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: fixture.statusFile))
+        bytes[30] = 0
+        try bytes.write(to: URL(fileURLWithPath: fixture.statusFile))
+        let result = try fixture.probe()
+        #expect(result.status == 105)
+        #expect(result.stderr.contains("contains a NUL byte"))
+    }
+
+    @Test func statusFileBehindASymlinkIsNotFollowed() throws {
+        let fixture = Fixture()
+        try FileManager.default.moveItem(atPath: fixture.statusFile, toPath: "\(fixture.scratch.path)/real")
+        try FileManager.default.createSymbolicLink(atPath: fixture.statusFile, withDestinationPath: "\(fixture.scratch.path)/real")
+        let result = try fixture.probe()
+        #expect(result.status == 105)
+        #expect(result.stderr.contains("symbolic links are not followed"))
+    }
+
+    @Test func truncatedStatusFile() throws {
+        let fixture = Fixture()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: fixture.statusFile))
+        for length in [0, 10, bytes.count / 2, bytes.count - 2] {
+            try bytes.prefix(length).write(to: URL(fileURLWithPath: fixture.statusFile))
+            let result = try fixture.probe()
+            #expect(result.status == 105, "length \(length)")
+        }
+    }
+
+    @Test func unknownFormatVersionAndDirectory() throws {
+        let fixture = Fixture()
+        let text = try String(contentsOfFile: fixture.statusFile, encoding: .utf8)
+        try text.replacingOccurrences(of: "format=1\n", with: "format=9\n").write(toFile: fixture.statusFile, atomically: false, encoding: .utf8)
+        let result = try fixture.probe()
+        #expect(result.status == 105)
+        #expect(result.stderr.contains("format 9 is not supported"))
+        try FileManager.default.removeItem(atPath: fixture.statusFile)
+        try FileManager.default.createDirectory(atPath: fixture.statusFile, withIntermediateDirectories: false)
+        #expect(try fixture.probe().status == 105)
+    }
+
+    // MARK: Hooks
+
+    @Test func hookPassing() throws {
+        let fixture = Fixture()
+        fixture.hook("echo all good")
+        let result = try fixture.probe()
+        #expect(result.status == 0)
+        #expect(result.stdout == "ready: 0 READY: program start exited with an expected status; hook passed\n")
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test func hookExitCodeIsPassedThrough() throws {
+        let fixture = Fixture()
+        fixture.hook("echo checking; echo 'cache not warm: 3/10 shards' >&2; exit 7")
+        let result = try fixture.probe()
+        #expect(result.status == 7)
+        #expect(result.stderr == "not ready: 7 HOOK_FAILED: hook \(fixture.hook) exited with status 7: cache not warm: 3/10 shards\n")
+    }
+
+    @Test func hookExitCodeOutOfRange() throws {
+        let fixture = Fixture()
+        fixture.hook("exit 150")
+        let result = try fixture.probe()
+        #expect(result.status == 112)
+        #expect(result.stderr.contains("exited with status 150"))
+    }
+
+    @Test func hookKilledBySegfault() throws {
+        let fixture = Fixture()
+        fixture.hook("kill -SEGV $$")
+        let result = try fixture.probe()
+        #expect(result.status == 111)
+        #expect(result.stderr.contains("killed by signal 11 (SIGSEGV)"))
+    }
+
+    @Test(arguments: [
+        (0o777, "writable by group or others (mode 777)"),
+        (0o644, "is not executable"),
+        (0o775, "writable by group or others (mode 775)"),
+    ])
+    func hookWithBadMode(mode: Int, reason: String) throws {
+        let fixture = Fixture()
+        fixture.hook("exit 0", mode: mode)
+        let result = try fixture.probe()
+        #expect(result.status == 113)
+        #expect(result.stderr.contains(reason))
+    }
+
+    @Test func hookThatIsADirectoryOrForeignOwnedOrNotAProgram() throws {
+        let fixture = Fixture()
+        try FileManager.default.createDirectory(atPath: fixture.hook, withIntermediateDirectories: false)
+        var result = try fixture.probe()
+        #expect(result.status == 113)
+        #expect(result.stderr.contains("is not a regular file"))
+        try FileManager.default.removeItem(atPath: fixture.hook)
+
+        fixture.hook("exit 0")
+        chown(fixture.hook, 4242, 4242)
+        result = try fixture.probe()
+        #expect(result.status == 113)
+        #expect(result.stderr.contains("owned by uid 4242"))
+
+        fixture.scratch.script("hook", "exit 0\n")  // no #! line: exec fails
+        chown(fixture.hook, 0, 0)
+        result = try fixture.probe()
+        #expect(result.status == 113)
+        #expect(result.stderr.contains("cannot run hook \(fixture.hook): Exec format error"))
+    }
+
+    @Test func hookGetsTheStartStateInItsEnvironment() throws {
+        let fixture = Fixture()
+        fixture.hook("echo \"$READINESS_PROGRAM $READINESS_START_STATE $READINESS_START_EXPECTED [$READINESS_START_EXIT_STATUS] $READINESS_STATUS_FILE\"; exit 5")
+        let result = try fixture.probe()
+        #expect(result.status == 5)
+        #expect(result.stderr.hasSuffix(": start EXITED 1 [] \(fixture.statusFile)\n"))
+    }
+
+    @Test func hookFloodingBothStreams() throws {
+        let fixture = Fixture()
+        fixture.hook("head -c 1048576 /dev/zero | tr '\\0' x; head -c 1048576 /dev/zero | tr '\\0' y >&2; echo; echo done")
+        let result = try fixture.probe(["--json"])
+        #expect(result.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let hook = try #require(object["hook"] as? [String: Any])
+        #expect(hook["output_bytes"] as? Int == 2 * 1_048_576 + 6)
+        #expect((hook["output_tail"] as? String)?.hasSuffix("yyyy\ndone\n") == true)
+        #expect(object["ready"] as? Bool == true)
+        #expect(object["name"] as? String == "READY")
+    }
+
+    @Test func outOfDescriptorsIsInternal() throws {
+        let fixture = Fixture()
+        fixture.hook("exit 0")
+        let result = try run("/bin/sh", ["-c", "ulimit -n 4; exec \"$0\" \"$@\"", Paths.probe, "--status-file", fixture.statusFile, "--hook", fixture.hook])
+        #expect(result.status == 125)
+        #expect(result.stderr.hasPrefix("not ready: 125 INTERNAL: cannot set up hook"))
+    }
+
+    // MARK: Options and output forms
+
+    @Test func usageErrors() throws {
+        for arguments in [["--bogus"], ["--hook-timeout", "soon"], ["--status-file"], ["extra"]] {
+            let result = try run(Paths.probe, arguments)
+            #expect(result.status == 120, "\(arguments)")
+            #expect(result.stderr.hasPrefix("not ready: 120 USAGE: "))
+        }
+    }
+
+    @Test func verboseAndExplain() throws {
+        let fixture = Fixture(.exited, expected: false)
+        let verbose = try fixture.probe(["--verbose"])
+        #expect(verbose.status == 101)
+        let lines = verbose.stderr.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("not ready: 101 START_FAILED") == true)
+        #expect(lines.contains("state: EXITED (from RUNNING) since 2026-11-22T22:38:53.000Z"))
+        let explain = try fixture.probe(["--explain"])
+        #expect(explain.stderr.contains("next: read start.sh's log"))
+    }
+
+    @Test func versionAndHelp() throws {
+        #expect(try run(Paths.probe, ["--version"]).stdout == "readiness_probe \(ReadinessVersion.current)\n")
+        #expect(try run(Paths.probe, ["--help"]).stdout.hasPrefix("usage: readiness_probe"))
+    }
+
+    /// README.md carries a copy of the table `--codes` prints.
+    @Test func readmeListsTheSameCodes() throws {
+        let table = try run(Paths.probe, ["--codes"]).stdout
+        #expect(table == ProbeCode.table)
+        let readme = try String(contentsOfFile: "\(Paths.repository)/README.md", encoding: .utf8)
+        #expect(readme.contains(table))
+    }
+}
