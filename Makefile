@@ -42,3 +42,7 @@ install: release
 
 clean:
 	rm -rf .build $(VENV)
+
+# A live view of what kubelet sees while start.sh initializes; DEMO_FAIL=1 for a failing start.sh.
+demo: build $(SUPERVISORD)
+	DEMO_FAIL=$(if $(FAIL),1,0) examples/demo/demo.sh

@@ -12,4 +12,6 @@ package enum Clock {
         let time = system_clock(CLOCK_MONOTONIC)
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
     }
+
+    package static func sleep(milliseconds: Int64) { system_sleep(milliseconds: milliseconds) }
 }

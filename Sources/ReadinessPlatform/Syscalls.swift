@@ -107,6 +107,13 @@ func system_clock(_ clock: clockid_t) -> timespec {
     return now
 }
 
+/// Sleeps the whole duration, resuming after a signal.
+func system_sleep(milliseconds: Int64) {
+    var request = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+}
+
 func system_posix_spawn(
     _ path: String, _ arguments: [String], _ environment: [String],
     _ actions: inout posix_spawn_file_actions_t, _ attributes: inout posix_spawnattr_t

@@ -70,6 +70,20 @@ struct Probe {
     }
 }
 
+extension Probe {
+    /// Runs the check until it passes or `timeoutMilliseconds` pass; the last
+    /// report stands. For upgrade post-checks and scripts.
+    func waitUntilReady(timeoutMilliseconds: Int64, intervalMilliseconds: Int64) -> Report {
+        let deadline = Clock.monotonicMilliseconds() + timeoutMilliseconds
+        while true {
+            let report = run()
+            let remaining = deadline - Clock.monotonicMilliseconds()
+            if report.verdict.isReady || remaining <= 0 { return report }
+            Clock.sleep(milliseconds: min(intervalMilliseconds, remaining))
+        }
+    }
+}
+
 /// A verdict and what led to it, rendered as one line, several, or JSON.
 struct Report {
     enum Style { case line, verbose, explain, json }

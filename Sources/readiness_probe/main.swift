@@ -13,6 +13,8 @@ let usage = """
       --verbose               several lines: the state, its history, the hook's output
       --explain               --verbose plus what to do next, for a person at a terminal
       --json                  one JSON object
+      --wait                  poll until ready or until --timeout passes, then exit with the last code
+      --timeout SECONDS       how long --wait polls (default: 60); --interval SECONDS between checks (default: 1)
       --codes                 print the exit codes and exit
     One line on stdout when ready, on stderr otherwise; the exit code says why.
 
@@ -20,11 +22,15 @@ let usage = """
 
 let options: CommandLineOptions
 let hookTimeout: Int64
+let waitTimeout: Int64
+let waitInterval: Int64
 do {
     options = try CommandLineOptions(
-        CommandLine.arguments.dropFirst(), valued: ["status-file", "hook", "hook-timeout"],
-        flags: ["verbose", "explain", "json", "codes", "version", "help"])
+        CommandLine.arguments.dropFirst(), valued: ["status-file", "hook", "hook-timeout", "timeout", "interval"],
+        flags: ["verbose", "explain", "json", "codes", "version", "help", "wait"])
     hookTimeout = try options.milliseconds("hook-timeout", default: 700, range: 1...3_600_000)
+    waitTimeout = try options.milliseconds("timeout", default: 60_000, range: 0...86_400_000)
+    waitInterval = try options.milliseconds("interval", default: 1000, range: 10...3_600_000)
 } catch {
     StandardStreams.standardError(Verdict(.usage, error.description).line + "\n" + usage)
     Processes.exit(ProbeCode.usage.rawValue)
@@ -46,7 +52,7 @@ let probe = Probe(
     statusPath: options.values["status-file"] ?? "/run/readiness/status",
     hookPath: options.values["hook"] ?? "/usr/bin/readiness_probe_hook",
     hookTimeoutMilliseconds: hookTimeout)
-let report = probe.run()
+let report = options.flags.contains("wait") ? probe.waitUntilReady(timeoutMilliseconds: waitTimeout, intervalMilliseconds: waitInterval) : probe.run()
 let style: Report.Style =
     options.flags.contains("json") ? .json
     : options.flags.contains("explain") ? .explain : options.flags.contains("verbose") ? .verbose : .line
