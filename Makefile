@@ -4,8 +4,11 @@
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 PYTHON ?= python3
 SUPERVISOR_VERSION := 4.3.0
+# What the tests run in .venv: the pinned supervisord, and the manifest validators.
+TEST_PACKAGES := supervisor==$(SUPERVISOR_VERSION) kubernetes-validate==1.30.0 jsonschema==4.26.0 PyYAML==6.0.3
 VENV := .venv
 SUPERVISORD := $(VENV)/bin/supervisord
+VENV_STAMP := $(VENV)/.installed-$(SUPERVISOR_VERSION)-1
 PREFIX ?= /usr
 SYSCONFDIR ?= /etc
 DESTDIR ?=
@@ -21,12 +24,13 @@ build:
 	$(SWIFT) build
 
 # The pinned supervisord the integration tests run against, in a local virtualenv.
-$(SUPERVISORD):
+$(VENV_STAMP):
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check supervisor==$(SUPERVISOR_VERSION)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(TEST_PACKAGES)
 	@$(SUPERVISORD) --version | grep -qx '$(SUPERVISOR_VERSION)'
+	touch $@
 
-test: $(SUPERVISORD)
+test: $(VENV_STAMP)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --disable-xctest --skip-build
 
@@ -44,5 +48,5 @@ clean:
 	rm -rf .build $(VENV)
 
 # A live view of what kubelet sees while start.sh initializes; DEMO_FAIL=1 for a failing start.sh.
-demo: build $(SUPERVISORD)
+demo: build $(VENV_STAMP)
 	DEMO_FAIL=$(if $(FAIL),1,0) examples/demo/demo.sh

@@ -10,12 +10,18 @@ import Testing
         var hook: String { "\(scratch.path)/hook" }
 
         init(_ state: ProcessState? = .exited, expected: Bool? = true, supervisordPID: Int = Int(getpid())) {
-            if let state {
-                let record = StatusRecord(
-                    program: "start", state: state, previousState: .running, expected: expected, pid: 42, serial: 7,
-                    since: Timestamp(millisecondsSinceEpoch: 1_795_387_133_000), listenerPID: 41, supervisordPID: supervisordPID)
-                _ = scratch.write("status", record.encoded)
-            }
+            if let state { Self.write(state, expected: expected, supervisordPID: supervisordPID, to: self) }
+        }
+
+        /// Writes a status file the way the listener does (atomically).
+        @discardableResult
+        static func write(_ state: ProcessState, expected: Bool?, supervisordPID: Int = Int(getpid()), to fixture: Fixture) -> String {
+            let record = StatusRecord(
+                program: "start", state: state, previousState: .running, expected: expected, pid: 42, serial: 7,
+                since: Timestamp(millisecondsSinceEpoch: 1_795_387_133_000), listenerPID: 41, supervisordPID: supervisordPID)
+            let temporary = fixture.scratch.write(".status.tmp", record.encoded)
+            rename(temporary, fixture.statusFile)
+            return fixture.statusFile
         }
 
         func hook(_ body: String, mode: Int = 0o755) { scratch.script("hook", "#!/bin/sh\n\(body)\n", mode: mode) }
@@ -239,6 +245,24 @@ import Testing
         #expect(lines.contains("state: EXITED (from RUNNING) since 2026-11-22T22:38:53.000Z"))
         let explain = try fixture.probe(["--explain"])
         #expect(explain.stderr.contains("next: read start.sh's log"))
+    }
+
+    @Test func waitTurnsReadyMidWait() throws {
+        let fixture = Fixture(.running, expected: nil)
+        let probe = try Child(Paths.probe, ["--status-file", fixture.statusFile, "--hook", fixture.hook, "--wait", "--timeout", "30", "--interval", "0.1"],
+                              stdout: "\(fixture.scratch.path)/out", stderr: "\(fixture.scratch.path)/err")
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(probe.isRunning, "still waiting while start.sh runs")
+        _ = Fixture.write(.exited, expected: true, to: fixture)
+        #expect(probe.wait(seconds: 20) == 0)
+        #expect(try String(contentsOfFile: "\(fixture.scratch.path)/out", encoding: .utf8).hasPrefix("ready: 0 READY"))
+    }
+
+    @Test func waitTimesOutWithTheLastCode() throws {
+        let fixture = Fixture(.running, expected: nil)
+        let result = try fixture.probe(["--wait", "--timeout", "0.5", "--interval", "0.1"])
+        #expect(result.status == 100)
+        #expect(result.stderr == "not ready: 100 START_PENDING: program start is RUNNING, not finished yet\n")
     }
 
     @Test func versionAndHelp() throws {

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+/// examples/kubernetes/ validated: core objects with kubernetes-validate
+/// (strict), the PodProbeMarker against the schema kept beside it.
+@Suite struct ManifestTests {
+    static let directory = "\(Paths.repository)/examples/kubernetes"
+
+    func validate(_ files: [String]) throws -> Completed {
+        try run("\(Paths.venv)/python", ["\(Self.directory)/validate.py"] + files)
+    }
+
+    @Test func shippedManifestsAreValid() throws {
+        let result = try validate([])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.hasSuffix("2 files, 0 errors\n"))
+    }
+
+    @Test func manifestsNameTheInstalledProbe() throws {
+        for file in ["deployment.yaml", "podprobemarker.yaml"] {
+            let text = try String(contentsOfFile: "\(Self.directory)/\(file)", encoding: .utf8)
+            #expect(text.contains("command: [\"/usr/bin/readiness_probe.sh\"]"), "\(file)")
+        }
+    }
+
+    /// The validators catch what the API server would silently drop or refuse.
+    @Test(arguments: [
+        ("deployment.yaml", "periodSeconds: 5", "perodSeconds: 5", "'perodSeconds' was unexpected"),
+        ("deployment.yaml", "timeoutSeconds: 1", "timeoutSeconds: one", "'one' is not of type 'integer'"),
+        ("podprobemarker.yaml", "containerName: service", "container: service", "'containerName' is a required property"),
+        ("podprobemarker.yaml", "state: Failed", "state: Failing", "'Failing' is not one of"),
+    ])
+    func brokenManifestsFail(file: String, original: String, replacement: String, message: String) throws {
+        let scratch = ScratchDirectory()
+        let text = try String(contentsOfFile: "\(Self.directory)/\(file)", encoding: .utf8)
+        #expect(text.contains(original))
+        let broken = scratch.write(file, text.replacingOccurrences(of: original, with: replacement))
+        let result = try validate([broken])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains(message), "\(result.stdout)")
+    }
+}
