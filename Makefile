@@ -30,9 +30,10 @@ $(VENV_STAMP):
 	@$(SUPERVISORD) --version | grep -qx '$(SUPERVISOR_VERSION)'
 	touch $@
 
-test: $(VENV_STAMP)
+# The release binaries too: a test runs them in an empty root file system.
+test: $(VENV_STAMP) release
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --disable-xctest --skip-build
+	READINESS_RELEASE_DIR=$(RELEASE_DIR) $(SWIFT) test --disable-xctest --skip-build
 
 release:
 	$(SWIFT) build $(RELEASE_FLAGS)
@@ -50,3 +51,10 @@ clean:
 # A live view of what kubelet sees while start.sh initializes; DEMO_FAIL=1 for a failing start.sh.
 demo: build $(VENV_STAMP)
 	DEMO_FAIL=$(if $(FAIL),1,0) examples/demo/demo.sh
+
+# Start-up and throughput against floors measured in the same run; prints a
+# table and writes .build/bench/results.md. Needs hyperfine (installed from
+# Debian when missing) and a C compiler for the protocol driver.
+bench: release $(VENV_STAMP)
+	@command -v hyperfine >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine)
+	bench/run.sh $(RELEASE_DIR)

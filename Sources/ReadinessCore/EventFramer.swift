@@ -48,17 +48,10 @@ package struct EventFramer: Sendable {
 
     /// The value of the header's `len` token.
     static func payloadLength(in header: ArraySlice<UInt8>) throws(FramingError) -> Int {
-        for token in header.split(separator: UInt8(ascii: " ")) {
-            guard token.starts(with: "len:".utf8) else { continue }
-            let digits = token.dropFirst(4)
-            guard !digits.isEmpty, digits.count <= 10,
-                digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
-            else { throw .invalidLength(String(decoding: digits, as: UTF8.self)) }
-            let value = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
-            guard value <= maximumPayloadCharacters else { throw .lengthTooLarge(value) }
-            return value
-        }
-        throw .missingLength
+        guard let digits = Fields(header)["len"] else { throw .missingLength }
+        guard let value = UInt64(decimal: digits) else { throw .invalidLength(String(decoding: digits, as: UTF8.self)) }
+        guard value <= UInt64(maximumPayloadCharacters) else { throw .lengthTooLarge(Int(clamping: value)) }
+        return Int(value)
     }
 
     /// The index just past `count` UTF-8 encoded characters starting at `index`,

@@ -55,9 +55,11 @@ package struct ProgramTracker: Sendable {
         }
     }
 
-    package mutating func apply(_ event: ProcessStateEvent, at time: Timestamp) -> Outcome {
+    /// `time` is asked only when the event changes the record.
+    package mutating func apply(_ event: ProcessStateEvent, at time: @autoclosure () -> Timestamp) -> Outcome {
         guard selector.matches(processName: event.processName, groupName: event.groupName) else { return .otherProgram }
         if let applied = record.serial, event.serial <= applied { return .duplicate }
+        let time = time()
         let recorded = record.state
         record.previousState = event.fromState
         record.state = event.state

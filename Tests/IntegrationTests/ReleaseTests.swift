@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// The release binaries in an empty root file system holding nothing but the
+/// binary itself and /proc, which every container runtime mounts (the static
+/// Swift runtime reads /proc/self/exe at start-up): no libc, no loader, no
+/// shell. `make test` builds them first and names their directory in
+/// READINESS_RELEASE_DIR.
+@Suite struct ReleaseTests {
+    /// A directory with procfs mounted on it, unmounted when the test ends.
+    final class ProcMount {
+        let path: String
+        init(at path: String) throws {
+            self.path = path
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let mounted = try run("/bin/mount", ["-t", "proc", "proc", path])
+            try #require(mounted.status == 0, "mounting /proc in the empty root needs root: \(mounted.stderr)")
+        }
+        deinit { _ = try? run("/bin/umount", ["-l", path]) }
+    }
+
+    static let releaseDirectory = ProcessInfo.processInfo.environment["READINESS_RELEASE_DIR"] ?? "\(Paths.repository)/.build/release"
+
+    /// A root containing only `binary`, at its top, and /proc.
+    func emptyRoot(with binary: String) throws -> ScratchDirectory {
+        let root = ScratchDirectory()
+        let source = "\(Self.releaseDirectory)/\(binary)"
+        try #require(FileManager.default.isExecutableFile(atPath: source), "no release build at \(source): run `make test` or `make release`")
+        try FileManager.default.copyItem(atPath: source, toPath: "\(root.path)/\(binary)")
+        try FileManager.default.createDirectory(atPath: "\(root.path)/proc", withIntermediateDirectories: false)
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: root.path)) == [binary, "proc"])
+        return root
+    }
+
+    /// Runs `arguments` chrooted into `root`, with procfs mounted for the run, no environment.
+    func chroot(_ root: ScratchDirectory, _ arguments: [String], stdin: String = "/dev/null") throws -> Completed {
+        let proc = try ProcMount(at: "\(root.path)/proc")
+        defer { withExtendedLifetime(proc) {} }
+        return try run("/usr/sbin/chroot", [root.path] + arguments, environment: [:], stdin: stdin)
+    }
+
+    @Test func probeGivesItsCodesInAnEmptyRoot() throws {
+        let root = try emptyRoot(with: "readiness_probe")
+        let codes = try chroot(root, ["/readiness_probe", "--codes"])
+        #expect(codes.status == 0, "\(codes.stderr)")
+        #expect(codes.stdout.contains("| 104 | NO_STATUS |"))
+        let missing = try chroot(root, ["/readiness_probe"])
+        #expect(missing.status == 104)
+        #expect(missing.stderr == "not ready: 104 NO_STATUS: no status file at /run/readiness/status: the listener never ran\n")
+        #expect(try chroot(root, ["/readiness_probe", "--bogus"]).status == 120)
+    }
+
+    /// The listener writes its file in its own empty root; the probe, in its
+    /// own, reads it: READY for exit 0, START_FAILED for exit 3.
+    @Test func listenerAndProbeWorkTogetherInEmptyRoots() throws {
+        for (expected, code) in [("1", Int32(0)), ("0", Int32(101))] {
+            let listenerRoot = try emptyRoot(with: "readiness_listener")
+            let payload = "processname:start groupname:start from_state:RUNNING expected:\(expected) pid:77"
+            let outside = ScratchDirectory()
+            let events = outside.write("events", "ver:3.0 serial:1 pool:p poolserial:1 eventname:PROCESS_STATE_EXITED len:\(payload.count)\n\(payload)")
+            let listened = try chroot(listenerRoot, ["/readiness_listener", "--status-file", "/run/readiness/status"], stdin: events)
+            #expect(listened.status == 0, "\(listened.stderr)")
+            #expect(listened.stdout == "READY\nRESULT 2\nOKREADY\n")
+
+            let probeRoot = try emptyRoot(with: "readiness_probe")
+            try FileManager.default.createDirectory(atPath: "\(probeRoot.path)/run/readiness", withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: "\(listenerRoot.path)/run/readiness/status", toPath: "\(probeRoot.path)/run/readiness/status")
+            let probed = try chroot(probeRoot, ["/readiness_probe"])
+            #expect(probed.status == code, "\(probed.stdout)\(probed.stderr)")
+        }
+    }
+}

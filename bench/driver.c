@@ -1,0 +1,103 @@
+/*
+ * Plays supervisord's side of the event listener protocol over pipes, as fast
+ * as the listener answers, and reports events per second and the listener's
+ * memory. One event in ten is for the followed program (`start`), alternating
+ * RUNNING and EXITED; the rest are for another program.
+ *
+ * usage: driver EVENTS COMMAND [ARGS...]
+ * FOLLOWED_EVERY=N in the environment changes the one in ten (0: none).
+ * prints: events=N seconds=S rate=R cpu_us_per_event=U rss_kb_at_1000=A rss_kb_end=B hwm_kb_end=C anon_kb_end=D
+ * (cpu: the listener's own user+system time, without the driver's or the pipe's wake-ups)
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char answer[] = "RESULT 2\nOKREADY\n";
+
+static void read_exactly(int fd, size_t count) {
+    char buffer[4096];
+    while (count > 0) {
+        ssize_t got = read(fd, buffer, count < sizeof buffer ? count : sizeof buffer);
+        if (got <= 0) { fprintf(stderr, "driver: listener stopped answering\n"); exit(1); }
+        count -= (size_t)got;
+    }
+}
+
+static long status_kb(pid_t pid, const char *key) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *file = fopen(path, "r");
+    long value = -1;
+    if (!file) return value;
+    while (fgets(line, sizeof line, file)) {
+        if (strncmp(line, key, strlen(key)) == 0) value = strtol(line + strlen(key), NULL, 10);
+    }
+    fclose(file);
+    return value;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) { fprintf(stderr, "usage: driver EVENTS COMMAND [ARGS...]\n"); return 2; }
+    long events = strtol(argv[1], NULL, 10);
+    const char *every_text = getenv("FOLLOWED_EVERY");
+    long followed_every = every_text ? strtol(every_text, NULL, 10) : 10;
+    int to_child[2], from_child[2];
+    if (pipe(to_child) || pipe(from_child)) { perror("pipe"); return 1; }
+    signal(SIGPIPE, SIG_IGN);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(to_child[0], 0);
+        dup2(from_child[1], 1);
+        close(to_child[1]);
+        close(from_child[0]);
+        execvp(argv[2], argv + 2);
+        perror("exec");
+        _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    read_exactly(from_child[0], 6); /* READY\n */
+
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long rss_at_1000 = -1;
+    char event[512], payload[256];
+    for (long serial = 1; serial <= events; serial++) {
+        const char *name;
+        if (followed_every > 0 && serial % followed_every == 0) {
+            int exited = (serial / followed_every) % 2;
+            name = exited ? "PROCESS_STATE_EXITED" : "PROCESS_STATE_RUNNING";
+            if (exited) snprintf(payload, sizeof payload, "processname:start groupname:start from_state:RUNNING expected:1 pid:%ld", serial);
+            else snprintf(payload, sizeof payload, "processname:start groupname:start from_state:EXITED pid:%ld", serial);
+        } else {
+            name = "PROCESS_STATE_RUNNING";
+            snprintf(payload, sizeof payload, "processname:other groupname:other from_state:STARTING pid:%ld", serial);
+        }
+        int length = snprintf(event, sizeof event,
+            "ver:3.0 server:supervisor serial:%ld pool:readiness_listener poolserial:%ld eventname:%s len:%zu\n%s",
+            serial, serial, name, strlen(payload), payload);
+        if (write(to_child[1], event, (size_t)length) != length) { perror("write"); return 1; }
+        read_exactly(from_child[0], sizeof answer - 1);
+        if (serial == 1000) rss_at_1000 = status_kb(pid, "VmRSS:");
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    long rss_end = status_kb(pid, "VmRSS:");
+    long hwm_end = status_kb(pid, "VmHWM:");
+    long anon_end = status_kb(pid, "RssAnon:");
+    close(to_child[1]);
+    int status;
+    struct rusage usage;
+    wait4(pid, &status, 0, &usage);
+    double cpu = (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+    double seconds = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+    printf("events=%ld seconds=%.3f rate=%.0f cpu_us_per_event=%.2f rss_kb_at_1000=%ld rss_kb_end=%ld hwm_kb_end=%ld anon_kb_end=%ld\n",
+           events, seconds, (double)events / seconds, cpu / (double)events, rss_at_1000, rss_end, hwm_end, anon_end);
+    return 0;
+}
