@@ -12,6 +12,9 @@ package enum ProcessState: String, CaseIterable, Equatable, Sendable {
     case unknown = "UNKNOWN"
     /// The listener runs but no event for the program has arrived yet.
     case notSeen = "NOT_SEEN"
+    /// supervisord has no such program (XML-RPC answered BAD_NAME): the
+    /// container has no start.sh, and the common check passes.
+    case absent = "ABSENT"
 }
 
 /// The parsed header line of an event.
@@ -100,7 +103,7 @@ extension ListenerEvent {
         if eventNameBytes.starts(with: tickPrefix) { return (header, .tick) }
         guard eventNameBytes.starts(with: processStatePrefix),
             let state = ProcessState(rawValue: text(eventNameBytes.dropFirst(processStatePrefix.count))),
-            state != .notSeen
+            state != .notSeen, state != .absent
         else { return (header, .other(name: eventName)) }
 
         guard String(validating: frame.payload, as: UTF8.self) != nil else { throw .payloadNotUTF8 }
@@ -115,7 +118,7 @@ extension ListenerEvent {
             return Int(value)
         }
         let fromBytes = try required("from_state")
-        guard let fromState = ProcessState(rawValue: text(fromBytes)), fromState != .notSeen else {
+        guard let fromState = ProcessState(rawValue: text(fromBytes)), fromState != .notSeen, fromState != .absent else {
             throw .invalidField(name: "from_state", value: text(fromBytes))
         }
         var event = ProcessStateEvent(
@@ -133,7 +136,7 @@ extension ListenerEvent {
             event.pid = try integer("pid")
         case .starting, .backoff:
             event.tries = try integer("tries")
-        case .fatal, .unknown, .notSeen:
+        case .fatal, .unknown, .notSeen, .absent:
             break
         }
         return (header, .processState(event))

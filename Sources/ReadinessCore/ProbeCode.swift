@@ -13,7 +13,7 @@ package struct ProbeCode: Equatable, Hashable, Sendable {
         self.meaning = meaning
     }
 
-    package static let ready = ProbeCode(0, "READY", "start.sh exited with an expected status (or there is no start program) and the hook passed (or there is none)")
+    package static let ready = ProbeCode(0, "READY", "start.sh exited with an expected status (or supervisord has no start program) and the hook passed (or there is none)")
     /// Stands for the hook's own codes 1 to 99, passed through unchanged.
     package static let hookFailed = ProbeCode(1, "HOOK_FAILED", "the hook's own exit code, 1 to 99, passed through unchanged")
     package static let startPending = ProbeCode(100, "START_PENDING", "start.sh has not finished: not seen yet, STARTING, RUNNING or BACKOFF")
@@ -90,8 +90,10 @@ package struct Verdict: Equatable, Sendable {
             return Verdict(.startPending, "\(program) has not been seen yet")
         case .starting, .running, .backoff:
             return Verdict(.startPending, "\(program) is \(record.state.rawValue), not finished yet")
+        case .absent:
+            return Verdict(.ready, "supervisord has no \(program), nothing to wait for")
         case .fatal:
-            return Verdict(.startFatal, "supervisord could not start \(program) (FATAL)")
+            return Verdict(.startFatal, "supervisord could not start \(program) (FATAL)\(record.spawnError.map { ": \($0)" } ?? "")")
         case .stopping, .stopped:
             return Verdict(.startStopped, "\(program) was stopped (\(record.state.rawValue))")
         case .unknown:

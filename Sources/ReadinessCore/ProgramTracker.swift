@@ -59,20 +59,90 @@ package struct ProgramTracker: Sendable {
     package mutating func apply(_ event: ProcessStateEvent, at time: @autoclosure () -> Timestamp) -> Outcome {
         guard selector.matches(processName: event.processName, groupName: event.groupName) else { return .otherProgram }
         if let applied = record.serial, event.serial <= applied { return .duplicate }
-        let time = time()
         let recorded = record.state
-        record.previousState = event.fromState
-        record.state = event.state
-        record.expected = event.state == .exited ? event.expected : nil
-        record.pid = event.pid.flatMap { $0 > 0 ? $0 : nil }
+        enter(event.state, from: event.fromState, expected: event.state == .exited ? event.expected : nil,
+              pid: event.pid.flatMap { $0 > 0 ? $0 : nil }, serial: event.serial, at: time())
+        let gap = recorded == event.fromState || recorded == .notSeen || recorded == .absent ? nil : recorded
+        return .transition(from: event.fromState, to: event.state, gap: gap)
+    }
+
+    private mutating func enter(_ state: ProcessState, from: ProcessState, expected: Bool?, pid: Int?, serial: UInt64?, at time: Timestamp) {
+        record.previousState = from
+        record.state = state
+        record.expected = expected
+        record.pid = pid
         record.exitStatus = nil
-        record.serial = event.serial
+        record.spawnError = nil
+        if serial != nil { record.serial = serial }
         record.since = time
-        record.history.append(.init(time: time, from: event.fromState, to: event.state, serial: event.serial))
+        record.history.append(.init(time: time, from: from, to: state, serial: serial))
         if record.history.count > StatusRecord.historyLimit {
             record.history.removeFirst(record.history.count - StatusRecord.historyLimit)
         }
-        let gap = recorded == event.fromState || recorded == .notSeen ? nil : recorded
-        return .transition(from: event.fromState, to: event.state, gap: gap)
+    }
+
+    /// Brings the record in line with what supervisord says now: after events
+    /// were lost (buffer overflow, a reload, a listener restart) or when the
+    /// program does not exist (`info` nil: BAD_NAME). Returns the transition
+    /// it made, if any.
+    ///
+    /// getProcessInfo answers with the live state, which is ahead of any
+    /// events still queued for the listener; applying it and then those events
+    /// would make the record go backwards. So while events may still be queued
+    /// (`eventsMayBeQueued`, at start-up) only what no queued event can
+    /// contradict is applied: the program is absent, or supervisord has not
+    /// spawned it since it (re)started, so a resumed record is of an earlier
+    /// run. The full reconcile runs on TICK events, which arrive after every
+    /// event queued before them.
+    ///
+    /// An EXITED state learnt this way has no event's `expected`; it is taken
+    /// to be expected when the exit status is 0 (the recommended `exitcodes=0`).
+    package mutating func reconcile(with info: SupervisorProcessInfo?, eventsMayBeQueued: Bool, at time: Timestamp) -> Outcome? {
+        guard let info else {
+            guard record.state != .absent else { return nil }
+            let from = record.state
+            enter(.absent, from: from, expected: nil, pid: nil, serial: nil, at: time)
+            return .transition(from: from, to: .absent, gap: nil)
+        }
+        record.stdoutLogfile = info.stdoutLogfile.isEmpty ? nil : info.stdoutLogfile
+        record.stderrLogfile = info.stderrLogfile.isEmpty ? nil : info.stderrLogfile
+        // STOPPED with no start time: supervisord has not spawned it yet (it
+        // spawns listeners first, or it was just reloaded): "not seen yet".
+        let live: ProcessState = info.state == .stopped && info.start == 0 ? .notSeen : info.state
+        guard live != record.state, !eventsMayBeQueued || live == .notSeen else {
+            learnDetails(from: info)
+            return nil
+        }
+        let from = record.state
+        let expected: Bool? = live == .exited ? info.exitStatus == 0 : nil
+        enter(live, from: from, expected: expected, pid: info.pid > 0 ? info.pid : nil, serial: nil, at: time)
+        if live == .exited, info.exitStatus >= 0 { record.exitStatus = info.exitStatus }
+        learnDetails(from: info)
+        return .transition(from: from, to: live, gap: nil)
+    }
+
+    /// Records the exit status or spawn error supervisord reports, when they
+    /// describe the run the record describes; otherwise leaves them unknown.
+    ///
+    /// getProcessInfo's values are live, so a newer run may already have
+    /// started: the run matches only when supervisord is in the recorded state
+    /// and its run started no later than the STARTING the listener saw for
+    /// this run, and stopped no later than the listener saw it stop.
+    package mutating func learnDetails(from info: SupervisorProcessInfo) {
+        guard info.state == record.state else { return }
+        switch info.state {
+        case .exited:
+            // Exit statuses are 0 to 255; -1 stands for a signal, not a status.
+            guard record.exitStatus == nil, info.exitStatus >= 0, let since = record.since,
+                let started = record.history.last(where: { $0.to == .starting })?.time,
+                Int64(info.start) <= started.millisecondsSinceEpoch / 1000,
+                Int64(info.stop) <= since.millisecondsSinceEpoch / 1000
+            else { return }
+            record.exitStatus = info.exitStatus
+        case .fatal, .backoff:
+            if !info.spawnError.isEmpty { record.spawnError = info.spawnError }
+        default:
+            break
+        }
     }
 }

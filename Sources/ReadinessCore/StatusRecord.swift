@@ -31,6 +31,11 @@ package struct StatusRecord: Equatable, Sendable {
     package var pid: Int?
     /// Known only from supervisord's XML-RPC; events do not carry it.
     package var exitStatus: Int?
+    /// Why supervisord could not spawn the program (FATAL, BACKOFF), from XML-RPC.
+    package var spawnError: String?
+    /// Where supervisord writes the program's output, from XML-RPC.
+    package var stdoutLogfile: String?
+    package var stderrLogfile: String?
     /// The serial of the event that set `state`; later deliveries of it are ignored.
     package var serial: UInt64?
     /// When the program entered `state`, as the listener saw it.
@@ -74,6 +79,9 @@ extension StatusRecord {
             "expected=\(expected.map { $0 ? "1" : "0" } ?? Self.unknown)",
             "pid=\(Self.text(pid))",
             "exit_status=\(Self.text(exitStatus))",
+            "spawn_error=\(Self.oneLine(spawnError))",
+            "stdout_logfile=\(Self.oneLine(stdoutLogfile))",
+            "stderr_logfile=\(Self.oneLine(stderrLogfile))",
             "serial=\(Self.text(serial))",
             "since=\(Self.text(since))",
             "listener_pid=\(listenerPID)",
@@ -90,6 +98,11 @@ extension StatusRecord {
 
     private static func text(_ value: (some CustomStringConvertible)?) -> String {
         value.map { $0.description } ?? unknown
+    }
+
+    /// Free text (a spawn error, a path) kept to one line; empty when unknown.
+    private static func oneLine(_ value: String?) -> String {
+        String(String.UnicodeScalarView((value ?? "").unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
     }
 
     /// Parses a status file. Keys this version does not know are ignored, so
@@ -137,7 +150,11 @@ extension StatusRecord {
         guard let supervisordPID: Int = try parsed("supervisord_pid", { Int($0) }), supervisordPID > 0 else {
             throw .invalidValue(key: "supervisord_pid", value: String(values["supervisord_pid"] ?? ""))
         }
-        return StatusRecord(
+        func optionalText(_ key: Substring) -> String? {
+            guard let value = values[key], !value.isEmpty else { return nil }
+            return String(value)
+        }
+        var record = StatusRecord(
             program: String(try required("program")),
             state: current,
             previousState: try state("previous_state"),
@@ -149,6 +166,10 @@ extension StatusRecord {
             listenerPID: try parsed("listener_pid") { Int($0) } ?? 0,
             supervisordPID: supervisordPID,
             history: history)
+        record.spawnError = optionalText("spawn_error")
+        record.stdoutLogfile = optionalText("stdout_logfile")
+        record.stderrLogfile = optionalText("stderr_logfile")
+        return record
     }
 }
 

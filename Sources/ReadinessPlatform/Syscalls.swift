@@ -184,3 +184,47 @@ func system_list_directory(_ path: String) -> [String]? {
     }
     return names
 }
+
+func system_socket(_ domain: Int32, _ type: Int32) throws(Errno) -> Int32 {
+    try retryingInterrupts { socket(domain, type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
+}
+
+/// Starts a non-blocking connect; EINPROGRESS is not an error (poll for POLLOUT).
+func system_connect_unix(_ fd: Int32, _ path: String) throws(Errno) {
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw Errno(ENAMETOOLONG) }
+    withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+        buffer.copyBytes(from: bytes)
+        buffer[bytes.count] = 0
+    }
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    if result == -1 && errno != EINPROGRESS { throw Errno.current }
+}
+
+/// Starts a non-blocking connect to an IPv4 address given as text.
+func system_connect_inet(_ fd: Int32, _ host: String, _ port: UInt16) throws(Errno) {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw Errno(EINVAL) }
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    if result == -1 && errno != EINPROGRESS { throw Errno.current }
+}
+
+/// The pending error of a non-blocking connect (SO_ERROR).
+func system_socket_error(_ fd: Int32) -> Errno? {
+    var value: Int32 = 0
+    var length = socklen_t(MemoryLayout<Int32>.size)
+    guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) == 0 else { return Errno.current }
+    return value == 0 ? nil : Errno(value)
+}
+
+func system_environment_value(_ name: String) -> String? {
+    getenv(name).map { String(cString: $0) }
+}

@@ -9,6 +9,7 @@ import ReadinessPlatform
 struct Listener {
     private var tracker: ProgramTracker
     private var writer: StatusWriter
+    private var supervisor: SupervisorConnection
     private let verbose: Bool
 
     init(selector: ProgramSelector, statusPath: String, verbose: Bool) {
@@ -20,6 +21,7 @@ struct Listener {
         tracker = ProgramTracker(
             selector: selector, listenerPID: Processes.currentPID, supervisordPID: Processes.parentPID, previous: previous)
         self.verbose = verbose
+        supervisor = SupervisorConnection()
     }
 
     /// Runs until end of input; returns the exit status.
@@ -30,6 +32,8 @@ struct Listener {
             ("program", tracker.selector.description), ("status_file", writer.path), ("state", tracker.record.state.rawValue),
             ("supervisord_pid", "\(tracker.record.supervisordPID)"), ("version", ReadinessVersion.current),
         ])
+        // What supervisord says now covers events lost before this listener ran.
+        reconcile(reason: "start-up", eventsMayBeQueued: true)
         // Before the first READY, so that "no file" means "the listener never ran".
         writer.write(tracker.record)
         guard send("READY\n") else { return 0 }
@@ -73,7 +77,7 @@ struct Listener {
         }
         switch event {
         case .tick:
-            writer.retryIfPending(tracker.record)
+            if reconcile(reason: "tick", eventsMayBeQueued: false) { writer.write(tracker.record) } else { writer.retryIfPending(tracker.record) }
         case .other(let name):
             log(.warning, "ignored an event of a type the listener does not follow", [("event", name), ("serial", "\(header.serial)")])
             writer.retryIfPending(tracker.record)
@@ -96,7 +100,7 @@ struct Listener {
             writer.retryIfPending(tracker.record)
         case .transition(let from, let to, let gap):
             if let gap {
-                log(.warning, "events were lost", [
+                log(.warning, "events were lost; the next tick reconciles with supervisord", [
                     ("program", tracker.selector.description), ("recorded", gap.rawValue), ("from", from.rawValue),
                 ])
             }
@@ -107,7 +111,35 @@ struct Listener {
             if let tries = change.tries { fields.append(("tries", "\(tries)")) }
             fields.append(("serial", "\(change.serial)"))
             log(.info, "transition", fields)
-            writer.write(record)
+            if to == .exited || to == .fatal || to == .backoff { learnDetails() }
+            writer.write(tracker.record)
+        }
+    }
+
+    /// Asks supervisord for the program's state and applies it; true when the
+    /// record changed. Without XML-RPC this does nothing (events only).
+    @discardableResult
+    private mutating func reconcile(reason: String, eventsMayBeQueued: Bool) -> Bool {
+        guard let answer = supervisor.processInfo(tracker.selector.description) else { return false }
+        let before = tracker.record
+        if case .transition(let from, let to, _)? = tracker.reconcile(with: answer, eventsMayBeQueued: eventsMayBeQueued, at: Clock.now()) {
+            log(.info, "reconciled with supervisord", [
+                ("program", tracker.selector.description), ("from", from.rawValue), ("to", to.rawValue), ("reason", reason),
+                ("exit_status", tracker.record.exitStatus.map { "\($0)" } ?? "unknown"),
+            ])
+        }
+        return tracker.record != before
+    }
+
+    /// After EXITED, FATAL or BACKOFF: the exit status or spawn error, which no event carries.
+    private mutating func learnDetails() {
+        guard let answer = supervisor.processInfo(tracker.selector.description), let info = answer else { return }
+        tracker.learnDetails(from: info)
+        if let status = tracker.record.exitStatus {
+            log(.info, "exit status", [("program", tracker.selector.description), ("exit_status", "\(status)")])
+        }
+        if let error = tracker.record.spawnError {
+            log(.info, "spawn error", [("program", tracker.selector.description), ("spawn_error", error)])
         }
     }
 
@@ -119,6 +151,35 @@ struct Listener {
         } catch {
             log(.info, "standard output closed, exiting", [("error", error.description)])
             return false
+        }
+    }
+}
+
+/// supervisord's XML-RPC interface, when it has one: logs when it becomes
+/// unusable (once) and when it is usable again, so a missing server or
+/// missing credentials cost one warning, not one per event.
+struct SupervisorConnection {
+    private let client: Result<SupervisorClient, SupervisorClient.Failure>
+    private var lastFailure: String?
+
+    init() {
+        client = SupervisorClient.fromEnvironment()
+    }
+
+    /// The program's info (nil inside: no such program), or nil when XML-RPC is unusable.
+    mutating func processInfo(_ program: String) -> SupervisorProcessInfo?? {
+        let result = client.flatMap { $0.processInfo(program) }
+        switch result {
+        case .success(let info):
+            if lastFailure != nil { log(.info, "XML-RPC usable again", []) }
+            lastFailure = nil
+            return .some(info)
+        case .failure(let failure):
+            if lastFailure == nil {
+                log(.warning, "XML-RPC unusable, following events only (no exit status, no reconcile)", [("error", failure.description)])
+            }
+            lastFailure = failure.description
+            return nil
         }
     }
 }

@@ -1,0 +1,49 @@
+/// What `supervisor.getProcessInfo` says about the followed program. Its values
+/// are live (as of the call, not of the event being handled), and its times
+/// are whole seconds.
+package struct SupervisorProcessInfo: Equatable, Sendable {
+    package var state: ProcessState
+    package var start: Int
+    package var stop: Int
+    package var pid: Int
+    /// 0 when supervisord does not know it (too quick an exit, spawn error), -1 after a signal.
+    package var exitStatus: Int
+    package var spawnError: String
+    package var stdoutLogfile: String
+    package var stderrLogfile: String
+
+    package init(
+        state: ProcessState, start: Int = 0, stop: Int = 0, pid: Int = 0, exitStatus: Int = 0, spawnError: String = "",
+        stdoutLogfile: String = "", stderrLogfile: String = ""
+    ) {
+        self.state = state
+        self.start = start
+        self.stop = stop
+        self.pid = pid
+        self.exitStatus = exitStatus
+        self.spawnError = spawnError
+        self.stdoutLogfile = stdoutLogfile
+        self.stderrLogfile = stderrLogfile
+    }
+
+    /// Reads the struct getProcessInfo returns; nil when a field it needs is missing.
+    package init?(_ fields: [String: XMLRPC.Value]) {
+        guard case .string(let name)? = fields["statename"], let state = ProcessState(rawValue: name), state != .notSeen,
+            state != .absent, case .int(let start)? = fields["start"], case .int(let stop)? = fields["stop"],
+            case .int(let pid)? = fields["pid"], case .int(let exitStatus)? = fields["exitstatus"]
+        else { return nil }
+        func string(_ key: String) -> String {
+            if case .string(let value)? = fields[key] { return value }
+            return ""
+        }
+        self.init(
+            state: state, start: start, stop: stop, pid: pid, exitStatus: exitStatus, spawnError: string("spawnerr"),
+            stdoutLogfile: string("stdout_logfile"), stderrLogfile: string("stderr_logfile"))
+    }
+}
+
+/// The faults of supervisord's XML-RPC interface the listener acts on.
+package enum SupervisorFault {
+    package static let badName = 10
+    package static let shutdownState = 6
+}

@@ -1,0 +1,153 @@
+/// The small part of XML-RPC the listener speaks to supervisord: one call,
+/// `supervisor.getProcessInfo(name)`, whose answer is a flat struct or a fault.
+package enum XMLRPC {
+    /// A value of a struct member; supervisord sends ints, strings and booleans.
+    package enum Value: Equatable, Sendable {
+        case int(Int)
+        case string(String)
+        case bool(Bool)
+    }
+
+    package enum Response: Equatable, Sendable {
+        case structure([String: Value])
+        case fault(code: Int, message: String)
+    }
+
+    /// The largest answer accepted; getProcessInfo's is about 1 KiB.
+    package static let maximumResponseBytes = 64 * 1024
+
+    /// The request body for `method` with string arguments.
+    package static func call(_ method: String, _ arguments: [String]) -> String {
+        let parameters = arguments.map { "<param><value><string>\(escaped($0))</string></value></param>" }.joined()
+        return "<?xml version='1.0'?><methodCall><methodName>\(escaped(method))</methodName><params>\(parameters)</params></methodCall>"
+    }
+
+    static func escaped(_ text: String) -> String {
+        var result = ""
+        for character in text {
+            switch character {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+
+    static func unescaped(_ text: Substring) -> String? {
+        guard text.contains("&") else { return String(text) }
+        var result = ""
+        var rest = text[...]
+        while let ampersand = rest.firstIndex(of: "&") {
+            result += rest[..<ampersand]
+            guard let semicolon = rest[ampersand...].firstIndex(of: ";") else { return nil }
+            switch rest[rest.index(after: ampersand)..<semicolon] {
+            case "amp": result += "&"
+            case "lt": result += "<"
+            case "gt": result += ">"
+            case "quot": result += "\""
+            case "apos": result += "'"
+            default: return nil
+            }
+            rest = rest[rest.index(after: semicolon)...]
+        }
+        return result + rest
+    }
+
+    /// Parses a methodResponse holding one flat struct, or a fault.
+    package static func parse(_ bytes: some Collection<UInt8>) throws(XMLRPCError) -> Response {
+        guard bytes.count <= maximumResponseBytes else { throw .tooLarge(bytes.count) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformed("not UTF-8") }
+        guard text.contains("<methodResponse>") else { throw .malformed("no methodResponse") }
+        let members = try Self.members(of: text[...])
+        if text.contains("<fault>") {
+            guard case .int(let code)? = members["faultCode"], case .string(let message)? = members["faultString"] else {
+                throw .malformed("fault without faultCode and faultString")
+            }
+            return .fault(code: code, message: message)
+        }
+        return .structure(members)
+    }
+
+    private static func members(of text: Substring) throws(XMLRPCError) -> [String: Value] {
+        var members: [String: Value] = [:]
+        var rest = text
+        while let member = rest.range(of: "<member>") {
+            guard let end = rest[member.upperBound...].range(of: "</member>") else { throw .malformed("unclosed member") }
+            let body = rest[member.upperBound..<end.lowerBound]
+            guard let name = element("name", in: body), let value = element("value", in: body) else {
+                throw .malformed("member without name or value")
+            }
+            guard let key = unescaped(name) else { throw .malformed("bad entity in a name") }
+            members[key] = try Self.value(value)
+            rest = rest[end.upperBound...]
+        }
+        return members
+    }
+
+    private static func value(_ text: Substring) throws(XMLRPCError) -> Value {
+        let trimmed = text.trimmingSpaces
+        for tag in ["int", "i4", "i8"] {
+            if let number = element(tag, in: trimmed) {
+                guard let value = Int(number.trimmingSpaces) else { throw .malformed("bad int \(number.prefix(20))") }
+                return .int(value)
+            }
+        }
+        if let flag = element("boolean", in: trimmed) {
+            switch flag.trimmingSpaces {
+            case "1": return .bool(true)
+            case "0": return .bool(false)
+            default: throw .malformed("bad boolean")
+            }
+        }
+        if trimmed == "<string/>" { return .string("") }
+        // A value without a type element is a string.
+        let raw = element("string", in: trimmed) ?? (trimmed.hasPrefix("<") ? nil : text)
+        guard let raw else { throw .malformed("unsupported value \(trimmed.prefix(20))") }
+        guard let string = unescaped(raw) else { throw .malformed("bad entity in a string") }
+        return .string(string)
+    }
+
+    /// The text between `<tag>` and the next `</tag>`.
+    private static func element(_ tag: String, in text: Substring) -> Substring? {
+        guard let open = text.range(of: "<\(tag)>"), let close = text[open.upperBound...].range(of: "</\(tag)>") else { return nil }
+        return text[open.upperBound..<close.lowerBound]
+    }
+}
+
+package enum XMLRPCError: Error, Equatable, Sendable, CustomStringConvertible {
+    case tooLarge(Int)
+    case malformed(String)
+
+    package var description: String {
+        switch self {
+        case .tooLarge(let size): "XML-RPC answer of \(size) bytes is larger than \(XMLRPC.maximumResponseBytes)"
+        case .malformed(let why): "malformed XML-RPC answer: \(why)"
+        }
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var result = self
+        while let first = result.first, first.isWhitespace { result = result.dropFirst() }
+        while let last = result.last, last.isWhitespace { result = result.dropLast() }
+        return result
+    }
+
+    /// The first range of `needle`, by bytes (the markup searched for is ASCII).
+    func range(of needle: String) -> Range<Index>? {
+        let target = Array(needle.utf8)
+        guard let first = target.first else { return nil }
+        var index = startIndex
+        let utf8 = self.utf8
+        while let found = utf8[index...].firstIndex(of: first) {
+            if utf8[found...].starts(with: target) {
+                return found..<utf8.index(found, offsetBy: target.count)
+            }
+            index = utf8.index(after: found)
+        }
+        return nil
+    }
+}

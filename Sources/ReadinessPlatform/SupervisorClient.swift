@@ -1,0 +1,145 @@
+@preconcurrency import Glibc
+package import ReadinessCore
+
+/// Asks supervisord's XML-RPC interface about a program, over the server
+/// supervisord names in `SUPERVISOR_SERVER_URL` for its children
+/// (`unix:///path` or `http://IPv4:port`), with Basic authorization from
+/// `SUPERVISOR_USERNAME` / `SUPERVISOR_PASSWORD` when set.
+///
+/// Every call is bounded: connect, send and receive together take at most
+/// `timeoutMilliseconds`, and an answer larger than 64 KiB is refused.
+package struct SupervisorClient: Sendable {
+    package enum Endpoint: Equatable, Sendable {
+        case unix(path: String)
+        case inet(host: String, port: UInt16)
+    }
+
+    package let endpoint: Endpoint
+    package let authorization: (user: String, password: String)?
+    package var timeoutMilliseconds: Int64 = 1000
+
+    /// Why a call got no usable answer; the listener then follows events only.
+    package struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        package var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// The client supervisord's environment describes, or why there is none.
+    package static func fromEnvironment() -> Result<SupervisorClient, Failure> {
+        guard let url = system_environment_value("SUPERVISOR_SERVER_URL"), !url.isEmpty else {
+            return .failure(Failure("SUPERVISOR_SERVER_URL is not set (no [unix_http_server] or [inet_http_server] in supervisord.conf)"))
+        }
+        guard let endpoint = parse(url) else { return .failure(Failure("unsupported SUPERVISOR_SERVER_URL \(url)")) }
+        let user = system_environment_value("SUPERVISOR_USERNAME")
+        let password = system_environment_value("SUPERVISOR_PASSWORD")
+        return .success(SupervisorClient(endpoint: endpoint, authorization: user.map { ($0, password ?? "") }))
+    }
+
+    package init(endpoint: Endpoint, authorization: (user: String, password: String)?) {
+        self.endpoint = endpoint
+        self.authorization = authorization
+    }
+
+    static func parse(_ url: String) -> Endpoint? {
+        if url.hasPrefix("unix://") { return .unix(path: String(url.dropFirst("unix://".count))) }
+        guard url.hasPrefix("http://") else { return nil }
+        let hostPort = url.dropFirst("http://".count).prefix { $0 != "/" }
+        guard let colon = hostPort.lastIndex(of: ":"), let port = UInt16(hostPort[hostPort.index(after: colon)...]) else { return nil }
+        let host = String(hostPort[..<colon])
+        return .inet(host: host == "localhost" ? "127.0.0.1" : host, port: port)
+    }
+
+    /// `supervisor.getProcessInfo(name)`: the program's info, nil when
+    /// supervisord has no such program (BAD_NAME), or a failure.
+    package func processInfo(_ name: String) -> Result<SupervisorProcessInfo?, Failure> {
+        let answer: [UInt8]
+        switch exchange(HTTP.post(body: XMLRPC.call("supervisor.getProcessInfo", [name]), authorization: authorization)) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let bytes): answer = bytes
+        }
+        do {
+            guard let response = try HTTP.parse(answer, complete: true) else { return .failure(Failure("empty HTTP answer")) }
+            guard response.status == 200 else {
+                return .failure(Failure(response.status == 401 ? "HTTP 401: supervisord wants credentials (set SUPERVISOR_USERNAME and SUPERVISOR_PASSWORD)" : "HTTP status \(response.status)"))
+            }
+            switch try XMLRPC.parse(response.body) {
+            case .fault(let code, _) where code == SupervisorFault.badName:
+                return .success(nil)
+            case .fault(let code, let message):
+                return .failure(Failure("XML-RPC fault \(code): \(message)"))
+            case .structure(let fields):
+                guard let info = SupervisorProcessInfo(fields) else { return .failure(Failure("getProcessInfo answer lacks statename, start, stop, pid or exitstatus")) }
+                return .success(info)
+            }
+        } catch {
+            return .failure(Failure(error.description))
+        }
+    }
+
+    /// Sends `request` and reads the answer until the server closes, the
+    /// answer is complete, or the deadline passes.
+    private func exchange(_ request: [UInt8]) -> Result<[UInt8], Failure> {
+        let deadline = Clock.monotonicMilliseconds() + timeoutMilliseconds
+        let fd: Int32
+        do {
+            switch endpoint {
+            case .unix(let path):
+                fd = try system_socket(AF_UNIX, Int32(SOCK_STREAM.rawValue))
+                do { try system_connect_unix(fd, path) } catch {
+                    system_close(fd)
+                    return .failure(Failure("cannot connect to unix://\(path): \(error)"))
+                }
+            case .inet(let host, let port):
+                fd = try system_socket(AF_INET, Int32(SOCK_STREAM.rawValue))
+                do { try system_connect_inet(fd, host, port) } catch {
+                    system_close(fd)
+                    return .failure(Failure("cannot connect to \(host):\(port): \(error)"))
+                }
+            }
+        } catch {
+            return .failure(Failure("cannot create a socket: \(error)"))
+        }
+        defer { system_close(fd) }
+        guard wait(fd, for: POLLOUT, until: deadline) else { return .failure(Failure("timed out connecting to supervisord")) }
+        if let error = system_socket_error(fd) { return .failure(Failure("cannot connect to supervisord: \(error)")) }
+
+        var sent = 0
+        while sent < request.count {
+            guard wait(fd, for: POLLOUT, until: deadline) else { return .failure(Failure("timed out sending to supervisord")) }
+            do {
+                sent += try request.withUnsafeBytes { buffer in
+                    Result { () throws(Errno) in try system_write(fd, UnsafeRawBufferPointer(rebasing: buffer[sent...])) }
+                }.get()
+            } catch {
+                if error != .wouldBlock { return .failure(Failure("cannot send to supervisord: \(error)")) }
+            }
+        }
+
+        var answer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            if (try? HTTP.parse(answer, complete: false)) != nil { return .success(answer) }
+            guard wait(fd, for: POLLIN, until: deadline) else { return .failure(Failure("timed out waiting for supervisord's answer")) }
+            do {
+                let count = try system_read(fd, into: &chunk)
+                if count == 0 { return .success(answer) }
+                answer += chunk[..<count]
+                if answer.count > XMLRPC.maximumResponseBytes + 4096 {
+                    return .failure(Failure("supervisord's answer is larger than \(XMLRPC.maximumResponseBytes) bytes"))
+                }
+            } catch {
+                if error != .wouldBlock { return .failure(Failure("cannot read supervisord's answer: \(error)")) }
+            }
+        }
+    }
+
+    private func wait(_ fd: Int32, for events: Int32, until deadline: Int64) -> Bool {
+        while true {
+            let remaining = deadline - Clock.monotonicMilliseconds()
+            if remaining <= 0 { return false }
+            var fds = [pollfd(fd: fd, events: Int16(events), revents: 0)]
+            guard let ready = try? system_poll(&fds, Int32(remaining)) else { continue }
+            if ready > 0 { return true }
+        }
+    }
+}
