@@ -16,7 +16,7 @@ DESTDIR ?=
 RELEASE_FLAGS := -c release -Xswiftc -static-executable -Xlinker -s
 RELEASE_DIR = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)
 
-.PHONY: all build test release install demo bench clean
+.PHONY: all build test release install demo bench fuzz clean
 
 all: build
 
@@ -58,3 +58,8 @@ demo: build $(VENV_STAMP)
 bench: release $(VENV_STAMP)
 	@command -v hyperfine >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine)
 	bench/run.sh $(RELEASE_DIR)
+
+# The unit-level fuzzers of `make test` (event framer, status file parser,
+# XML-RPC answer parser) with 50 times the iterations, for out-of-band runs.
+fuzz:
+	READINESS_FUZZ_ITERATIONS=$(or $(ITERATIONS),5000000) $(SWIFT) test --disable-xctest --filter FuzzTests

@@ -110,14 +110,14 @@ package struct ProgramTracker: Sendable {
         // spawns listeners first, or it was just reloaded): "not seen yet".
         let live: ProcessState = info.state == .stopped && info.start == 0 ? .notSeen : info.state
         guard live != record.state, !eventsMayBeQueued || live == .notSeen else {
-            learnDetails(from: info)
+            learnDetails(from: info, eventsDrained: !eventsMayBeQueued)
             return nil
         }
         let from = record.state
         let expected: Bool? = live == .exited ? info.exitStatus == 0 : nil
         enter(live, from: from, expected: expected, pid: info.pid > 0 ? info.pid : nil, serial: nil, at: time)
         if live == .exited, info.exitStatus >= 0 { record.exitStatus = info.exitStatus }
-        learnDetails(from: info)
+        learnDetails(from: info, eventsDrained: !eventsMayBeQueued)
         return .transition(from: from, to: live, gap: nil)
     }
 
@@ -125,19 +125,25 @@ package struct ProgramTracker: Sendable {
     /// describe the run the record describes; otherwise leaves them unknown.
     ///
     /// getProcessInfo's values are live, so a newer run may already have
-    /// started: the run matches only when supervisord is in the recorded state
-    /// and its run started no later than the STARTING the listener saw for
-    /// this run, and stopped no later than the listener saw it stop.
-    package mutating func learnDetails(from info: SupervisorProcessInfo) {
+    /// started: the run matches only when supervisord is in the recorded state,
+    /// stopped no later than the listener saw the program stop, and started no
+    /// later than the STARTING the listener saw for this run. Once every event
+    /// emitted before the question has been applied (`eventsDrained`, on a
+    /// TICK), a newer run would have shown in the record, so the STARTING
+    /// (which a buffer overflow may have dropped) is not needed.
+    package mutating func learnDetails(from info: SupervisorProcessInfo, eventsDrained: Bool = false) {
         guard info.state == record.state else { return }
         switch info.state {
         case .exited:
             // Exit statuses are 0 to 255; -1 stands for a signal, not a status.
             guard record.exitStatus == nil, info.exitStatus >= 0, let since = record.since,
-                let started = record.history.last(where: { $0.to == .starting })?.time,
-                Int64(info.start) <= started.millisecondsSinceEpoch / 1000,
                 Int64(info.stop) <= since.millisecondsSinceEpoch / 1000
             else { return }
+            if !eventsDrained {
+                guard let started = record.history.last(where: { $0.to == .starting })?.time,
+                    Int64(info.start) <= started.millisecondsSinceEpoch / 1000
+                else { return }
+            }
             record.exitStatus = info.exitStatus
         case .fatal, .backoff:
             if !info.spawnError.isEmpty { record.spawnError = info.spawnError }

@@ -110,6 +110,8 @@ extension StatusRecord {
     package static func parse(_ bytes: some Collection<UInt8>) throws(StatusParseError) -> StatusRecord {
         guard bytes.count <= maximumFileBytes else { throw .tooLarge(bytes.count) }
         guard !bytes.contains(0) else { throw .containsNUL }
+        // The writer never puts control characters in values; a file with them is not its.
+        guard !bytes.contains(where: { ($0 < 0x20 && $0 != 0x0A) || $0 == 0x7F }) else { throw .containsControlCharacter }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
         guard text.hasSuffix("\nend=1\n") else { throw .incomplete }
 
@@ -196,6 +198,7 @@ extension StatusRecord.Transition {
 package enum StatusParseError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooLarge(Int)
     case containsNUL
+    case containsControlCharacter
     case notUTF8
     case incomplete
     case malformedLine(Int)
@@ -207,6 +210,7 @@ package enum StatusParseError: Error, Equatable, Sendable, CustomStringConvertib
         switch self {
         case .tooLarge(let size): "status file is \(size) bytes, more than \(StatusRecord.maximumFileBytes)"
         case .containsNUL: "status file contains a NUL byte"
+        case .containsControlCharacter: "status file contains a control character"
         case .notUTF8: "status file is not valid UTF-8"
         case .incomplete: "status file is incomplete (no final end=1 line)"
         case .malformedLine(let line): "status file line \(line) is not key=value"

@@ -110,6 +110,12 @@ struct Report {
             lines.append("state: \(record.state.rawValue) (from \(record.previousState?.rawValue ?? "unknown")) since \(record.since?.description ?? "unknown")")
             lines.append("expected: \(record.expected.map { $0 ? "yes" : "no" } ?? "n/a")  exit status: \(record.exitStatus.map { "\($0)" } ?? "unknown")  pid: \(record.pid.map { "\($0)" } ?? "unknown")")
             lines.append("supervisord pid: \(record.supervisordPID)  listener pid: \(record.listenerPID)")
+            if let spawnError = record.spawnError { lines.append("spawn error: \(spawnError)") }
+            if record.stdoutLogfile != nil || record.stderrLogfile != nil {
+                lines.append("program output: stdout \(record.stdoutLogfile ?? "unknown"), stderr \(record.stderrLogfile ?? "unknown")")
+            } else {
+                lines.append("program output: unknown (no XML-RPC); supervisorctl tail \(record.program)")
+            }
             lines.append("history (oldest first):")
             lines += record.history.map { "  \($0.time?.description ?? "unknown") \($0.from.rawValue) -> \($0.to.rawValue) serial=\($0.serial.map { "\($0)" } ?? "unknown")" }
         }
@@ -139,6 +145,9 @@ struct Report {
             start.set("expected", record.expected)
             start.set("exit_status", record.exitStatus)
             start.set("pid", record.pid)
+            start.set("spawn_error", record.spawnError)
+            start.set("stdout_logfile", record.stdoutLogfile)
+            start.set("stderr_logfile", record.stderrLogfile)
             start.set("since", record.since?.description)
             object.set("start", start)
         }

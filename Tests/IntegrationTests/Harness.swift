@@ -178,11 +178,30 @@ final class Supervisord {
     ///   - startSettings: replacements for lines of start.conf.example (`key=value`).
     ///   - otherPrograms: programs started at the same time as start.sh.
     ///   - statusDirectory: where the status file lives, if not in the scratch directory.
+    /// How supervisord serves XML-RPC: the usual unix socket, one that wants a
+    /// password, or none at all.
+    enum Server { case unixSocket, passwordProtected, none }
+
     init(start: String?, startSettings: [String: String] = [:], otherPrograms: Int = 0, listenerSettings: [String: String] = [:],
-         statusDirectory: String? = nil) throws {
+         statusDirectory: String? = nil, server: Server = .unixSocket, otherProgram: String = "/bin/sleep 60") throws {
         let statusFile = statusDirectory.map { "\($0)/status" } ?? "\(scratch.path)/run/status"
         self.statusOverride = statusDirectory.map { "\($0)/status" }
         let socket = "\(scratch.path)/supervisor.sock"
+        let credentials = server == .passwordProtected ? "username=operator\npassword=s3cret\n" : ""
+        let serverSections =
+            server == .none
+            ? ""
+            : """
+            [unix_http_server]
+            file=\(socket)
+            \(credentials)
+            [rpcinterface:supervisor]
+            supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+            [supervisorctl]
+            serverurl=unix://\(socket)
+            \(credentials)
+            """
         _ = scratch.write("supervisord.conf", """
             [supervisord]
             nodaemon=true
@@ -191,15 +210,7 @@ final class Supervisord {
             childlogdir=\(scratch.path)
             loglevel=info
 
-            [unix_http_server]
-            file=\(socket)
-
-            [rpcinterface:supervisor]
-            supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-            [supervisorctl]
-            serverurl=unix://\(socket)
-
+            \(serverSections)
             [include]
             files = \(scratch.path)/conf.d/*.conf
 
@@ -216,7 +227,7 @@ final class Supervisord {
         }
         if otherPrograms > 0 {
             let others = (1...otherPrograms).map {
-                "[program:other\($0)]\ncommand=/bin/sleep 60\nstartsecs=0\nautorestart=false\nstdout_logfile=NONE\nstderr_logfile=NONE\n"
+                "[program:other\($0)]\ncommand=\(otherProgram)\nstartsecs=0\nautorestart=false\nstdout_logfile=NONE\nstderr_logfile=NONE\n"
             }
             _ = scratch.write("conf.d/others.conf", others.joined(separator: "\n"))
         }

@@ -90,3 +90,19 @@ extension String {
         return nil
     }
 }
+
+@Suite struct StatusRecordControlCharacterTests {
+    /// Found by FuzzTests: values are one line of printable text, as written.
+    @Test(arguments: ["spawn_error=\u{15}\n", "spawn_error=\r\n", "spawn_error=a\tb\n", "spawn_error=\u{7F}\n"])
+    func controlCharactersAreRejected(line: String) {
+        let text = sampleRecord.encoded.replacingOccurrences(of: "spawn_error=\n", with: line)
+        #expect(throws: StatusParseError.containsControlCharacter) { try StatusRecord.parse(Array(text.utf8)) }
+    }
+
+    @Test func freeTextIsWrittenOnOneLine() throws {
+        var record = sampleRecord
+        record.spawnError = "can't\nfind\u{1B} it"
+        let parsed = try StatusRecord.parse(Array(record.encoded.utf8))
+        #expect(parsed.spawnError == "can't find  it")
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+
+/// Exact exit status, absent programs, lost events and degraded modes, against
+/// a real supervisord and its XML-RPC interface.
+@Suite(.serialized) struct ReconcileTests {
+    @Test(arguments: [("exit 3", "3", "0"), ("exit 0", "0", "1")])
+    func exactExitStatusWithStartsecsZero(script: String, status: String, expected: String) throws {
+        let supervisord = try Supervisord(start: script)
+        #expect(eventually { supervisord.status?["exit_status"] == status })
+        let file = try #require(supervisord.status)
+        #expect(file["state"] == "EXITED")
+        #expect(file["expected"] == expected)
+        if status == "3" {
+            let probe = try supervisord.probe()
+            #expect(probe.status == 101)
+            #expect(probe.stderr == "not ready: 101 START_FAILED: program start exited with status 3\n")
+        } else {
+            #expect(try supervisord.probe().stdout == "ready: 0 READY: program start exited with status 0; no hook\n")
+        }
+        #expect(file["stdout_logfile"] == "/dev/stdout")
+        let explain = try supervisord.probe(["--explain"])
+        #expect(explain.stdout.contains("program output: stdout /dev/stdout") || explain.stderr.contains("program output: stdout /dev/stdout"))
+    }
+
+    /// startsecs=1: a script that exits at once is a failed start (BACKOFF,
+    /// retried, FATAL); supervisord does not know its status then, and neither
+    /// does the file. Whatever the end state, no wrong number is recorded.
+    @Test(arguments: [("exit 3", "3"), ("exit 0", "0")])
+    func backoffPathRecordsNoWrongStatus(script: String, status: String) throws {
+        let supervisord = try Supervisord(start: script, startSettings: ["startsecs": "1", "startretries": "1"])
+        #expect(eventually(within: 30) {
+            let state = (try? supervisord.state(of: "start")) ?? ""
+            return (state == "FATAL" || state == "EXITED") && supervisord.status?["state"] == state
+        })
+        let file = try #require(supervisord.status)
+        #expect(file["exit_status"] == "unknown" || file["exit_status"] == status, "\(file.values)")
+        if file["state"] == "FATAL" {
+            #expect(try supervisord.probe().status == 102)
+        }
+    }
+
+    @Test func missingCommandRecordsTheSpawnError() throws {
+        let supervisord = try Supervisord(start: "exit 0", startSettings: ["command": "/nonexistent/start.sh", "startretries": "0"])
+        let file = try #require(supervisord.waitForState("FATAL", within: 30))
+        #expect(file["spawn_error"]?.contains("can't find command") == true)
+        let probe = try supervisord.probe()
+        #expect(probe.status == 102)
+        #expect(probe.stderr.contains("(FATAL): can't find command"))
+    }
+
+    @Test func noStartProgramIsReady() throws {
+        let supervisord = try Supervisord(start: nil)
+        let file = try #require(supervisord.waitForState("ABSENT"))
+        #expect(file["program"] == "start")
+        let probe = try supervisord.probe()
+        #expect(probe.status == 0)
+        #expect(probe.stdout == "ready: 0 READY: supervisord has no program start, nothing to wait for; no hook\n")
+    }
+
+    /// No XML-RPC server: events only, one warning, everything else right.
+    @Test func withoutAnXMLRPCServer() throws {
+        let supervisord = try Supervisord(start: "exit 3", otherPrograms: 3, server: .none)
+        let file = try #require(supervisord.waitForState("EXITED"))
+        #expect(file["exit_status"] == "unknown")
+        #expect(file["expected"] == "0")
+        Thread.sleep(forTimeInterval: 6)  // past a TICK_5, which tries XML-RPC again
+        let warnings = supervisord.output.components(separatedBy: "XML-RPC unusable").count - 1
+        #expect(warnings == 1, "\(supervisord.output)")
+        #expect(supervisord.output.contains("SUPERVISOR_SERVER_URL is not set"))
+        #expect(try supervisord.probe().status == 101)
+    }
+
+    @Test func withAPasswordTheListenerLacks() throws {
+        let supervisord = try Supervisord(start: "exit 0", server: .passwordProtected)
+        let file = try #require(supervisord.waitForState("EXITED"))
+        #expect(file["exit_status"] == "unknown")
+        #expect(file["expected"] == "1")
+        Thread.sleep(forTimeInterval: 6)
+        #expect(supervisord.output.components(separatedBy: "XML-RPC unusable").count - 1 == 1)
+        #expect(supervisord.output.contains("HTTP 401"))
+        #expect(try supervisord.probe().status == 0)
+    }
+
+    @Test func withThePasswordInTheListenersEnvironment() throws {
+        let supervisord = try Supervisord(
+            start: "exit 4", listenerSettings: ["environment": "SUPERVISOR_USERNAME=\"operator\",SUPERVISOR_PASSWORD=\"s3cret\""],
+            server: .passwordProtected)
+        #expect(eventually { supervisord.status?["exit_status"] == "4" })
+        #expect(!supervisord.output.contains("XML-RPC unusable"))
+    }
+
+    /// buffer_size=1: the burst drops start's events ("overflowed"), and the
+    /// periodic reconcile still brings the file to the right final state.
+    @Test func tinyBufferLosesEventsButNotTheState() throws {
+        let supervisord = try Supervisord(start: "exit 0", otherPrograms: 30, listenerSettings: ["buffer_size": "1"])
+        #expect(eventually { supervisord.log.contains("overflowed") })
+        _ = try #require(supervisord.waitForState("EXITED", within: 15))
+        // The exit status arrives by the next TICK_5 at the latest.
+        #expect(eventually(within: 12) { supervisord.status?["exit_status"] == "0" }, "\(supervisord.status?.values ?? [:])")
+        #expect(supervisord.status?["expected"] == "1")
+        #expect(try supervisord.probe().status == 0)
+    }
+
+    /// `supervisorctl reload` restarts everything and drops every buffer: the
+    /// file follows the new run, whether start.sh was running or had exited.
+    @Test(arguments: [true, false])
+    func reloadFollowsTheNewRun(whileRunning: Bool) throws {
+        let supervisord = try Supervisord(start: "sleep 2; exit 0")
+        if whileRunning {
+            _ = try #require(supervisord.waitForState("RUNNING"))
+        } else {
+            _ = try #require(supervisord.waitForState("EXITED"))
+        }
+        let before = try #require(supervisord.status)
+        _ = try supervisord.ctl("reload")
+        #expect(eventually { supervisord.status?["listener_pid"] != before["listener_pid"] })
+        #expect(eventually { supervisord.status?["state"] == "RUNNING" && supervisord.status?["since"] != before["since"] })
+        let after = try #require(supervisord.waitForState("EXITED", within: 15))
+        #expect(after["exit_status"] == "0")
+        #expect(after["since"] != before["since"])
+    }
+
+    /// The listener killed with SIGKILL at random moments while start.sh and 20
+    /// other programs change state: once supervisord restarted it, the file
+    /// matches `supervisorctl status start`, every round.
+    @Test func sigkilledListenerConverges() throws {
+        let rounds = Int(ProcessInfo.processInfo.environment["READINESS_KILL_ROUNDS"] ?? "50") ?? 50
+        let supervisord = try Supervisord(start: "sleep 0.3; exit 0", otherPrograms: 20, otherProgram: "/bin/sleep 0.2")
+        _ = try #require(supervisord.waitForState("EXITED"))
+        var generator = SystemRandomNumberGenerator()
+        for round in 1...rounds {
+            let pid = try #require(supervisord.status?["listener_pid"].flatMap { Int32($0) })
+            let burst = try Child("\(Paths.venv)/supervisorctl", ["-c", "\(supervisord.scratch.path)/supervisord.conf", "restart", "start", "other1", "other2", "other3", "other4", "other5"],
+                                  stdout: "/dev/null", stderr: "/dev/null")
+            Thread.sleep(forTimeInterval: Double.random(in: 0...0.4, using: &generator))
+            kill(pid, SIGKILL)
+            burst.wait()
+            let converged = eventually(within: 15) {
+                guard let file = supervisord.status, file["listener_pid"] != "\(pid)",
+                    let state = try? supervisord.state(of: "start"), state == "EXITED" || state == "RUNNING"
+                else { return false }
+                return file["state"] == state
+            }
+            #expect(converged, "round \(round): file \(supervisord.status?.values ?? [:]) vs \((try? supervisord.state(of: "start")) ?? "?")")
+            if !converged { break }
+        }
+        #expect(eventually(within: 15) { supervisord.status?["state"] == "EXITED" && supervisord.status?["exit_status"] == "0" })
+        #expect(!supervisord.log.contains("UNKNOWN"))
+    }
+}

@@ -1,0 +1,84 @@
+import Testing
+
+@testable import ReadinessCore
+
+/// Answers recorded from supervisord 4.3.0 over its unix socket (curl -i).
+enum RecordedAnswers {
+    /// getProcessInfo("start") after `exit 3` with startsecs=0.
+    static let processInfo = "HTTP/1.1 200 OK\r\nServer: Medusa/1.12\r\nDate: Sun, 22 Nov 2026 23:13:30 GMT\r\nContent-Type: text/xml\r\nContent-Length: 1327\r\n\r\n<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><struct>\n<member>\n<name>name</name>\n<value><string>start</string></value>\n</member>\n<member>\n<name>group</name>\n<value><string>start</string></value>\n</member>\n<member>\n<name>start</name>\n<value><int>1795389208</int></value>\n</member>\n<member>\n<name>stop</name>\n<value><int>1795389208</int></value>\n</member>\n<member>\n<name>now</name>\n<value><int>1795389210</int></value>\n</member>\n<member>\n<name>state</name>\n<value><int>100</int></value>\n</member>\n<member>\n<name>statename</name>\n<value><string>EXITED</string></value>\n</member>\n<member>\n<name>spawnerr</name>\n<value><string>Bad exit code 3</string></value>\n</member>\n<member>\n<name>exitstatus</name>\n<value><int>3</int></value>\n</member>\n<member>\n<name>logfile</name>\n<value><string>/tmp/start-stdout---supervisor-aijfcs0l.log</string></value>\n</member>\n<member>\n<name>stdout_logfile</name>\n<value><string>/tmp/start-stdout---supervisor-aijfcs0l.log</string></value>\n</member>\n<member>\n<name>stderr_logfile</name>\n<value><string>/tmp/start-stderr---supervisor-5yifatw_.log</string></value>\n</member>\n<member>\n<name>pid</name>\n<value><int>0</int></value>\n</member>\n<member>\n<name>description</name>\n<value><string>Nov 22 11:13 PM</string></value>\n</member>\n</struct></value>\n</param>\n</params>\n</methodResponse>\n"
+    /// getProcessInfo("nope").
+    static let badName = "HTTP/1.1 200 OK\r\nServer: Medusa/1.12\r\nDate: Sun, 22 Nov 2026 23:13:30 GMT\r\nContent-Type: text/xml\r\nContent-Length: 270\r\n\r\n<?xml version='1.0'?>\n<methodResponse>\n<fault>\n<value><struct>\n<member>\n<name>faultCode</name>\n<value><int>10</int></value>\n</member>\n<member>\n<name>faultString</name>\n<value><string>BAD_NAME: nope</string></value>\n</member>\n</struct></value>\n</fault>\n</methodResponse>\n"
+}
+
+@Suite struct XMLRPCTests {
+    @Test func requestBody() {
+        #expect(XMLRPC.call("supervisor.getProcessInfo", ["grp:start&<x>"]) == "<?xml version='1.0'?><methodCall><methodName>supervisor.getProcessInfo</methodName><params><param><value><string>grp:start&amp;&lt;x&gt;</string></value></param></params></methodCall>")
+    }
+
+    @Test func httpRequest() {
+        let request = String(decoding: HTTP.post(body: "<x/>", authorization: ("operator", "s3cret")), as: UTF8.self)
+        #expect(request == "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nConnection: close\r\nContent-Length: 4\r\nAuthorization: Basic b3BlcmF0b3I6czNjcmV0\r\n\r\n<x/>")
+    }
+
+    @Test(arguments: [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("user:pass", "dXNlcjpwYXNz")])
+    func base64(input: String, output: String) {
+        #expect(Base64.encode(Array(input.utf8)) == output)
+    }
+
+    @Test func recordedProcessInfoParses() throws {
+        let response = try #require(try HTTP.parse(Array(RecordedAnswers.processInfo.utf8), complete: true))
+        #expect(response.status == 200)
+        guard case .structure(let fields) = try XMLRPC.parse(response.body) else { Issue.record("not a struct"); return }
+        let info = try #require(SupervisorProcessInfo(fields))
+        #expect(info.state == .exited)
+        #expect(info.exitStatus == 3)
+        #expect(info.spawnError == "Bad exit code 3")
+        #expect(info.start == 1_795_389_208)
+        #expect(info.pid == 0)
+        #expect(info.stderrLogfile.hasPrefix("/tmp/start-stderr---supervisor-"))
+    }
+
+    @Test func recordedFaultParses() throws {
+        let response = try #require(try HTTP.parse(Array(RecordedAnswers.badName.utf8), complete: true))
+        #expect(try XMLRPC.parse(response.body) == .fault(code: 10, message: "BAD_NAME: nope"))
+    }
+
+    @Test func incompleteAnswersWaitForMore() throws {
+        let bytes = Array(RecordedAnswers.processInfo.utf8)
+        for length in stride(from: 0, to: bytes.count, by: 7) {
+            #expect(try HTTP.parse(Array(bytes[..<length]), complete: false) == nil, "\(length)")
+        }
+        #expect(throws: XMLRPCError.self) { try HTTP.parse(Array(bytes.dropLast(5)), complete: true) }
+    }
+
+    @Test func entitiesAndUntypedStrings() throws {
+        let body = "<methodResponse><params><param><value><struct><member><name>spawnerr</name><value>a &lt;b&gt; &amp; c</value></member><member><name>n</name><value><i4> 7 </i4></value></member><member><name>e</name><value><string/></value></member><member><name>b</name><value><boolean>1</boolean></value></member></struct></value></param></params></methodResponse>"
+        #expect(try XMLRPC.parse(Array(body.utf8)) == .structure(["spawnerr": .string("a <b> & c"), "n": .int(7), "e": .string(""), "b": .bool(true)]))
+    }
+
+    @Test(arguments: [
+        "<html>not xml-rpc</html>",
+        "<methodResponse><params><param><value><struct><member><name>x</name></member></struct></value></param></params></methodResponse>",
+        "<methodResponse><params><param><value><struct><member><name>x</name><value><int>x</int></value></member></struct></value></param></params></methodResponse>",
+        "<methodResponse><params><param><value><struct><member><name>x</name><value><double>1.5</double></value></member></struct></value></param></params></methodResponse>",
+        "<methodResponse><params><param><value><struct><member><name>x</name><value>&bogus;</value></member></struct></value></param></params></methodResponse>",
+        "<methodResponse><fault><value><struct></struct></value></fault></methodResponse>",
+        "<methodResponse><params><member>",
+    ])
+    func malformedAnswersAreRejected(body: String) {
+        #expect(throws: XMLRPCError.self) { try XMLRPC.parse(Array(body.utf8)) }
+    }
+
+    @Test func oversizedAnswersAreRejected() {
+        #expect(throws: XMLRPCError.tooLarge(XMLRPC.maximumResponseBytes + 1)) {
+            try XMLRPC.parse([UInt8](repeating: 0x20, count: XMLRPC.maximumResponseBytes + 1))
+        }
+    }
+
+    @Test func httpErrors() throws {
+        let unauthorized = Array("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".utf8)
+        #expect(try HTTP.parse(unauthorized, complete: true)?.status == 401)
+        #expect(throws: XMLRPCError.self) { try HTTP.parse(Array("garbage\r\n\r\n".utf8), complete: true) }
+        #expect(throws: XMLRPCError.self) { try HTTP.parse(Array("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n".utf8), complete: true) }
+    }
+}
