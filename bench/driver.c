@@ -6,7 +6,7 @@
  *
  * usage: driver EVENTS COMMAND [ARGS...]
  * FOLLOWED_EVERY=N in the environment changes the one in ten (0: none).
- * prints: events=N seconds=S rate=R cpu_us_per_event=U rss_kb_at_1000=A rss_kb_end=B hwm_kb_end=C anon_kb_end=D
+ * prints: events=N seconds=S rate=R cpu_us_per_event=U rss_kb_idle=I rss_kb_at_1000=A rss_kb_end=B hwm_kb_end=C anon_kb_end=D
  * (cpu: the listener's own user+system time, without the driver's or the pipe's wake-ups)
  */
 #define _GNU_SOURCE
@@ -64,6 +64,7 @@ int main(int argc, char **argv) {
     close(to_child[0]);
     close(from_child[1]);
     read_exactly(from_child[0], 6); /* READY\n */
+    long rss_idle = status_kb(pid, "VmRSS:");
 
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -97,7 +98,7 @@ int main(int argc, char **argv) {
     wait4(pid, &status, 0, &usage);
     double cpu = (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
     double seconds = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
-    printf("events=%ld seconds=%.3f rate=%.0f cpu_us_per_event=%.2f rss_kb_at_1000=%ld rss_kb_end=%ld hwm_kb_end=%ld anon_kb_end=%ld\n",
-           events, seconds, (double)events / seconds, cpu / (double)events, rss_at_1000, rss_end, hwm_end, anon_end);
+    printf("events=%ld seconds=%.3f rate=%.0f cpu_us_per_event=%.2f rss_kb_idle=%ld rss_kb_at_1000=%ld rss_kb_end=%ld hwm_kb_end=%ld anon_kb_end=%ld\n",
+           events, seconds, (double)events / seconds, cpu / (double)events, rss_idle, rss_at_1000, rss_end, hwm_end, anon_end);
     return 0;
 }

@@ -69,7 +69,7 @@ for name, row in [("floor listener (C, frames and answers only)", floor), ("read
 for name, row in [("floor listener", floor), ("readiness_listener", swift), ("Python childutils peer", python)]:
     ratio = float(python['cpu_us_per_event']) / float(row['cpu_us_per_event'])
     print(f"| {name}: own CPU per event | {float(row['cpu_us_per_event']):.2f} µs | Python uses {ratio:.1f} × this |")
-print(f"| readiness_listener RSS after 1,000 / 1,000,000 events | {int(million['rss_kb_at_1000'])/1024:.1f} / {int(million['rss_kb_end'])/1024:.1f} MiB | peak (VmHWM) {int(million['hwm_kb_end'])/1024:.1f} MiB; anonymous {int(million['anon_kb_end'])/1024:.2f} MiB, the rest is the binary's own clean pages |")
+print(f"| readiness_listener RSS idle / after 1,000 / after 1,000,000 events | {int(million['rss_kb_idle'])/1024:.1f} / {int(million['rss_kb_at_1000'])/1024:.1f} / {int(million['rss_kb_end'])/1024:.1f} MiB | peak (VmHWM) {int(million['hwm_kb_end'])/1024:.1f} MiB; anonymous {int(million['anon_kb_end'])/1024:.2f} MiB, the rest is the binary's own clean pages |")
 print(f"| Python peer RSS | {int(python['rss_kb_end'])/1024:.1f} MiB | anonymous {int(python['anon_kb_end'])/1024:.2f} MiB |")
 for binary in ["readiness_probe", "readiness_listener"]:
     size = os.path.getsize(os.path.join(release, binary))

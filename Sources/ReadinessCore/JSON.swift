@@ -6,45 +6,48 @@ package struct JSONObject: Sendable {
     package init() {}
 
     package mutating func set(_ key: String, _ value: String?) {
-        members.append("\(Self.quoted(key)):\(value.map(Self.quoted) ?? "null")")
+        members.append("\(quotedString(key)):\(value.map(quotedString) ?? "null")")
     }
 
     package mutating func set(_ key: String, _ value: Int?) {
-        members.append("\(Self.quoted(key)):\(value.map { "\($0)" } ?? "null")")
+        members.append("\(quotedString(key)):\(value.map { "\($0)" } ?? "null")")
     }
 
     package mutating func set(_ key: String, _ value: Bool?) {
-        members.append("\(Self.quoted(key)):\(value.map { $0 ? "true" : "false" } ?? "null")")
+        members.append("\(quotedString(key)):\(value.map { $0 ? "true" : "false" } ?? "null")")
     }
 
     package mutating func set(_ key: String, _ value: JSONObject) {
-        members.append("\(Self.quoted(key)):\(value.rendered)")
+        members.append("\(quotedString(key)):\(value.rendered)")
     }
 
     package mutating func set(_ key: String, strings: [String]) {
-        members.append("\(Self.quoted(key)):[\(strings.map(Self.quoted).joined(separator: ","))]")
+        members.append("\(quotedString(key)):[\(strings.map(quotedString).joined(separator: ","))]")
     }
 
     package var rendered: String { "{\(members.joined(separator: ","))}" }
+}
 
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
+/// `text` in double quotes with `"` and `\` escaped and control characters
+/// written as `\n`, `\t`, `\r` or `\u00XX`: valid JSON, and what logfmt
+/// readers accept for a quoted value.
+func quotedString(_ text: String) -> String {
+    var result = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": result += "\\\""
+        case "\\": result += "\\\\"
+        case "\n": result += "\\n"
+        case "\r": result += "\\r"
+        case "\t": result += "\\t"
+        default:
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                result.unicodeScalars.append(scalar)
             }
         }
-        return result + "\""
     }
+    return result + "\""
 }

@@ -180,7 +180,7 @@ final class Supervisord {
     ///   - statusDirectory: where the status file lives, if not in the scratch directory.
     /// How supervisord serves XML-RPC: the usual unix socket, one that wants a
     /// password, or none at all.
-    enum Server { case unixSocket, passwordProtected, none }
+    enum Server: Equatable { case unixSocket, passwordProtected, none, inet(port: Int) }
 
     init(start: String?, startSettings: [String: String] = [:], otherPrograms: Int = 0, listenerSettings: [String: String] = [:],
          statusDirectory: String? = nil, server: Server = .unixSocket, otherProgram: String = "/bin/sleep 60") throws {
@@ -188,7 +188,7 @@ final class Supervisord {
         self.statusOverride = statusDirectory.map { "\($0)/status" }
         let socket = "\(scratch.path)/supervisor.sock"
         let credentials = server == .passwordProtected ? "username=operator\npassword=s3cret\n" : ""
-        let serverSections =
+        var serverSections =
             server == .none
             ? ""
             : """
@@ -202,6 +202,19 @@ final class Supervisord {
             serverurl=unix://\(socket)
             \(credentials)
             """
+        if case .inet(let port) = server {
+            serverSections = """
+                [inet_http_server]
+                port=127.0.0.1:\(port)
+
+                [rpcinterface:supervisor]
+                supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+                [supervisorctl]
+                serverurl=http://127.0.0.1:\(port)
+
+                """
+        }
         _ = scratch.write("supervisord.conf", """
             [supervisord]
             nodaemon=true

@@ -104,10 +104,18 @@ import Testing
     }
 
     @Test func writesTheFileBeforeTheFirstReady() throws {
-        let session = try feed([])
-        #expect(session.completed.stdout == "READY\n")
-        #expect(session.status?["state"] == "NOT_SEEN")
-        #expect(session.status?["listener_pid"] != nil)
+        let scratch = ScratchDirectory()
+        let statusFile = "\(scratch.path)/deep/run/status"
+        let completed = try run(Paths.listener, ["--status-file", statusFile])
+        #expect(completed.stdout == "READY\n")
+        let status = StatusFile(path: statusFile)
+        #expect(status?["state"] == "NOT_SEEN")
+        #expect(status?["listener_pid"] != nil)
+        for directory in ["deep", "deep/run"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: "\(scratch.path)/\(directory)")[.posixPermissions] as? Int
+            #expect(mode == 0o755, "\(directory) is created 0755")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(scratch.path)/deep/run") == ["status"])
     }
 
     @Test func badArgumentsExitSixtyFour() throws {

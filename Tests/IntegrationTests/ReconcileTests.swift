@@ -90,6 +90,37 @@ import Testing
         #expect(!supervisord.output.contains("XML-RPC unusable"))
     }
 
+    /// An [inet_http_server] instead of a unix socket: SUPERVISOR_SERVER_URL is http://127.0.0.1:PORT.
+    @Test func overAnInetServer() throws {
+        let supervisord = try Supervisord(start: "exit 5", server: .inet(port: Int.random(in: 20_000...40_000)))
+        #expect(eventually { supervisord.status?["exit_status"] == "5" }, "\(supervisord.output)")
+        #expect(!supervisord.output.contains("XML-RPC unusable"))
+    }
+
+    /// A server that accepts and never answers: each call gives up after its
+    /// timeout, events keep being answered, the state is right.
+    @Test func serverThatNeverAnswers() throws {
+        let scratch = ScratchDirectory()
+        let socket = "\(scratch.path)/hang.sock"
+        let server = try Child("\(Paths.venv)/python", ["-c", """
+            import socket, sys, time
+            s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(16)
+            held = []
+            while True:
+                held.append(s.accept()[0])
+            """, socket], stdout: "/dev/null", stderr: "\(scratch.path)/server.err")
+        defer { server.stop(grace: 1) }
+        #expect(eventually { FileManager.default.fileExists(atPath: socket) })
+        let supervisord = try Supervisord(
+            start: "exit 3", otherPrograms: 3, listenerSettings: ["environment": "SUPERVISOR_SERVER_URL=\"unix://\(socket)\""])
+        let file = try #require(supervisord.waitForState("EXITED", within: 20))
+        #expect(file["exit_status"] == "unknown")
+        #expect(supervisord.output.contains("timed out waiting for supervisord's answer"))
+        #expect(supervisord.output.components(separatedBy: "XML-RPC unusable").count - 1 == 1)
+        #expect(try supervisord.state(of: "readiness_listener") == "RUNNING")
+        #expect(try supervisord.probe().status == 101)
+    }
+
     /// buffer_size=1: the burst drops start's events ("overflowed"), and the
     /// periodic reconcile still brings the file to the right final state.
     @Test func tinyBufferLosesEventsButNotTheState() throws {
