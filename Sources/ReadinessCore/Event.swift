@@ -21,7 +21,6 @@ package enum ProcessState: String, CaseIterable, Equatable, Sendable {
 package struct EventHeader: Equatable, Sendable {
     package var eventName: String
     package var serial: UInt64
-    package var pool: String
 }
 
 /// A PROCESS_STATE_* event for some program.
@@ -98,7 +97,7 @@ extension ListenerEvent {
         guard let serialBytes = headerFields["serial"] else { throw .missingHeaderField("serial") }
         guard let serial = UInt64(decimal: serialBytes) else { throw .invalidField(name: "serial", value: text(serialBytes)) }
         let eventName = text(eventNameBytes)
-        let header = EventHeader(eventName: eventName, serial: serial, pool: headerFields["pool"].map(text) ?? "")
+        let header = EventHeader(eventName: eventName, serial: serial)
 
         if eventNameBytes.starts(with: tickPrefix) { return (header, .tick) }
         guard eventNameBytes.starts(with: processStatePrefix),

@@ -21,10 +21,6 @@ package struct JSONObject: Sendable {
         members.append("\(quotedString(key)):\(value.rendered)")
     }
 
-    package mutating func set(_ key: String, strings: [String]) {
-        members.append("\(quotedString(key)):[\(strings.map(quotedString).joined(separator: ","))]")
-    }
-
     package var rendered: String { "{\(members.joined(separator: ","))}" }
 }
 

@@ -18,12 +18,6 @@ package struct LogLine: Sendable {
         text += " \(key)=\(Self.quotedIfNeeded(value))"
     }
 
-    package func appending(_ key: String, _ value: String) -> LogLine {
-        var copy = self
-        copy.append(key, value)
-        return copy
-    }
-
     /// The line, ending in a newline.
     package var rendered: String { text + "\n" }
 

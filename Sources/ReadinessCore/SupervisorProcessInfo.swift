@@ -42,8 +42,8 @@ package struct SupervisorProcessInfo: Equatable, Sendable {
     }
 }
 
-/// The faults of supervisord's XML-RPC interface the listener acts on.
+/// The faults of supervisord's XML-RPC interface the listener acts on; any
+/// other (SHUTDOWN_STATE while supervisord stops, say) means "no answer".
 package enum SupervisorFault {
     package static let badName = 10
-    package static let shutdownState = 6
 }

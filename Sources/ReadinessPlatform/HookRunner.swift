@@ -78,6 +78,7 @@ package struct HookRunner: Sendable {
         }
         system_forward_termination(to: signals.write)
         defer {
+            system_forward_termination(to: -1)
             system_close(signals.read)
             system_close(signals.write)
         }

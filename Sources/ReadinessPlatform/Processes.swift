@@ -4,7 +4,6 @@
 package enum Processes {
     package static var currentPID: Int { system_getpid() }
     package static var parentPID: Int { system_getppid() }
-    package static var effectiveUserID: UInt32 { system_geteuid() }
 
     /// Whether a process with this pid exists. EPERM means it exists but
     /// belongs to someone else.

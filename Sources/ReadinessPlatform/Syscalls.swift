@@ -17,7 +17,6 @@ package struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
     package static let noEntry = Errno(ENOENT)
     package static let noSuchProcess = Errno(ESRCH)
     package static let wouldBlock = Errno(EAGAIN)
-    package static let interrupted = Errno(EINTR)
     package static let noChild = Errno(ECHILD)
 }
 

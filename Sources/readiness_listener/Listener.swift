@@ -14,14 +14,27 @@ struct Listener {
 
     init(selector: ProgramSelector, statusPath: String, verbose: Bool) {
         writer = StatusWriter(path: statusPath)
-        let previous: StatusRecord? =
-            if case .contents(let bytes) = Files.readBounded(statusPath, limit: StatusRecord.maximumFileBytes) {
-                try? StatusRecord.parse(bytes)
-            } else { nil }
         tracker = ProgramTracker(
-            selector: selector, listenerPID: Processes.currentPID, supervisordPID: Processes.parentPID, previous: previous)
+            selector: selector, listenerPID: Processes.currentPID, supervisordPID: Processes.parentPID,
+            previous: Self.previousRecord(at: statusPath))
         self.verbose = verbose
         supervisor = SupervisorConnection()
+    }
+
+    /// The record a previous listener left, to resume from after a restart.
+    /// An unusable one is replaced, and said so.
+    private static func previousRecord(at path: String) -> StatusRecord? {
+        let problem: String
+        switch Files.readBounded(path, limit: StatusRecord.maximumFileBytes) {
+        case .missing: return nil
+        case .contents(let bytes):
+            do { return try StatusRecord.parse(bytes) } catch { problem = error.description }
+        case .tooLarge(let size): problem = "\(size) bytes"
+        case .notRegularFile: problem = "not a regular file"
+        case .failed(let error): problem = error.description
+        }
+        log(.warning, "previous status file unusable, starting afresh", [("path", path), ("error", problem)])
+        return nil
     }
 
     /// Runs until end of input; returns the exit status.

@@ -125,3 +125,15 @@ import Testing
         #expect(completed.stderr.hasPrefix("readiness_listener: unknown option --bogus"))
     }
 }
+
+extension ListenerProtocolTests {
+    /// A corrupt file left behind is replaced, with a warning, not trusted.
+    @Test func corruptPreviousFileIsReplaced() throws {
+        let scratch = ScratchDirectory()
+        let statusFile = scratch.write("run/status", "format=1\nstate=EXITED\n")
+        let completed = try run(Paths.listener, ["--status-file", statusFile])
+        #expect(completed.stderr.contains("msg=\"previous status file unusable, starting afresh\""))
+        #expect(completed.stderr.contains("error=\"status file is incomplete (no final end=1 line)\""))
+        #expect(StatusFile(path: statusFile)?["state"] == "NOT_SEEN")
+    }
+}

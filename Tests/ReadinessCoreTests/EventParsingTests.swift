@@ -9,7 +9,7 @@ func frame(_ header: String, _ payload: String) -> Frame {
 @Suite struct EventParsingTests {
     @Test func recordedEventsParse() throws {
         let parsed = try frames(of: recordedStream, chunks: [recordedStream.count]).map { try ListenerEvent.parse($0) }
-        #expect(parsed[0].0 == EventHeader(eventName: "PROCESS_STATE_STARTING", serial: 21, pool: "readiness_listener"))
+        #expect(parsed[0].0 == EventHeader(eventName: "PROCESS_STATE_STARTING", serial: 21))
         #expect(parsed[0].1 == .processState(ProcessStateEvent(serial: 21, state: .starting, processName: "start", groupName: "start", fromState: .stopped, tries: 0)))
         #expect(parsed[1].1 == .processState(ProcessStateEvent(serial: 22, state: .running, processName: "start", groupName: "start", fromState: .starting, pid: 77)))
         #expect(parsed[2].1 == .processState(ProcessStateEvent(serial: 23, state: .exited, processName: "start", groupName: "start", fromState: .running, expected: true, pid: 77)))
