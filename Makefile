@@ -59,7 +59,18 @@ bench: release $(VENV_STAMP)
 	@command -v hyperfine >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine)
 	bench/run.sh $(RELEASE_DIR)
 
-# The unit-level fuzzers of `make test` (event framer, status file parser,
-# XML-RPC answer parser) with 50 times the iterations, for out-of-band runs.
+# libFuzzer (coverage-guided, with AddressSanitizer) on the three parsers that
+# read outside bytes: the event framer, the status file parser and the XML-RPC
+# answer parser, FUZZ_SECONDS each (default 60). `make test` runs a bounded,
+# seeded fuzzer of its own on the same parsers.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := .build/fuzz
 fuzz:
-	READINESS_FUZZ_ITERATIONS=$(or $(ITERATIONS),5000000) $(SWIFT) test --disable-xctest --filter FuzzTests
+	mkdir -p $(FUZZ_DIR)
+	$(dir $(SWIFT))swiftc -O -sanitize=fuzzer,address -parse-as-library -package-name readiness -module-name ReadinessFuzz \
+		Sources/ReadinessCore/*.swift Tests/LibFuzzer/Fuzz.swift -o $(FUZZ_DIR)/readiness_fuzz
+	for target in framer status xmlrpc; do \
+		mkdir -p $(FUZZ_DIR)/corpus-$$target && \
+		READINESS_FUZZ_TARGET=$$target $(FUZZ_DIR)/readiness_fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 \
+			-print_final_stats=1 $(FUZZ_DIR)/corpus-$$target || exit 1; \
+	done

@@ -9,7 +9,7 @@ import Testing
 /// the event framer (supervisord's stream), the status file parser (a file
 /// anyone may write) and the XML-RPC answer parser. Each gets mutated valid
 /// inputs and random bytes; none may crash, hang or grow without bound.
-/// `make fuzz` runs the same for longer (READINESS_FUZZ_ITERATIONS).
+/// READINESS_FUZZ_ITERATIONS changes the count; `make fuzz` runs libFuzzer on the same parsers.
 @Suite struct FuzzTests {
     static let iterations = Int(Environment.value("READINESS_FUZZ_ITERATIONS") ?? "") ?? 100_000
 

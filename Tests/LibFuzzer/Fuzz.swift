@@ -1,0 +1,35 @@
+// libFuzzer entry point for `make fuzz`: compiled with ReadinessCore's sources
+// into one binary (swiftc -sanitize=fuzzer,address), not a SwiftPM target.
+// READINESS_FUZZ_TARGET picks the parser: framer, status or xmlrpc.
+
+import Glibc
+
+private let target = getenv("READINESS_FUZZ_TARGET").map { String(cString: $0) } ?? "framer"
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    switch target {
+    case "status":
+        // Whatever parses must survive its own round trip.
+        if let record = try? StatusRecord.parse(bytes), (try? StatusRecord.parse(Array(record.encoded.utf8))) != record {
+            fatalError("status record does not survive its round trip")
+        }
+    case "xmlrpc":
+        if let response = try? HTTP.parse(bytes, complete: true) { _ = try? XMLRPC.parse(response.body) }
+        _ = try? XMLRPC.parse(bytes)
+    default:
+        // The first byte splits the input into two reads, as a pipe might.
+        var framer = EventFramer()
+        let split = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
+        for part in [bytes[..<split], bytes[split...]] {
+            framer.append(part)
+            do {
+                while let frame = try framer.next() { _ = try? ListenerEvent.parse(frame) }
+            } catch {
+                return 0
+            }
+        }
+    }
+    return 0
+}
