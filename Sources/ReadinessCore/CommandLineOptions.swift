@@ -32,7 +32,7 @@ package struct CommandLineOptions: Equatable, Sendable {
         guard let text = values[name] else { return fallback }
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard let whole = Int64(parts[0].isEmpty ? "0" : parts[0]), whole >= 0, whole < 1_000_000,
-            parts.count == 1 || (!parts[1].isEmpty && parts[1].count <= 3 && parts[1].allSatisfy(\.isNumber))
+            parts.count == 1 || (!parts[1].isEmpty && parts[1].count <= 3 && parts[1].utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }))
         else { throw UsageError("--\(name) takes seconds, e.g. 0.5 or 3, not \(text)") }
         let fraction = parts.count == 2 ? String(parts[1]).padding(toLength: 3) : "000"
         let milliseconds = whole * 1000 + (Int64(fraction) ?? 0)

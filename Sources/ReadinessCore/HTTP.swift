@@ -19,13 +19,12 @@ package enum HTTP {
     /// Parses a complete response; nil while more bytes are needed (the body
     /// is shorter than Content-Length, or the head is not complete).
     package static func parse(_ bytes: [UInt8], complete: Bool) throws(XMLRPCError) -> Response? {
-        let separator = Array("\r\n\r\n".utf8)
-        guard let headEnd = bytes.firstRange(of: separator) else {
+        guard let headEnd = bytes[...].firstOffset(of: Array("\r\n\r\n".utf8)) else {
             if complete { throw .malformed("no HTTP header end") }
             return nil
         }
-        let head = String(decoding: bytes[..<headEnd.lowerBound], as: UTF8.self)
-        let lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
+        // Split on bytes: in a String, "\r\n" is one Character.
+        let lines = bytes[..<headEnd].split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self)[...].trimmingSpaces }
         let statusParts = lines.first?.split(separator: " ") ?? []
         guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]) else {
             throw .malformed("bad HTTP status line")
@@ -33,14 +32,14 @@ package enum HTTP {
         var length: Int?
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            if line[..<colon].lowercased() == "content-length" {
+            if line[..<colon].utf8.elementsEqual("content-length".utf8, by: { $0 | 0x20 == $1 }) {
                 guard let value = Int(line[line.index(after: colon)...].trimmingSpaces), value >= 0 else {
                     throw .malformed("bad Content-Length")
                 }
                 length = value
             }
         }
-        let body = Array(bytes[headEnd.upperBound...])
+        let body = Array(bytes[(headEnd + 4)...])
         if let length {
             if body.count < length {
                 if complete { throw .malformed("body shorter than Content-Length") }

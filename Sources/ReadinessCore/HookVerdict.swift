@@ -65,12 +65,10 @@ package enum HookOutput {
     /// `lineLimit` characters.
     package static func lastLine(of output: [UInt8]) -> String? {
         let text = String(decoding: output, as: UTF8.self)
-        guard let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last(where: { !$0.allSatisfy(\.isWhitespace) }) else {
+        guard let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last(where: { !$0.trimmingSpaces.isEmpty }) else {
             return nil
         }
-        var cleaned = String(String.UnicodeScalarView(line.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
-        while cleaned.first?.isWhitespace == true { cleaned.removeFirst() }
-        while cleaned.last?.isWhitespace == true { cleaned.removeLast() }
+        var cleaned = String(String.UnicodeScalarView(line.trimmingSpaces.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
         if cleaned.count > lineLimit { cleaned = String(cleaned.prefix(lineLimit)) + "…" }
         return cleaned
     }

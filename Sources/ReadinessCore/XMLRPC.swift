@@ -36,7 +36,7 @@ package enum XMLRPC {
     }
 
     static func unescaped(_ text: Substring) -> String? {
-        guard text.contains("&") else { return String(text) }
+        guard text.utf8.contains(UInt8(ascii: "&")) else { return String(text) }
         var result = ""
         var rest = text[...]
         while let ampersand = rest.firstIndex(of: "&") {
@@ -59,9 +59,9 @@ package enum XMLRPC {
     package static func parse(_ bytes: some Collection<UInt8>) throws(XMLRPCError) -> Response {
         guard bytes.count <= maximumResponseBytes else { throw .tooLarge(bytes.count) }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformed("not UTF-8") }
-        guard text.contains("<methodResponse>") else { throw .malformed("no methodResponse") }
+        guard text[...].range(of: "<methodResponse>") != nil else { throw .malformed("no methodResponse") }
         let members = try Self.members(of: text[...])
-        if text.contains("<fault>") {
+        if text[...].range(of: "<fault>") != nil {
             guard case .int(let code)? = members["faultCode"], case .string(let message)? = members["faultString"] else {
                 throw .malformed("fault without faultCode and faultString")
             }
@@ -128,12 +128,30 @@ package enum XMLRPCError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+extension ArraySlice<UInt8> {
+    /// Where `needle` first starts. Written out because the standard library's
+    /// `firstRange(of:)` comes with the regex engine and its Unicode tables,
+    /// over a megabyte of binary.
+    func firstOffset(of needle: [UInt8]) -> Int? {
+        guard let first = needle.first else { return nil }
+        var index = startIndex
+        while let found = self[index...].firstIndex(of: first) {
+            if self[found...].starts(with: needle) { return found }
+            index = found + 1
+        }
+        return nil
+    }
+}
+
 extension Substring {
+    /// Without ASCII spaces, tabs and line ends at either end. ASCII only, so
+    /// that the Unicode property tables stay out of the binaries.
     var trimmingSpaces: Substring {
-        var result = self
-        while let first = result.first, first.isWhitespace { result = result.dropFirst() }
-        while let last = result.last, last.isWhitespace { result = result.dropLast() }
-        return result
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        guard let first = utf8.firstIndex(where: { !isSpace($0) }), let last = utf8.lastIndex(where: { !isSpace($0) }) else {
+            return self[endIndex...]
+        }
+        return self[first...last]
     }
 
     /// The first range of `needle`, by bytes (the markup searched for is ASCII).
