@@ -45,7 +45,8 @@ struct Listener {
             ("program", tracker.selector.description), ("status_file", writer.path), ("state", tracker.record.state.rawValue),
             ("supervisord_pid", "\(tracker.record.supervisordPID)"), ("version", ReadinessVersion.current),
         ])
-        // What supervisord says now covers events lost before this listener ran.
+        // Only what queued events cannot contradict: an absent program, or a
+        // resumed record of a run from before a reload. The first TICK_5 does the rest.
         reconcile(reason: "start-up", eventsMayBeQueued: true)
         // Before the first READY, so that "no file" means "the listener never ran".
         writer.write(tracker.record)
