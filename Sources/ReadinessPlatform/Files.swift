@@ -98,11 +98,16 @@ package enum Files {
         do { info = try system_fstat(fd) } catch { return .failed(FileError(operation: "stat", path: path, errno: error)) }
         guard info.st_mode & S_IFMT == S_IFREG else { return .notRegularFile }
         guard info.st_size <= limit else { return .tooLarge(Int(info.st_size)) }
-        // One byte more than the limit tells a file that grew since fstat.
-        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        // Sized from fstat (0 for /proc files), growing up to one byte more
+        // than the limit, which tells a file that grew since fstat.
+        var bytes = [UInt8](repeating: 0, count: min(limit + 1, info.st_size > 0 ? Int(info.st_size) + 1 : 4096))
         var count = 0
         do {
-            while count < bytes.count {
+            while true {
+                if count == bytes.count {
+                    guard bytes.count <= limit else { break }
+                    bytes += [UInt8](repeating: 0, count: min(bytes.count, limit + 1 - bytes.count))
+                }
                 let read = try system_read(fd, into: &bytes, from: count)
                 if read == 0 { break }
                 count += read

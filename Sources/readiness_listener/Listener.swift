@@ -53,7 +53,8 @@ struct Listener {
         guard send("READY\n") else { return 0 }
 
         var framer = EventFramer()
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        // An event is a few hundred bytes; the framer keeps what a read splits.
+        var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
             let count: Int
             do {
