@@ -72,6 +72,18 @@ func processes(containing marker: String) -> [Int32] {
         #expect(processes(containing: marker).isEmpty)
     }
 
+    /// The default deadline (0.7 s plus 0.1 s grace) keeps the whole probe
+    /// inside kubelet's default timeoutSeconds of 1.
+    @Test func defaultDeadlineFitsKubeletsDefaultTimeout() throws {
+        let marker = Self.marker()
+        let fixture = ProbeTests.Fixture()
+        fixture.hook("exec sleep \(marker)")
+        let result = try fixture.probe()
+        #expect(result.status == 110)
+        #expect(result.stderr == "not ready: 110 HOOK_TIMEOUT: hook \(fixture.hook) did not finish within 0.7 s; its processes were killed\n")
+        #expect(processes(containing: marker).isEmpty)
+    }
+
     /// A hook that ignores SIGTERM is killed after the grace period.
     @Test func hookIgnoringSigterm() throws {
         let marker = Self.marker()
