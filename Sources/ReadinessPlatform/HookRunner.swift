@@ -92,7 +92,7 @@ package struct HookRunner: Sendable {
             return Outcome(termination: .spawnFailed(error.description), outputTail: [], outputByteCount: 0)
         }
         system_close(pipe.write)
-        _ = fcntl(pipe.read, F_SETFL, O_NONBLOCK)
+        system_set_nonblocking(pipe.read)
         defer { system_close(pipe.read) }
         let exitFD = try? system_pidfd_open(pid)
         defer { if let exitFD { system_close(exitFD) } }
@@ -142,30 +142,18 @@ package struct HookRunner: Sendable {
     }
 
     private func spawn(outputFD: Int32) throws(Errno) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        var attributes = posix_spawnattr_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawnattr_init(&attributes)
-        defer {
-            posix_spawn_file_actions_destroy(&actions)
-            posix_spawnattr_destroy(&attributes)
-        }
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outputFD, STDOUT_FILENO)
-        posix_spawn_file_actions_adddup2(&actions, outputFD, STDERR_FILENO)
-        var noSignals = sigset_t()
-        var allSignals = sigset_t()
-        sigemptyset(&noSignals)
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var environment = system_environment().filter { entry in
             !self.environment.keys.contains { entry.hasPrefix("\($0)=") }
         }
         environment += self.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        return try system_posix_spawn(path, [path], environment, &actions, &attributes)
+        // ETXTBSY: the hook is being written (an image update replacing it); try again shortly.
+        for _ in 0..<5 {
+            do { return try system_spawn_in_new_group(path, [path], environment, outputFD: outputFD) } catch {
+                guard error == .textFileBusy else { throw error }
+            }
+            system_sleep(milliseconds: 10)
+        }
+        return try system_spawn_in_new_group(path, [path], environment, outputFD: outputFD)
     }
 
     /// Waits up to `milliseconds` for the hook to exit, reaping it; true once reaped.
@@ -175,7 +163,7 @@ package struct HookRunner: Sendable {
             if (try? Self.reap(pid, blocking: false)) != nil { return true }
             let remaining = deadline - Clock.monotonicMilliseconds()
             if remaining <= 0 { return false }
-            usleep(useconds_t(min(remaining, 2) * 1000))
+            system_sleep(milliseconds: min(remaining, 2))
         }
     }
 

@@ -18,6 +18,7 @@ package struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
     package static let noSuchProcess = Errno(ESRCH)
     package static let wouldBlock = Errno(EAGAIN)
     package static let noChild = Errno(ECHILD)
+    package static let textFileBusy = Errno(ETXTBSY)
 }
 
 /// Runs `body` until it does not fail with EINTR; -1 becomes a thrown `Errno`.
@@ -113,7 +114,34 @@ func system_sleep(milliseconds: Int64) {
     while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
 }
 
-func system_posix_spawn(
+func system_set_nonblocking(_ fd: Int32) { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+
+/// posix_spawn(3) with stdin from /dev/null, stdout and stderr onto `outputFD`,
+/// a process group of its own, no blocked signals and every signal at its default.
+func system_spawn_in_new_group(_ path: String, _ arguments: [String], _ environment: [String], outputFD: Int32) throws(Errno) -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    var attributes = posix_spawnattr_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawnattr_init(&attributes)
+    defer {
+        posix_spawn_file_actions_destroy(&actions)
+        posix_spawnattr_destroy(&attributes)
+    }
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, outputFD, STDOUT_FILENO)
+    posix_spawn_file_actions_adddup2(&actions, outputFD, STDERR_FILENO)
+    var noSignals = sigset_t()
+    var allSignals = sigset_t()
+    sigemptyset(&noSignals)
+    sigfillset(&allSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setsigdefault(&attributes, &allSignals)
+    posix_spawnattr_setpgroup(&attributes, 0)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    return try system_posix_spawn(path, arguments, environment, &actions, &attributes)
+}
+
+private func system_posix_spawn(
     _ path: String, _ arguments: [String], _ environment: [String],
     _ actions: inout posix_spawn_file_actions_t, _ attributes: inout posix_spawnattr_t
 ) throws(Errno) -> pid_t {

@@ -31,11 +31,18 @@ final class ScratchDirectory {
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
-    /// Writes an executable file (mode 0755 unless told otherwise).
+    /// Writes an executable file (mode 0755 unless told otherwise). The
+    /// descriptor is close-on-exec: a child spawned meanwhile by a test running
+    /// in parallel must not inherit it, or exec of the file fails with ETXTBSY.
     @discardableResult
     func script(_ name: String, _ body: String, mode: Int = 0o755) -> String {
         let file = "\(path)/\(name)"
-        try! body.write(toFile: file, atomically: false, encoding: .utf8)
+        unlink(file)
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        precondition(fd >= 0, "cannot create \(file)")
+        let bytes = Array(body.utf8)
+        precondition(Glibc.write(fd, bytes, bytes.count) == bytes.count)
+        close(fd)
         chmod(file, mode_t(mode))
         return file
     }

@@ -81,7 +81,7 @@ import Testing
 
     @Test func tenMebibyteStatusFile() throws {
         let fixture = Fixture(nil)
-        FileManager.default.createFile(atPath: fixture.statusFile, contents: Data(count: 10 << 20))
+        _ = FileManager.default.createFile(atPath: fixture.statusFile, contents: Data(count: 10 << 20))
         let result = try fixture.probe()
         #expect(result.status == 105)
         #expect(result.stderr.contains("is 10485760 bytes"))
@@ -195,6 +195,19 @@ import Testing
         result = try fixture.probe()
         #expect(result.status == 113)
         #expect(result.stderr.contains("cannot run hook \(fixture.hook): Exec format error"))
+    }
+
+    /// A hook held open for writing (being replaced in place) cannot be run:
+    /// after a few short retries, HOOK_UNUSABLE says why.
+    @Test func hookBeingWrittenIsUnusable() throws {
+        let fixture = Fixture()
+        fixture.hook("exit 0")
+        let writer = open(fixture.hook, O_WRONLY | O_CLOEXEC)
+        #expect(writer >= 0)
+        defer { close(writer) }
+        let result = try fixture.probe()
+        #expect(result.status == 113)
+        #expect(result.stderr == "not ready: 113 HOOK_UNUSABLE: cannot run hook \(fixture.hook): Text file busy\n")
     }
 
     @Test func hookGetsTheStartStateInItsEnvironment() throws {
