@@ -36,12 +36,22 @@ final class ScratchDirectory {
     /// in parallel must not inherit it, or exec of the file fails with ETXTBSY.
     @discardableResult
     func script(_ name: String, _ body: String, mode: Int = 0o755) -> String {
+        executable(name, Array(body.utf8), mode: mode)
+    }
+
+    /// Writes `bytes` as an executable file, close-on-exec as `script` does.
+    @discardableResult
+    func executable(_ name: String, _ bytes: [UInt8], mode: Int = 0o755) -> String {
         let file = "\(path)/\(name)"
         unlink(file)
         let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         precondition(fd >= 0, "cannot create \(file)")
-        let bytes = Array(body.utf8)
-        precondition(Glibc.write(fd, bytes, bytes.count) == bytes.count)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            precondition(count > 0, "cannot write \(file)")
+            written += count
+        }
         close(fd)
         chmod(file, mode_t(mode))
         return file

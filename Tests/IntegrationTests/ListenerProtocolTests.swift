@@ -12,7 +12,7 @@ import Testing
     func feed(_ bytes: [UInt8], arguments: [String] = []) throws -> Session {
         let scratch = ScratchDirectory()
         let input = "\(scratch.path)/stdin"
-        FileManager.default.createFile(atPath: input, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: input, contents: Data(bytes))
         let statusFile = "\(scratch.path)/run/status"
         let completed = try run(Paths.listener, ["--status-file", statusFile] + arguments, stdin: input)
         return Session(completed: completed, status: StatusFile(path: statusFile))

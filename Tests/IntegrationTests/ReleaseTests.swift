@@ -26,7 +26,7 @@ import Testing
         let root = ScratchDirectory()
         let source = "\(Self.releaseDirectory)/\(binary)"
         try #require(FileManager.default.isExecutableFile(atPath: source), "no release build at \(source): run `make test` or `make release`")
-        try FileManager.default.copyItem(atPath: source, toPath: "\(root.path)/\(binary)")
+        root.executable(binary, Array(try Data(contentsOf: URL(fileURLWithPath: source))))
         try FileManager.default.createDirectory(atPath: "\(root.path)/proc", withIntermediateDirectories: false)
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: root.path)) == [binary, "proc"])
         return root

@@ -16,7 +16,7 @@ import Testing
             let name = serial % 2 == 1 ? "PROCESS_STATE_RUNNING" : "PROCESS_STATE_EXITED"
             stream += "ver:3.0 server:supervisor serial:\(serial) pool:p poolserial:\(serial) eventname:\(name) len:\(payload.count)\n\(payload)"
         }
-        FileManager.default.createFile(atPath: "\(scratch.path)/events", contents: Data(stream.utf8))
+        _ = FileManager.default.createFile(atPath: "\(scratch.path)/events", contents: Data(stream.utf8))
         let statusFile = "\(scratch.path)/run/status"
         let listener = try Child(Paths.listener, ["--status-file", statusFile], stdout: "/dev/null", stderr: "\(scratch.path)/listener.log",
                                  stdin: "\(scratch.path)/events")
