@@ -22,7 +22,7 @@ package struct ProbeCode: Equatable, Hashable, Sendable {
     package static let startStopped = ProbeCode(103, "START_STOPPED", "start.sh was stopped (STOPPING, STOPPED) or is UNKNOWN")
     package static let noStatus = ProbeCode(104, "NO_STATUS", "no status file: the listener never ran")
     package static let badStatus = ProbeCode(105, "BAD_STATUS", "the status file cannot be read, is malformed, too large, or of an unknown format version")
-    package static let staleStatus = ProbeCode(106, "STALE_STATUS", "the status file was written by a supervisord that is no longer running")
+    package static let staleStatus = ProbeCode(106, "STALE_STATUS", "the status file was written by a supervisord that is no longer running (its pid is gone, or now belongs to a newer process)")
     package static let hookTimeout = ProbeCode(110, "HOOK_TIMEOUT", "the hook ran past its deadline and was killed with its process group")
     package static let hookSignaled = ProbeCode(111, "HOOK_SIGNALED", "the hook died from a signal")
     package static let hookOutOfRange = ProbeCode(112, "HOOK_OUT_OF_RANGE", "the hook exited with a code of 100 or more (the real code is in the message)")
@@ -114,7 +114,7 @@ extension ProbeCode {
         case ProbeCode.startStopped.name: "someone stopped start.sh (supervisorctl stop) or supervisord lost it: supervisorctl start start."
         case ProbeCode.noStatus.name: "the listener never wrote the status file: is supervisor.d/readiness_listener.conf included, and is the listener RUNNING (supervisorctl status)?"
         case ProbeCode.badStatus.name: "the status file is damaged or not the listener's: remove it and restart the listener (supervisorctl restart readiness_listener)."
-        case ProbeCode.staleStatus.name: "the file outlived its supervisord (a persisted /run?): restart the listener, or keep the status file on a tmpfs."
+        case ProbeCode.staleStatus.name: "the file outlived its supervisord (a restarted container with a persisted /run?): the new listener rewrites it once it runs; if it lasts, check that the listener is RUNNING."
         case ProbeCode.hookTimeout.name: "the hook is too slow: make it faster, or raise --hook-timeout (and the probe's timeoutSeconds)."
         case ProbeCode.hookSignaled.name: "the hook crashed: run it by hand to see why."
         case ProbeCode.hookOutOfRange.name: "the hook must exit 0 when ready and 1 to 99 otherwise."

@@ -43,15 +43,23 @@ package struct ProgramTracker: Sendable {
         self.record = record
     }
 
-    /// Starts from `previous` when it was written by this same supervisord for
-    /// this program (the listener was restarted), else from NOT_SEEN.
-    package init(selector: ProgramSelector, listenerPID: Int, supervisordPID: Int, previous: StatusRecord?) {
+    /// Starts from `previous` when it was written by this same supervisord
+    /// (same pid, and same start time where both are known) for this program:
+    /// the listener was restarted. Else from NOT_SEEN.
+    package init(
+        selector: ProgramSelector, listenerPID: Int, supervisordPID: Int, supervisordStartTicks: UInt64? = nil,
+        previous: StatusRecord?
+    ) {
         self.selector = selector
-        if var previous, previous.supervisordPID == supervisordPID, previous.program == selector.description {
+        let sameStart = previous?.supervisordStartTicks == nil || supervisordStartTicks == nil
+            || previous?.supervisordStartTicks == supervisordStartTicks
+        if var previous, previous.supervisordPID == supervisordPID, sameStart, previous.program == selector.description {
             previous.listenerPID = listenerPID
+            previous.supervisordStartTicks = supervisordStartTicks ?? previous.supervisordStartTicks
             record = previous
         } else {
             record = StatusRecord(program: selector.description, listenerPID: listenerPID, supervisordPID: supervisordPID)
+            record.supervisordStartTicks = supervisordStartTicks
         }
     }
 

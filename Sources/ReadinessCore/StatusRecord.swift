@@ -42,6 +42,10 @@ package struct StatusRecord: Equatable, Sendable {
     package var since: Timestamp?
     package var listenerPID: Int
     package var supervisordPID: Int
+    /// When that supervisord started (field 22 of /proc/PID/stat, in clock
+    /// ticks since boot): a pid alone is reused, by every container restart's
+    /// PID 1 for one.
+    package var supervisordStartTicks: UInt64?
     package var history: [Transition]
 
     package init(
@@ -86,6 +90,7 @@ extension StatusRecord {
             "since=\(Self.text(since))",
             "listener_pid=\(listenerPID)",
             "supervisord_pid=\(supervisordPID)",
+            "supervisord_start_ticks=\(Self.text(supervisordStartTicks))",
         ]
         for transition in history {
             lines.append(
@@ -168,6 +173,10 @@ extension StatusRecord {
             listenerPID: try parsed("listener_pid") { Int($0) } ?? 0,
             supervisordPID: supervisordPID,
             history: history)
+        if let ticks = values["supervisord_start_ticks"], ticks != unknown {
+            guard let value = UInt64(ticks) else { throw .invalidValue(key: "supervisord_start_ticks", value: String(ticks)) }
+            record.supervisordStartTicks = value
+        }
         record.spawnError = optionalText("spawn_error")
         record.stdoutLogfile = optionalText("stdout_logfile")
         record.stderrLogfile = optionalText("stderr_logfile")

@@ -30,15 +30,26 @@ package enum Processes {
         }
     }
 
-    /// The fourth field of `/proc/PID/stat`, after the parenthesised command
-    /// name (which may itself hold spaces and parentheses).
     static func parentPID(of pid: pid_t) -> Int? {
+        statField(4, of: Int(pid)).flatMap { Int($0) }
+    }
+
+    /// When the process started, in clock ticks since boot: with the pid, an
+    /// identity that survives pid reuse. Nil where /proc cannot tell.
+    package static func startTicks(of pid: Int) -> UInt64? {
+        statField(22, of: pid).flatMap { UInt64($0) }
+    }
+
+    /// Field `number` (1-based, as in proc(5)) of `/proc/PID/stat`, counted
+    /// after the parenthesised command name, which may hold spaces and parentheses.
+    private static func statField(_ number: Int, of pid: Int) -> String? {
         guard case .contents(let bytes) = Files.readBounded("/proc/\(pid)/stat", limit: 4096),
             let close = bytes.lastIndex(of: UInt8(ascii: ")"))
         else { return nil }
         let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard fields.count > 1 else { return nil }
-        return Int(String(decoding: fields[1], as: UTF8.self))
+        let index = number - 3
+        guard index >= 0, index < fields.count else { return nil }
+        return String(decoding: fields[index], as: UTF8.self)
     }
 }
 

@@ -16,7 +16,7 @@ struct Listener {
         writer = StatusWriter(path: statusPath)
         tracker = ProgramTracker(
             selector: selector, listenerPID: Processes.currentPID, supervisordPID: Processes.parentPID,
-            previous: Self.previousRecord(at: statusPath))
+            supervisordStartTicks: Processes.startTicks(of: Processes.parentPID), previous: Self.previousRecord(at: statusPath))
         self.verbose = verbose
         supervisor = SupervisorConnection()
     }

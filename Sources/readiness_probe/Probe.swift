@@ -37,6 +37,11 @@ struct Probe {
                 .staleStatus, "status file \(statusPath) was written under supervisord pid \(record.supervisordPID), which is not running")
             return report
         }
+        if let recorded = record.supervisordStartTicks, let current = Processes.startTicks(of: record.supervisordPID), current != recorded {
+            report.verdict = Verdict(
+                .staleStatus, "status file \(statusPath) was written under an earlier process with supervisord's pid \(record.supervisordPID) (a restarted container?)")
+            return report
+        }
         let start = Verdict.commonCheck(record)
         guard start.isReady else {
             report.verdict = start

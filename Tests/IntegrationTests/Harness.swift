@@ -311,3 +311,12 @@ final class Supervisord {
 
     deinit { stop() }
 }
+
+/// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
+func startTicks(of pid: pid_t) -> UInt64? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = text.lastIndex(of: ")")
+    else { return nil }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    return fields.count > 19 ? UInt64(fields[19]) : nil
+}

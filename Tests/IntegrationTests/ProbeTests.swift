@@ -9,16 +9,17 @@ import Testing
         var statusFile: String { "\(scratch.path)/status" }
         var hook: String { "\(scratch.path)/hook" }
 
-        init(_ state: ProcessState? = .exited, expected: Bool? = true, supervisordPID: Int = Int(getpid())) {
-            if let state { Self.write(state, expected: expected, supervisordPID: supervisordPID, to: self) }
+        init(_ state: ProcessState? = .exited, expected: Bool? = true, supervisordPID: Int = Int(getpid()), supervisordStartTicks: UInt64? = nil) {
+            if let state { Self.write(state, expected: expected, supervisordPID: supervisordPID, supervisordStartTicks: supervisordStartTicks, to: self) }
         }
 
         /// Writes a status file the way the listener does (atomically).
         @discardableResult
-        static func write(_ state: ProcessState, expected: Bool?, supervisordPID: Int = Int(getpid()), to fixture: Fixture) -> String {
-            let record = StatusRecord(
+        static func write(_ state: ProcessState, expected: Bool?, supervisordPID: Int = Int(getpid()), supervisordStartTicks: UInt64? = nil, to fixture: Fixture) -> String {
+            var record = StatusRecord(
                 program: "start", state: state, previousState: .running, expected: expected, pid: 42, serial: 7,
                 since: Timestamp(millisecondsSinceEpoch: 1_795_387_133_000), listenerPID: 41, supervisordPID: supervisordPID)
+            record.supervisordStartTicks = supervisordStartTicks
             let temporary = fixture.scratch.write(".status.tmp", record.encoded)
             rename(temporary, fixture.statusFile)
             return fixture.statusFile
@@ -75,6 +76,18 @@ import Testing
         let result = try fixture.probe()
         #expect(result.status == 106)
         #expect(result.stderr.hasPrefix("not ready: 106 STALE_STATUS: status file"))
+    }
+
+    /// The recorded pid runs, but it is another process than the one that
+    /// wrote the file (every container restart's supervisord is PID 1 again).
+    @Test func staleStatusFromAnEarlierProcessWithTheSamePid() throws {
+        let ticks = try #require(startTicks(of: getpid()))
+        let earlier = Fixture(.exited, expected: true, supervisordStartTicks: ticks - 1)
+        let result = try earlier.probe()
+        #expect(result.status == 106)
+        #expect(result.stderr.contains("was written under an earlier process with supervisord's pid \(getpid())"))
+        let same = Fixture(.exited, expected: true, supervisordStartTicks: ticks)
+        #expect(try same.probe().status == 0)
     }
 
     // MARK: Bad status files

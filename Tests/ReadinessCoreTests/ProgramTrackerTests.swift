@@ -77,6 +77,15 @@ let time = Timestamp(millisecondsSinceEpoch: 1_795_387_133_000)
         #expect(resumed.record.listenerPID == 11)
         #expect(resumed.apply(change(4, .running, from: .starting, pid: 9), at: time) == .duplicate)
 
+        // A container restart: supervisord is PID 1 again, but a new process.
+        var started = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: 500, previous: nil)
+        _ = started.apply(change(4, .exited, from: .running, expected: true, pid: 9), at: time)
+        let restartedContainer = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 900, previous: started.record)
+        #expect(restartedContainer.record.state == .notSeen)
+        #expect(restartedContainer.record.supervisordStartTicks == 900)
+        let sameSupervisord = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 500, previous: started.record)
+        #expect(sameSupervisord.record.state == .exited)
+
         let otherSupervisord = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 11, supervisordPID: 2, previous: first.record)
         #expect(otherSupervisord.record.state == .notSeen)
         let otherProgram = ProgramTracker(selector: ProgramSelector("init"), listenerPID: 11, supervisordPID: 1, previous: first.record)

@@ -27,6 +27,10 @@ let sampleRecord = StatusRecord(
 
     @Test func roundTrips() throws {
         #expect(try StatusRecord.parse(Array(sampleRecord.encoded.utf8)) == sampleRecord)
+        var withStart = sampleRecord
+        withStart.supervisordStartTicks = 123_456
+        #expect(withStart.encoded.contains("\nsupervisord_start_ticks=123456\n"))
+        #expect(try StatusRecord.parse(Array(withStart.encoded.utf8)) == withStart)
         let fresh = StatusRecord(program: "grp:start", listenerPID: 5, supervisordPID: 4)
         #expect(try StatusRecord.parse(Array(fresh.encoded.utf8)) == fresh)
     }
