@@ -31,7 +31,9 @@ $(VENV_STAMP):
 	touch $@
 
 # The release binaries too: a test runs them in an empty root file system.
+# `make demo` is checked first, outside `swift test` (which holds the build lock).
 test: $(VENV_STAMP) release
+	examples/demo/test_make_demo.sh
 	$(SWIFT) build --build-tests
 	READINESS_RELEASE_DIR=$(RELEASE_DIR) $(SWIFT) test --disable-xctest --skip-build
 

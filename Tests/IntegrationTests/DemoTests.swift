@@ -2,8 +2,9 @@ import Foundation
 import Testing
 
 /// `make demo` runs examples/demo/demo.sh once the build and the virtualenv are
-/// there; the script is run directly here (a `swift build` inside `swift test`
-/// would wait on the build lock), in short mode.
+/// there; the script is run directly here, in short mode, because `swift test`
+/// holds SwiftPM's build lock that `make demo`'s build step waits for.
+/// `make demo` itself is run by examples/demo/test_make_demo.sh, `make test`'s first step.
 @Suite(.serialized) struct DemoTests {
     static let script = "\(Paths.repository)/examples/demo/demo.sh"
     static let shortMode = ["DEMO_INTERVAL": "0.2", "DEMO_STEP": "0.3", "DEMO_BIN": Paths.binaries]

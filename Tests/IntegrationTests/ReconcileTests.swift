@@ -162,7 +162,7 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         for round in 1...rounds {
             let pid = try #require(supervisord.status?["listener_pid"].flatMap { Int32($0) })
-            let burst = try Child("\(Paths.venv)/supervisorctl", ["-c", "\(supervisord.scratch.path)/supervisord.conf", "restart", "start", "other1", "other2", "other3", "other4", "other5"],
+            let burst = try Child("\(Paths.venv)/supervisorctl", ["-c", "\(supervisord.scratch.path)/supervisord.conf", "restart", "start"] + (1...20).map { "other\($0)" },
                                   stdout: "/dev/null", stderr: "/dev/null")
             Thread.sleep(forTimeInterval: Double.random(in: 0...0.4, using: &generator))
             kill(pid, SIGKILL)
