@@ -176,8 +176,8 @@ extension ProgramTracker {
     /// Applies `event` to the essential rule: true when it is the first
     /// essential failure (then recorded).
     package mutating func applyEssential(_ event: ProcessStateEvent, rule: EssentialRule, at time: @autoclosure () -> Timestamp) -> Bool {
-        guard record.essentialFailure == nil, let failure = rule.failure(for: event, at: time()) else { return false }
-        return recordEssentialFailure(failure)
+        guard record.essentialFailure == nil else { return false }
+        return recordEssentialFailure(rule.failure(for: event, at: time()))
     }
 
     /// The recorded failure's exit status or spawn error, from supervisord.
