@@ -55,7 +55,7 @@ struct Listener {
         log(.info, "listener started", [
             ("program", tracker.selector.description), ("status_file", writer.path), ("state", tracker.record.state.rawValue),
             ("supervisord_pid", "\(tracker.record.supervisordPID)"), ("version", ReadinessVersion.current),
-            ("essential", essential.specs.map(\.description).joined(separator: ",")),
+            ("essential", essential.specs.map { $0.description }.joined(separator: ",")),
         ])
         // Only what queued events cannot contradict: an absent program, or a
         // resumed record of a run from before a reload. The first TICK_5 does the rest.

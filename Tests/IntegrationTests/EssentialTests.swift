@@ -156,6 +156,9 @@ import Testing
         let supervisord = try Supervisord(
             start: "exit 0", programs: [Self.crashingApp()] + Self.others, listenerArguments: "--essential app --essential-dry-run")
         #expect(eventually(within: 60) { supervisord.status?["essential_shutdown"] == "dry_run" })
+        let verbose = try supervisord.probe(["--verbose"])
+        #expect((verbose.stdout + verbose.stderr).contains("essential: supervisord could not start essential program app:app (FATAL)"))
+        #expect(try supervisord.probe(["--json"]).stdout.contains("\"shutdown\":\"dry_run\""))
         Thread.sleep(forTimeInterval: 6)
         #expect(supervisord.process.isRunning)
         #expect(supervisord.output.contains("level=error msg=\"essential program ended; dry run, supervisord is NOT shut down\" program=app:app state=FATAL"))
