@@ -139,7 +139,9 @@ import Testing
             programs: [Self.crashingApp()] + Self.others, listenerArguments: "--essential app")
         #expect(eventually(within: 60) { supervisord.status?["essential_shutdown"] == "pending" })
         let first = try #require(supervisord.status?["listener_pid"].flatMap { pid_t($0) })
+        // Readiness is withdrawn before anything is stopped.
         #expect(try supervisord.probe().status == 107)
+        #expect(!supervisord.stops.contains("got TERM"))
         kill(first, SIGKILL)
         #expect(supervisord.process.wait(seconds: 60) == 0)
         let status = try #require(supervisord.status)
@@ -149,6 +151,31 @@ import Testing
         #expect(supervisord.output.contains("resuming the shutdown for an essential program's end recorded before a restart"))
         #expect(supervisord.stops.contains("other1 got TERM") && supervisord.stops.contains("other2 got TERM"))
         #expect(!supervisord.log.contains("with SIGKILL"), "supervisord killed a program that did not stop in time")
+    }
+
+    /// buffer_size=1 and bursts of 30 other programs' events: the essential
+    /// program's end is likely dropped by an overflow, at start-up (a missing
+    /// command: FATAL at once) or later (it exits 3 along with the 30 others,
+    /// 2 s in); the reconcile at start-up or on TICK_5 still finds it.
+    @Test(arguments: [true, false])
+    func anEndLostToAnOverflowIsHealed(atStartUp: Bool) throws {
+        let app = atStartUp
+            ? Supervisord.Program(name: "app", script: "", settings: ["command": "/nonexistent/app", "startretries": "0", "priority": "1"])
+            : Supervisord.Program(name: "app", script: "sleep 2; exit 3", settings: ["startsecs": "0", "autorestart": "false"])
+        let supervisord = try Supervisord(
+            start: "exit 0", otherPrograms: 30, listenerSettings: ["buffer_size": "1"],
+            otherProgram: atStartUp ? "/bin/sleep 60" : "/bin/sleep 2", programs: [app], listenerArguments: "--essential app")
+        #expect(supervisord.process.wait(seconds: 60) == 0)
+        #expect(supervisord.log.contains("overflowed"))
+        let status = try #require(supervisord.status)
+        #expect(status["essential_failure"] == "app:app")
+        #expect(status["essential_state"] == (atStartUp ? "FATAL" : "EXITED"))
+        if atStartUp {
+            #expect(status["essential_spawn_error"]?.contains("can't find command") == true, "\(status.values)")
+        } else {
+            #expect(status["essential_exit_status"] == "3")
+        }
+        #expect(status["essential_shutdown"] == "requested")
     }
 
     /// A dry run records and logs, and leaves supervisord and readiness alone.
