@@ -62,8 +62,10 @@ struct Listener {
         reconcile(reason: "start-up", eventsMayBeQueued: true)
         // Before the first READY, so that "no file" means "the listener never ran".
         writer.write(tracker.record)
-        // A failure recorded by a listener that died before shutting down.
-        if let failure = tracker.record.essentialFailure, failure.shutdown == .pending {
+        // A failure recorded by a listener of this same supervisord that died
+        // before shutting down (or whose shutdown did not take: a supervisord
+        // that is shutting down restarts no listener).
+        if let failure = tracker.record.essentialFailure, failure.shutdown != .dryRun {
             log(.warning, "resuming the shutdown for an essential program's end recorded before a restart", [("program", failure.program)])
             shutDownSupervisord()
         }
