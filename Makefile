@@ -94,7 +94,7 @@ demo: build $(VENV_STAMP)
 # Debian when missing) and a C compiler for the protocol driver.
 bench: release $(VENV_STAMP)
 	@command -v hyperfine >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine)
-	bench/run.sh $(RELEASE_DIR)
+	bench/run.sh $(CURDIR)/$(RELEASE_DIR)
 
 # libFuzzer (coverage-guided, with AddressSanitizer) on the three parsers that
 # read outside bytes: the event framer, the status file parser and the XML-RPC
