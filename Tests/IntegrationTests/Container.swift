@@ -17,6 +17,9 @@ enum ContainerImage {
     static let prefix = "e2e-"
     static let runToken = "\(prefix)\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     static let directory = "\(Paths.repository)/.build/e2e/containers"
+    /// Where the image puts start.sh and its program section (README's Dockerfile).
+    static let startScript = "/usr/local/bin/start.sh"
+    static let startConfig = "/etc/supervisor/conf.d/start.conf"
     /// Where the listener's config lands in Debian's layout.
     static let listenerConfig = "/etc/supervisor/conf.d/readiness_listener.conf"
 
@@ -90,8 +93,8 @@ final class Container {
             try text.write(toFile: file, atomically: false, encoding: .utf8)
             chmod(file, mode_t(mode))
         }
-        try put("/etc/supervisor/conf.d/start.conf", try String(contentsOfFile: "\(Paths.repository)/supervisor.d/start.conf.example", encoding: .utf8))
-        if let start = options.start { try put("/usr/local/bin/start.sh", "#!/bin/sh\n\(start)\n", mode: 0o755) }
+        try put(ContainerImage.startConfig, try String(contentsOfFile: "\(Paths.repository)/supervisor.d/start.conf.example", encoding: .utf8))
+        if let start = options.start { try put(ContainerImage.startScript, "#!/bin/sh\n\(start)\n", mode: 0o755) }
         if let hook = options.hook { try put("/usr/bin/readiness_probe_hook", "#!/bin/sh\n\(hook)\n", mode: 0o755) }
         if !options.programs.isEmpty { try put("/etc/supervisor/conf.d/programs.conf", options.programs) }
         if !options.listenerArguments.isEmpty {

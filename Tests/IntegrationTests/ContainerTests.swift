@@ -134,6 +134,22 @@ struct ContainerTests {
         #expect(container.console.contains("supervisord started with pid 1"), "its log is in the container log")
     }
 
+    /// What later scenarios build on: the image's own programs, more listener
+    /// arguments, and a container that stops by itself (PID 1 exits).
+    @Test func ownProgramsListenerArgumentsAndStoppingByItself() throws {
+        let container = try Container(.init(
+            programs: "[program:sidecar]\ncommand=/bin/sleep 600\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n",
+            listenerArguments: ["--verbose"]))
+        defer { container.destroy() }
+        try container.waitForListener()
+        #expect(try Prober(container).probe(until: { $0.code == 0 }) != nil)
+        #expect(try container.exec(["supervisorctl", "status", "sidecar"]).stdout.contains("RUNNING"))
+        #expect(eventually(within: 10) { container.console.contains("sidecar") }, "--verbose logs other programs' events: \(container.console)")
+        #expect(container.state == "running")
+        _ = try container.exec(["supervisorctl", "shutdown"])
+        #expect(container.waitUntilStopped(within: 30))
+    }
+
     /// The install with the listener's config left out: the harness says so
     /// instead of letting the scenarios pass or time out without a reason.
     @Test func brokenInstallIsCaught() throws {
