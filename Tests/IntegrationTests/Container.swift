@@ -161,6 +161,9 @@ final class Container {
         return result
     }
 
+    /// The status `exec` reports when the command ran past its timeout.
+    static let timedOut: Int32 = -1
+
     /// `runc exec`, the way containerd serves kubelet's ExecSync. Past
     /// `timeout` the exec'd process is SIGKILLed, as containerd does.
     func exec(_ arguments: [String], user: String? = nil, timeout: Double = 30) throws -> Completed {
@@ -169,18 +172,19 @@ final class Container {
         let started = Date()
         let child = try Child("/usr/sbin/runc", ["exec", "--pid-file", pidFile] + (user.map { ["--user", $0] } ?? []) + [id] + arguments,
                               stdout: "\(scratch.path)/out", stderr: "\(scratch.path)/err")
-        var status = child.wait(seconds: timeout)
+        let status = child.wait(seconds: timeout)
+        var stderr = (try? String(contentsOfFile: "\(scratch.path)/err", encoding: .utf8)) ?? ""
         if status == nil {
             if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 kill(pid, SIGKILL)
             }
-            child.signal(SIGKILL)
-            status = child.wait(seconds: 10).map { _ in -1 }
+            child.wait(seconds: 10)
+            stderr += "command timed out after \(timeout) s"
         }
         return Completed(
-            status: status ?? -1,
+            status: status ?? Self.timedOut,
             stdout: (try? String(contentsOfFile: "\(scratch.path)/out", encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: "\(scratch.path)/err", encoding: .utf8)) ?? "",
+            stderr: stderr,
             seconds: Date().timeIntervalSince(started))
     }
 

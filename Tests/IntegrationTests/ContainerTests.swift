@@ -65,6 +65,12 @@ struct ContainerTests {
             let left = try container.processes().filter { $0.contains("sleep 3017") }
             #expect(left.isEmpty, "\(name): \(left)")
         }
+        // timeoutSeconds shorter than the probe's own hook deadline: the
+        // prober kills the exec'd probe, as containerd does, and counts a failure.
+        prober.timeout = 0.3
+        let timedOut = try prober.probe()
+        #expect(timedOut.code == Container.timedOut && timedOut.message.contains("timed out after 0.3 s"), "\(timedOut.message)")
+        #expect(try container.processes().filter { $0.contains("/usr/bin/readiness_probe.sh") }.isEmpty, "the killed probe is gone")
     }
 
     @Test func listenerKilledRestartedAndReloaded() throws {

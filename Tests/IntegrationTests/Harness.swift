@@ -24,7 +24,8 @@ enum SupervisordVersion {
         let answer = (try? run("\(Paths.venv)/supervisord", ["--version"]))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let wanted = ProcessInfo.processInfo.environment["READINESS_SUPERVISOR_VERSION"]
         guard !answer.isEmpty, wanted == nil || wanted == answer else {
-            return .failure(Mismatch(description: "\(Paths.venv)/supervisord --version says '\(answer)', the run asked for \(wanted ?? "any version")"))
+            let said = answer.isEmpty ? "cannot be run (make the virtualenv first)" : "says \(answer)"
+            return .failure(Mismatch(description: "\(Paths.venv)/supervisord --version \(said); the run asked for \(wanted ?? "any version")"))
         }
         print("integration tests run supervisord \(answer) from \(Paths.venv)")
         return .success(answer)
