@@ -1,4 +1,4 @@
-@preconcurrency import Glibc
+import CReadiness
 
 /// Questions about other processes, asked of the kernel.
 package enum Processes {
@@ -7,6 +7,9 @@ package enum Processes {
 
     /// A variable of this process's environment.
     package static func environmentValue(_ name: String) -> String? { system_environment_value(name) }
+
+    /// This process's command line, program name first.
+    package static var arguments: [String] { system_arguments() }
 
     /// Whether a process with this pid exists. EPERM means it exists but
     /// belongs to someone else.

@@ -33,7 +33,7 @@ func fail(_ message: String) -> Never {
 let options: CommandLineOptions
 do {
     options = try CommandLineOptions(
-        CommandLine.arguments.dropFirst(), valued: ["program", "status-file", "essential", "essential-exit"],
+        Processes.arguments.dropFirst(), valued: ["program", "status-file", "essential", "essential-exit"],
         flags: ["verbose", "version", "help", "essential-dry-run"])
 } catch {
     fail(error.description)
