@@ -156,7 +156,8 @@ struct ContainerTests {
         #expect(container.waitUntilStopped(within: 30))
     }
 
-    /// An essential program (`--essential app`) that crashes until FATAL:
+    /// An essential program (`--essential app`) that crashes until FATAL
+    /// (startsecs=5: an exit at once is a failed start even on a loaded machine):
     /// the probe answers 107 while supervisord stops the other programs
     /// gracefully (the sidecar logs its SIGTERM and takes 2 s), then the
     /// container stops by itself.
@@ -165,8 +166,8 @@ struct ContainerTests {
             programs: """
                 [program:app]
                 command=/bin/sh -c "exit 3"
-                startsecs=1
-                startretries=3
+                startsecs=5
+                startretries=2
                 stdout_logfile=NONE
                 stderr_logfile=NONE
                 [program:sidecar]
