@@ -11,14 +11,26 @@ SUPERVISORD := $(VENV)/bin/supervisord
 VENV_STAMP := $(VENV)/.installed-$(SUPERVISOR_VERSION)-1
 PREFIX ?= /usr
 DESTDIR ?=
+# Release binaries: Embedded Swift (no Swift runtime, no /proc needed at start-up),
+# fully static against glibc, stripped, unused sections dropped. SwiftPM cannot
+# build Embedded executables, so swiftc and clang are driven here, one module at a
+# time, with the upcoming features Package.swift enables.
+SWIFTC := $(dir $(SWIFT))swiftc
+CLANG := $(dir $(SWIFT))clang
+RELEASE_DIR := .build/embedded
+EMBEDDED_LIB := $(dir $(SWIFT))../lib/swift/embedded/x86_64-unknown-linux-gnu
+EMBEDDED_FLAGS := -enable-experimental-feature Embedded -target x86_64-unknown-linux-gnu -wmo -Osize \
+	-package-name readiness -Xfrontend -function-sections -I Sources/CReadiness/include -I $(RELEASE_DIR) \
+	-enable-upcoming-feature ExistentialAny -enable-upcoming-feature MemberImportVisibility \
+	-enable-upcoming-feature InternalImportsByDefault
+# libswiftUnicodeDataTables: String comparison and Character; -lm: ceil, used by hash tables.
+EMBEDDED_LINK := -static -s -Wl,--gc-sections $(EMBEDDED_LIB)/libswiftUnicodeDataTables.a -lm
+C_SOURCES := $(wildcard Sources/CReadiness/*.c Sources/CReadiness/include/*)
 # Where `make install` puts readiness_listener.conf: detected from DESTDIR's
 # supervisord.conf by supervisor.d/install-config.sh unless these say otherwise.
 SUPERVISORD_CONF ?=
 SUPERVISOR_INCLUDE_DIR ?=
 SUPERVISOR_INCLUDE_EXT ?=
-# Fully static, stripped: no Swift runtime and no dynamic loader needed at run time.
-RELEASE_FLAGS := -c release -Xswiftc -static-executable -Xlinker -s
-RELEASE_DIR = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)
 
 .PHONY: all build test test-swift matrix e2e e2e-install release install demo bench fuzz clean
 
@@ -34,7 +46,8 @@ $(VENV_STAMP):
 	@$(SUPERVISORD) --version | grep -qx '$(SUPERVISOR_VERSION)'
 	touch $@
 
-# The release binaries too: a test runs them in an empty root file system.
+# Both build modes: the unit tests need the normal one (Swift Testing); the
+# integration tests run the Embedded release binaries, one of them in an empty root.
 # `make demo` is checked first, outside `swift test` (which holds the build lock).
 # Then the supervisord-facing suites once per version of the matrix, then the
 # container end-to-end tests. Each part prints how long it took.
@@ -43,7 +56,8 @@ test: test-swift matrix e2e
 test-swift: $(VENV_STAMP) release
 	examples/demo/test_make_demo.sh
 	$(SWIFT) build --build-tests
-	READINESS_RELEASE_DIR=$(RELEASE_DIR) $(SWIFT) test --disable-xctest --skip-build --skip '$(E2E_SUITES)'
+	READINESS_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) READINESS_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) \
+		$(SWIFT) test --disable-xctest --skip-build --skip '$(E2E_SUITES)'
 
 # supervisor as Ubuntu 20.04 (4.1.0), 22.04 (4.2.1), Debian 12 and Ubuntu 24.04
 # (4.2.5) ship it; 4.3.0 is the .venv above. 4.0.x does not start on Python 3.11.
@@ -56,11 +70,12 @@ matrix_venv = .build/venvs/supervisor-$(1)
 	@$(call matrix_venv,$*)/bin/supervisord --version | grep -qx '$*'
 	touch $@
 
-matrix: $(foreach version,$(SUPERVISOR_MATRIX),.build/venvs/supervisor-$(version)/.installed)
+matrix: release $(foreach version,$(SUPERVISOR_MATRIX),.build/venvs/supervisor-$(version)/.installed)
 	$(SWIFT) build --build-tests
 	for version in $(SUPERVISOR_MATRIX); do \
 		echo "== supervisor $$version: $(MATRIX_SUITES)"; \
 		READINESS_SUPERVISOR_VENV=$(CURDIR)/$(call matrix_venv,$$version) READINESS_SUPERVISOR_VERSION=$$version \
+		READINESS_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) \
 			$(SWIFT) test --disable-xctest --skip-build --filter '$(MATRIX_SUITES)' || exit 1; \
 	done
 
@@ -80,7 +95,8 @@ E2E_MIRROR = $(or $(shell sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.
 $(E2E_BASE).stamp:
 	@command -v runc >/dev/null && command -v debootstrap >/dev/null || (apt-get update -qq && apt-get install -y -qq runc debootstrap)
 	rm -rf $(E2E_BASE) $(E2E_BASE).tmp
-	debootstrap --variant=minbase --include=$(E2E_PACKAGES) $(E2E_RELEASE) $(E2E_BASE).tmp $(E2E_MIRROR)
+	mkdir -p $(E2E_DIR)
+	debootstrap --variant=minbase --include=$(E2E_PACKAGES) $(E2E_RELEASE) $(CURDIR)/$(E2E_BASE).tmp $(E2E_MIRROR)
 	mv $(E2E_BASE).tmp $(E2E_BASE)
 	touch $@
 
@@ -99,9 +115,30 @@ e2e: e2e-install
 	READINESS_E2E_BASE=$(CURDIR)/$(E2E_BASE) READINESS_E2E_INSTALLED=$(CURDIR)/$(E2E_OUT) \
 		$(SWIFT) test --disable-xctest --skip-build --filter '$(E2E_SUITES)'
 
-release:
-	$(SWIFT) build $(RELEASE_FLAGS)
-	@ls -l $(RELEASE_DIR)/readiness_listener $(RELEASE_DIR)/readiness_probe
+release: $(RELEASE_DIR)/readiness_listener $(RELEASE_DIR)/readiness_probe
+	@ls -l $^
+	@file $^
+
+$(RELEASE_DIR)/CReadiness.o: $(C_SOURCES)
+	mkdir -p $(RELEASE_DIR)
+	$(CLANG) -Os -ffunction-sections -fdata-sections -I Sources/CReadiness/include -c Sources/CReadiness/CReadiness.c -o $@
+
+$(RELEASE_DIR)/ReadinessCore.o: $(wildcard Sources/ReadinessCore/*.swift)
+	mkdir -p $(RELEASE_DIR)
+	$(SWIFTC) $(EMBEDDED_FLAGS) -parse-as-library -module-name ReadinessCore \
+		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessCore.swiftmodule -c $^ -o $@
+
+$(RELEASE_DIR)/ReadinessPlatform.o: $(wildcard Sources/ReadinessPlatform/*.swift) $(RELEASE_DIR)/ReadinessCore.o $(C_SOURCES)
+	$(SWIFTC) $(EMBEDDED_FLAGS) -parse-as-library -module-name ReadinessPlatform \
+		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessPlatform.swiftmodule -c $(wildcard Sources/ReadinessPlatform/*.swift) -o $@
+
+.SECONDEXPANSION:
+$(RELEASE_DIR)/readiness_%.o: $$(wildcard Sources/readiness_%/*.swift) $(RELEASE_DIR)/ReadinessPlatform.o
+	$(SWIFTC) $(EMBEDDED_FLAGS) -module-name readiness_$* -c $(filter %.swift,$^) -o $@
+.SECONDARY: $(RELEASE_DIR)/readiness_listener.o $(RELEASE_DIR)/readiness_probe.o
+
+$(RELEASE_DIR)/readiness_%: $(RELEASE_DIR)/readiness_%.o $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o $(RELEASE_DIR)/CReadiness.o
+	$(CLANG) $^ $(EMBEDDED_LINK) -o $@
 
 # The config first: when the include directory cannot be told, nothing is installed.
 install: release
@@ -123,7 +160,7 @@ demo: build $(VENV_STAMP)
 # Debian when missing) and a C compiler for the protocol driver.
 bench: release $(VENV_STAMP)
 	@command -v hyperfine >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine)
-	bench/run.sh $(RELEASE_DIR)
+	bench/run.sh $(CURDIR)/$(RELEASE_DIR)
 
 # libFuzzer (coverage-guided, with AddressSanitizer) on the three parsers that
 # read outside bytes: the event framer, the status file parser and the XML-RPC
