@@ -66,3 +66,19 @@ int readiness_block_termination(int block) {
 }
 
 int readiness_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+
+char **readiness_environ(void) { return environ; }
+
+static int saved_argc;
+static char **saved_argv;
+
+/// glibc calls .init_array functions with (argc, argv, envp), in static and
+/// dynamic executables alike.
+__attribute__((constructor)) static void save_arguments(int argc, char **argv, char **envp) {
+    (void)envp;
+    saved_argc = argc;
+    saved_argv = argv;
+}
+
+int readiness_argc(void) { return saved_argc; }
+char **readiness_argv(void) { return saved_argv; }

@@ -1,4 +1,4 @@
-@preconcurrency import Glibc
+import CReadiness
 package import ReadinessCore
 
 /// Wall-clock time for records and logs, monotonic time for deadlines.

@@ -2,7 +2,6 @@
 // rest of the code reads as Swift and EINTR is retried in one place.
 
 import CReadiness
-@preconcurrency import Glibc
 
 /// An error number from the C library, described with `strerror`.
 package struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
@@ -10,7 +9,7 @@ package struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
 
     package init(_ rawValue: Int32) { self.rawValue = rawValue }
 
-    package static var current: Errno { Errno(errno) }
+    package static var current: Errno { Errno(readiness_errno()) }
 
     package var description: String { String(cString: strerror(rawValue)) }
 
@@ -27,12 +26,12 @@ func retryingInterrupts<T: FixedWidthInteger>(_ body: () -> T) throws(Errno) -> 
     while true {
         let result = body()
         if result != -1 { return result }
-        if errno != EINTR { throw Errno.current }
+        if readiness_errno() != EINTR { throw Errno.current }
     }
 }
 
 func system_open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) throws(Errno) -> Int32 {
-    try retryingInterrupts { open(path, flags, mode) }
+    try retryingInterrupts { readiness_open(path, flags, mode) }
 }
 
 func system_close(_ fd: Int32) { _ = close(fd) }
@@ -73,6 +72,12 @@ func system_stat(_ path: String) throws(Errno) -> stat {
     return info
 }
 
+extension stat {
+    var isRegularFile: Bool { readiness_s_isreg(st_mode) != 0 }
+    var isDirectory: Bool { readiness_s_isdir(st_mode) != 0 }
+    var isSymbolicLink: Bool { readiness_s_islnk(st_mode) != 0 }
+}
+
 func system_access(_ path: String, _ mode: Int32) -> Bool { access(path, mode) == 0 }
 
 func system_pipe(_ flags: Int32) throws(Errno) -> (read: Int32, write: Int32) {
@@ -111,10 +116,10 @@ func system_clock(_ clock: clockid_t) -> timespec {
 func system_sleep(milliseconds: Int64) {
     var request = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
     var remaining = timespec()
-    while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+    while nanosleep(&request, &remaining) == -1 && readiness_errno() == EINTR { request = remaining }
 }
 
-func system_set_nonblocking(_ fd: Int32) { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+func system_set_nonblocking(_ fd: Int32) { _ = readiness_fcntl(fd, F_SETFL, readiness_fcntl(fd, F_GETFL, 0) | O_NONBLOCK) }
 
 /// posix_spawn(3) with stdin from /dev/null, stdout and stderr onto `outputFD`,
 /// a process group of its own, no blocked signals and every signal at its default.
@@ -159,7 +164,7 @@ private func system_posix_spawn(
 
 func system_environment() -> [String] {
     var entries: [String] = []
-    var cursor = environ
+    var cursor = readiness_environ()!
     while let entry = cursor.pointee {
         entries.append(String(cString: entry))
         cursor += 1
@@ -177,7 +182,7 @@ func system_pidfd_open(_ pid: pid_t) throws(Errno) -> Int32 {
     return fd
 }
 
-func system_ignore_sigpipe() { signal(SIGPIPE, SIG_IGN) }
+func system_ignore_sigpipe() { _ = readiness_ignore_signal(SIGPIPE) }
 
 func system_exit_zero_on_termination() { _ = readiness_exit_zero_on_termination() }
 
@@ -229,7 +234,7 @@ func system_connect_unix(_ fd: Int32, _ path: String) throws(Errno) {
     let result = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
-    if result == -1 && errno != EINPROGRESS { throw Errno.current }
+    if result == -1 && readiness_errno() != EINPROGRESS { throw Errno.current }
 }
 
 /// Starts a non-blocking connect to an IPv4 address given as text.
@@ -241,7 +246,7 @@ func system_connect_inet(_ fd: Int32, _ host: String, _ port: UInt16) throws(Err
     let result = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    if result == -1 && errno != EINPROGRESS { throw Errno.current }
+    if result == -1 && readiness_errno() != EINPROGRESS { throw Errno.current }
 }
 
 /// The pending error of a non-blocking connect (SO_ERROR).
@@ -254,4 +259,9 @@ func system_socket_error(_ fd: Int32) -> Errno? {
 
 func system_environment_value(_ name: String) -> String? {
     getenv(name).map { String(cString: $0) }
+}
+
+/// The command line, from CReadiness (Embedded Swift has no `CommandLine`).
+func system_arguments() -> [String] {
+    (0..<Int(readiness_argc())).compactMap { index in readiness_argv()?[index].map { String(cString: $0) } }
 }
