@@ -5,7 +5,8 @@
 #   BENCH_ROUNDS (default 5) rounds of BENCH_RUNS (default 300) runs per command
 #   BENCH_EVENTS (default 200000) events per listener run (the Python peer gets a quarter)
 #   BENCH_RUNC_RUNS (default 100) runs of each `runc exec`; BENCH_ROOTFS, a root file
-#   system with supervisord and the product installed, enables the container rows.
+#   system with supervisord and the product installed (one directory, or overlay
+#   lower layers `INSTALLED:BASE`, leftmost on top), enables the container rows.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 release=$1
@@ -30,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 cc -O2 -Wall -o "$work/driver" "$repo/bench/driver.c"
-cc -O2 -Wall -o "$work/floor_listener" "$repo/bench/floor_listener.c"
+cc -O2 -Wall -static -s -o "$work/floor_listener" "$repo/bench/floor_listener.c"
 # The exec floor: a static C no-op, also the trivial static hook.
 cc -O2 -static -s -o "$work/noop" "$repo/bench/noop.c"
 
@@ -73,8 +74,11 @@ listener 1000000 "$release/readiness_listener" --status-file "$work/swift-1m/sta
 # (containerd's ExecSync). The same static no-op exec'd the same way is the
 # runtime's own cost, so the difference is ours.
 if [ -n "${BENCH_ROOTFS:-}" ] && command -v runc > /dev/null; then
-    mkdir -p "$work/upper/usr/local/bin" "$work/overlay-work" "$work/merged" "$work/bundle"
+    mkdir -p "$work/upper/usr/local/bin" "$work/upper/etc/supervisor/conf.d" "$work/overlay-work" "$work/merged" "$work/bundle"
     cp "$work/noop" "$work/upper/usr/local/bin/noop"
+    # A start program that succeeds at once: the probe then takes its ready path.
+    printf '[program:start]\ncommand=/bin/true\nstartsecs=0\nautorestart=false\nexitcodes=0\n' \
+        > "$work/upper/etc/supervisor/conf.d/start.conf"
     mount -t overlay overlay -o "lowerdir=$BENCH_ROOTFS,upperdir=$work/upper,workdir=$work/overlay-work" "$work/merged"
     python3 - "$work/merged" > "$work/bundle/config.json" <<'PY'
 import json, subprocess, sys, tempfile, pathlib
@@ -94,9 +98,16 @@ PY
         runc exec "$container" /usr/bin/readiness_probe.sh > /dev/null 2>&1 && break
         sleep 0.1
     done
-    hyperfine -N --style none --warmup 5 --runs "$runc_runs" --export-json "$work/runc.json" \
-        -n runc_noop "runc exec $container /usr/local/bin/noop" \
-        -n runc_probe "runc exec $container /usr/bin/readiness_probe.sh" > /dev/null
+    if ! runc exec "$container" /usr/bin/readiness_probe.sh > /dev/null; then
+        echo "bench: the probe in the container never became ready; supervisord's output:" >&2
+        cat "$work/console.log" >&2
+        exit 1
+    fi
+    for round in $(seq 1 "$rounds"); do
+        hyperfine -N --style none --warmup 5 --runs "$runc_runs" --export-json "$work/runc$round.json" \
+            -n runc_noop "runc exec $container /usr/local/bin/noop" \
+            -n runc_probe "runc exec $container /usr/bin/readiness_probe.sh" > /dev/null
+    done
 fi
 
 python3 - "$work" "$release" "$rounds" "$runs" > "$out/results.md" <<'PY'
@@ -134,13 +145,19 @@ print(f"| Python peer RSS | {int(python['rss_kb_end'])/1024:.1f} MiB | anonymous
 for binary in ["readiness_probe", "readiness_listener"]:
     size = os.path.getsize(os.path.join(release, binary))
     print(f"| {binary} size (static, stripped) | {size/1048576:.2f} MiB | |")
-runc = work / "runc.json"
-if runc.exists():
-    results = {r["command"]: r for r in json.loads(runc.read_text())["results"]}
-    noop, probe = results["runc_noop"], results["runc_probe"]
-    def user_system(r): return (r["user"] + r["system"]) * 1000
-    print(f"| `runc exec` of the static no-op (the runtime's own cost) | {noop['median']*1000:.2f} ms wall, {user_system(noop):.2f} ms CPU | 1.00 |")
-    print(f"| `runc exec` of the probe (what one probe costs the node) | {probe['median']*1000:.2f} ms wall, {user_system(probe):.2f} ms CPU | {probe['median']/noop['median']:.3f} × (ours: {(probe['median']-noop['median'])*1000:+.2f} ms) |")
+runc_rounds = sorted(work.glob("runc*.json"))
+if runc_rounds:
+    # Medians over the rounds of each round's median wall time and mean CPU
+    # (hyperfine's user + system: runc and everything it waited for).
+    wall, cpu = {}, {}
+    for path in runc_rounds:
+        for r in json.loads(path.read_text())["results"]:
+            wall.setdefault(r["command"], []).append(r["median"] * 1000)
+            cpu.setdefault(r["command"], []).append((r["user"] + r["system"]) * 1000)
+    wall = {name: statistics.median(values) for name, values in wall.items()}
+    cpu = {name: statistics.median(values) for name, values in cpu.items()}
+    print(f"| `runc exec` of the static no-op (the runtime's own cost) | {wall['runc_noop']:.2f} ms wall, {cpu['runc_noop']:.2f} ms CPU | 1.00 |")
+    print(f"| `runc exec` of the probe (what one probe costs the node) | {wall['runc_probe']:.2f} ms wall, {cpu['runc_probe']:.2f} ms CPU | {wall['runc_probe']/wall['runc_noop']:.2f} × (ours: {wall['runc_probe']-wall['runc_noop']:+.2f} ms wall, {cpu['runc_probe']-cpu['runc_noop']:+.2f} ms CPU) |")
 PY
 cat "$out/results.md"
 echo
