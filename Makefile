@@ -155,12 +155,13 @@ clean:
 demo: build $(VENV_STAMP)
 	DEMO_FAIL=$(if $(FAIL),1,0) examples/demo/demo.sh
 
-# Start-up and throughput against floors measured in the same run; prints a
-# table and writes .build/bench/results.md. Needs hyperfine (installed from
-# Debian when missing) and a C compiler for the protocol driver.
-bench: release $(VENV_STAMP)
+# Start-up, throughput and memory against floors measured in the same run;
+# prints a table and writes .build/bench/results.md. Needs hyperfine (installed
+# from Debian when missing) and a C compiler for the floors and the protocol
+# driver; the `runc exec` rows run in the e2e's root file system.
+bench: release $(VENV_STAMP) e2e-install
 	@command -v hyperfine >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine)
-	bench/run.sh $(CURDIR)/$(RELEASE_DIR)
+	BENCH_ROOTFS=$(CURDIR)/$(E2E_OUT):$(CURDIR)/$(E2E_BASE) bench/run.sh $(CURDIR)/$(RELEASE_DIR)
 
 # libFuzzer (coverage-guided, with AddressSanitizer) on the three parsers that
 # read outside bytes: the event framer, the status file parser and the XML-RPC
