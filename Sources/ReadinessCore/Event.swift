@@ -147,10 +147,18 @@ extension ListenerEvent {
 /// Space-separated `key:value` tokens. Names cannot hold space or `:`, so each
 /// token splits on its first colon; a token without one is ignored.
 struct Fields {
-    private var tokens: [(key: ArraySlice<UInt8>, value: ArraySlice<UInt8>)] = []
+    private let bytes: ArraySlice<UInt8>
 
+    /// Nothing is split up front: a header or payload has a handful of tokens
+    /// and two to five are looked up, so scanning per lookup allocates nothing.
     init(_ bytes: ArraySlice<UInt8>) {
-        tokens.reserveCapacity(8)
+        self.bytes = bytes
+    }
+
+    /// The value of the last token named `key`.
+    subscript(key: StaticString) -> ArraySlice<UInt8>? {
+        let name = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+        var found: Range<Int>?
         var index = bytes.startIndex
         while index < bytes.endIndex {
             var end = index
@@ -159,15 +167,10 @@ struct Fields {
                 if colon == nil, bytes[end] == UInt8(ascii: ":") { colon = end }
                 end += 1
             }
-            if let colon { tokens.append((bytes[index..<colon], bytes[(colon + 1)..<end])) }
+            if let colon, bytes[index..<colon].elementsEqual(name) { found = (colon + 1)..<end }
             index = end + 1
         }
-    }
-
-    /// The value of the last token named `key`.
-    subscript(key: StaticString) -> ArraySlice<UInt8>? {
-        let name = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
-        return tokens.last { $0.key.elementsEqual(name) }?.value
+        return found.map { bytes[$0] }
     }
 }
 
