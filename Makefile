@@ -127,14 +127,20 @@ $(RELEASE_DIR)/ReadinessCore.o: $(wildcard Sources/ReadinessCore/*.swift)
 	mkdir -p $(RELEASE_DIR)
 	$(SWIFTC) $(EMBEDDED_FLAGS) -parse-as-library -module-name ReadinessCore \
 		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessCore.swiftmodule -c $^ -o $@
+	touch $@
 
 $(RELEASE_DIR)/ReadinessPlatform.o: $(wildcard Sources/ReadinessPlatform/*.swift) $(RELEASE_DIR)/ReadinessCore.o $(C_SOURCES)
 	$(SWIFTC) $(EMBEDDED_FLAGS) -parse-as-library -module-name ReadinessPlatform \
 		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessPlatform.swiftmodule -c $(wildcard Sources/ReadinessPlatform/*.swift) -o $@
+	touch $@
 
 .SECONDEXPANSION:
-$(RELEASE_DIR)/readiness_%.o: $$(wildcard Sources/readiness_%/*.swift) $(RELEASE_DIR)/ReadinessPlatform.o
+# Embedded mode compiles the libraries' generic code into the executable's own
+# object, so it depends on both libraries; swiftc leaves an unchanged object's
+# time stamp alone, hence the touch.
+$(RELEASE_DIR)/readiness_%.o: $$(wildcard Sources/readiness_%/*.swift) $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o
 	$(SWIFTC) $(EMBEDDED_FLAGS) -module-name readiness_$* -c $(filter %.swift,$^) -o $@
+	touch $@
 .SECONDARY: $(RELEASE_DIR)/readiness_listener.o $(RELEASE_DIR)/readiness_probe.o
 
 $(RELEASE_DIR)/readiness_%: $(RELEASE_DIR)/readiness_%.o $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o $(RELEASE_DIR)/CReadiness.o

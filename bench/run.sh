@@ -125,26 +125,38 @@ rss = {key: int(value) for key, value in pairs("max_rss.txt").items()}
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 print(f"Machine: {cpu}, {os.cpu_count()} cores, Linux {platform.release()}; {rounds} interleaved rounds of {runs} runs each (hyperfine -N).")
 print()
-print("| what | figure | ratio |")
-print("| --- | --- | --- |")
-print(f"| static C no-op (the exec floor) | {ms['noop']:.3f} ms | 1.00 |")
-print(f"| `/bin/true` (dynamic) | {ms['true']:.3f} ms | {ms['true']/ms['noop']:.2f} × floor |")
-print(f"| probe, ready path, no hook | {ms['probe']:.3f} ms | {ms['probe']/ms['noop']:.2f} × floor |")
-print(f"| probe with a static no-op hook | {ms['probe_hook']:.3f} ms | {ms['probe_hook']/ms['noop']:.2f} × running the hook directly |")
-print(f"| shell peer, same check | {ms['shell_peer']:.3f} ms | probe is {ms['shell_peer']/ms['probe']:.1f} × faster |")
-print(f"| max RSS: no-op / probe ready path / probe with hook | {rss['noop']/1024:.2f} / {rss['probe']/1024:.2f} / {rss['probe_hook']/1024:.2f} MiB | probe {rss['probe']/rss['noop']:.2f} × floor |")
+def target(ok, text):
+    """Issue 10's target for the row, and whether this run met it."""
+    return f"{text}: {'met' if ok else '**missed**'}"
+mib = 1024
+idle, at_1000, end = (int(million[k]) / mib for k in ["rss_kb_idle", "rss_kb_at_1000", "rss_kb_end"])
+peak = int(million["hwm_kb_end"]) / mib
+print("| what | figure | ratio | target |")
+print("| --- | --- | --- | --- |")
+print(f"| static C no-op (the exec floor) | {ms['noop']:.3f} ms | 1.00 | |")
+print(f"| `/bin/true` (dynamic) | {ms['true']:.3f} ms | {ms['true']/ms['noop']:.2f} × floor | |")
+probe_ratio = ms['probe'] / ms['noop']
+print(f"| probe, ready path, no hook | {ms['probe']:.3f} ms | {probe_ratio:.2f} × floor | {target(probe_ratio <= 1.15, '≤ 1.15 × floor')} |")
+hook_ratio = ms['probe_hook'] / ms['noop']
+print(f"| probe with a static no-op hook | {ms['probe_hook']:.3f} ms | {hook_ratio:.2f} × running the hook directly | {target(hook_ratio <= 2, '≤ 2 ×')} |")
+print(f"| shell peer, same check | {ms['shell_peer']:.3f} ms | probe is {ms['shell_peer']/ms['probe']:.1f} × faster | |")
+print(f"| max RSS: no-op / probe ready path / probe with hook | {rss['noop']/mib:.2f} / {rss['probe']/mib:.2f} / {rss['probe_hook']/mib:.2f} MiB | probe {rss['probe']/rss['noop']:.2f} × floor | |")
 for name, row in [("floor listener (C, frames and answers only)", floor), ("readiness_listener", swift), ("Python childutils peer", python)]:
     ratio = float(row['rate']) / float(floor['rate'])
-    print(f"| {name}: events/s | {float(row['rate']):,.0f} | {ratio:.2f} × floor |")
+    goal = target(ratio >= 0.8, "≥ 0.8 × floor") if row is swift else ""
+    print(f"| {name}: events/s | {float(row['rate']):,.0f} | {ratio:.2f} × floor | {goal} |")
 for name, row in [("floor listener", floor), ("readiness_listener", swift), ("Python childutils peer", python)]:
     ratio = float(row['cpu_us_per_event']) / float(floor['cpu_us_per_event'])
-    print(f"| {name}: own CPU per event | {float(row['cpu_us_per_event']):.2f} µs | {ratio:.2f} × floor |")
-print(f"| readiness_listener RSS idle / after 1,000 / after 1,000,000 events | {int(million['rss_kb_idle'])/1024:.2f} / {int(million['rss_kb_at_1000'])/1024:.2f} / {int(million['rss_kb_end'])/1024:.2f} MiB | peak (VmHWM) {int(million['hwm_kb_end'])/1024:.2f} MiB; anonymous {int(million['anon_kb_end'])/1024:.2f} MiB |")
-print(f"| floor listener RSS after {int(floor['events']):,} events | {int(floor['rss_kb_end'])/1024:.2f} MiB | |")
-print(f"| Python peer RSS | {int(python['rss_kb_end'])/1024:.1f} MiB | anonymous {int(python['anon_kb_end'])/1024:.2f} MiB |")
+    goal = target(ratio <= 1.5, "≤ 1.5 × floor") if row is swift else ""
+    print(f"| {name}: own CPU per event | {float(row['cpu_us_per_event']):.2f} µs | {ratio:.2f} × floor | {goal} |")
+flat = end <= at_1000 * 1.02
+print(f"| readiness_listener RSS idle / after 1,000 / after 1,000,000 events | {idle:.2f} / {at_1000:.2f} / {end:.2f} MiB | anonymous {int(million['anon_kb_end'])/mib:.2f} MiB | {target(max(idle, end) <= 1 and flat, '≤ 1 MiB and flat')} |")
+print(f"| readiness_listener peak RSS (VmHWM) after 1,000,000 events | {peak:.2f} MiB | | {target(peak <= 1.25, '≤ 1.25 MiB')} |")
+print(f"| floor listener RSS after {int(floor['events']):,} events | {int(floor['rss_kb_end'])/mib:.2f} MiB | | |")
+print(f"| Python peer RSS | {int(python['rss_kb_end'])/mib:.1f} MiB | anonymous {int(python['anon_kb_end'])/mib:.2f} MiB | |")
 for binary in ["readiness_probe", "readiness_listener"]:
-    size = os.path.getsize(os.path.join(release, binary))
-    print(f"| {binary} size (static, stripped) | {size/1048576:.2f} MiB | |")
+    size = os.path.getsize(os.path.join(release, binary)) / 1048576
+    print(f"| {binary} size (static, stripped) | {size:.2f} MiB | | {target(size <= 1, '≤ 1 MiB')} |")
 runc_rounds = sorted(work.glob("runc*.json"))
 if runc_rounds:
     # Medians over the rounds of each round's median wall time and mean CPU
@@ -156,8 +168,8 @@ if runc_rounds:
             cpu.setdefault(r["command"], []).append((r["user"] + r["system"]) * 1000)
     wall = {name: statistics.median(values) for name, values in wall.items()}
     cpu = {name: statistics.median(values) for name, values in cpu.items()}
-    print(f"| `runc exec` of the static no-op (the runtime's own cost) | {wall['runc_noop']:.2f} ms wall, {cpu['runc_noop']:.2f} ms CPU | 1.00 |")
-    print(f"| `runc exec` of the probe (what one probe costs the node) | {wall['runc_probe']:.2f} ms wall, {cpu['runc_probe']:.2f} ms CPU | {wall['runc_probe']/wall['runc_noop']:.2f} × (ours: {wall['runc_probe']-wall['runc_noop']:+.2f} ms wall, {cpu['runc_probe']-cpu['runc_noop']:+.2f} ms CPU) |")
+    print(f"| `runc exec` of the static no-op (the runtime's own cost) | {wall['runc_noop']:.2f} ms wall, {cpu['runc_noop']:.2f} ms CPU | 1.00 | |")
+    print(f"| `runc exec` of the probe (what one probe costs the node) | {wall['runc_probe']:.2f} ms wall, {cpu['runc_probe']:.2f} ms CPU | {wall['runc_probe']/wall['runc_noop']:.2f} × (ours: {wall['runc_probe']-wall['runc_noop']:+.2f} ms wall, {cpu['runc_probe']-cpu['runc_noop']:+.2f} ms CPU) | |")
 PY
 cat "$out/results.md"
 echo

@@ -147,18 +147,10 @@ extension ListenerEvent {
 /// Space-separated `key:value` tokens. Names cannot hold space or `:`, so each
 /// token splits on its first colon; a token without one is ignored.
 struct Fields {
-    private let bytes: ArraySlice<UInt8>
+    private var tokens: [(key: ArraySlice<UInt8>, value: ArraySlice<UInt8>)] = []
 
-    /// Nothing is split up front: a header or payload has a handful of tokens
-    /// and two to five are looked up, so scanning per lookup allocates nothing.
     init(_ bytes: ArraySlice<UInt8>) {
-        self.bytes = bytes
-    }
-
-    /// The value of the last token named `key`.
-    subscript(key: StaticString) -> ArraySlice<UInt8>? {
-        let name = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
-        var found: Range<Int>?
+        tokens.reserveCapacity(8)
         var index = bytes.startIndex
         while index < bytes.endIndex {
             var end = index
@@ -167,10 +159,15 @@ struct Fields {
                 if colon == nil, bytes[end] == UInt8(ascii: ":") { colon = end }
                 end += 1
             }
-            if let colon, bytes[index..<colon].elementsEqual(name) { found = (colon + 1)..<end }
+            if let colon { tokens.append((bytes[index..<colon], bytes[(colon + 1)..<end])) }
             index = end + 1
         }
-        return found.map { bytes[$0] }
+    }
+
+    /// The value of the last token named `key`.
+    subscript(key: StaticString) -> ArraySlice<UInt8>? {
+        let name = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+        return tokens.last { $0.key.elementsEqual(name) }?.value
     }
 }
 
