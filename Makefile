@@ -127,14 +127,20 @@ $(RELEASE_DIR)/ReadinessCore.o: $(wildcard Sources/ReadinessCore/*.swift)
 	mkdir -p $(RELEASE_DIR)
 	$(SWIFTC) $(EMBEDDED_FLAGS) -parse-as-library -module-name ReadinessCore \
 		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessCore.swiftmodule -c $^ -o $@
+	touch $@
 
 $(RELEASE_DIR)/ReadinessPlatform.o: $(wildcard Sources/ReadinessPlatform/*.swift) $(RELEASE_DIR)/ReadinessCore.o $(C_SOURCES)
 	$(SWIFTC) $(EMBEDDED_FLAGS) -parse-as-library -module-name ReadinessPlatform \
 		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessPlatform.swiftmodule -c $(wildcard Sources/ReadinessPlatform/*.swift) -o $@
+	touch $@
 
 .SECONDEXPANSION:
-$(RELEASE_DIR)/readiness_%.o: $$(wildcard Sources/readiness_%/*.swift) $(RELEASE_DIR)/ReadinessPlatform.o
+# Embedded mode compiles the libraries' generic code into the executable's own
+# object, so it depends on both libraries; swiftc leaves an unchanged object's
+# time stamp alone, hence the touch.
+$(RELEASE_DIR)/readiness_%.o: $$(wildcard Sources/readiness_%/*.swift) $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o
 	$(SWIFTC) $(EMBEDDED_FLAGS) -module-name readiness_$* -c $(filter %.swift,$^) -o $@
+	touch $@
 .SECONDARY: $(RELEASE_DIR)/readiness_listener.o $(RELEASE_DIR)/readiness_probe.o
 
 $(RELEASE_DIR)/readiness_%: $(RELEASE_DIR)/readiness_%.o $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o $(RELEASE_DIR)/CReadiness.o
@@ -155,12 +161,13 @@ clean:
 demo: build $(VENV_STAMP)
 	DEMO_FAIL=$(if $(FAIL),1,0) examples/demo/demo.sh
 
-# Start-up and throughput against floors measured in the same run; prints a
-# table and writes .build/bench/results.md. Needs hyperfine (installed from
-# Debian when missing) and a C compiler for the protocol driver.
-bench: release $(VENV_STAMP)
+# Start-up, throughput and memory against floors measured in the same run;
+# prints a table and writes .build/bench/results.md. Needs hyperfine (installed
+# from Debian when missing) and a C compiler for the floors and the protocol
+# driver; the `runc exec` rows run in the e2e's root file system.
+bench: release $(VENV_STAMP) e2e-install
 	@command -v hyperfine >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine)
-	bench/run.sh $(CURDIR)/$(RELEASE_DIR)
+	BENCH_ROOTFS=$(CURDIR)/$(E2E_OUT):$(CURDIR)/$(E2E_BASE) bench/run.sh $(CURDIR)/$(RELEASE_DIR)
 
 # libFuzzer (coverage-guided, with AddressSanitizer) on the three parsers that
 # read outside bytes: the event framer, the status file parser and the XML-RPC

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# make bench: start-up and throughput figures as ratios against floors
-# measured in the same run. No assertion: it prints a table and writes it
-# to .build/bench/results.md.
+# make bench: start-up, throughput and memory figures as ratios against floors
+# measured in the same run. No assertion: it prints a table and writes it to
+# .build/bench/results.md.
 #   BENCH_ROUNDS (default 5) rounds of BENCH_RUNS (default 300) runs per command
-#   BENCH_EVENTS (default 200000) events for the Swift listener (the Python peer gets a quarter)
+#   BENCH_EVENTS (default 200000) events per listener run (the Python peer gets a quarter)
+#   BENCH_RUNC_RUNS (default 100) runs of each `runc exec`; BENCH_ROOTFS, a root file
+#   system with supervisord and the product installed (one directory, or overlay
+#   lower layers `INSTALLED:BASE`, leftmost on top), enables the container rows.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 release=$1
@@ -11,12 +14,26 @@ out=$repo/.build/bench
 rounds=${BENCH_ROUNDS:-5}
 runs=${BENCH_RUNS:-300}
 events=${BENCH_EVENTS:-200000}
+runc_runs=${BENCH_RUNC_RUNS:-100}
 mkdir -p "$out"
-work=$(mktemp -d /dev/shm/readiness-bench.XXXXXX 2>/dev/null || mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# /dev/shm is a tmpfs: the listeners' status files live there, so the figures
+# are the listener's work, not the disk's.
+work=$(mktemp -d /dev/shm/readiness-bench.XXXXXX)
+container=""
+cleanup() {
+    if [ -n "$container" ]; then
+        runc kill "$container" KILL 2>/dev/null || true
+        runc delete -f "$container" 2>/dev/null || true
+        umount "$work/merged" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
 
 cc -O2 -Wall -o "$work/driver" "$repo/bench/driver.c"
-cc -O2 -Wall -o "$work/floor_listener" "$repo/bench/floor_listener.c"
+cc -O2 -Wall -static -s -o "$work/floor_listener" "$repo/bench/floor_listener.c"
+# The exec floor: a static C no-op, also the trivial static hook.
+cc -O2 -static -s -o "$work/noop" "$repo/bench/noop.c"
 
 # A status file that says READY, written by the release listener itself; its
 # parent, this shell, stands in for supervisord (alive for the whole run).
@@ -24,24 +41,74 @@ printf 'ver:3.0 server:supervisor serial:1 pool:p poolserial:1 eventname:PROCESS
 "$release/readiness_listener" --status-file "$work/run/status" < "$work/event" > /dev/null 2>&1
 status=$work/run/status
 "$release/readiness_probe" --status-file "$status" --hook "$work/none" > /dev/null
+"$release/readiness_probe" --status-file "$status" --hook "$work/noop" > /dev/null
 sh "$repo/bench/readiness_probe_peer.sh" "$status" "$work/none" > /dev/null
 
 probe="$release/readiness_probe --status-file $status --hook $work/none"
-probe_hook="$release/readiness_probe --status-file $status --hook /bin/true"
+probe_hook="$release/readiness_probe --status-file $status --hook $work/noop"
 shell_peer="/bin/sh $repo/bench/readiness_probe_peer.sh $status $work/none"
 
 # Interleaved: every round runs each command in turn; the figure is the median
 # of the rounds' medians.
 for round in $(seq 1 "$rounds"); do
     hyperfine -N --style none --warmup 20 --runs "$runs" --export-json "$work/round$round.json" \
-        -n true /bin/true -n probe "$probe" -n shell_peer "$shell_peer" -n probe_hook "$probe_hook" > /dev/null
+        -n noop "$work/noop" -n true /bin/true -n probe "$probe" -n probe_hook "$probe_hook" \
+        -n shell_peer "$shell_peer" > /dev/null
 done
+
+# Peak resident memory of one run (GNU time's maximum resident set size, KiB).
+max_rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
+{
+    echo "noop=$(max_rss "$work/noop")"
+    echo "probe=$(max_rss $probe)"
+    echo "probe_hook=$(max_rss $probe_hook)"
+} > "$work/max_rss.txt"
 
 listener() { taskset -c 0 "$work/driver" "$@" 2>/dev/null; }
 listener "$events" "$work/floor_listener" > "$work/floor.txt"
 listener "$events" "$release/readiness_listener" --status-file "$work/swift/status" > "$work/swift.txt"
 listener $((events / 4)) "$repo/.venv/bin/python" "$repo/bench/listener_peer.py" "$work/python/status" > "$work/python.txt"
 listener 1000000 "$release/readiness_listener" --status-file "$work/swift-1m/status" > "$work/swift-1m.txt"
+
+# The node's view: kubelet's probe is a `runc exec` into the running container
+# (containerd's ExecSync). The same static no-op exec'd the same way is the
+# runtime's own cost, so the difference is ours.
+if [ -n "${BENCH_ROOTFS:-}" ] && command -v runc > /dev/null; then
+    mkdir -p "$work/upper/usr/local/bin" "$work/upper/etc/supervisor/conf.d" "$work/overlay-work" "$work/merged" "$work/bundle"
+    cp "$work/noop" "$work/upper/usr/local/bin/noop"
+    # A start program that succeeds at once: the probe then takes its ready path.
+    printf '[program:start]\ncommand=/bin/true\nstartsecs=0\nautorestart=false\nexitcodes=0\n' \
+        > "$work/upper/etc/supervisor/conf.d/start.conf"
+    mount -t overlay overlay -o "lowerdir=$BENCH_ROOTFS,upperdir=$work/upper,workdir=$work/overlay-work" "$work/merged"
+    python3 - "$work/merged" > "$work/bundle/config.json" <<'PY'
+import json, subprocess, sys, tempfile, pathlib
+with tempfile.TemporaryDirectory() as directory:
+    subprocess.run(["runc", "spec"], cwd=directory, check=True)
+    spec = json.loads((pathlib.Path(directory) / "config.json").read_text())
+spec["root"] = {"path": sys.argv[1], "readonly": False}
+spec["process"]["terminal"] = False
+spec["process"]["args"] = ["/usr/bin/supervisord", "-n", "-c", "/etc/supervisor/supervisord.conf"]
+spec["process"].pop("rlimits", None)
+spec["mounts"].append({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=755"]})
+print(json.dumps(spec, indent=1))
+PY
+    container=readiness-bench-$$
+    (cd "$work/bundle" && runc run -d "$container" < /dev/null > "$work/console.log" 2>&1)
+    for _ in $(seq 1 100); do
+        runc exec "$container" /usr/bin/readiness_probe.sh > /dev/null 2>&1 && break
+        sleep 0.1
+    done
+    if ! runc exec "$container" /usr/bin/readiness_probe.sh > /dev/null; then
+        echo "bench: the probe in the container never became ready; supervisord's output:" >&2
+        cat "$work/console.log" >&2
+        exit 1
+    fi
+    for round in $(seq 1 "$rounds"); do
+        hyperfine -N --style none --warmup 5 --runs "$runc_runs" --export-json "$work/runc$round.json" \
+            -n runc_noop "runc exec $container /usr/local/bin/noop" \
+            -n runc_probe "runc exec $container /usr/bin/readiness_probe.sh" > /dev/null
+    done
+fi
 
 python3 - "$work" "$release" "$rounds" "$runs" > "$out/results.md" <<'PY'
 import json, os, pathlib, platform, statistics, subprocess, sys
@@ -51,29 +118,58 @@ for path in sorted(work.glob("round*.json")):
     for result in json.loads(path.read_text())["results"]:
         medians.setdefault(result["command"], []).append(result["median"] * 1000)
 ms = {name: statistics.median(values) for name, values in medians.items()}
-def listener(name):
-    return dict(item.split("=") for item in (work / f"{name}.txt").read_text().split())
-floor, swift, python, million = (listener(n) for n in ["floor", "swift", "python", "swift-1m"])
+def pairs(name):
+    return dict(item.split("=") for item in (work / name).read_text().split())
+floor, swift, python, million = (pairs(f"{n}.txt") for n in ["floor", "swift", "python", "swift-1m"])
+rss = {key: int(value) for key, value in pairs("max_rss.txt").items()}
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 print(f"Machine: {cpu}, {os.cpu_count()} cores, Linux {platform.release()}; {rounds} interleaved rounds of {runs} runs each (hyperfine -N).")
 print()
-print("| what | figure | ratio |")
-print("| --- | --- | --- |")
-print(f"| `/bin/true` (the floor) | {ms['true']:.2f} ms | 1.00 |")
-print(f"| probe, ready path, no hook | {ms['probe']:.2f} ms | {ms['probe']/ms['true']:.2f} × floor |")
-print(f"| shell peer, same check | {ms['shell_peer']:.2f} ms | probe is {ms['shell_peer']/ms['probe']:.1f} × faster |")
-print(f"| probe with hook `/bin/true` | {ms['probe_hook']:.2f} ms | {ms['probe_hook']/ms['true']:.2f} × running the hook directly |")
+def target(ok, text):
+    """Issue 10's target for the row, and whether this run met it."""
+    return f"{text}: {'met' if ok else '**missed**'}"
+mib = 1024
+idle, at_1000, end = (int(million[k]) / mib for k in ["rss_kb_idle", "rss_kb_at_1000", "rss_kb_end"])
+peak = int(million["hwm_kb_end"]) / mib
+print("| what | figure | ratio | target |")
+print("| --- | --- | --- | --- |")
+print(f"| static C no-op (the exec floor) | {ms['noop']:.3f} ms | 1.00 | |")
+print(f"| `/bin/true` (dynamic) | {ms['true']:.3f} ms | {ms['true']/ms['noop']:.2f} × floor | |")
+probe_ratio = ms['probe'] / ms['noop']
+print(f"| probe, ready path, no hook | {ms['probe']:.3f} ms | {probe_ratio:.2f} × floor | {target(probe_ratio <= 1.15, '≤ 1.15 × floor')} |")
+hook_ratio = ms['probe_hook'] / ms['noop']
+print(f"| probe with a static no-op hook | {ms['probe_hook']:.3f} ms | {hook_ratio:.2f} × running the hook directly | {target(hook_ratio <= 2, '≤ 2 ×')} |")
+print(f"| shell peer, same check | {ms['shell_peer']:.3f} ms | probe is {ms['shell_peer']/ms['probe']:.1f} × faster | |")
+print(f"| max RSS: no-op / probe ready path / probe with hook | {rss['noop']/mib:.2f} / {rss['probe']/mib:.2f} / {rss['probe_hook']/mib:.2f} MiB | probe {rss['probe']/rss['noop']:.2f} × floor | |")
 for name, row in [("floor listener (C, frames and answers only)", floor), ("readiness_listener", swift), ("Python childutils peer", python)]:
-    ratio = float(row['rate']) / float(python['rate'])
-    print(f"| {name}: events/s | {float(row['rate']):,.0f} | {ratio:.1f} × Python |")
+    ratio = float(row['rate']) / float(floor['rate'])
+    goal = target(ratio >= 0.8, "≥ 0.8 × floor") if row is swift else ""
+    print(f"| {name}: events/s | {float(row['rate']):,.0f} | {ratio:.2f} × floor | {goal} |")
 for name, row in [("floor listener", floor), ("readiness_listener", swift), ("Python childutils peer", python)]:
-    ratio = float(python['cpu_us_per_event']) / float(row['cpu_us_per_event'])
-    print(f"| {name}: own CPU per event | {float(row['cpu_us_per_event']):.2f} µs | Python uses {ratio:.1f} × this |")
-print(f"| readiness_listener RSS idle / after 1,000 / after 1,000,000 events | {int(million['rss_kb_idle'])/1024:.1f} / {int(million['rss_kb_at_1000'])/1024:.1f} / {int(million['rss_kb_end'])/1024:.1f} MiB | peak (VmHWM) {int(million['hwm_kb_end'])/1024:.1f} MiB; anonymous {int(million['anon_kb_end'])/1024:.2f} MiB, the rest is the binary's own clean pages |")
-print(f"| Python peer RSS | {int(python['rss_kb_end'])/1024:.1f} MiB | anonymous {int(python['anon_kb_end'])/1024:.2f} MiB |")
+    ratio = float(row['cpu_us_per_event']) / float(floor['cpu_us_per_event'])
+    goal = target(ratio <= 1.5, "≤ 1.5 × floor") if row is swift else ""
+    print(f"| {name}: own CPU per event | {float(row['cpu_us_per_event']):.2f} µs | {ratio:.2f} × floor | {goal} |")
+flat = end <= at_1000 * 1.02
+print(f"| readiness_listener RSS idle / after 1,000 / after 1,000,000 events | {idle:.2f} / {at_1000:.2f} / {end:.2f} MiB | anonymous {int(million['anon_kb_end'])/mib:.2f} MiB | {target(max(idle, end) <= 1 and flat, '≤ 1 MiB and flat')} |")
+print(f"| readiness_listener peak RSS (VmHWM) after 1,000,000 events | {peak:.2f} MiB | | {target(peak <= 1.25, '≤ 1.25 MiB')} |")
+print(f"| floor listener RSS after {int(floor['events']):,} events | {int(floor['rss_kb_end'])/mib:.2f} MiB | | |")
+print(f"| Python peer RSS | {int(python['rss_kb_end'])/mib:.1f} MiB | anonymous {int(python['anon_kb_end'])/mib:.2f} MiB | |")
 for binary in ["readiness_probe", "readiness_listener"]:
-    size = os.path.getsize(os.path.join(release, binary))
-    print(f"| {binary} size (static, stripped) | {size/1048576:.2f} MiB | |")
+    size = os.path.getsize(os.path.join(release, binary)) / 1048576
+    print(f"| {binary} size (static, stripped) | {size:.2f} MiB | | {target(size <= 1, '≤ 1 MiB')} |")
+runc_rounds = sorted(work.glob("runc*.json"))
+if runc_rounds:
+    # Medians over the rounds of each round's median wall time and mean CPU
+    # (hyperfine's user + system: runc and everything it waited for).
+    wall, cpu = {}, {}
+    for path in runc_rounds:
+        for r in json.loads(path.read_text())["results"]:
+            wall.setdefault(r["command"], []).append(r["median"] * 1000)
+            cpu.setdefault(r["command"], []).append((r["user"] + r["system"]) * 1000)
+    wall = {name: statistics.median(values) for name, values in wall.items()}
+    cpu = {name: statistics.median(values) for name, values in cpu.items()}
+    print(f"| `runc exec` of the static no-op (the runtime's own cost) | {wall['runc_noop']:.2f} ms wall, {cpu['runc_noop']:.2f} ms CPU | 1.00 | |")
+    print(f"| `runc exec` of the probe (what one probe costs the node) | {wall['runc_probe']:.2f} ms wall, {cpu['runc_probe']:.2f} ms CPU | {wall['runc_probe']/wall['runc_noop']:.2f} × (ours: {wall['runc_probe']-wall['runc_noop']:+.2f} ms wall, {cpu['runc_probe']-cpu['runc_noop']:+.2f} ms CPU) | |")
 PY
 cat "$out/results.md"
 echo

@@ -125,11 +125,11 @@ extension StatusRecord {
 
         var values: [Substring: Substring] = [:]
         var history: [Transition] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let equals = line.firstIndex(of: "=") else { throw .malformedLine(index + 1) }
+        for (index, line) in text[...].splitOnByte(UInt8(ascii: "\n")).enumerated() {
+            if line.isEmpty || line.utf8.first == UInt8(ascii: "#") { continue }
+            guard let equals = line.utf8.firstIndex(of: UInt8(ascii: "=")) else { throw .malformedLine(index + 1) }
             let key = line[..<equals]
-            let value = line[line.index(after: equals)...]
+            let value = line[line.utf8.index(after: equals)...]
             if key == "history" {
                 guard let transition = Transition(parsing: value) else { throw .invalidValue(key: "history", value: String(value)) }
                 history.append(transition)
@@ -247,9 +247,9 @@ extension StatusRecord {
 extension StatusRecord.Transition {
     /// `2026-11-22T22:40:01.123Z RUNNING->EXITED serial=12`
     init?(parsing text: Substring) {
-        let parts = text.split(separator: " ")
+        let parts = text.splitOnByte(UInt8(ascii: " ")).filter { !$0.isEmpty }
         guard parts.count == 3, parts[2].hasPrefix("serial=") else { return nil }
-        let states = parts[1].split(separator: "-", maxSplits: 1)
+        let states = parts[1].splitOnByte(UInt8(ascii: "-"), maxSplits: 1)
         guard states.count == 2, states[1].hasPrefix(">"),
             let from = ProcessState(rawValue: String(states[0])),
             let to = ProcessState(rawValue: String(states[1].dropFirst()))
@@ -260,6 +260,15 @@ extension StatusRecord.Transition {
         let serial = serialText == "unknown" ? nil : UInt64(serialText)
         if serialText != "unknown" && serial == nil { return nil }
         self.init(time: time, from: from, to: to, serial: serial)
+    }
+}
+
+extension Substring {
+    /// Splits on an ASCII byte, keeping empty pieces. Splitting the String
+    /// itself would walk grapheme clusters: most of the probe's instructions
+    /// on its ready path went there.
+    fileprivate func splitOnByte(_ separator: UInt8, maxSplits: Int = .max) -> [Substring] {
+        utf8.split(separator: separator, maxSplits: maxSplits, omittingEmptySubsequences: false).map { self[$0.startIndex..<$0.endIndex] }
     }
 }
 

@@ -11,13 +11,37 @@ package struct Timestamp: Equatable, Comparable, Sendable, CustomStringConvertib
         lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
     }
 
+    /// Written digit by digit into one buffer: the listener stamps every
+    /// transition and every history line of each status write with it.
     package var description: String {
         let (days, millisecondOfDay) = millisecondsSinceEpoch.floorDividedBy(86_400_000)
         let (year, month, day) = Self.civilDate(daysSinceEpoch: days)
         let seconds = millisecondOfDay / 1000
-        return "\(Self.pad(year, 4))-\(Self.pad(month, 2))-\(Self.pad(day, 2))T"
-            + "\(Self.pad(seconds / 3600, 2)):\(Self.pad(seconds / 60 % 60, 2)):\(Self.pad(seconds % 60, 2))."
-            + "\(Self.pad(millisecondOfDay % 1000, 3))Z"
+        var bytes: [UInt8] = Array("0000-00-00T00:00:00.000Z".utf8)
+        for (value, end, width) in [
+            (year, 4, 4), (month, 7, 2), (day, 10, 2), (seconds / 3600, 13, 2), (seconds / 60 % 60, 16, 2),
+            (seconds % 60, 19, 2), (millisecondOfDay % 1000, 23, 3),
+        ] as [(Int64, Int, Int)] {
+            Self.writeDigits(value, into: &bytes, end: end, width: width)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Right-aligns `value`'s decimal digits, zero-padded, in `bytes[end - width..<end]`,
+    /// which holds zeros; a year past 9999 or before 0 keeps all its characters.
+    private static func writeDigits(_ value: Int64, into bytes: inout [UInt8], end: Int, width: Int) {
+        guard (0..<10_000).contains(value) else {
+            let digits = Array(String(value).utf8)
+            bytes.replaceSubrange((end - width)..<end, with: Array(repeating: UInt8(ascii: "0"), count: max(0, width - digits.count)) + digits)
+            return
+        }
+        var remaining = value
+        var index = end - 1
+        while remaining > 0 {
+            bytes[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            remaining /= 10
+            index -= 1
+        }
     }
 
     /// Howard Hinnant's `civil_from_days`: proleptic Gregorian date of a day count.
@@ -33,10 +57,6 @@ package struct Timestamp: Equatable, Comparable, Sendable, CustomStringConvertib
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
-    }
 }
 
 extension Int64 {
