@@ -42,8 +42,7 @@ extension Verdict {
     static func seconds(_ milliseconds: Int64) -> String {
         let fraction = milliseconds % 1000
         guard fraction != 0 else { return "\(milliseconds / 1000)" }
-        var digits = String(fraction)
-        digits = String(repeating: "0", count: 3 - digits.count) + digits
+        var digits = fraction.zeroPadded(3)
         while digits.hasSuffix("0") { digits.removeLast() }
         return "\(milliseconds / 1000).\(digits)"
     }

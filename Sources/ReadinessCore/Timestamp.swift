@@ -15,9 +15,9 @@ package struct Timestamp: Equatable, Comparable, Sendable, CustomStringConvertib
         let (days, millisecondOfDay) = millisecondsSinceEpoch.floorDividedBy(86_400_000)
         let (year, month, day) = Self.civilDate(daysSinceEpoch: days)
         let seconds = millisecondOfDay / 1000
-        return "\(Self.pad(year, 4))-\(Self.pad(month, 2))-\(Self.pad(day, 2))T"
-            + "\(Self.pad(seconds / 3600, 2)):\(Self.pad(seconds / 60 % 60, 2)):\(Self.pad(seconds % 60, 2))."
-            + "\(Self.pad(millisecondOfDay % 1000, 3))Z"
+        return "\(year.zeroPadded(4))-\(month.zeroPadded(2))-\(day.zeroPadded(2))T"
+            + "\((seconds / 3600).zeroPadded(2)):\((seconds / 60 % 60).zeroPadded(2)):\((seconds % 60).zeroPadded(2))."
+            + "\((millisecondOfDay % 1000).zeroPadded(3))Z"
     }
 
     /// Howard Hinnant's `civil_from_days`: proleptic Gregorian date of a day count.
@@ -31,11 +31,6 @@ package struct Timestamp: Equatable, Comparable, Sendable, CustomStringConvertib
         let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }
 
@@ -54,20 +49,15 @@ extension Timestamp {
             bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
             bytes[19] == UInt8(ascii: "."), bytes[23] == UInt8(ascii: "Z")
         else { return nil }
-        func number(_ range: Range<Int>) -> Int64? {
-            var value: Int64 = 0
-            for byte in bytes[range] {
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
-            }
-            return value
-        }
+        func number(_ range: Range<Int>) -> Int64? { UInt64(decimal: bytes[range]).map { Int64($0) } }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
             let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
             let millisecond = number(20..<23), (1...12).contains(month), (1...31).contains(day),
             hour < 24, minute < 60, second < 60
         else { return nil }
         let days = Self.daysSinceEpoch(year: year, month: month, day: day)
+        // days_from_civil counts 2026-02-31 as 2026-03-03; only a real date maps back to itself.
+        guard Self.civilDate(daysSinceEpoch: days) == (year, month, day) else { return nil }
         self.init(millisecondsSinceEpoch: ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millisecond)
     }
 

@@ -49,9 +49,9 @@ package struct SupervisorClient: Sendable {
         return .inet(host: host == "localhost" ? "127.0.0.1" : host, port: port)
     }
 
-    /// `supervisor.getProcessInfo(name)`: the program's info, nil when
-    /// supervisord has no such program (BAD_NAME), or a failure.
-    package func processInfo(_ name: String) -> Result<SupervisorProcessInfo?, Failure> {
+    /// `supervisor.getProcessInfo(name)`: the program's info, `.noSuchProgram`
+    /// (BAD_NAME), or a failure. Never `.unavailable`: that is the failure.
+    package func processInfo(_ name: String) -> Result<SupervisorAnswer, Failure> {
         let answer: [UInt8]
         switch exchange(HTTP.post(body: XMLRPC.call("supervisor.getProcessInfo", [name]), authorization: authorization)) {
         case .failure(let failure): return .failure(failure)
@@ -64,12 +64,12 @@ package struct SupervisorClient: Sendable {
             }
             switch try XMLRPC.parse(response.body) {
             case .fault(let code, _) where code == SupervisorFault.badName:
-                return .success(nil)
+                return .success(.noSuchProgram)
             case .fault(let code, let message):
                 return .failure(Failure("XML-RPC fault \(code): \(message)"))
             case .structure(let fields):
                 guard let info = SupervisorProcessInfo(fields) else { return .failure(Failure("getProcessInfo answer lacks statename, start, stop, pid or exitstatus")) }
-                return .success(info)
+                return .success(.info(info))
             }
         } catch {
             return .failure(Failure(error.description))

@@ -25,13 +25,13 @@ struct Listener {
     /// An unusable one is replaced, and said so.
     private static func previousRecord(at path: String) -> StatusRecord? {
         let problem: String
-        switch Files.readBounded(path, limit: StatusRecord.maximumFileBytes) {
+        switch StatusFileRead(contentsOf: path) {
         case .missing: return nil
-        case .contents(let bytes):
-            do { return try StatusRecord.parse(bytes) } catch { problem = error.description }
+        case .record(let record): return record
+        case .malformed(let error): problem = error.description
         case .tooLarge(let size): problem = "\(size) bytes"
         case .notRegularFile: problem = "not a regular file"
-        case .failed(let error): problem = error.description
+        case .unreadable(let reason): problem = reason
         }
         log(.warning, "previous status file unusable, starting afresh", [("path", path), ("error", problem)])
         return nil
@@ -102,17 +102,16 @@ struct Listener {
     }
 
     private mutating func apply(_ change: ProcessStateEvent) {
-        switch tracker.apply(change, at: Clock.now()) {
+        let outcome = tracker.apply(change, at: Clock.now())
+        switch outcome {
         case .otherProgram:
             if verbose {
                 log(.debug, "event of another program", [
                     ("program", "\(change.groupName):\(change.processName)"), ("to", change.state.rawValue), ("serial", "\(change.serial)"),
                 ])
             }
-            writer.retryIfPending(tracker.record)
         case .duplicate:
             log(.info, "event already applied, ignored", [("program", tracker.selector.description), ("serial", "\(change.serial)")])
-            writer.retryIfPending(tracker.record)
         case .transition(let from, let to, let gap):
             if let gap {
                 log(.warning, "events were lost; the next tick reconciles with supervisord", [
@@ -126,7 +125,14 @@ struct Listener {
             if let tries = change.tries { fields.append(("tries", "\(tries)")) }
             fields.append(("serial", "\(change.serial)"))
             log(.info, "transition", fields)
-            if to == .exited || to == .fatal || to == .backoff { learnDetails() }
+        }
+        switch outcome.followUp {
+        case .retryPendingWrite:
+            writer.retryIfPending(tracker.record)
+        case .write:
+            writer.write(tracker.record)
+        case .fetchDetailsThenWrite:
+            learnDetails()
             writer.write(tracker.record)
         }
     }
@@ -135,7 +141,7 @@ struct Listener {
     /// record changed. Without XML-RPC this does nothing (events only).
     @discardableResult
     private mutating func reconcile(reason: String, eventsMayBeQueued: Bool) -> Bool {
-        guard let answer = supervisor.processInfo(tracker.selector.description) else { return false }
+        let answer = supervisor.processInfo(tracker.selector.description)
         let before = tracker.record
         if case .transition(let from, let to, _)? = tracker.reconcile(with: answer, eventsMayBeQueued: eventsMayBeQueued, at: Clock.now()) {
             log(.info, "reconciled with supervisord", [
@@ -148,7 +154,7 @@ struct Listener {
 
     /// After EXITED, FATAL or BACKOFF: the exit status or spawn error, which no event carries.
     private mutating func learnDetails() {
-        guard let answer = supervisor.processInfo(tracker.selector.description), let info = answer else { return }
+        guard case .info(let info) = supervisor.processInfo(tracker.selector.description) else { return }
         tracker.learnDetails(from: info)
         if let status = tracker.record.exitStatus {
             log(.info, "exit status", [("program", tracker.selector.description), ("exit_status", "\(status)")])
@@ -181,20 +187,20 @@ struct SupervisorConnection {
         client = SupervisorClient.fromEnvironment()
     }
 
-    /// The program's info (nil inside: no such program), or nil when XML-RPC is unusable.
-    mutating func processInfo(_ program: String) -> SupervisorProcessInfo?? {
+    /// What supervisord says about `program`; `.unavailable` when XML-RPC is unusable.
+    mutating func processInfo(_ program: String) -> SupervisorAnswer {
         let result = client.flatMap { $0.processInfo(program) }
         switch result {
-        case .success(let info):
+        case .success(let answer):
             if lastFailure != nil { log(.info, "XML-RPC usable again", []) }
             lastFailure = nil
-            return .some(info)
+            return answer
         case .failure(let failure):
             if lastFailure == nil {
                 log(.warning, "XML-RPC unusable, following events only (no exit status, no reconcile)", [("error", failure.description)])
             }
             lastFailure = failure.description
-            return nil
+            return .unavailable
         }
     }
 }

@@ -8,45 +8,10 @@ struct Probe {
     let hookTimeoutMilliseconds: Int64
 
     func run() -> Report {
-        var report = Report(verdict: Verdict(.internalError, "not evaluated"), statusPath: statusPath, hookPath: hookPath)
-        let record: StatusRecord
-        switch Files.readBounded(statusPath, limit: StatusRecord.maximumFileBytes) {
-        case .missing:
-            report.verdict = Verdict(.noStatus, "no status file at \(statusPath): the listener never ran")
-            return report
-        case .tooLarge(let size):
-            report.verdict = Verdict(.badStatus, "status file \(statusPath) is \(size) bytes, more than \(StatusRecord.maximumFileBytes)")
-            return report
-        case .notRegularFile:
-            report.verdict = Verdict(.badStatus, "status file \(statusPath) is not a regular file (symbolic links are not followed)")
-            return report
-        case .failed(let error):
-            report.verdict = Verdict(.badStatus, error.description)
-            return report
-        case .contents(let bytes):
-            do {
-                record = try StatusRecord.parse(bytes)
-            } catch {
-                report.verdict = Verdict(.badStatus, "\(statusPath): \(error)")
-                return report
-            }
-        }
-        report.record = record
-        guard Processes.exists(record.supervisordPID) else {
-            report.verdict = Verdict(
-                .staleStatus, "status file \(statusPath) was written under supervisord pid \(record.supervisordPID), which is not running")
-            return report
-        }
-        if let recorded = record.supervisordStartTicks, let current = Processes.startTicks(of: record.supervisordPID), current != recorded {
-            report.verdict = Verdict(
-                .staleStatus, "status file \(statusPath) was written under an earlier process with supervisord's pid \(record.supervisordPID) (a restarted container?)")
-            return report
-        }
-        let start = Verdict.commonCheck(record)
-        guard start.isReady else {
-            report.verdict = start
-            return report
-        }
+        let read = StatusFileRead(contentsOf: statusPath)
+        let start = Verdict.statusCheck(read, path: statusPath, identity: SupervisordIdentity.init(of:))
+        var report = Report(verdict: start, statusPath: statusPath, hookPath: hookPath, record: read.record)
+        guard start.isReady, let record = read.record else { return report }
 
         var hook = HookRunner(path: hookPath, timeoutMilliseconds: hookTimeoutMilliseconds)
         switch hook.usability() {
@@ -96,8 +61,8 @@ struct Report {
     var verdict: Verdict
     let statusPath: String
     let hookPath: String
-    var record: StatusRecord?
-    var hook: HookRunner.Outcome?
+    let record: StatusRecord?
+    var hook: HookRunner.Outcome? = nil
 
     func rendered(_ style: Style) -> String {
         switch style {
