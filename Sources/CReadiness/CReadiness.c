@@ -66,3 +66,5 @@ int readiness_block_termination(int block) {
 }
 
 int readiness_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+
+const char *readiness_errno_name(int error) { return strerrorname_np(error); }

@@ -2,7 +2,7 @@
 /// and the people reading `Readiness probe failed: …` events.
 ///
 /// Every code stays below 126: shells reserve 126, 127 and 128+N.
-package struct ProbeCode: Equatable, Hashable, Sendable {
+package struct ProbeCode: Equatable, Sendable {
     package var rawValue: Int32
     package var name: String
     package var meaning: String

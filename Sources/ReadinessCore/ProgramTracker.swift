@@ -58,11 +58,6 @@ package struct ProgramTracker: Sendable {
         case fetchDetailsThenWrite
     }
 
-    package init(selector: ProgramSelector, record: StatusRecord) {
-        self.selector = selector
-        self.record = record
-    }
-
     /// Starts from `previous` when it was written by this same supervisord
     /// (same pid, and same start time where both are known) for this program:
     /// the listener was restarted. Else from NOT_SEEN.

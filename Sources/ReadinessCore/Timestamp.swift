@@ -1,14 +1,10 @@
 /// A point in UTC time with millisecond precision, written as RFC 3339
 /// (`2026-11-22T22:40:01.123Z`) without Foundation or the C library's locale.
-package struct Timestamp: Equatable, Comparable, Sendable, CustomStringConvertible {
+package struct Timestamp: Equatable, Sendable, CustomStringConvertible {
     package var millisecondsSinceEpoch: Int64
 
     package init(millisecondsSinceEpoch: Int64) {
         self.millisecondsSinceEpoch = millisecondsSinceEpoch
-    }
-
-    package static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
-        lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
     }
 
     package var description: String {

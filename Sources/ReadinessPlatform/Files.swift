@@ -64,7 +64,7 @@ package enum Files {
         if let info = try? system_stat(path), info.st_mode & S_IFMT == S_IFDIR { return }
         try makeDirectory(directoryName(of: path))
         do { try system_mkdir(path, 0o755) } catch {
-            if error.rawValue != EEXIST { throw FileError(operation: "create directory", path: path, errno: error) }
+            if error != .fileExists { throw FileError(operation: "create directory", path: path, errno: error) }
         }
     }
 
@@ -89,8 +89,8 @@ package enum Files {
         do {
             fd = try system_open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         } catch {
-            if error == .noEntry { return .missing }
-            if error.rawValue == ELOOP { return .notRegularFile }
+            if error == .noSuchFileOrDirectory { return .missing }
+            if error == .tooManySymbolicLinkLevels { return .notRegularFile }
             return .failed(FileError(operation: "open", path: path, errno: error))
         }
         defer { system_close(fd) }

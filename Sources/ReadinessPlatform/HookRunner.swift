@@ -34,7 +34,7 @@ package struct HookRunner: Sendable {
     package func usability() -> Usability {
         let link: stat
         do { link = try system_lstat(path) } catch {
-            return error == .noEntry ? .absent : .unusable("cannot stat \(path): \(error)")
+            return error == .noSuchFileOrDirectory ? .absent : .unusable("cannot stat \(path): \(error)")
         }
         let info: stat
         if link.st_mode & S_IFMT == S_IFLNK {

@@ -4,22 +4,11 @@
 import CReadiness
 @preconcurrency import Glibc
 
-/// An error number from the C library, described with `strerror`.
-package struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
-    package var rawValue: Int32
+func system_errno() -> Int32 { errno }
 
-    package init(_ rawValue: Int32) { self.rawValue = rawValue }
+func system_strerror(_ error: Int32) -> String { String(cString: strerror(error)) }
 
-    package static var current: Errno { Errno(errno) }
-
-    package var description: String { String(cString: strerror(rawValue)) }
-
-    package static let noEntry = Errno(ENOENT)
-    package static let noSuchProcess = Errno(ESRCH)
-    package static let wouldBlock = Errno(EAGAIN)
-    package static let noChild = Errno(ECHILD)
-    package static let textFileBusy = Errno(ETXTBSY)
-}
+func system_errno_name(_ error: Int32) -> String? { readiness_errno_name(error).map { String(cString: $0) } }
 
 /// Runs `body` until it does not fail with EINTR; -1 becomes a thrown `Errno`.
 @discardableResult
@@ -153,7 +142,7 @@ private func system_posix_spawn(
         envp.forEach { free($0) }
     }
     let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-    guard result == 0 else { throw Errno(result) }
+    guard result == 0 else { throw Errno(rawValue: result) }
     return pid
 }
 
@@ -221,7 +210,7 @@ func system_connect_unix(_ fd: Int32, _ path: String) throws(Errno) {
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw Errno(ENAMETOOLONG) }
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw Errno.fileNameTooLong }
     withUnsafeMutableBytes(of: &address.sun_path) { buffer in
         buffer.copyBytes(from: bytes)
         buffer[bytes.count] = 0
@@ -237,7 +226,7 @@ func system_connect_inet(_ fd: Int32, _ host: String, _ port: UInt16) throws(Err
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = port.bigEndian
-    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw Errno(EINVAL) }
+    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw Errno.invalidArgument }
     let result = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
@@ -249,7 +238,7 @@ func system_socket_error(_ fd: Int32) -> Errno? {
     var value: Int32 = 0
     var length = socklen_t(MemoryLayout<Int32>.size)
     guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) == 0 else { return Errno.current }
-    return value == 0 ? nil : Errno(value)
+    return value == 0 ? nil : Errno(rawValue: value)
 }
 
 func system_environment_value(_ name: String) -> String? {

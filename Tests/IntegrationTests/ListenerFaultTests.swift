@@ -31,7 +31,7 @@ final class TmpfsMount {
         defer { supervisord.stop() }
         #expect(eventually { supervisord.output.contains("to=EXITED") })
         #expect(supervisord.output.contains("level=error msg=\"cannot write the status file, will retry on the next event\""))
-        #expect(supervisord.output.contains("Read-only file system"))
+        #expect(supervisord.output.contains("Read-only file system (EROFS)"))
         #expect(supervisord.status == nil)
         // Events of other programs still flow through the listener.
         _ = try supervisord.ctl("stop", "other1")
@@ -57,7 +57,7 @@ final class TmpfsMount {
         let supervisord = try Supervisord(start: "exit 3", statusDirectory: "\(mount.path)/readiness")
         defer { supervisord.stop() }
         #expect(eventually { supervisord.output.contains("to=EXITED") })
-        #expect(supervisord.output.contains("No space left on device"))
+        #expect(supervisord.output.contains("No space left on device (ENOSPC)"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness") == [])
         #expect(try supervisord.state(of: "readiness_listener") == "RUNNING")
 

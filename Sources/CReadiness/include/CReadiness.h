@@ -31,4 +31,8 @@ int readiness_block_termination(int block);
 /// pipe2(2), which Swift's Glibc module hides behind _GNU_SOURCE.
 int readiness_pipe2(int fds[2], int flags);
 
+/// The C name of an error number ("ENOENT"), or NULL for an unknown one:
+/// strerrorname_np(3), which glibc declares only under _GNU_SOURCE.
+const char *readiness_errno_name(int error);
+
 #endif
