@@ -27,7 +27,7 @@ package struct ProbeCode: Equatable, Sendable {
     package static let hookSignaled = ProbeCode(111, "HOOK_SIGNALED", "the hook died from a signal")
     package static let hookOutOfRange = ProbeCode(112, "HOOK_OUT_OF_RANGE", "the hook exited with a code of 100 or more (the real code is in the message)")
     package static let hookUnusable = ProbeCode(113, "HOOK_UNUSABLE", "the hook exists but cannot be run: not executable, not a regular file, writable by group or others, wrong owner, or exec failed")
-    package static let interrupted = ProbeCode(114, "INTERRUPTED", "the probe got SIGTERM or SIGINT while the hook ran; the hook's processes were killed")
+    package static let interrupted = ProbeCode(114, "INTERRUPTED", "the probe got SIGTERM, SIGINT or SIGHUP while the hook ran or --wait waited; the hook's processes were killed")
     package static let usage = ProbeCode(120, "USAGE", "bad arguments")
     package static let internalError = ProbeCode(125, "INTERNAL", "an unexpected internal error")
 

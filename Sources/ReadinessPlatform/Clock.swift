@@ -1,3 +1,4 @@
+import CReadiness
 @preconcurrency import Glibc
 package import ReadinessCore
 

@@ -24,7 +24,10 @@ func system_open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) throws(Errn
     try retryingInterrupts { open(path, flags, mode) }
 }
 
-func system_close(_ fd: Int32) { _ = close(fd) }
+/// Not retried on EINTR: Linux releases the descriptor whatever close returns.
+func system_close(_ fd: Int32) throws(Errno) {
+    if close(fd) == -1 { throw Errno.current }
+}
 
 func system_read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
     try retryingInterrupts { read(fd, buffer.baseAddress, buffer.count) }
@@ -70,9 +73,15 @@ func system_pipe(_ flags: Int32) throws(Errno) -> (read: Int32, write: Int32) {
     return (fds[0], fds[1])
 }
 
+/// The number of ready descriptors; 0 when the time ran out or a signal
+/// interrupted the wait (the caller's loop recomputes its timeout and, with a
+/// signal pipe among `fds`, sees the signal on the next call).
 func system_poll(_ fds: inout [pollfd], _ timeoutMilliseconds: Int32) throws(Errno) -> Int32 {
     let result = poll(&fds, nfds_t(fds.count), timeoutMilliseconds)
-    if result == -1 { throw Errno.current }
+    if result == -1 {
+        if errno == EINTR { return 0 }
+        throw Errno.current
+    }
     return result
 }
 
@@ -103,37 +112,47 @@ func system_sleep(milliseconds: Int64) {
     while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
 }
 
-func system_set_nonblocking(_ fd: Int32) { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+func system_set_nonblocking(_ fd: Int32) throws(Errno) {
+    let flags = fcntl(fd, F_GETFL)
+    if flags == -1 { throw Errno.current }
+    if fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 { throw Errno.current }
+}
+
+/// Why `system_spawn_in_new_group` failed: in `call`, with `errno`. Only a
+/// failure of `posix_spawn` itself is about the program; the others are the
+/// caller's (out of memory, a bad descriptor).
+struct SpawnFailure: Error {
+    var call: String
+    var errno: Errno
+    var isExecFailure: Bool { call == "posix_spawn" }
+}
 
 /// posix_spawn(3) with stdin from /dev/null, stdout and stderr onto `outputFD`,
 /// a process group of its own, no blocked signals and every signal at its default.
-func system_spawn_in_new_group(_ path: String, _ arguments: [String], _ environment: [String], outputFD: Int32) throws(Errno) -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    var attributes = posix_spawnattr_t()
-    posix_spawn_file_actions_init(&actions)
-    posix_spawnattr_init(&attributes)
-    defer {
-        posix_spawn_file_actions_destroy(&actions)
-        posix_spawnattr_destroy(&attributes)
+func system_spawn_in_new_group(_ path: String, _ arguments: [String], _ environment: [String], outputFD: Int32) throws(SpawnFailure) -> pid_t {
+    // Each posix_spawn* call returns its error number rather than setting errno.
+    func check(_ call: String, _ result: Int32) throws(SpawnFailure) {
+        if result != 0 { throw SpawnFailure(call: call, errno: Errno(rawValue: result)) }
     }
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_adddup2(&actions, outputFD, STDOUT_FILENO)
-    posix_spawn_file_actions_adddup2(&actions, outputFD, STDERR_FILENO)
+    var actions = posix_spawn_file_actions_t()
+    try check("posix_spawn_file_actions_init", posix_spawn_file_actions_init(&actions))
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    var attributes = posix_spawnattr_t()
+    try check("posix_spawnattr_init", posix_spawnattr_init(&attributes))
+    defer { posix_spawnattr_destroy(&attributes) }
+    try check("posix_spawn_file_actions_addopen", posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0))
+    try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, outputFD, STDOUT_FILENO))
+    try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, outputFD, STDERR_FILENO))
     var noSignals = sigset_t()
     var allSignals = sigset_t()
     sigemptyset(&noSignals)
     sigfillset(&allSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    posix_spawnattr_setsigdefault(&attributes, &allSignals)
-    posix_spawnattr_setpgroup(&attributes, 0)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    return try system_posix_spawn(path, arguments, environment, &actions, &attributes)
-}
-
-private func system_posix_spawn(
-    _ path: String, _ arguments: [String], _ environment: [String],
-    _ actions: inout posix_spawn_file_actions_t, _ attributes: inout posix_spawnattr_t
-) throws(Errno) -> pid_t {
+    try check("posix_spawnattr_setsigmask", posix_spawnattr_setsigmask(&attributes, &noSignals))
+    try check("posix_spawnattr_setsigdefault", posix_spawnattr_setsigdefault(&attributes, &allSignals))
+    try check("posix_spawnattr_setpgroup", posix_spawnattr_setpgroup(&attributes, 0))
+    try check(
+        "posix_spawnattr_setflags",
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)))
     var pid: pid_t = 0
     let argv = arguments.map { strdup($0) } + [nil]
     let envp = environment.map { strdup($0) } + [nil]
@@ -141,8 +160,7 @@ private func system_posix_spawn(
         argv.forEach { free($0) }
         envp.forEach { free($0) }
     }
-    let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-    guard result == 0 else { throw Errno(rawValue: result) }
+    try check("posix_spawn", posix_spawn(&pid, path, &actions, &attributes, argv, envp))
     return pid
 }
 
@@ -168,11 +186,40 @@ func system_pidfd_open(_ pid: pid_t) throws(Errno) -> Int32 {
 
 func system_ignore_sigpipe() { signal(SIGPIPE, SIG_IGN) }
 
-func system_exit_zero_on_termination() { _ = readiness_exit_zero_on_termination() }
+func system_exit_zero_on_termination() throws(Errno) {
+    if readiness_exit_zero_on_termination() == -1 { throw Errno.current }
+}
 
-func system_forward_termination(to fd: Int32) { _ = readiness_forward_termination_to(fd) }
+/// SIGTERM, SIGINT and SIGHUP to `fd` as bytes, SIGCHLD at its default; what
+/// was there before goes to `saved`.
+func system_forward_termination(to fd: Int32, saving saved: inout readiness_saved_signals) throws(Errno) {
+    if readiness_forward_termination(fd, &saved) == -1 { throw Errno.current }
+}
 
-func system_block_termination(_ block: Bool) { _ = readiness_block_termination(block ? 1 : 0) }
+func system_restore_signals(_ saved: readiness_saved_signals) throws(Errno) {
+    var saved = saved
+    if readiness_restore_signals(&saved) == -1 { throw Errno.current }
+}
+
+/// Blocks SIGTERM, SIGINT and SIGHUP; returns the mask from before.
+func system_block_termination() throws(Errno) -> sigset_t {
+    var previous = sigset_t()
+    if readiness_block_termination(&previous) == -1 { throw Errno.current }
+    return previous
+}
+
+func system_unblock_termination() throws(Errno) {
+    if readiness_unblock_termination() == -1 { throw Errno.current }
+}
+
+func system_set_signal_mask(_ mask: sigset_t) throws(Errno) {
+    var mask = mask
+    if readiness_set_signal_mask(&mask) == -1 { throw Errno.current }
+}
+
+func system_raise(_ signal: Int32) throws(Errno) {
+    if raise(signal) != 0 { throw Errno.current }
+}
 
 func system_exit(_ code: Int32) -> Never { exit(code) }
 

@@ -39,7 +39,9 @@ struct Listener {
 
     /// Runs until end of input; returns the exit status.
     mutating func run() -> Int32 {
-        Processes.prepareListener()
+        do throws(Errno) { try Processes.prepareListener() } catch {
+            log(.error, "cannot install the signal handlers; SIGTERM may now cut a status write short", [("error", error.description)])
+        }
         Files.removeIfPresent(Files.temporaryPath(for: writer.path))
         log(.info, "listener started", [
             ("program", tracker.selector.description), ("status_file", writer.path), ("state", tracker.record.state.rawValue),

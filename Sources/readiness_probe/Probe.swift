@@ -7,7 +7,9 @@ struct Probe {
     let hookPath: String
     let hookTimeoutMilliseconds: Int64
 
-    func run() -> Report {
+    /// One check. A hook runs under `interruptions` when given (`--wait`
+    /// holds them for its whole run), else under a signal scope of its own.
+    func run(interruptions: Interruptions? = nil) -> Report {
         let read = StatusFileRead(contentsOf: statusPath)
         let start = Verdict.statusCheck(read, path: statusPath, identity: SupervisordIdentity.init(of:))
         var report = Report(verdict: start, statusPath: statusPath, hookPath: hookPath, record: read.record)
@@ -31,7 +33,19 @@ struct Probe {
             "READINESS_START_EXIT_STATUS": record.exitStatus.map { "\($0)" } ?? "",
             "READINESS_STATUS_FILE": statusPath,
         ]
-        let outcome = hook.run()
+        let outcome: HookRunner.Outcome
+        if let interruptions {
+            outcome = hook.run(interruptions: interruptions)
+        } else {
+            do throws(Errno) {
+                outcome = try Signals.catchingTermination { hook.run(interruptions: $0) }
+            } catch {
+                report.verdict = Verdict.afterHook(
+                    start, path: hookPath, termination: .probeFailed("signal handling: \(error)"), output: [],
+                    timeoutMilliseconds: hookTimeoutMilliseconds)
+                return report
+            }
+        }
         report.hook = outcome
         report.verdict = Verdict.afterHook(
             start, path: hookPath, termination: outcome.termination, output: outcome.outputTail,
@@ -42,14 +56,29 @@ struct Probe {
 
 extension Probe {
     /// Runs the check until it passes or `timeoutMilliseconds` pass; the last
-    /// report stands. For upgrade post-checks and scripts.
+    /// report stands. For upgrade post-checks and scripts. SIGTERM, SIGINT or
+    /// SIGHUP stop it at once, during a hook run or between checks.
     func waitUntilReady(timeoutMilliseconds: Int64, intervalMilliseconds: Int64) -> Report {
-        let deadline = Clock.monotonicMilliseconds() + timeoutMilliseconds
-        while true {
-            let report = run()
-            let remaining = deadline - Clock.monotonicMilliseconds()
-            if report.verdict.isReady || remaining <= 0 { return report }
-            Clock.sleep(milliseconds: min(intervalMilliseconds, remaining))
+        do throws(Errno) {
+            return try Signals.catchingTermination { interruptions in
+                let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+                while true {
+                    var report = run(interruptions: interruptions)
+                    if report.verdict.endsWait || deadline.hasPassed { return report }
+                    let pause = Deadline.after(milliseconds: min(intervalMilliseconds, deadline.remainingMilliseconds))
+                    do throws(Errno) {
+                        guard let signal = try interruptions.wait(until: pause) else { continue }
+                        report.verdict = Verdict.interruptedWhileWaiting(by: signal, last: report.verdict)
+                    } catch {
+                        report.verdict = Verdict(.internalError, "cannot wait between checks: poll: \(error)")
+                    }
+                    return report
+                }
+            }
+        } catch {
+            return Report(
+                verdict: Verdict(.internalError, "cannot set up --wait: signal handling: \(error)"), statusPath: statusPath,
+                hookPath: hookPath, record: nil)
         }
     }
 }
