@@ -119,7 +119,7 @@ extension ProbeCode {
         case ProbeCode.hookSignaled.name: "the hook crashed: run it by hand to see why."
         case ProbeCode.hookOutOfRange.name: "the hook must exit 0 when ready and 1 to 99 otherwise."
         case ProbeCode.hookUnusable.name: "fix the hook file: a regular file, mode 0755 or stricter, owned by root or the probe's user, with a #! line."
-        case ProbeCode.interrupted.name: "the probe itself was stopped (kubelet timeout?): compare its timeoutSeconds with --hook-timeout."
+        case ProbeCode.interrupted.name: "the probe itself was stopped (kubelet timeout, or a script giving up on --wait): compare timeoutSeconds with --hook-timeout."
         case ProbeCode.usage.name: "run readiness_probe --help."
         default: "report a bug with the --verbose output."
         }

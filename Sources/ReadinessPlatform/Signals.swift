@@ -17,11 +17,10 @@ package struct Interruptions: Sendable {
 
     /// Waits for a signal until `deadline`; the signal, or nil when time ran out.
     package func wait(until deadline: Deadline) throws(Errno) -> Int32? {
-        while !deadline.hasPassed {
-            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
-            if try system_poll(&fds, deadline.pollTimeout()) > 0, let signal = take() { return signal }
+        while try deadline.wait(for: POLLIN, on: fd) {
+            if let signal = take() { return signal }
         }
-        return take()
+        return nil
     }
 }
 
@@ -50,7 +49,6 @@ package enum Signals {
             throw error
         }
         let result = body(interruptions)
-        _ = try? system_block_termination()
         restore(saved, mask: mask, leftover: interruptions.take())
         _ = consume pipe  // closed only now that no handler writes to it
         return result
@@ -60,18 +58,20 @@ package enum Signals {
     /// that arrived unhandled (pending until the mask is restored), then the mask.
     private static func restore(_ saved: readiness_saved_signals, mask: sigset_t, leftover: Int32?) {
         do throws(Errno) {
+            _ = try system_block_termination()
             try system_restore_signals(saved)
             if let leftover { try system_raise(leftover) }
         } catch {
-            // sigaction and raise fail only for an invalid signal or address.
-            preconditionFailure("cannot restore signal dispositions: \(error)")
+            // sigprocmask, sigaction and raise fail only for an invalid
+            // signal, `how` or address: a bug, not a condition to handle.
+            preconditionFailure("cannot restore signal dispositions")
         }
         restore(mask: mask)
     }
 
     private static func restore(mask: sigset_t) {
         // sigprocmask fails only for an invalid `how` or address.
-        do throws(Errno) { try system_set_signal_mask(mask) } catch { preconditionFailure("cannot restore the signal mask: \(error)") }
+        do throws(Errno) { try system_set_signal_mask(mask) } catch { preconditionFailure("cannot restore the signal mask") }
     }
 
     /// Runs `body` with SIGTERM, SIGINT and SIGHUP blocked, so that it is not
@@ -80,7 +80,7 @@ package enum Signals {
     package static func deferringTermination<T, Failure: Error>(_ body: () throws(Failure) -> T) throws(Failure) -> T {
         let mask: sigset_t
         // sigprocmask fails only for an invalid `how` or address.
-        do throws(Errno) { mask = try system_block_termination() } catch { preconditionFailure("cannot block signals: \(error)") }
+        do throws(Errno) { mask = try system_block_termination() } catch { preconditionFailure("cannot block signals") }
         defer { restore(mask: mask) }
         return try body()
     }

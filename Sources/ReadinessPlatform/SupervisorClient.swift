@@ -35,7 +35,7 @@ package struct SupervisorClient: Sendable {
         return .success(SupervisorClient(endpoint: endpoint, authorization: user.map { ($0, password ?? "") }))
     }
 
-    package init(endpoint: Endpoint, authorization: (user: String, password: String)?) {
+    private init(endpoint: Endpoint, authorization: (user: String, password: String)?) {
         self.endpoint = endpoint
         self.authorization = authorization
     }
@@ -148,17 +148,10 @@ package struct SupervisorClient: Sendable {
         }
     }
 
-    /// Whether `fd` became ready for `events` before `deadline`; a failed poll
-    /// is a failure, not a reason to spin until the deadline.
+    /// Whether `fd` became ready for `events` before `deadline`.
     private func wait(_ fd: Int32, for events: Int32, until deadline: Deadline) -> Result<Bool, Failure> {
-        while !deadline.hasPassed {
-            var fds = [pollfd(fd: fd, events: Int16(events), revents: 0)]
-            do throws(Errno) {
-                if try system_poll(&fds, deadline.pollTimeout()) > 0 { return .success(true) }
-            } catch {
-                return .failure(Failure("cannot wait for supervisord: poll: \(error)"))
-            }
+        do throws(Errno) { return .success(try deadline.wait(for: events, on: fd)) } catch {
+            return .failure(Failure("cannot wait for supervisord: poll: \(error)"))
         }
-        return .success(false)
     }
 }

@@ -16,7 +16,8 @@ func retryingInterrupts<T: FixedWidthInteger>(_ body: () -> T) throws(Errno) -> 
     while true {
         let result = body()
         if result != -1 { return result }
-        if errno != EINTR { throw Errno.current }
+        let error = Errno.current
+        if error != .interrupted { throw error }
     }
 }
 
@@ -79,8 +80,9 @@ func system_pipe(_ flags: Int32) throws(Errno) -> (read: Int32, write: Int32) {
 func system_poll(_ fds: inout [pollfd], _ timeoutMilliseconds: Int32) throws(Errno) -> Int32 {
     let result = poll(&fds, nfds_t(fds.count), timeoutMilliseconds)
     if result == -1 {
-        if errno == EINTR { return 0 }
-        throw Errno.current
+        let error = Errno.current
+        if error == .interrupted { return 0 }
+        throw error
     }
     return result
 }
@@ -265,7 +267,7 @@ func system_connect_unix(_ fd: Int32, _ path: String) throws(Errno) {
     let result = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
-    if result == -1 && errno != EINPROGRESS { throw Errno.current }
+    if result == -1, Errno.current != .nowInProgress { throw Errno.current }
 }
 
 /// Starts a non-blocking connect to an IPv4 address given as text.
@@ -277,7 +279,7 @@ func system_connect_inet(_ fd: Int32, _ host: String, _ port: UInt16) throws(Err
     let result = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    if result == -1 && errno != EINPROGRESS { throw Errno.current }
+    if result == -1, Errno.current != .nowInProgress { throw Errno.current }
 }
 
 /// The pending error of a non-blocking connect (SO_ERROR).

@@ -11,8 +11,8 @@ let usage = """
       --status-file PATH   status file to keep (default: /run/readiness/status)
       --verbose            also log events of other programs
       --version, --help
-    Exit status: 0 at end of input or on SIGTERM, 2 when the event stream cannot
-    be framed (supervisord then restarts the listener), 64 for bad arguments.
+    Exit status: 0 at end of input or on SIGTERM, SIGINT or SIGHUP, 2 when the event
+    stream cannot be framed (supervisord then restarts the listener), 64 for bad arguments.
 
     """
 

@@ -18,20 +18,16 @@ import Testing
         return mask & (1 << UInt64(signal - 1)) != 0
     }
 
-    struct Stopped {
-        var status: Int32?
-        var seconds: Double
-        var stderr: String
-    }
-
-    /// Sends `signal` and waits for the probe to end.
-    static func stop(_ probe: Child, with signal: Int32, fixture: ProbeTests.Fixture) -> Stopped {
+    /// Sends `signal`, expects the probe to end with 114 within 0.5 s, and
+    /// returns the line it wrote.
+    static func interrupt(_ probe: Child, with signal: Int32, fixture: ProbeTests.Fixture) -> String {
         let sent = Date()
         probe.signal(signal)
         let status = probe.wait(seconds: 10)
         let seconds = Date().timeIntervalSince(sent)
-        let stderr = (try? String(contentsOfFile: "\(fixture.scratch.path)/err", encoding: .utf8)) ?? ""
-        return Stopped(status: status, seconds: seconds, stderr: stderr)
+        #expect(status == 114)
+        #expect(seconds < 0.5, "stopped \(seconds) s after the signal")
+        return (try? String(contentsOfFile: "\(fixture.scratch.path)/err", encoding: .utf8)) ?? ""
     }
 
     static func waitingProbe(_ fixture: ProbeTests.Fixture, _ extra: [String] = []) throws -> Child {
@@ -48,10 +44,7 @@ import Testing
         fixture.hook("touch \(started); setsid sleep \(marker) & exec sleep \(marker)")
         let probe = try Self.waitingProbe(fixture, ["--hook-timeout", "30"])
         #expect(eventually(within: 10) { FileManager.default.fileExists(atPath: started) && processes(containing: marker).count == 2 })
-        let stopped = Self.stop(probe, with: signal, fixture: fixture)
-        #expect(stopped.status == 114)
-        #expect(stopped.seconds < 0.5, "stopped \(stopped.seconds) s after the signal")
-        #expect(stopped.stderr == "not ready: 114 INTERRUPTED: probe got signal \(signal) (\(Self.names[signal]!)) while hook \(fixture.hook) ran; its processes were killed\n")
+        #expect(Self.interrupt(probe, with: signal, fixture: fixture) == "not ready: 114 INTERRUPTED: probe got signal \(signal) (\(Self.names[signal]!)) while hook \(fixture.hook) ran; its processes were killed\n")
         #expect(processes(containing: marker).isEmpty)
     }
 
@@ -60,10 +53,7 @@ import Testing
         let fixture = ProbeTests.Fixture(.running, expected: nil)
         let probe = try Self.waitingProbe(fixture)
         #expect(eventually(within: 10) { Self.catches(probe.pid, signal) })
-        let stopped = Self.stop(probe, with: signal, fixture: fixture)
-        #expect(stopped.status == 114)
-        #expect(stopped.seconds < 0.5, "stopped \(stopped.seconds) s after the signal")
-        #expect(stopped.stderr == "not ready: 114 INTERRUPTED: probe got signal \(signal) (\(Self.names[signal]!)) while waiting to check again; last check: 100 START_PENDING\n")
+        #expect(Self.interrupt(probe, with: signal, fixture: fixture) == "not ready: 114 INTERRUPTED: probe got signal \(signal) (\(Self.names[signal]!)) while waiting to check again; last check: 100 START_PENDING\n")
     }
 
     /// The case the issue reproduced: after a hook ran (and its scope ended),
@@ -76,10 +66,7 @@ import Testing
         fixture.hook("echo run >> \(runs); sleep \(marker) & exit 3")
         let probe = try Self.waitingProbe(fixture)
         #expect(eventually(within: 10) { ((try? String(contentsOfFile: runs, encoding: .utf8)) ?? "").count >= "run\nrun\n".count })
-        let stopped = Self.stop(probe, with: signal, fixture: fixture)
-        #expect(stopped.status == 114)
-        #expect(stopped.seconds < 0.5, "stopped \(stopped.seconds) s after the signal")
-        #expect(stopped.stderr.hasPrefix("not ready: 114 INTERRUPTED: probe got signal \(signal) (\(Self.names[signal]!)) while "))
+        #expect(Self.interrupt(probe, with: signal, fixture: fixture).hasPrefix("not ready: 114 INTERRUPTED: probe got signal \(signal) (\(Self.names[signal]!)) while "))
         #expect(processes(containing: marker).isEmpty)
     }
 
