@@ -131,7 +131,7 @@ package struct HookRunner: Sendable {
             if outputOpen { fds.append(pollfd(fd: hook.outputFD.rawValue, events: Int16(POLLIN), revents: 0)) }
             let timeout = hook.exitFD == nil ? deadline.pollTimeout(atMost: Self.exitPollMilliseconds) : deadline.pollTimeout()
             do { _ = try system_poll(&fds, timeout) } catch { return .probeFailed("poll: \(error)") }
-            if let signal = interruptions.take() { return .interrupted(signal) }
+            if fds[0].revents != 0, let signal = interruptions.take() { return .interrupted(signal) }
             if outputOpen, fds.last!.revents != 0 { outputOpen = hook.output.drain(hook.outputFD.rawValue) }
             let exit: HookTermination?
             do { exit = try Self.reap(hook.pid, blocking: false) } catch {
@@ -175,8 +175,8 @@ package struct HookRunner: Sendable {
             case .success(.none): break
             }
             var fds = [pollfd(fd: hook.exitFD ?? -1, events: Int16(POLLIN), revents: 0)]
-            // With no pidfd (fd -1) poll only sleeps.
-            _ = try? system_poll(&fds, deadline.pollTimeout(atMost: exitPollMilliseconds))
+            // With no pidfd (fd -1) poll only sleeps; if it fails, SIGKILL comes sooner.
+            guard (try? system_poll(&fds, deadline.pollTimeout(atMost: exitPollMilliseconds))) != nil else { return false }
         } while !deadline.hasPassed
         return (try? reap(hook.pid, blocking: false)) != nil
     }
