@@ -15,8 +15,6 @@ package struct Errno: RawRepresentable, Error, Hashable, Sendable, CustomStringC
     package static var noSuchFileOrDirectory: Errno { Errno(rawValue: ENOENT) }
     package static var noSuchProcess: Errno { Errno(rawValue: ESRCH) }
     package static var interrupted: Errno { Errno(rawValue: EINTR) }
-    package static var badFileDescriptor: Errno { Errno(rawValue: EBADF) }
-    package static var noChildProcess: Errno { Errno(rawValue: ECHILD) }
     package static var fileExists: Errno { Errno(rawValue: EEXIST) }
     package static var invalidArgument: Errno { Errno(rawValue: EINVAL) }
     package static var textFileBusy: Errno { Errno(rawValue: ETXTBSY) }
