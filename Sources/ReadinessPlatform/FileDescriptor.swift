@@ -3,6 +3,8 @@
 /// An open file descriptor and the duty to close it, which cannot be copied:
 /// it is closed once, by its one owner, when the owner lets go of it, or by
 /// `close()` where a failed close must be seen (a file that was written).
+/// (`@frozen` because Embedded Swift allows `discard self` only in a frozen type.)
+@frozen
 package struct FileDescriptor: ~Copyable {
     package let rawValue: Int32
 
