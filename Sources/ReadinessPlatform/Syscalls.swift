@@ -76,7 +76,9 @@ func system_pipe(_ flags: Int32) throws(Errno) -> (read: Int32, write: Int32) {
 
 /// The number of ready descriptors; 0 when the time ran out or a signal
 /// interrupted the wait (the caller's loop recomputes its timeout and, with a
-/// signal pipe among `fds`, sees the signal on the next call).
+/// signal pipe among `fds`, sees the signal on the next call). A descriptor
+/// that is not open, which poll reports only in `revents` (POLLNVAL), is
+/// thrown as EBADF: a loop would otherwise spin on it until its deadline.
 func system_poll(_ fds: inout [pollfd], _ timeoutMilliseconds: Int32) throws(Errno) -> Int32 {
     let result = poll(&fds, nfds_t(fds.count), timeoutMilliseconds)
     if result == -1 {
@@ -84,6 +86,7 @@ func system_poll(_ fds: inout [pollfd], _ timeoutMilliseconds: Int32) throws(Err
         if error == .interrupted { return 0 }
         throw error
     }
+    if fds.contains(where: { $0.revents & Int16(POLLNVAL) != 0 }) { throw Errno(rawValue: EBADF) }
     return result
 }
 

@@ -7,25 +7,24 @@ import Testing
 /// Each libc call whose failure changes what happens, made to fail: a clear
 /// error comes out, not a wrong result.
 @Suite struct CheckedCallTests {
+    /// A descriptor that is not open and never will be: a number above any
+    /// open file limit. (Closing a real one here would race with tests running
+    /// alongside, whose next open could get its number.)
+    static let notOpen = Int32.max
+
     /// A failed F_GETFL (-1) must not be OR'd into the flags that F_SETFL sets.
-    @Test func fcntlOnAClosedDescriptor() throws {
-        let (read, write) = try system_pipe(O_CLOEXEC)
-        try system_close(read)
-        try system_close(write)
-        #expect(throws: Errno(rawValue: EBADF)) { try system_set_nonblocking(read) }
+    @Test func fcntlOnADescriptorThatIsNotOpen() {
+        #expect(throws: Errno(rawValue: EBADF)) { try system_set_nonblocking(Self.notOpen) }
     }
 
-    @Test func closeOfADescriptorClosedBehindItsBack() throws {
-        let (read, write) = try system_pipe(O_CLOEXEC)
-        try system_close(write)
-        let owner = FileDescriptor(rawValue: write)
+    @Test func closeThatFailsIsReported() {
+        let owner = FileDescriptor(rawValue: Self.notOpen)
         do throws(Errno) {
             try owner.close()
-            Issue.record("closed a descriptor twice without an error")
+            Issue.record("closed a descriptor that is not open without an error")
         } catch {
             #expect(error == Errno(rawValue: EBADF))
         }
-        try system_close(read)
     }
 
     /// A file action that cannot be set up is the probe's failure (INTERNAL),
@@ -71,5 +70,28 @@ import Testing
         #expect(Clock.monotonicMilliseconds() - started < 5000, "long before the deadline")
         let verdict = Verdict.afterHook(Verdict(.ready, "ok"), path: "/bin/true", termination: termination, output: [], timeoutMilliseconds: 10_000)
         #expect(verdict.code == .internalError)
+    }
+
+    /// A wait on a descriptor that is not open fails at once (poll says so only
+    /// in revents) instead of spinning until its deadline.
+    @Test func pollOnADescriptorThatIsNotOpen() throws {
+        let started = Clock.monotonicMilliseconds()
+        #expect(throws: Errno(rawValue: EBADF)) { try Interruptions(fd: Self.notOpen).wait(until: Deadline.after(milliseconds: 5000)) }
+        #expect(throws: Errno(rawValue: EBADF)) { try Deadline.after(milliseconds: 5000).wait(for: POLLOUT, on: Self.notOpen) }
+        #expect(Clock.monotonicMilliseconds() - started < 2500, "long before the deadline")
+    }
+
+    /// The same inside the hook's wait: a clear internal failure, not HOOK_TIMEOUT.
+    @Test func hookWaitWithABrokenSignalPipe() throws {
+        let runner = HookRunner(path: "/bin/cat", timeoutMilliseconds: 5000)
+        var hook = try runner.spawn()
+        defer {
+            kill(hook.pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(hook.pid, &status, 0)
+        }
+        let started = Clock.monotonicMilliseconds()
+        #expect(runner.wait(for: &hook, interruptions: Interruptions(fd: Self.notOpen)) == .probeFailed("poll: Bad file descriptor (EBADF)"))
+        #expect(Clock.monotonicMilliseconds() - started < 2500, "long before the deadline")
     }
 }
