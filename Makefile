@@ -12,9 +12,21 @@ VENV_STAMP := $(VENV)/.installed-$(SUPERVISOR_VERSION)-1
 PREFIX ?= /usr
 SYSCONFDIR ?= /etc
 DESTDIR ?=
-# Fully static, stripped: no Swift runtime and no dynamic loader needed at run time.
-RELEASE_FLAGS := -c release -Xswiftc -static-executable -Xlinker -s
-RELEASE_DIR = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)
+# Release binaries: Embedded Swift (no Swift runtime, no /proc needed at start-up),
+# fully static against glibc, stripped, unused sections dropped. SwiftPM cannot
+# build Embedded executables, so swiftc and clang are driven here, one module at a
+# time, with the upcoming features Package.swift enables.
+SWIFTC := $(dir $(SWIFT))swiftc
+CLANG := $(dir $(SWIFT))clang
+RELEASE_DIR := .build/embedded
+EMBEDDED_LIB := $(dir $(SWIFT))../lib/swift/embedded/x86_64-unknown-linux-gnu
+EMBEDDED_FLAGS := -enable-experimental-feature Embedded -target x86_64-unknown-linux-gnu -wmo -Osize \
+	-package-name readiness -Xfrontend -function-sections -I Sources/CReadiness/include -I $(RELEASE_DIR) \
+	-enable-upcoming-feature ExistentialAny -enable-upcoming-feature MemberImportVisibility \
+	-enable-upcoming-feature InternalImportsByDefault
+# libswiftUnicodeDataTables: String comparison and Character; -lm: ceil, used by hash tables.
+EMBEDDED_LINK := -static -s -Wl,--gc-sections $(EMBEDDED_LIB)/libswiftUnicodeDataTables.a -lm
+C_SOURCES := $(wildcard Sources/CReadiness/*.c Sources/CReadiness/include/*)
 
 .PHONY: all build test release install demo bench fuzz clean
 
@@ -30,16 +42,39 @@ $(VENV_STAMP):
 	@$(SUPERVISORD) --version | grep -qx '$(SUPERVISOR_VERSION)'
 	touch $@
 
-# The release binaries too: a test runs them in an empty root file system.
+# Both build modes: the unit tests need the normal one (Swift Testing); the
+# integration tests run the Embedded release binaries, one of them in an empty root.
 # `make demo` is checked first, outside `swift test` (which holds the build lock).
 test: $(VENV_STAMP) release
 	examples/demo/test_make_demo.sh
 	$(SWIFT) build --build-tests
-	READINESS_RELEASE_DIR=$(RELEASE_DIR) $(SWIFT) test --disable-xctest --skip-build
+	READINESS_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) READINESS_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) \
+		$(SWIFT) test --disable-xctest --skip-build
 
-release:
-	$(SWIFT) build $(RELEASE_FLAGS)
-	@ls -l $(RELEASE_DIR)/readiness_listener $(RELEASE_DIR)/readiness_probe
+release: $(RELEASE_DIR)/readiness_listener $(RELEASE_DIR)/readiness_probe
+	@ls -l $^
+	@file $^
+
+$(RELEASE_DIR)/CReadiness.o: $(C_SOURCES)
+	mkdir -p $(RELEASE_DIR)
+	$(CLANG) -Os -ffunction-sections -fdata-sections -I Sources/CReadiness/include -c Sources/CReadiness/CReadiness.c -o $@
+
+$(RELEASE_DIR)/ReadinessCore.o: $(wildcard Sources/ReadinessCore/*.swift)
+	mkdir -p $(RELEASE_DIR)
+	$(SWIFTC) $(EMBEDDED_FLAGS) -parse-as-library -module-name ReadinessCore \
+		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessCore.swiftmodule -c $^ -o $@
+
+$(RELEASE_DIR)/ReadinessPlatform.o: $(wildcard Sources/ReadinessPlatform/*.swift) $(RELEASE_DIR)/ReadinessCore.o $(C_SOURCES)
+	$(SWIFTC) $(EMBEDDED_FLAGS) -parse-as-library -module-name ReadinessPlatform \
+		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessPlatform.swiftmodule -c $(wildcard Sources/ReadinessPlatform/*.swift) -o $@
+
+.SECONDEXPANSION:
+$(RELEASE_DIR)/readiness_%.o: $$(wildcard Sources/readiness_%/*.swift) $(RELEASE_DIR)/ReadinessPlatform.o
+	$(SWIFTC) $(EMBEDDED_FLAGS) -module-name readiness_$* -c $(filter %.swift,$^) -o $@
+.SECONDARY: $(RELEASE_DIR)/readiness_listener.o $(RELEASE_DIR)/readiness_probe.o
+
+$(RELEASE_DIR)/readiness_%: $(RELEASE_DIR)/readiness_%.o $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o $(RELEASE_DIR)/CReadiness.o
+	$(CLANG) $^ $(EMBEDDED_LINK) -o $@
 
 install: release
 	install -D -m 0755 $(RELEASE_DIR)/readiness_listener $(DESTDIR)$(PREFIX)/bin/readiness_listener
@@ -59,7 +94,7 @@ demo: build $(VENV_STAMP)
 # Debian when missing) and a C compiler for the protocol driver.
 bench: release $(VENV_STAMP)
 	@command -v hyperfine >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine)
-	bench/run.sh $(RELEASE_DIR)
+	bench/run.sh $(CURDIR)/$(RELEASE_DIR)
 
 # libFuzzer (coverage-guided, with AddressSanitizer) on the three parsers that
 # read outside bytes: the event framer, the status file parser and the XML-RPC

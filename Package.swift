@@ -9,8 +9,9 @@ let package = Package(
         .executable(name: "readiness_probe", targets: ["readiness_probe"]),
     ],
     targets: [
-        // The few libc facilities Swift's Glibc module does not import
-        // (prctl, pidfd_open, wait-status macros, async-signal-safe handlers).
+        // The package's gateway to libc, in both build modes (Embedded Swift
+        // has no Glibc module): the headers, plus wrappers for what Swift
+        // cannot call (variadic functions, errno, macros, signal handlers).
         .target(name: "CReadiness"),
         // Plain values: framing, event parsing, the status record, the exit-code policy.
         .target(name: "ReadinessCore"),

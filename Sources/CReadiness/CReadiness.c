@@ -111,3 +111,19 @@ int readiness_set_signal_mask(const sigset_t *mask) { return sigprocmask(SIG_SET
 int readiness_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 
 const char *readiness_errno_name(int error) { return strerrorname_np(error); }
+
+char **readiness_environ(void) { return environ; }
+
+static int saved_argc;
+static char **saved_argv;
+
+/// glibc calls .init_array functions with (argc, argv, envp), in static and
+/// dynamic executables alike.
+__attribute__((constructor)) static void save_arguments(int argc, char **argv, char **envp) {
+    (void)envp;
+    saved_argc = argc;
+    saved_argv = argv;
+}
+
+int readiness_argc(void) { return saved_argc; }
+char **readiness_argv(void) { return saved_argv; }

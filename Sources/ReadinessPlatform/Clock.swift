@@ -1,5 +1,4 @@
 import CReadiness
-@preconcurrency import Glibc
 package import ReadinessCore
 
 /// Wall-clock time for records and logs, monotonic time for deadlines.

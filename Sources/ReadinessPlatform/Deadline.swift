@@ -1,4 +1,4 @@
-@preconcurrency import Glibc
+import CReadiness
 
 /// A moment on the monotonic clock by which a loop must be done: the one
 /// place where "how long is left" is computed.

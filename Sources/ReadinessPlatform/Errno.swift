@@ -1,4 +1,4 @@
-@preconcurrency import Glibc
+import CReadiness
 
 /// An error number from the C library, as swift-system's `Errno`: the raw
 /// value, swift-system's names for the cases this package acts on, and a

@@ -1,4 +1,4 @@
-@preconcurrency import Glibc
+import CReadiness
 
 /// An open file descriptor and the duty to close it, which cannot be copied:
 /// it is closed once, by its one owner, when the owner lets go of it, or by

@@ -1,4 +1,4 @@
-@preconcurrency import Glibc
+import CReadiness
 
 /// A failed file operation, with what was tried, on which path, and why.
 package struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -64,7 +64,7 @@ package enum Files {
     /// Creates `path` and its missing parents with mode 0755.
     package static func makeDirectory(_ path: String) throws(FileError) {
         if path.isEmpty || path == "/" { return }
-        if let info = try? system_stat(path), info.st_mode & S_IFMT == S_IFDIR { return }
+        if let info = try? system_stat(path), info.isDirectory { return }
         try makeDirectory(directoryName(of: path))
         do { try system_mkdir(path, 0o755) } catch {
             if error != .fileExists { throw FileError(operation: "create directory", path: path, errno: error) }
@@ -99,7 +99,7 @@ package enum Files {
         let fd = file.rawValue
         let info: stat
         do { info = try system_fstat(fd) } catch { return .failed(FileError(operation: "stat", path: path, errno: error)) }
-        guard info.st_mode & S_IFMT == S_IFREG else { return .notRegularFile }
+        guard info.isRegularFile else { return .notRegularFile }
         guard info.st_size <= limit else { return .tooLarge(Int(info.st_size)) }
         // Sized from fstat (0 for /proc files), growing up to one byte more
         // than the limit, which tells a file that grew since fstat.

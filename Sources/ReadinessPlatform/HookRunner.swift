@@ -1,4 +1,4 @@
-@preconcurrency import Glibc
+import CReadiness
 package import ReadinessCore
 
 /// Runs the image's readiness hook under a deadline and makes sure nothing it
@@ -49,13 +49,13 @@ package struct HookRunner: Sendable {
             return error == .noSuchFileOrDirectory ? .absent : .unusable("cannot stat \(path): \(error)")
         }
         let info: stat
-        if link.st_mode & S_IFMT == S_IFLNK {
+        if link.isSymbolicLink {
             do { info = try system_stat(path) } catch { return .unusable("\(path) is a symbolic link to nothing usable: \(error)") }
         } else {
             info = link
         }
         let mode = info.st_mode & 0o7777
-        guard info.st_mode & S_IFMT == S_IFREG else { return .unusable("\(path) is not a regular file") }
+        guard info.isRegularFile else { return .unusable("\(path) is not a regular file") }
         guard mode & 0o022 == 0 else { return .unusable("\(path) is writable by group or others (mode \(String(mode, radix: 8)))") }
         guard info.st_uid == 0 || info.st_uid == system_geteuid() else {
             return .unusable("\(path) is owned by uid \(info.st_uid), neither root nor the probe's user")

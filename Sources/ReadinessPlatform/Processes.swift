@@ -1,9 +1,12 @@
-@preconcurrency import Glibc
+import CReadiness
 
 /// Questions about other processes, asked of the kernel.
 package enum Processes {
     package static var currentPID: Int { system_getpid() }
     package static var parentPID: Int { system_getppid() }
+
+    /// This process's command line, program name first.
+    package static var arguments: [String] { system_arguments() }
 
     /// Whether a process with this pid exists. EPERM means it exists but
     /// belongs to someone else.

@@ -1,5 +1,4 @@
 import CReadiness
-@preconcurrency import Glibc
 
 /// Where SIGTERM, SIGINT and SIGHUP arrive, as bytes, while
 /// `Signals.catchingTermination` runs: a poll loop watches `fd` and stops.

@@ -1,4 +1,4 @@
-@preconcurrency import Glibc
+import CReadiness
 package import ReadinessCore
 
 /// Unbuffered writes to the standard descriptors. `print` is block-buffered

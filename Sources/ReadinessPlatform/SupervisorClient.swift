@@ -1,4 +1,4 @@
-@preconcurrency import Glibc
+import CReadiness
 package import ReadinessCore
 
 /// Asks supervisord's XML-RPC interface about a program, over the server

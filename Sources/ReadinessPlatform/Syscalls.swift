@@ -2,9 +2,8 @@
 // rest of the code reads as Swift and EINTR is retried in one place.
 
 import CReadiness
-@preconcurrency import Glibc
 
-func system_errno() -> Int32 { errno }
+func system_errno() -> Int32 { readiness_errno() }
 
 func system_strerror(_ error: Int32) -> String { String(cString: strerror(error)) }
 
@@ -22,7 +21,7 @@ func retryingInterrupts<T: FixedWidthInteger>(_ body: () -> T) throws(Errno) -> 
 }
 
 func system_open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) throws(Errno) -> Int32 {
-    try retryingInterrupts { open(path, flags, mode) }
+    try retryingInterrupts { readiness_open(path, flags, mode) }
 }
 
 /// Not retried on EINTR: Linux releases the descriptor whatever close returns.
@@ -64,6 +63,12 @@ func system_stat(_ path: String) throws(Errno) -> stat {
     var info = stat()
     try retryingInterrupts { stat(path, &info) }
     return info
+}
+
+extension stat {
+    var isRegularFile: Bool { readiness_s_isreg(st_mode) != 0 }
+    var isDirectory: Bool { readiness_s_isdir(st_mode) != 0 }
+    var isSymbolicLink: Bool { readiness_s_islnk(st_mode) != 0 }
 }
 
 func system_access(_ path: String, _ mode: Int32) -> Bool { access(path, mode) == 0 }
@@ -114,13 +119,13 @@ func system_clock(_ clock: clockid_t) -> timespec {
 func system_sleep(milliseconds: Int64) {
     var request = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
     var remaining = timespec()
-    while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+    while nanosleep(&request, &remaining) == -1 && readiness_errno() == EINTR { request = remaining }
 }
 
 func system_set_nonblocking(_ fd: Int32) throws(Errno) {
-    let flags = fcntl(fd, F_GETFL)
+    let flags = readiness_fcntl(fd, F_GETFL, 0)
     if flags == -1 { throw Errno.current }
-    if fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 { throw Errno.current }
+    if readiness_fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 { throw Errno.current }
 }
 
 /// Why `system_spawn_in_new_group` failed: in `call`, with `errno`. Only a
@@ -171,7 +176,7 @@ func system_spawn_in_new_group(_ path: String, _ arguments: [String], _ environm
 
 func system_environment() -> [String] {
     var entries: [String] = []
-    var cursor = environ
+    var cursor = readiness_environ()!
     while let entry = cursor.pointee {
         entries.append(String(cString: entry))
         cursor += 1
@@ -189,7 +194,7 @@ func system_pidfd_open(_ pid: pid_t) throws(Errno) -> Int32 {
     return fd
 }
 
-func system_ignore_sigpipe() { signal(SIGPIPE, SIG_IGN) }
+func system_ignore_sigpipe() { _ = readiness_ignore_signal(SIGPIPE) }
 
 func system_exit_zero_on_termination() throws(Errno) {
     if readiness_exit_zero_on_termination() == -1 { throw Errno.current }
@@ -295,4 +300,9 @@ func system_socket_error(_ fd: Int32) -> Errno? {
 
 func system_environment_value(_ name: String) -> String? {
     getenv(name).map { String(cString: $0) }
+}
+
+/// The command line, from CReadiness (Embedded Swift has no `CommandLine`).
+func system_arguments() -> [String] {
+    (0..<Int(readiness_argc())).compactMap { index in readiness_argv()?[index].map { String(cString: $0) } }
 }

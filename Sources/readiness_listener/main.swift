@@ -19,7 +19,7 @@ let usage = """
 let options: CommandLineOptions
 do {
     options = try CommandLineOptions(
-        CommandLine.arguments.dropFirst(), valued: ["program", "status-file"], flags: ["verbose", "version", "help"])
+        Processes.arguments.dropFirst(), valued: ["program", "status-file"], flags: ["verbose", "version", "help"])
 } catch {
     StandardStreams.standardError("readiness_listener: \(error)\n\(usage)")
     Processes.exit(64)

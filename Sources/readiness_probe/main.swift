@@ -26,7 +26,7 @@ let waitTimeout: Int64
 let waitInterval: Int64
 do {
     options = try CommandLineOptions(
-        CommandLine.arguments.dropFirst(), valued: ["status-file", "hook", "hook-timeout", "timeout", "interval"],
+        Processes.arguments.dropFirst(), valued: ["status-file", "hook", "hook-timeout", "timeout", "interval"],
         flags: ["verbose", "explain", "json", "codes", "version", "help", "wait"])
     hookTimeout = try options.milliseconds("hook-timeout", default: 700, range: 1...3_600_000)
     waitTimeout = try options.milliseconds("timeout", default: 60_000, range: 0...86_400_000)

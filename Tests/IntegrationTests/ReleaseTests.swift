@@ -2,41 +2,25 @@ import Foundation
 import Testing
 
 /// The release binaries in an empty root file system holding nothing but the
-/// binary itself and /proc, which every container runtime mounts (the static
-/// Swift runtime reads /proc/self/exe at start-up): no libc, no loader, no
-/// shell. `make test` builds them first and names their directory in
-/// READINESS_RELEASE_DIR.
+/// binary itself: no /proc (Embedded Swift has no runtime that looks up its
+/// own path at start-up), no libc, no loader, no shell. `make test` builds
+/// them first and names their directory in READINESS_RELEASE_DIR.
 @Suite struct ReleaseTests {
-    /// A directory with procfs mounted on it, unmounted when the test ends.
-    final class ProcMount {
-        let path: String
-        init(at path: String) throws {
-            self.path = path
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            let mounted = try run("/bin/mount", ["-t", "proc", "proc", path])
-            try #require(mounted.status == 0, "mounting /proc in the empty root needs root: \(mounted.stderr)")
-        }
-        deinit { _ = try? run("/bin/umount", ["-l", path]) }
-    }
+    static let releaseDirectory = ProcessInfo.processInfo.environment["READINESS_RELEASE_DIR"] ?? "\(Paths.repository)/.build/embedded"
 
-    static let releaseDirectory = ProcessInfo.processInfo.environment["READINESS_RELEASE_DIR"] ?? "\(Paths.repository)/.build/release"
-
-    /// A root containing only `binary`, at its top, and /proc.
+    /// A root containing only `binary`, at its top.
     func emptyRoot(with binary: String) throws -> ScratchDirectory {
         let root = ScratchDirectory()
         let source = "\(Self.releaseDirectory)/\(binary)"
         try #require(FileManager.default.isExecutableFile(atPath: source), "no release build at \(source): run `make test` or `make release`")
         root.executable(binary, Array(try Data(contentsOf: URL(fileURLWithPath: source))))
-        try FileManager.default.createDirectory(atPath: "\(root.path)/proc", withIntermediateDirectories: false)
-        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: root.path)) == [binary, "proc"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path) == [binary])
         return root
     }
 
-    /// Runs `arguments` chrooted into `root`, with procfs mounted for the run, no environment.
+    /// Runs `arguments` chrooted into `root`, with no environment.
     func chroot(_ root: ScratchDirectory, _ arguments: [String], stdin: String = "/dev/null") throws -> Completed {
-        let proc = try ProcMount(at: "\(root.path)/proc")
-        defer { withExtendedLifetime(proc) {} }
-        return try run("/usr/sbin/chroot", [root.path] + arguments, environment: [:], stdin: stdin)
+        try run("/usr/sbin/chroot", [root.path] + arguments, environment: [:], stdin: stdin)
     }
 
     @Test func probeGivesItsCodesInAnEmptyRoot() throws {

@@ -1,7 +1,52 @@
 #ifndef C_READINESS_H
 #define C_READINESS_H
 
+// The package's gateway to the C library, in both build modes. Embedded Swift
+// has no `Glibc` module, so ReadinessPlatform imports exactly these headers
+// through this module instead, and what Swift cannot call directly (variadic
+// functions, `errno`, `environ`, function-like macros) is wrapped below.
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+/// open(2) and fcntl(2) are variadic, which Swift cannot call without Glibc's overlay.
+static inline int readiness_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
+static inline int readiness_fcntl(int fd, int command, int argument) { return fcntl(fd, command, argument); }
+
+/// `errno` is a macro over a thread-local location.
+static inline int readiness_errno(void) { return errno; }
+
+/// The process environment (`environ` is not declared without _GNU_SOURCE).
+char **readiness_environ(void);
+
+/// File-type tests of a `st_mode`: the S_IS* macros are not imported into Swift.
+static inline int readiness_s_isreg(mode_t mode) { return S_ISREG(mode); }
+static inline int readiness_s_isdir(mode_t mode) { return S_ISDIR(mode); }
+static inline int readiness_s_islnk(mode_t mode) { return S_ISLNK(mode); }
+
+/// SIG_IGN is a cast macro Swift does not import.
+static inline int readiness_ignore_signal(int signo) { return signal(signo, SIG_IGN) == SIG_ERR ? -1 : 0; }
+
+/// The process's arguments, captured before `main` runs: Embedded Swift has no
+/// `CommandLine`, and one capture serves both build modes.
+int readiness_argc(void);
+char **readiness_argv(void);
 
 /// Makes the calling process a child subreaper, so that orphans of its
 /// descendants are reparented to it instead of to PID 1. Returns 0 or -1 (errno).
@@ -10,13 +55,11 @@ int readiness_set_child_subreaper(void);
 /// pidfd_open(2) through syscall(2): glibc in Debian 12 has no wrapper Swift sees.
 int readiness_pidfd_open(int pid);
 
-/// Decoding of a wait(2) status; Swift's Glibc module does not import the macros.
+/// Decoding of a wait(2) status; the macros are not imported into Swift.
 int readiness_wifexited(int status);
 int readiness_wexitstatus(int status);
 int readiness_wifsignaled(int status);
 int readiness_wtermsig(int status);
-
-#include <signal.h>
 
 /// SIGTERM, SIGINT and SIGHUP end the process at once with status 0 through
 /// `_exit`, which is async-signal-safe. Callers block them around work that
@@ -50,7 +93,7 @@ int readiness_unblock_termination(void);
 /// Sets the calling thread's signal mask, as a `previous` mask from above.
 int readiness_set_signal_mask(const sigset_t *mask);
 
-/// pipe2(2), which Swift's Glibc module hides behind _GNU_SOURCE.
+/// pipe2(2), which is declared only with _GNU_SOURCE.
 int readiness_pipe2(int fds[2], int flags);
 
 /// The C name of an error number ("ENOENT"), or NULL for an unknown one:
