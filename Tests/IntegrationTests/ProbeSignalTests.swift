@@ -30,10 +30,17 @@ import Testing
         return (try? String(contentsOfFile: "\(fixture.scratch.path)/err", encoding: .utf8)) ?? ""
     }
 
-    static func waitingProbe(_ fixture: ProbeTests.Fixture, _ extra: [String] = []) throws -> Child {
-        try Child(
+    /// Starts `--wait` on `fixture`, with `hook` as its hook when given, and
+    /// returns once `ready` holds for it.
+    static func waitingProbe(
+        _ fixture: ProbeTests.Fixture, hook: String? = nil, _ extra: [String] = [], once ready: (Child) -> Bool
+    ) throws -> Child {
+        if let hook { fixture.hook(hook) }
+        let probe = try Child(
             Paths.probe, ["--status-file", fixture.statusFile, "--hook", fixture.hook, "--wait", "--timeout", "60", "--interval", "0.2"] + extra,
             stdout: "\(fixture.scratch.path)/out", stderr: "\(fixture.scratch.path)/err")
+        #expect(eventually(within: 10) { ready(probe) })
+        return probe
     }
 
     @Test(arguments: [SIGTERM, SIGINT])
@@ -41,9 +48,9 @@ import Testing
         let marker = ProbeHookLifecycleTests.marker()
         let fixture = ProbeTests.Fixture()
         let started = "\(fixture.scratch.path)/started"
-        fixture.hook("touch \(started); setsid sleep \(marker) & exec sleep \(marker)")
-        let probe = try Self.waitingProbe(fixture, ["--hook-timeout", "30"])
-        #expect(eventually(within: 10) { FileManager.default.fileExists(atPath: started) && processes(containing: marker).count == 2 })
+        let probe = try Self.waitingProbe(fixture, hook: "touch \(started); setsid sleep \(marker) & exec sleep \(marker)", ["--hook-timeout", "30"]) { _ in
+            FileManager.default.fileExists(atPath: started) && processes(containing: marker).count == 2
+        }
         #expect(Self.interrupt(probe, with: signal, fixture: fixture) == "not ready: 114 INTERRUPTED: probe got signal \(signal) (\(Self.names[signal]!)) while hook \(fixture.hook) ran; its processes were killed\n")
         #expect(processes(containing: marker).isEmpty)
     }
@@ -51,8 +58,7 @@ import Testing
     @Test(arguments: [SIGTERM, SIGINT])
     func signalBetweenChecks(signal: Int32) throws {
         let fixture = ProbeTests.Fixture(.running, expected: nil)
-        let probe = try Self.waitingProbe(fixture)
-        #expect(eventually(within: 10) { Self.catches(probe.pid, signal) })
+        let probe = try Self.waitingProbe(fixture) { Self.catches($0.pid, signal) }
         #expect(Self.interrupt(probe, with: signal, fixture: fixture) == "not ready: 114 INTERRUPTED: probe got signal \(signal) (\(Self.names[signal]!)) while waiting to check again; last check: 100 START_PENDING\n")
     }
 
@@ -63,9 +69,9 @@ import Testing
         let marker = ProbeHookLifecycleTests.marker()
         let fixture = ProbeTests.Fixture()
         let runs = "\(fixture.scratch.path)/runs"
-        fixture.hook("echo run >> \(runs); sleep \(marker) & exit 3")
-        let probe = try Self.waitingProbe(fixture)
-        #expect(eventually(within: 10) { ((try? String(contentsOfFile: runs, encoding: .utf8)) ?? "").count >= "run\nrun\n".count })
+        let probe = try Self.waitingProbe(fixture, hook: "echo run >> \(runs); sleep \(marker) & exit 3") { _ in
+            ((try? String(contentsOfFile: runs, encoding: .utf8)) ?? "").count >= "run\nrun\n".count
+        }
         #expect(Self.interrupt(probe, with: signal, fixture: fixture).hasPrefix("not ready: 114 INTERRUPTED: probe got signal \(signal) (\(Self.names[signal]!)) while "))
         #expect(processes(containing: marker).isEmpty)
     }
