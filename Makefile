@@ -10,7 +10,6 @@ VENV := .venv
 SUPERVISORD := $(VENV)/bin/supervisord
 VENV_STAMP := $(VENV)/.installed-$(SUPERVISOR_VERSION)-1
 PREFIX ?= /usr
-SYSCONFDIR ?= /etc
 DESTDIR ?=
 # Release binaries: Embedded Swift (no Swift runtime, no /proc needed at start-up),
 # fully static against glibc, stripped, unused sections dropped. SwiftPM cannot
@@ -27,8 +26,13 @@ EMBEDDED_FLAGS := -enable-experimental-feature Embedded -target x86_64-unknown-l
 # libswiftUnicodeDataTables: String comparison and Character; -lm: ceil, used by hash tables.
 EMBEDDED_LINK := -static -s -Wl,--gc-sections $(EMBEDDED_LIB)/libswiftUnicodeDataTables.a -lm
 C_SOURCES := $(wildcard Sources/CReadiness/*.c Sources/CReadiness/include/*)
+# Where `make install` puts readiness_listener.conf: detected from DESTDIR's
+# supervisord.conf by supervisor.d/install-config.sh unless these say otherwise.
+SUPERVISORD_CONF ?=
+SUPERVISOR_INCLUDE_DIR ?=
+SUPERVISOR_INCLUDE_EXT ?=
 
-.PHONY: all build test release install demo bench fuzz clean
+.PHONY: all build test test-swift matrix e2e e2e-install release install demo bench fuzz clean
 
 all: build
 
@@ -45,11 +49,70 @@ $(VENV_STAMP):
 # Both build modes: the unit tests need the normal one (Swift Testing); the
 # integration tests run the Embedded release binaries, one of them in an empty root.
 # `make demo` is checked first, outside `swift test` (which holds the build lock).
-test: $(VENV_STAMP) release
+# Then the supervisord-facing suites once per version of the matrix, then the
+# container end-to-end tests. Each part prints how long it took.
+test: test-swift matrix e2e
+
+test-swift: $(VENV_STAMP) release
 	examples/demo/test_make_demo.sh
 	$(SWIFT) build --build-tests
 	READINESS_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) READINESS_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) \
-		$(SWIFT) test --disable-xctest --skip-build
+		$(SWIFT) test --disable-xctest --skip-build --skip '$(E2E_SUITES)'
+
+# supervisor as Ubuntu 20.04 (4.1.0), 22.04 (4.2.1), Debian 12 and Ubuntu 24.04
+# (4.2.5) ship it; 4.3.0 is the .venv above. 4.0.x does not start on Python 3.11.
+SUPERVISOR_MATRIX := 4.1.0 4.2.1 4.2.5
+MATRIX_SUITES := ListenerSupervisordTests|ReconcileTests|ListenerFaultTests
+matrix_venv = .build/venvs/supervisor-$(1)
+.build/venvs/supervisor-%/.installed:
+	$(PYTHON) -m venv $(call matrix_venv,$*)
+	$(call matrix_venv,$*)/bin/pip install --quiet --disable-pip-version-check supervisor==$*
+	@$(call matrix_venv,$*)/bin/supervisord --version | grep -qx '$*'
+	touch $@
+
+matrix: release $(foreach version,$(SUPERVISOR_MATRIX),.build/venvs/supervisor-$(version)/.installed)
+	$(SWIFT) build --build-tests
+	for version in $(SUPERVISOR_MATRIX); do \
+		echo "== supervisor $$version: $(MATRIX_SUITES)"; \
+		READINESS_SUPERVISOR_VENV=$(CURDIR)/$(call matrix_venv,$$version) READINESS_SUPERVISOR_VERSION=$$version \
+		READINESS_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) \
+			$(SWIFT) test --disable-xctest --skip-build --filter '$(MATRIX_SUITES)' || exit 1; \
+	done
+
+# The product in a real container: Debian 12's own supervisord as PID 1 under
+# runc, the probe through `runc exec`. The root file system is debootstrapped
+# once and cached under a name that says what it holds; it stays pristine
+# (each container gets an overlay). The installed layer is built with the
+# README's Dockerfile steps (a test compares them).
+E2E_SUITES := ContainerTests
+E2E_DIR := .build/e2e
+E2E_RELEASE := bookworm
+E2E_PACKAGES := supervisor
+E2E_BASE := $(E2E_DIR)/debian-$(E2E_RELEASE)-minbase-$(E2E_PACKAGES)
+E2E_OUT := $(E2E_DIR)/installed
+E2E_MIRROR = $(or $(shell sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1),http://deb.debian.org/debian)
+
+$(E2E_BASE).stamp:
+	@command -v runc >/dev/null && command -v debootstrap >/dev/null || (apt-get update -qq && apt-get install -y -qq runc debootstrap)
+	rm -rf $(E2E_BASE) $(E2E_BASE).tmp
+	debootstrap --variant=minbase --include=$(E2E_PACKAGES) $(E2E_RELEASE) $(E2E_BASE).tmp $(E2E_MIRROR)
+	mv $(E2E_BASE).tmp $(E2E_BASE)
+	touch $@
+
+# The Dockerfile's build stage: COPY --from=runtime /etc/supervisor/ /out/etc/supervisor/,
+# then make install DESTDIR=/out PREFIX=/usr. E2E_BREAK_INSTALL=1 leaves the
+# listener's config out, to see the e2e fail.
+e2e-install: $(E2E_BASE).stamp
+	rm -rf $(E2E_OUT)
+	mkdir -p $(E2E_OUT)/etc
+	cp -a $(E2E_BASE)/etc/supervisor/ $(E2E_OUT)/etc/supervisor/
+	$(MAKE) install DESTDIR=$(CURDIR)/$(E2E_OUT) PREFIX=/usr
+	$(if $(E2E_BREAK_INSTALL),rm $(E2E_OUT)/etc/supervisor/conf.d/readiness_listener.conf)
+
+e2e: e2e-install
+	$(SWIFT) build --build-tests
+	READINESS_E2E_BASE=$(CURDIR)/$(E2E_BASE) READINESS_E2E_INSTALLED=$(CURDIR)/$(E2E_OUT) \
+		$(SWIFT) test --disable-xctest --skip-build --filter '$(E2E_SUITES)'
 
 release: $(RELEASE_DIR)/readiness_listener $(RELEASE_DIR)/readiness_probe
 	@ls -l $^
@@ -76,11 +139,13 @@ $(RELEASE_DIR)/readiness_%.o: $$(wildcard Sources/readiness_%/*.swift) $(RELEASE
 $(RELEASE_DIR)/readiness_%: $(RELEASE_DIR)/readiness_%.o $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o $(RELEASE_DIR)/CReadiness.o
 	$(CLANG) $^ $(EMBEDDED_LINK) -o $@
 
+# The config first: when the include directory cannot be told, nothing is installed.
 install: release
+	DESTDIR='$(DESTDIR)' SUPERVISORD_CONF='$(SUPERVISORD_CONF)' SUPERVISOR_INCLUDE_DIR='$(SUPERVISOR_INCLUDE_DIR)' \
+		SUPERVISOR_INCLUDE_EXT='$(SUPERVISOR_INCLUDE_EXT)' supervisor.d/install-config.sh supervisor.d/readiness_listener.conf
 	install -D -m 0755 $(RELEASE_DIR)/readiness_listener $(DESTDIR)$(PREFIX)/bin/readiness_listener
 	install -D -m 0755 $(RELEASE_DIR)/readiness_probe $(DESTDIR)$(PREFIX)/bin/readiness_probe
 	ln -sf readiness_probe $(DESTDIR)$(PREFIX)/bin/readiness_probe.sh
-	install -D -m 0644 supervisor.d/readiness_listener.conf $(DESTDIR)$(SYSCONFDIR)/supervisor.d/readiness_listener.conf
 
 clean:
 	rm -rf .build $(VENV)

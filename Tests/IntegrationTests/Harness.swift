@@ -9,7 +9,27 @@ enum Paths {
     static let binaries = ProcessInfo.processInfo.environment["READINESS_BIN_DIR"] ?? "\(repository)/.build/debug"
     static let listener = "\(binaries)/readiness_listener"
     static let probe = "\(binaries)/readiness_probe"
-    static let venv = "\(repository)/.venv/bin"
+    /// supervisord and supervisorctl: `.venv` (4.3.0), or a matrix run's
+    /// virtualenv named by `READINESS_SUPERVISOR_VENV`.
+    static let venv = "\(ProcessInfo.processInfo.environment["READINESS_SUPERVISOR_VENV"] ?? "\(repository)/.venv")/bin"
+}
+
+/// The supervisord the tests run, checked once against the version a matrix
+/// run asked for (`READINESS_SUPERVISOR_VERSION`), so a wrong virtualenv fails
+/// every test that starts supervisord instead of passing for another version.
+enum SupervisordVersion {
+    struct Mismatch: Error, CustomStringConvertible { let description: String }
+
+    static let checked: Result<String, Mismatch> = {
+        let answer = (try? run("\(Paths.venv)/supervisord", ["--version"]))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let wanted = ProcessInfo.processInfo.environment["READINESS_SUPERVISOR_VERSION"]
+        guard !answer.isEmpty, wanted == nil || wanted == answer else {
+            let said = answer.isEmpty ? "cannot be run (make the virtualenv first)" : "says \(answer)"
+            return .failure(Mismatch(description: "\(Paths.venv)/supervisord --version \(said); the run asked for \(wanted ?? "any version")"))
+        }
+        print("integration tests run supervisord \(answer) from \(Paths.venv)")
+        return .success(answer)
+    }()
 }
 
 /// The result of running a command to completion.
@@ -201,6 +221,7 @@ final class Supervisord {
 
     init(start: String?, startSettings: [String: String] = [:], otherPrograms: Int = 0, listenerSettings: [String: String] = [:],
          statusDirectory: String? = nil, server: Server = .unixSocket, otherProgram: String = "/bin/sleep 60") throws {
+        _ = try SupervisordVersion.checked.get()
         let statusFile = statusDirectory.map { "\($0)/status" } ?? "\(scratch.path)/run/status"
         self.statusOverride = statusDirectory.map { "\($0)/status" }
         let socket = "\(scratch.path)/supervisor.sock"

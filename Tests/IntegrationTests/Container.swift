@@ -1,0 +1,308 @@
+import Foundation
+import Testing
+
+/// The layers `make e2e` prepares: a pristine debootstrapped Debian 12 with
+/// its own supervisord (`base`), and the product installed with the README's
+/// Dockerfile steps (`installed`). Each container stacks its own layer on top.
+enum ContainerImage {
+    static let base = ProcessInfo.processInfo.environment["READINESS_E2E_BASE"]
+    static let installed = ProcessInfo.processInfo.environment["READINESS_E2E_INSTALLED"]
+    /// `make e2e` sets both; a bare `swift test` skips the container suite.
+    static var available: Bool { base != nil && installed != nil }
+    /// PID 1 of every container: the README Dockerfile's CMD.
+    static let command = ["/usr/bin/supervisord", "-n", "-c", "/etc/supervisor/supervisord.conf"]
+    /// What a read-only root needs on top (README, Put it in an image).
+    static let readOnlyRootArguments = ["--logfile", "/dev/null", "--logfile_maxbytes", "0"]
+    /// Container ids start with the branch name, then a token unique to this run.
+    static let prefix = "e2e-"
+    static let runToken = "\(prefix)\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    static let directory = "\(Paths.repository)/.build/e2e/containers"
+    /// Where the image puts start.sh and its program section (README's Dockerfile).
+    static let startScript = "/usr/local/bin/start.sh"
+    static let startConfig = "/etc/supervisor/conf.d/start.conf"
+    /// Where the listener's config lands in Debian's layout.
+    static let listenerConfig = "/etc/supervisor/conf.d/readiness_listener.conf"
+
+    /// Containers and overlay mounts a crashed earlier run left in this
+    /// repository's directory: only ids with our prefix whose bundle is ours.
+    static let leftoversRemoved: Void = {
+        if let list = try? run("/usr/sbin/runc", ["list", "--format", "json"]).stdout,
+            let entries = try? JSONSerialization.jsonObject(with: Data(list.utf8)) as? [[String: Any]] {
+            for entry in entries {
+                guard let id = entry["id"] as? String, id.hasPrefix(prefix),
+                    let bundle = entry["bundle"] as? String, bundle.hasPrefix(directory)
+                else { continue }
+                _ = try? run("/usr/sbin/runc", ["delete", "-f", id])
+            }
+        }
+        let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count > 1, fields[1].hasPrefix(directory + "/") { _ = try? run("/usr/bin/umount", [String(fields[1])]) }
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }()
+}
+
+struct ContainerError: Error, CustomStringConvertible { let description: String }
+
+/// One runc container: supervisord as PID 1 over an overlay of
+/// `own layer : installed : base`, /run a tmpfs, no network, no rlimits.
+final class Container {
+    struct Options {
+        /// The body of /usr/local/bin/start.sh; nil leaves the command missing.
+        var start: String? = "exit 0"
+        /// The body of /usr/bin/readiness_probe_hook, if any.
+        var hook: String?
+        /// More supervisord sections, as an image adds its own programs.
+        var programs = ""
+        /// More arguments for the listener's command line.
+        var listenerArguments: [String] = []
+        /// readOnlyRootFilesystem: only the tmpfs mounts are writable.
+        var readOnlyRoot = false
+        /// A host directory kept at /run/readiness, as an emptyDir outlives a container.
+        var statusDirectory: String?
+        /// The installed layer; a test points it at a broken install.
+        var installed = ContainerImage.installed ?? ""
+    }
+
+    let id: String
+    let bundle: String
+    var rootfs: String { "\(bundle)/rootfs" }
+    private(set) var initPID: Int32 = 0
+    private var mounted = false
+
+    init(_ options: Options = Options()) throws {
+        ContainerImage.leftoversRemoved
+        id = "\(ContainerImage.runToken)-\(UUID().uuidString.prefix(6).lowercased())"
+        bundle = "\(ContainerImage.directory)/\(id)"
+        do { try create(options) } catch {
+            destroy()
+            throw error
+        }
+    }
+
+    private func create(_ options: Options) throws {
+        let layer = "\(bundle)/layer"
+        for directory in ["layer", "upper", "work", "rootfs"] {
+            try FileManager.default.createDirectory(atPath: "\(bundle)/\(directory)", withIntermediateDirectories: true)
+        }
+        func put(_ path: String, _ text: String, mode: Int = 0o644) throws {
+            let file = layer + path
+            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: file, atomically: false, encoding: .utf8)
+            chmod(file, mode_t(mode))
+        }
+        try put(ContainerImage.startConfig, try String(contentsOfFile: "\(Paths.repository)/supervisor.d/start.conf.example", encoding: .utf8))
+        if let start = options.start { try put(ContainerImage.startScript, "#!/bin/sh\n\(start)\n", mode: 0o755) }
+        if let hook = options.hook { try put("/usr/bin/readiness_probe_hook", "#!/bin/sh\n\(hook)\n", mode: 0o755) }
+        if !options.programs.isEmpty { try put("/etc/supervisor/conf.d/programs.conf", options.programs) }
+        if !options.listenerArguments.isEmpty {
+            let installed = try String(contentsOfFile: options.installed + ContainerImage.listenerConfig, encoding: .utf8)
+            let command = "command=/usr/bin/readiness_listener --program start --status-file /run/readiness/status"
+            guard installed.contains(command) else { throw ContainerError(description: "no `\(command)` line to extend") }
+            try put(ContainerImage.listenerConfig,
+                    installed.replacingOccurrences(of: command, with: ([command] + options.listenerArguments).joined(separator: " ")))
+        }
+        try runChecked("/usr/bin/mount", ["-t", "overlay", "overlay", "-o",
+            "lowerdir=\(layer):\(options.installed):\(ContainerImage.base ?? ""),upperdir=\(bundle)/upper,workdir=\(bundle)/work", rootfs])
+        mounted = true
+        try writeSpec(options)
+        let console = "\(bundle)/console.log"
+        try runChecked("/usr/sbin/runc", ["run", "-d", "--bundle", bundle, id], stdout: console)
+        let state = try runChecked("/usr/sbin/runc", ["state", id]).stdout
+        let json = try JSONSerialization.jsonObject(with: Data(state.utf8)) as? [String: Any]
+        initPID = Int32(json?["pid"] as? Int ?? 0)
+    }
+
+    /// `runc spec`'s defaults, then what the issue asks for.
+    private func writeSpec(_ options: Options) throws {
+        try runChecked("/usr/sbin/runc", ["spec", "--bundle", bundle])
+        let path = "\(bundle)/config.json"
+        guard var spec = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any],
+            var process = spec["process"] as? [String: Any], var mounts = spec["mounts"] as? [[String: Any]]
+        else { throw ContainerError(description: "runc spec wrote no usable config.json") }
+        process["terminal"] = false
+        process["args"] = ContainerImage.command
+        process["rlimits"] = nil  // setrlimit is not permitted in this sandbox
+        spec["process"] = process
+        spec["root"] = ["path": rootfs, "readonly": options.readOnlyRoot]
+        mounts.append(["destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=755"]])
+        if options.readOnlyRoot {
+            // Debian's supervisord does not start on a read-only root as
+            // configured: Python's tempfile (the default childlogdir) wants a
+            // writable temporary directory, and the log is
+            // /var/log/supervisor/supervisord.log. With -n the log also goes
+            // to stdout, the container log, so the file can be /dev/null.
+            process["env"] = (process["env"] as? [String] ?? []) + ["TMPDIR=/run"]
+            process["args"] = ContainerImage.command + ContainerImage.readOnlyRootArguments
+            spec["process"] = process
+        }
+        if let kept = options.statusDirectory {
+            mounts.append(["destination": "/run/readiness", "type": "bind", "source": kept, "options": ["rbind", "rw"]])
+        }
+        spec["mounts"] = mounts
+        try JSONSerialization.data(withJSONObject: spec, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: path))
+    }
+
+    @discardableResult
+    private func runChecked(_ executable: String, _ arguments: [String], stdout: String? = nil) throws -> Completed {
+        let result: Completed
+        if let stdout {
+            let child = try Child(executable, arguments, stdout: stdout, stderr: stdout)
+            let status = child.wait(seconds: 60) ?? -1
+            result = Completed(status: status, stdout: "", stderr: (try? String(contentsOfFile: stdout, encoding: .utf8)) ?? "", seconds: 0)
+        } else {
+            result = try run(executable, arguments)
+        }
+        guard result.status == 0 else {
+            throw ContainerError(description: "\(executable) \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)")
+        }
+        return result
+    }
+
+    /// The status `exec` reports when the command ran past its timeout.
+    static let timedOut: Int32 = -1
+
+    /// `runc exec`, the way containerd serves kubelet's ExecSync. Past
+    /// `timeout` the exec'd process is SIGKILLed, as containerd does.
+    func exec(_ arguments: [String], user: String? = nil, timeout: Double = 30) throws -> Completed {
+        let scratch = ScratchDirectory()
+        let pidFile = "\(scratch.path)/pid"
+        let started = Date()
+        let child = try Child("/usr/sbin/runc", ["exec", "--pid-file", pidFile] + (user.map { ["--user", $0] } ?? []) + [id] + arguments,
+                              stdout: "\(scratch.path)/out", stderr: "\(scratch.path)/err")
+        let status = child.wait(seconds: timeout)
+        var stderr = (try? String(contentsOfFile: "\(scratch.path)/err", encoding: .utf8)) ?? ""
+        if status == nil {
+            if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                kill(pid, SIGKILL)
+            }
+            child.wait(seconds: 10)
+            stderr += "command timed out after \(timeout) s"
+        }
+        return Completed(
+            status: status ?? Self.timedOut,
+            stdout: (try? String(contentsOfFile: "\(scratch.path)/out", encoding: .utf8)) ?? "",
+            stderr: stderr,
+            seconds: Date().timeIntervalSince(started))
+    }
+
+    func shell(_ command: String) throws -> Completed { try exec(["/bin/sh", "-c", command]) }
+
+    /// The listener is registered and RUNNING, or a clear error: the install
+    /// left its config out of the directory supervisord includes.
+    func waitForListener(within seconds: Double = 30) throws {
+        var last = ""
+        let registered = try eventually(within: seconds) {
+            last = try exec(["supervisorctl", "status"]).stdout
+            return last.contains("readiness_listener") && last.contains("RUNNING")
+        }
+        guard registered else {
+            throw ContainerError(description: """
+                readiness_listener is not registered with supervisord in container \(id): `supervisorctl status` says \
+                '\(last.trimmingCharacters(in: .whitespacesAndNewlines))'. The install did not put readiness_listener.conf \
+                where /etc/supervisor/supervisord.conf includes it (\(ContainerImage.listenerConfig)), or supervisord \
+                did not start (its output: '\(console.suffix(2000))'; container: \(state)).
+                """)
+        }
+    }
+
+    /// The status file as the container's own /run holds it.
+    var status: StatusFile? { StatusFile(path: "/proc/\(initPID)/root/run/readiness/status") }
+
+    /// `runc state`'s status: running, stopped, …
+    var state: String {
+        let text = (try? run("/usr/sbin/runc", ["state", id]).stdout) ?? ""
+        return ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any])?["status"] as? String ?? "gone"
+    }
+
+    /// Waits for the container to stop by itself (supervisord, PID 1, exited).
+    func waitUntilStopped(within seconds: Double) -> Bool { eventually(within: seconds) { state == "stopped" } }
+
+    /// The command lines of the container's processes, from `runc ps`.
+    func processes() throws -> [String] {
+        let lines = try runChecked("/usr/sbin/runc", ["ps", id, "-o", "pid,args"]).stdout.split(separator: "\n")
+        return lines.dropFirst().map { String($0) }
+    }
+
+    var console: String { (try? String(contentsOfFile: "\(bundle)/console.log", encoding: .utf8)) ?? "" }
+
+    /// Deletes the container and its overlay; safe to call twice.
+    func destroy() {
+        _ = try? run("/usr/sbin/runc", ["delete", "-f", id])
+        if mounted, (try? run("/usr/bin/umount", [rootfs]))?.status == 0 { mounted = false }
+        if !mounted { try? FileManager.default.removeItem(atPath: bundle) }
+    }
+}
+
+/// A kubelet-like readiness prober: every `period` it runs the probe through
+/// `runc exec` (killed past `timeout`), counts consecutive results against the
+/// thresholds, and prints each Ready/NotReady transition with the probe's
+/// message, as `kubectl get pod -w` and `kubectl describe pod` show them.
+final class Prober {
+    struct Result {
+        var at: Double
+        var code: Int32
+        var message: String
+    }
+
+    let container: Container
+    var period = 0.5
+    var timeout = 1.0
+    var successThreshold = 1
+    var failureThreshold = 1
+    var user: String?
+    private(set) var ready = false
+    private(set) var results: [Result] = []
+    private(set) var transitions: [(ready: Bool, message: String)] = []
+    private var successes = 0
+    private var failures = 0
+    private let started = Date()
+
+    init(_ container: Container, user: String? = nil) {
+        self.container = container
+        self.user = user
+    }
+
+    /// One probe, counted like kubelet counts it.
+    @discardableResult
+    func probe() throws -> Result {
+        let completed = try container.exec(["/usr/bin/readiness_probe.sh"], user: user, timeout: timeout)
+        let message = (completed.stdout + completed.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = Result(at: Date().timeIntervalSince(started), code: completed.status, message: message)
+        results.append(result)
+        if result.code == 0 {
+            successes += 1
+            failures = 0
+            if !ready && successes >= successThreshold { transition(to: true, result) }
+        } else {
+            failures += 1
+            successes = 0
+            if ready && failures >= failureThreshold { transition(to: false, result) }
+            if failures == 1 || results.dropLast().last?.message != message {
+                print(String(format: "  %6.1fs  Warning  Unhealthy  pod/%@  Readiness probe failed: %@", result.at, container.id, message))
+            }
+        }
+        return result
+    }
+
+    private func transition(to ready: Bool, _ result: Result) {
+        self.ready = ready
+        transitions.append((ready, result.message))
+        print(String(format: "%@   %@   Running   %.1fs   (%@)", container.id, ready ? "1/1" : "0/1", result.at, result.message))
+    }
+
+    /// Probes every `period` until `condition` holds for the latest result.
+    @discardableResult
+    func probe(until condition: (Result) -> Bool, within seconds: Double = 30) throws -> Result? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let next = Date().addingTimeInterval(period)
+            let result = try probe()
+            if condition(result) { return result }
+            Thread.sleep(until: next)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+
+/// The product in a real container (`make e2e`): Debian 12's supervisord as
+/// PID 1 under runc, installed with the README's Dockerfile steps, and the
+/// probe run through `runc exec` by a kubelet-like prober. Every test deletes
+/// its container and unmounts its overlay, also when it fails.
+@Suite(.serialized, .enabled(if: ContainerImage.available, "make e2e prepares the root file system"))
+struct ContainerTests {
+    @Test func startInitializesThenReady() throws {
+        let container = try Container(.init(start: "echo initializing; sleep 3; exit 0"))
+        defer { container.destroy() }
+        try container.waitForListener()
+        let prober = Prober(container)
+        let ready = try prober.probe(until: { $0.code == 0 }, within: 30)
+        #expect(ready != nil, "never ready: \(prober.results.last?.message ?? "")")
+        #expect(prober.results.contains { $0.code == 100 && $0.message.contains("START_PENDING") })
+        #expect(prober.transitions.map(\.ready) == [true])
+        #expect(container.status?["supervisord_pid"] == "1")
+    }
+
+    @Test func startExitsWithStatus3() throws {
+        let container = try Container(.init(start: "exit 3"))
+        defer { container.destroy() }
+        try container.waitForListener()
+        let prober = Prober(container)
+        let failed = try prober.probe(until: { $0.code == 101 }, within: 30)
+        #expect(failed?.message.contains("exited with status 3") == true, "\(prober.results.map(\.message))")
+        #expect(!prober.ready)
+    }
+
+    @Test func startCommandMissing() throws {
+        let container = try Container(.init(start: nil))
+        defer { container.destroy() }
+        try container.waitForListener()
+        let prober = Prober(container)
+        let fatal = try prober.probe(until: { $0.code == 102 }, within: 60)
+        #expect(fatal?.message.contains("can't find command") == true, "\(prober.results.map(\.message))")
+    }
+
+    /// Hooks run inside the container: their codes, and no process of theirs
+    /// left once the probe returned (listed with `runc ps`).
+    @Test func hooksInsideTheContainer() throws {
+        let container = try Container(.init(hook: "exit 7"))
+        defer { container.destroy() }
+        try container.waitForListener()
+        let prober = Prober(container)
+        #expect(try prober.probe(until: { $0.code == 7 }, within: 30) != nil, "\(prober.results.map(\.message))")
+        let cases = [
+            ("hang", "echo hanging; exec sleep 3017.1"),
+            ("setsid", "setsid sleep 3017.2 & echo detached; wait"),
+            ("double fork", "(sleep 3017.3 &) ; sleep 3017.4"),
+        ]
+        for (name, body) in cases {
+            let hook = "\(container.rootfs)/usr/bin/readiness_probe_hook"
+            try "#!/bin/sh\n\(body)\n".write(toFile: hook, atomically: true, encoding: .utf8)
+            chmod(hook, 0o755)
+            // The probe in the background, so that the hook's processes are seen running first.
+            let scratch = ScratchDirectory()
+            let probe = try Child("/usr/sbin/runc", ["exec", container.id, "/usr/bin/readiness_probe.sh"],
+                                  stdout: "\(scratch.path)/out", stderr: "\(scratch.path)/out")
+            #expect(try eventually(within: 10) { try !container.processes().filter { $0.contains("sleep 3017") }.isEmpty },
+                    "\(name): the hook's processes ran")
+            #expect(probe.wait(seconds: 10) == 110, "\(name): \((try? String(contentsOfFile: "\(scratch.path)/out", encoding: .utf8)) ?? "")")
+            let left = try container.processes().filter { $0.contains("sleep 3017") }
+            #expect(left.isEmpty, "\(name): \(left)")
+        }
+        // timeoutSeconds shorter than the probe's own hook deadline: the
+        // prober kills the exec'd probe, as containerd does, and counts a failure.
+        prober.timeout = 0.3
+        let timedOut = try prober.probe()
+        #expect(timedOut.code == Container.timedOut && timedOut.message.contains("timed out after 0.3 s"), "\(timedOut.message)")
+        #expect(try container.processes().filter { $0.contains("/usr/bin/readiness_probe.sh") }.isEmpty, "the killed probe is gone")
+    }
+
+    @Test func listenerKilledRestartedAndReloaded() throws {
+        let container = try Container(.init(start: "sleep 2; exit 0"))
+        defer { container.destroy() }
+        try container.waitForListener()
+        let prober = Prober(container)
+        prober.period = 0.25
+        #expect(try prober.probe(until: { $0.code == 0 }) != nil)
+        let first = try #require(container.status?["listener_pid"])
+        #expect(try container.shell("kill -9 \(first)").status == 0)
+        #expect(eventually(within: 20) { (container.status?["listener_pid"]).map { $0 != first } == true }, "supervisord restarted the listener")
+        #expect(try prober.probe().code == 0, "the restarted listener resumed from the file")
+        for command in [["restart", "start"], ["reload"]] {
+            #expect(try container.exec(["supervisorctl"] + command).status == 0)
+            #expect(try prober.probe(until: { $0.code == 100 }, within: 10) != nil, "\(command): start.sh runs again")
+            #expect(try prober.probe(until: { $0.code == 0 }) != nil, "\(command): and is ready again")
+        }
+        #expect(container.status?["supervisord_pid"] == "1")
+    }
+
+    /// The status directory outlives the container, as an emptyDir outlives a
+    /// container restart: the new container is never READY before its own
+    /// start.sh exited 0.
+    @Test func restartWithTheStatusDirectoryKept() throws {
+        let kept = ScratchDirectory()
+        let first = try Container(.init(start: "exit 0", statusDirectory: kept.path))
+        defer { first.destroy() }
+        try first.waitForListener()
+        #expect(try Prober(first).probe(until: { $0.code == 0 }) != nil)
+        first.destroy()
+        #expect(StatusFile(path: "\(kept.path)/status")?["state"] == "EXITED", "the first container's file is kept")
+
+        let done = "\(kept.path)/second-start-done"
+        let second = try Container(.init(start: "sleep 3; touch /run/readiness/second-start-done; exit 0", statusDirectory: kept.path))
+        defer { second.destroy() }
+        let prober = Prober(second)
+        prober.period = 0.2
+        let ready = try prober.probe(until: { $0.code == 0 }, within: 30)
+        #expect(ready != nil)
+        #expect(FileManager.default.fileExists(atPath: done))
+        for result in prober.results where result.code == 0 {
+            #expect(FileManager.default.fileExists(atPath: done), "READY at \(result.at) s before start.sh exited")
+        }
+        #expect(prober.results.first?.code != 0)
+    }
+
+    /// runAsUser: the probe as nobody reads the file the root listener wrote.
+    @Test func probeAsNonRootUser() throws {
+        let container = try Container()
+        defer { container.destroy() }
+        try container.waitForListener()
+        #expect(try Prober(container).probe(until: { $0.code == 0 }) != nil)
+        let prober = Prober(container, user: "65534:65534")
+        let result = try prober.probe()
+        #expect(result.code == 0, "\(result.message)")
+    }
+
+    /// readOnlyRootFilesystem with only /run writable (a tmpfs), TMPDIR=/run,
+    /// and supervisord's log to the container log only.
+    @Test func readOnlyRootFileSystem() throws {
+        let container = try Container(.init(start: "sleep 1; exit 0", readOnlyRoot: true))
+        defer { container.destroy() }
+        try container.waitForListener()
+        #expect(try Prober(container).probe(until: { $0.code == 0 }) != nil, "\(container.console)")
+        #expect(try container.shell("touch /usr/local/bin/x").status != 0, "the root really is read-only")
+        #expect(container.console.contains("supervisord started with pid 1"), "its log is in the container log")
+    }
+
+    /// What later scenarios build on: the image's own programs, more listener
+    /// arguments, and a container that stops by itself (PID 1 exits).
+    @Test func ownProgramsListenerArgumentsAndStoppingByItself() throws {
+        let container = try Container(.init(
+            programs: "[program:sidecar]\ncommand=/bin/sleep 600\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n",
+            listenerArguments: ["--verbose"]))
+        defer { container.destroy() }
+        try container.waitForListener()
+        #expect(try Prober(container).probe(until: { $0.code == 0 }) != nil)
+        #expect(try container.exec(["supervisorctl", "status", "sidecar"]).stdout.contains("RUNNING"))
+        #expect(eventually(within: 10) { container.console.contains("sidecar") }, "--verbose logs other programs' events: \(container.console)")
+        #expect(container.state == "running")
+        _ = try container.exec(["supervisorctl", "shutdown"])
+        #expect(container.waitUntilStopped(within: 30))
+    }
+
+    /// The install with the listener's config left out: the harness says so
+    /// instead of letting the scenarios pass or time out without a reason.
+    @Test func brokenInstallIsCaught() throws {
+        let broken = ScratchDirectory()
+        #expect(try run("/bin/cp", ["-a", "\(ContainerImage.installed ?? "")/.", broken.path]).status == 0)
+        #expect(unlink(broken.path + ContainerImage.listenerConfig) == 0)
+        let container = try Container(.init(installed: broken.path))
+        defer { container.destroy() }
+        let error = #expect(throws: ContainerError.self) { try container.waitForListener(within: 8) }
+        #expect(error?.description.contains("readiness_listener is not registered") == true)
+        #expect(try container.exec(["/usr/bin/readiness_probe.sh"]).status == 104)
+    }
+}
