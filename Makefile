@@ -95,7 +95,8 @@ E2E_MIRROR = $(or $(shell sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.
 $(E2E_BASE).stamp:
 	@command -v runc >/dev/null && command -v debootstrap >/dev/null || (apt-get update -qq && apt-get install -y -qq runc debootstrap)
 	rm -rf $(E2E_BASE) $(E2E_BASE).tmp
-	debootstrap --variant=minbase --include=$(E2E_PACKAGES) $(E2E_RELEASE) $(E2E_BASE).tmp $(E2E_MIRROR)
+	mkdir -p $(E2E_DIR)
+	debootstrap --variant=minbase --include=$(E2E_PACKAGES) $(E2E_RELEASE) $(CURDIR)/$(E2E_BASE).tmp $(E2E_MIRROR)
 	mv $(E2E_BASE).tmp $(E2E_BASE)
 	touch $@
 
