@@ -41,7 +41,8 @@ final class TmpfsMount {
         try mount.remount(readOnly: false)
         let status = try #require(supervisord.waitForState("EXITED", within: 15))
         #expect(status["expected"] == "1")
-        #expect(supervisord.output.contains("msg=\"status file written again\""))
+        // supervisord relays the listener's stderr in its own loop, after the file is there.
+        #expect(eventually { supervisord.output.contains("msg=\"status file written again\"") })
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness") == ["status"])
         #expect(try supervisord.state(of: "readiness_listener") == "RUNNING")
         #expect(!supervisord.log.contains("UNKNOWN"))
