@@ -1,7 +1,10 @@
 /// A small `--name value` / `--flag` parser shared by both executables; the
 /// argument parser packages are not used, to keep the binaries small.
 package struct CommandLineOptions: Equatable, Sendable {
+    /// The last value of each option given.
     package private(set) var values: [String: String] = [:]
+    /// Every value of each option, in order, for the repeatable ones.
+    package private(set) var allValues: [String: [String]] = [:]
     package private(set) var flags: Set<String> = []
 
     /// Accepts `--name value`, `--name=value` and bare `--flag`; anything else is an error.
@@ -15,16 +18,21 @@ package struct CommandLineOptions: Equatable, Sendable {
             if let equals = body.firstIndex(of: "=") {
                 let name = String(body[..<equals])
                 guard valued.contains(name) else { throw UsageError("unknown option --\(name)") }
-                values[name] = String(body[body.index(after: equals)...])
+                add(name, String(body[body.index(after: equals)...]))
             } else if valued.contains(String(body)) {
                 guard let value = iterator.next() else { throw UsageError("option \(argument) needs a value") }
-                values[String(body)] = value
+                add(String(body), value)
             } else if allowedFlags.contains(String(body)) {
                 flags.insert(String(body))
             } else {
                 throw UsageError("unknown option \(argument)")
             }
         }
+    }
+
+    private mutating func add(_ name: String, _ value: String) {
+        values[name] = value
+        allValues[name, default: []].append(value)
     }
 
     /// A duration in seconds such as `0.5` or `3`, as milliseconds.

@@ -23,6 +23,7 @@ package struct ProbeCode: Equatable, Sendable {
     package static let noStatus = ProbeCode(104, "NO_STATUS", "no status file: the listener never ran")
     package static let badStatus = ProbeCode(105, "BAD_STATUS", "the status file cannot be read, is malformed, too large, or of an unknown format version")
     package static let staleStatus = ProbeCode(106, "STALE_STATUS", "the status file was written by a supervisord that is no longer running (its pid is gone, or now belongs to a newer process)")
+    package static let essentialDown = ProbeCode(107, "ESSENTIAL_DOWN", "an essential program (--essential) reached FATAL or exited: the listener is shutting supervisord down")
     package static let hookTimeout = ProbeCode(110, "HOOK_TIMEOUT", "the hook ran past its deadline and was killed with its process group")
     package static let hookSignaled = ProbeCode(111, "HOOK_SIGNALED", "the hook died from a signal")
     package static let hookOutOfRange = ProbeCode(112, "HOOK_OUT_OF_RANGE", "the hook exited with a code of 100 or more (the real code is in the message)")
@@ -33,7 +34,7 @@ package struct ProbeCode: Equatable, Sendable {
 
     package static let all: [ProbeCode] = [
         .ready, .hookFailed, .startPending, .startFailed, .startFatal, .startStopped, .noStatus, .badStatus,
-        .staleStatus, .hookTimeout, .hookSignaled, .hookOutOfRange, .hookUnusable, .interrupted, .usage, .internalError,
+        .staleStatus, .essentialDown, .hookTimeout, .hookSignaled, .hookOutOfRange, .hookUnusable, .interrupted, .usage, .internalError,
     ]
 
     /// The code a hook's exit status maps to: 0 and 1–99 pass through, the rest are ours.
@@ -75,8 +76,13 @@ package struct Verdict: Equatable, Sendable {
         "\(isReady ? "ready" : "not ready"): \(code.rawValue) \(code.name): \(message)"
     }
 
-    /// The common check: what the followed program's recorded state means.
+    /// The common check: an essential program's end first (readiness is
+    /// withdrawn before the container goes), then what the followed program's
+    /// recorded state means. A dry run's failure does not withdraw readiness.
     package static func commonCheck(_ record: StatusRecord) -> Verdict {
+        if let failure = record.essentialFailure, failure.shutdown != .dryRun {
+            return Verdict(.essentialDown, "\(failure.summary); supervisord is being shut down")
+        }
         let program = "program \(record.program)"
         switch record.state {
         case .exited where record.expected == true:
@@ -115,6 +121,7 @@ extension ProbeCode {
         case ProbeCode.noStatus.name: "the listener never wrote the status file: is supervisor.d/readiness_listener.conf included, and is the listener RUNNING (supervisorctl status)?"
         case ProbeCode.badStatus.name: "the status file is damaged or not the listener's: remove it and restart the listener (supervisorctl restart readiness_listener)."
         case ProbeCode.staleStatus.name: "the file outlived its supervisord (a restarted container with a persisted /run?): the new listener rewrites it once it runs; if it lasts, check that the listener is RUNNING."
+        case ProbeCode.essentialDown.name: "an essential program ended and supervisord is stopping the container: read the listener's level=error line and the essential_* keys of the status file, then that program's log."
         case ProbeCode.hookTimeout.name: "the hook is too slow: make it faster, or raise --hook-timeout (and the probe's timeoutSeconds)."
         case ProbeCode.hookSignaled.name: "the hook crashed: run it by hand to see why."
         case ProbeCode.hookOutOfRange.name: "the hook must exit 0 when ready and 1 to 99 otherwise."

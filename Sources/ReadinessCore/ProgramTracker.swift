@@ -181,3 +181,33 @@ package struct ProgramTracker: Sendable {
         }
     }
 }
+
+// MARK: - Essential programs
+
+extension ProgramTracker {
+    /// Records `failure` unless one is recorded already: the first end of an
+    /// essential program is the reason for the shutdown, and it is never
+    /// replaced or forgotten. True when it is new: the caller must shut down.
+    package mutating func recordEssentialFailure(_ failure: EssentialFailure?) -> Bool {
+        guard let failure, record.essentialFailure == nil else { return false }
+        record.essentialFailure = failure
+        return true
+    }
+
+    /// Applies `event` to the essential rule: true when it is the first
+    /// essential failure (then recorded).
+    package mutating func applyEssential(_ event: ProcessStateEvent, rule: EssentialRule, at time: @autoclosure () -> Timestamp) -> Bool {
+        guard record.essentialFailure == nil else { return false }
+        return recordEssentialFailure(rule.failure(for: event, at: time()))
+    }
+
+    /// The recorded failure's exit status or spawn error, from supervisord.
+    package mutating func learnEssentialDetails(from info: SupervisorProcessInfo) {
+        record.essentialFailure?.learnDetails(from: info)
+    }
+
+    package mutating func markEssentialShutdown(_ shutdown: EssentialFailure.Shutdown) {
+        record.essentialFailure?.shutdown = shutdown
+    }
+}
+

@@ -47,6 +47,8 @@ package struct StatusRecord: Equatable, Sendable {
     /// PID 1 for one.
     package var supervisordStartTicks: UInt64?
     package var history: [Transition]
+    /// An essential program's end (`--essential`), once seen; nil while none has ended.
+    package var essentialFailure: EssentialFailure?
 
     package init(
         program: String, state: ProcessState = .notSeen, previousState: ProcessState? = nil,
@@ -92,6 +94,7 @@ extension StatusRecord {
             "supervisord_pid=\(supervisordPID)",
             "supervisord_start_ticks=\(Self.text(supervisordStartTicks))",
         ]
+        lines += essentialLines
         for transition in history {
             lines.append(
                 "history=\(Self.text(transition.time)) \(transition.from.rawValue)->\(transition.to.rawValue) serial=\(Self.text(transition.serial))"
@@ -177,10 +180,67 @@ extension StatusRecord {
             guard let value = UInt64(ticks) else { throw .invalidValue(key: "supervisord_start_ticks", value: String(ticks)) }
             record.supervisordStartTicks = value
         }
+        record.essentialFailure = try essentialFailure(values)
         record.spawnError = optionalText("spawn_error")
         record.stdoutLogfile = optionalText("stdout_logfile")
         record.stderrLogfile = optionalText("stderr_logfile")
         return record
+    }
+}
+
+// MARK: - Essential programs
+
+extension StatusRecord {
+    /// `essential_failure=none`, or the program and what it did. New keys of
+    /// format 1: an older probe ignores them.
+    private var essentialLines: [String] {
+        guard let failure = essentialFailure else { return ["essential_failure=none"] }
+        return [
+            "essential_failure=\(failure.program)",
+            "essential_state=\(failure.state.rawValue)",
+            "essential_expected=\(failure.expected.map { $0 ? "1" : "0" } ?? Self.unknown)",
+            "essential_exit_status=\(Self.text(failure.exitStatus))",
+            "essential_spawn_error=\(Self.oneLine(failure.spawnError))",
+            "essential_since=\(Self.text(failure.since))",
+            "essential_shutdown=\(failure.shutdown.rawValue)",
+        ]
+    }
+
+    /// A file without the keys (an older listener's) records no failure.
+    private static func essentialFailure(_ values: [Substring: Substring]) throws(StatusParseError) -> EssentialFailure? {
+        guard let program = values["essential_failure"], program != "none" else { return nil }
+        func value(_ key: Substring) throws(StatusParseError) -> Substring {
+            guard let value = values[key] else { throw .missingKey(String(key)) }
+            return value
+        }
+        func invalid(_ key: Substring) throws(StatusParseError) -> StatusParseError {
+            .invalidValue(key: String(key), value: String(try value(key)))
+        }
+        guard !program.isEmpty else { throw .invalidValue(key: "essential_failure", value: "") }
+        guard let state = ProcessState(rawValue: String(try value("essential_state"))) else { throw try invalid("essential_state") }
+        guard let shutdown = EssentialFailure.Shutdown(rawValue: String(try value("essential_shutdown"))) else {
+            throw try invalid("essential_shutdown")
+        }
+        var failure = EssentialFailure(program: String(program), state: state, shutdown: shutdown)
+        switch try value("essential_expected") {
+        case "1": failure.expected = true
+        case "0": failure.expected = false
+        case "unknown": break
+        default: throw try invalid("essential_expected")
+        }
+        let status = try value("essential_exit_status")
+        if status != unknown {
+            guard let number = Int(status) else { throw try invalid("essential_exit_status") }
+            failure.exitStatus = number
+        }
+        let since = try value("essential_since")
+        if since != unknown {
+            guard let time = Timestamp(rfc3339: since) else { throw try invalid("essential_since") }
+            failure.since = time
+        }
+        let spawnError = try value("essential_spawn_error")
+        failure.spawnError = spawnError.isEmpty ? nil : String(spawnError)
+        return failure
     }
 }
 

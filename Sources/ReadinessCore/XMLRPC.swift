@@ -1,5 +1,7 @@
-/// The small part of XML-RPC the listener speaks to supervisord: one call,
-/// `supervisor.getProcessInfo(name)`, whose answer is a flat struct or a fault.
+/// The small part of XML-RPC the listener speaks to supervisord:
+/// `supervisor.getProcessInfo(name)`, whose answer is a flat struct or a fault;
+/// `supervisor.getAllProcessInfo()`, an array of such structs; and
+/// `supervisor.shutdown()`, a boolean.
 package enum XMLRPC {
     /// A value of a struct member; supervisord sends ints, strings and booleans.
     package enum Value: Equatable, Sendable {
@@ -13,8 +15,15 @@ package enum XMLRPC {
         case fault(code: Int, message: String)
     }
 
-    /// The largest answer accepted; getProcessInfo's is about 1 KiB.
-    package static let maximumResponseBytes = 64 * 1024
+    /// An answer that is an array of flat structs, or a fault.
+    package enum ArrayResponse: Equatable, Sendable {
+        case structures([[String: Value]])
+        case fault(code: Int, message: String)
+    }
+
+    /// The largest answer accepted; getProcessInfo's is about 1 KiB, so
+    /// getAllProcessInfo's fits a couple of hundred programs.
+    package static let maximumResponseBytes = 256 * 1024
 
     /// The request body for `method` with string arguments.
     package static func call(_ method: String, _ arguments: [String]) -> String {
@@ -68,6 +77,22 @@ package enum XMLRPC {
             return .fault(code: code, message: message)
         }
         return .structure(members)
+    }
+
+    /// Parses a methodResponse holding an array of flat structs, or a fault.
+    package static func parseArray(_ bytes: some Collection<UInt8>) throws(XMLRPCError) -> ArrayResponse {
+        if case .fault(let code, let message) = try parse(bytes) { return .fault(code: code, message: message) }
+        // parse has checked the size and the encoding.
+        let text = String(decoding: bytes, as: UTF8.self)[...]
+        guard text.range(of: "<array>") != nil else { throw .malformed("no array") }
+        var structures: [[String: Value]] = []
+        var rest = text
+        while let open = rest.range(of: "<struct>") {
+            guard let close = rest[open.upperBound...].range(of: "</struct>") else { throw .malformed("unclosed struct") }
+            structures.append(try members(of: rest[open.upperBound..<close.lowerBound]))
+            rest = rest[close.upperBound...]
+        }
+        return .structures(structures)
     }
 
     private static func members(of text: Substring) throws(XMLRPCError) -> [String: Value] {

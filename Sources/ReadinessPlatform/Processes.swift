@@ -5,6 +5,9 @@ package enum Processes {
     package static var currentPID: Int { system_getpid() }
     package static var parentPID: Int { system_getppid() }
 
+    /// A variable of this process's environment.
+    package static func environmentValue(_ name: String) -> String? { system_environment_value(name) }
+
     /// This process's command line, program name first.
     package static var arguments: [String] { system_arguments() }
 
@@ -57,6 +60,29 @@ package enum Processes {
 }
 
 extension Processes {
+    /// Why supervisord was not sent SIGTERM.
+    package struct SignalFailure: Error, Equatable, Sendable, CustomStringConvertible {
+        package var description: String
+    }
+
+    /// Sends SIGTERM to supervisord, this process's parent, once it is sure
+    /// that is still the supervisord of the status file: same pid, same start
+    /// time. SIGTERM is supervisord's graceful shutdown; SIGKILL never.
+    package static func terminateSupervisord(pid: Int, startTicks: UInt64?) -> Result<Void, SignalFailure> {
+        guard parentPID == pid else {
+            return .failure(SignalFailure(description: "supervisord pid \(pid) is not this listener's parent (\(parentPID))"))
+        }
+        if let startTicks, let current = Processes.startTicks(of: pid), current != startTicks {
+            return .failure(SignalFailure(description: "pid \(pid) is no longer the supervisord that started the listener"))
+        }
+        do {
+            try system_kill(pid_t(pid), SIGTERM)
+            return .success(())
+        } catch {
+            return .failure(SignalFailure(description: "cannot send SIGTERM to \(pid): \(error)"))
+        }
+    }
+
     /// A listener ignores SIGPIPE (a closed stdout is reported as EPIPE and ends
     /// it cleanly) and exits 0 at once on SIGTERM, SIGINT or SIGHUP, except
     /// while a status file is being replaced. Throws when the handlers cannot

@@ -7,7 +7,7 @@ package import ReadinessCore
 /// `SUPERVISOR_USERNAME` / `SUPERVISOR_PASSWORD` when set.
 ///
 /// Every call is bounded: connect, send and receive together take at most
-/// `timeoutMilliseconds`, and an answer larger than 64 KiB is refused.
+/// `timeoutMilliseconds`, and an answer larger than 256 KiB is refused.
 package struct SupervisorClient: Sendable {
     package enum Endpoint: Equatable, Sendable {
         case unix(path: String)
@@ -52,8 +52,56 @@ package struct SupervisorClient: Sendable {
     /// `supervisor.getProcessInfo(name)`: the program's info, `.noSuchProgram`
     /// (BAD_NAME), or a failure. Never `.unavailable`: that is the failure.
     package func processInfo(_ name: String) -> Result<SupervisorAnswer, Failure> {
+        call("supervisor.getProcessInfo", [name]).flatMap { body in
+            switch Result(catching: { () throws(XMLRPCError) in try XMLRPC.parse(body) }) {
+            case .failure(let error): return .failure(Failure(error.description))
+            case .success(.fault(let code, _)) where code == SupervisorFault.badName: return .success(.noSuchProgram)
+            case .success(.fault(let code, let message)): return .failure(Failure("XML-RPC fault \(code): \(message)"))
+            case .success(.structure(let fields)):
+                guard let info = SupervisorProcessInfo(fields) else {
+                    return .failure(Failure("getProcessInfo answer lacks statename, start, stop, pid or exitstatus"))
+                }
+                return .success(.info(info))
+            }
+        }
+    }
+
+    /// `supervisor.getAllProcessInfo()`: every program, with its group and name.
+    package func allProcessInfo() -> Result<[NamedProcessInfo], Failure> {
+        call("supervisor.getAllProcessInfo", []).flatMap { body in
+            switch Result(catching: { () throws(XMLRPCError) in try XMLRPC.parseArray(body) }) {
+            case .failure(let error): return .failure(Failure(error.description))
+            case .success(.fault(let code, let message)): return .failure(Failure("XML-RPC fault \(code): \(message)"))
+            case .success(.structures(let structures)):
+                var programs: [NamedProcessInfo] = []
+                for fields in structures {
+                    guard let program = NamedProcessInfo(fields) else {
+                        return .failure(Failure("getAllProcessInfo answer lacks group, name, statename, start, stop, pid or exitstatus"))
+                    }
+                    programs.append(program)
+                }
+                return .success(programs)
+            }
+        }
+    }
+
+    /// `supervisor.shutdown()`: supervisord stops every program, in priority
+    /// order with its stopsignal and stopwaitsecs, then exits. A fault
+    /// (SHUTDOWN_STATE: it is already stopping) is a failure.
+    package func shutdown() -> Result<Void, Failure> {
+        call("supervisor.shutdown", []).flatMap { body in
+            switch Result(catching: { () throws(XMLRPCError) in try XMLRPC.parse(body) }) {
+            case .failure(let error): return .failure(Failure(error.description))
+            case .success(.fault(let code, let message)): return .failure(Failure("XML-RPC fault \(code): \(message)"))
+            case .success(.structure): return .success(())
+            }
+        }
+    }
+
+    /// One call: the answer's XML body, or why there is none.
+    private func call(_ method: String, _ arguments: [String]) -> Result<[UInt8], Failure> {
         let answer: [UInt8]
-        switch exchange(HTTP.post(body: XMLRPC.call("supervisor.getProcessInfo", [name]), authorization: authorization)) {
+        switch exchange(HTTP.post(body: XMLRPC.call(method, arguments), authorization: authorization)) {
         case .failure(let failure): return .failure(failure)
         case .success(let bytes): answer = bytes
         }
@@ -62,15 +110,7 @@ package struct SupervisorClient: Sendable {
             guard response.status == 200 else {
                 return .failure(Failure(response.status == 401 ? "HTTP 401: supervisord wants credentials (set SUPERVISOR_USERNAME and SUPERVISOR_PASSWORD)" : "HTTP status \(response.status)"))
             }
-            switch try XMLRPC.parse(response.body) {
-            case .fault(let code, _) where code == SupervisorFault.badName:
-                return .success(.noSuchProgram)
-            case .fault(let code, let message):
-                return .failure(Failure("XML-RPC fault \(code): \(message)"))
-            case .structure(let fields):
-                guard let info = SupervisorProcessInfo(fields) else { return .failure(Failure("getProcessInfo answer lacks statename, start, stop, pid or exitstatus")) }
-                return .success(.info(info))
-            }
+            return .success(response.body)
         } catch {
             return .failure(Failure(error.description))
         }

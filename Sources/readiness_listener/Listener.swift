@@ -6,13 +6,24 @@ import ReadinessPlatform
 /// Stdout carries the protocol and nothing else; every log line goes to stderr.
 /// Every event is acknowledged OK, even one that cannot be understood or
 /// recorded: a rejected event is redelivered forever.
+///
+/// When an essential program ends it records that first (the probe answers
+/// ESSENTIAL_DOWN), logs it, then shuts supervisord down, and goes on
+/// answering events until supervisord stops it.
 struct Listener {
     private var tracker: ProgramTracker
     private var writer: StatusWriter
     private var supervisor: SupervisorConnection
+    private let essential: EssentialRule
+    private let essentialDryRun: Bool
     private let verbose: Bool
+    /// For tests only: a pause between recording an essential failure and
+    /// shutting down, so that a test can kill the listener in between.
+    private let shutdownDelayMilliseconds = Int64(Processes.environmentValue("READINESS_TEST_SHUTDOWN_DELAY_MS") ?? "") ?? 0
 
-    init(selector: ProgramSelector, statusPath: String, verbose: Bool) {
+    init(selector: ProgramSelector, statusPath: String, essential: EssentialRule, essentialDryRun: Bool, verbose: Bool) {
+        self.essential = essential
+        self.essentialDryRun = essentialDryRun
         writer = StatusWriter(path: statusPath)
         tracker = ProgramTracker(
             selector: selector, listenerPID: Processes.currentPID, supervisordPID: Processes.parentPID,
@@ -46,12 +57,21 @@ struct Listener {
         log(.info, "listener started", [
             ("program", tracker.selector.description), ("status_file", writer.path), ("state", tracker.record.state.rawValue),
             ("supervisord_pid", "\(tracker.record.supervisordPID)"), ("version", ReadinessVersion.current),
+            ("essential", essential.specs.map { $0.description }.joined(separator: ",")),
         ])
         // Only what queued events cannot contradict: an absent program, or a
         // resumed record of a run from before a reload. The first TICK_5 does the rest.
         reconcile(reason: "start-up", eventsMayBeQueued: true)
         // Before the first READY, so that "no file" means "the listener never ran".
         writer.write(tracker.record)
+        // A failure recorded by a listener of this same supervisord that died
+        // before shutting down (or whose shutdown did not take: a supervisord
+        // that is shutting down restarts no listener).
+        if let failure = tracker.record.essentialFailure, failure.shutdown != .dryRun {
+            log(.warning, "resuming the shutdown for an essential program's end recorded before a restart", [("program", failure.program)])
+            shutDownSupervisord()
+        }
+        reconcileEssential(reason: "start-up")
         guard send("READY\n") else { return 0 }
 
         var framer = EventFramer()
@@ -95,11 +115,17 @@ struct Listener {
         switch event {
         case .tick:
             if reconcile(reason: "tick", eventsMayBeQueued: false) { writer.write(tracker.record) } else { writer.retryIfPending(tracker.record) }
+            if tracker.record.essentialFailure?.shutdown == .pending {
+                shutDownSupervisord()
+            } else {
+                reconcileEssential(reason: "tick")
+            }
         case .other(let name):
             log(.warning, "ignored an event of a type the listener does not follow", [("event", name), ("serial", "\(header.serial)")])
             writer.retryIfPending(tracker.record)
         case .processState(let change):
             apply(change)
+            if tracker.applyEssential(change, rule: essential, at: Clock.now()) { essentialEnded(reason: "event") }
         }
     }
 
@@ -166,6 +192,55 @@ struct Listener {
         }
     }
 
+    /// Asks supervisord for every program's state, for essential programs'
+    /// events lost to an overflow; nothing without XML-RPC.
+    private mutating func reconcileEssential(reason: String) {
+        guard !essential.isEmpty, tracker.record.essentialFailure == nil, let programs = supervisor.allProcessInfo() else { return }
+        if tracker.recordEssentialFailure(essential.failure(among: programs, at: Clock.now())) { essentialEnded(reason: reason) }
+    }
+
+    /// The first essential program's end, just recorded in the tracker:
+    /// write it, say it, shut down (or, in a dry run, say what would be done).
+    private mutating func essentialEnded(reason: String) {
+        guard let recorded = tracker.record.essentialFailure else { return }
+        if recorded.state == .exited || recorded.state == .fatal, case .info(let info) = supervisor.processInfo(recorded.program) {
+            tracker.learnEssentialDetails(from: info)
+        }
+        if essentialDryRun { tracker.markEssentialShutdown(.dryRun) }
+        writer.write(tracker.record)
+        let failure = tracker.record.essentialFailure ?? recorded
+        log(.error, essentialDryRun ? "essential program ended; dry run, supervisord is NOT shut down" : "essential program ended, shutting supervisord down", [
+            ("program", failure.program), ("state", failure.state.rawValue),
+            ("expected", failure.expected.map { $0 ? "1" : "0" } ?? "unknown"),
+            ("exit_status", failure.exitStatus.map { "\($0)" } ?? "unknown"), ("spawn_error", failure.spawnError ?? ""),
+            ("what", failure.summary), ("learnt_from", reason),
+        ])
+        if !essentialDryRun { shutDownSupervisord() }
+    }
+
+    /// `supervisor.shutdown` over XML-RPC; when that is not possible, SIGTERM
+    /// to supervisord. Either is graceful: every program gets its stopsignal
+    /// and stopwaitsecs. When both fail, the next TICK tries again.
+    private mutating func shutDownSupervisord() {
+        if shutdownDelayMilliseconds > 0 { Clock.sleep(milliseconds: shutdownDelayMilliseconds) }
+        if let failure = supervisor.shutdown() {
+            log(.warning, "supervisor.shutdown failed, sending SIGTERM to supervisord instead", [("error", failure.description)])
+        } else {
+            log(.info, "asked supervisord to shut down (supervisor.shutdown)", [])
+            tracker.markEssentialShutdown(.requested)
+            writer.write(tracker.record)
+            return
+        }
+        switch Processes.terminateSupervisord(pid: tracker.record.supervisordPID, startTicks: tracker.record.supervisordStartTicks) {
+        case .success:
+            log(.info, "sent SIGTERM to supervisord", [("supervisord_pid", "\(tracker.record.supervisordPID)")])
+            tracker.markEssentialShutdown(.signaled)
+            writer.write(tracker.record)
+        case .failure(let failure):
+            log(.error, "cannot shut supervisord down, trying again at the next tick", [("error", failure.description)])
+        }
+    }
+
     /// Writes protocol bytes; false when supervisord is gone (EPIPE).
     private func send(_ text: String) -> Bool {
         do {
@@ -191,18 +266,34 @@ struct SupervisorConnection {
 
     /// What supervisord says about `program`; `.unavailable` when XML-RPC is unusable.
     mutating func processInfo(_ program: String) -> SupervisorAnswer {
-        let result = client.flatMap { $0.processInfo(program) }
+        note(client.flatMap { $0.processInfo(program) }) ?? .unavailable
+    }
+
+    /// Every program's info, or nil when XML-RPC is unusable.
+    mutating func allProcessInfo() -> [NamedProcessInfo]? {
+        note(client.flatMap { $0.allProcessInfo() })
+    }
+
+    /// Nil once supervisord accepted; else why not.
+    mutating func shutdown() -> SupervisorClient.Failure? {
+        switch client.flatMap({ $0.shutdown() }) {
+        case .success: nil
+        case .failure(let failure): failure
+        }
+    }
+
+    private mutating func note<Value>(_ result: Result<Value, SupervisorClient.Failure>) -> Value? {
         switch result {
-        case .success(let answer):
+        case .success(let value):
             if lastFailure != nil { log(.info, "XML-RPC usable again", []) }
             lastFailure = nil
-            return answer
+            return value
         case .failure(let failure):
             if lastFailure == nil {
                 log(.warning, "XML-RPC unusable, following events only (no exit status, no reconcile)", [("error", failure.description)])
             }
             lastFailure = failure.description
-            return .unavailable
+            return nil
         }
     }
 }

@@ -1,14 +1,23 @@
 // readiness_listener: a supervisord event listener that follows one program
-// (start.sh) through PROCESS_STATE events and keeps its state in a status file.
+// (start.sh) through PROCESS_STATE events and keeps its state in a status file,
+// and shuts supervisord down when an essential program ends.
 
 import ReadinessCore
 import ReadinessPlatform
 
 let usage = """
-    usage: readiness_listener [--program NAME] [--status-file PATH] [--verbose]
+    usage: readiness_listener [--program NAME] [--status-file PATH] [--essential SPEC]...
+                              [--essential-exit unexpected|any] [--essential-dry-run] [--verbose]
     Run by supervisord as [eventlistener:readiness_listener] with events=PROCESS_STATE,TICK_5.
       --program NAME       program to follow, NAME or GROUP:NAME (default: start)
       --status-file PATH   status file to keep (default: /run/readiness/status)
+      --essential SPEC     a program supervisord cannot run without: NAME, GROUP:NAME
+                           or GROUP:* (repeatable). When one reaches FATAL or exits
+                           unexpectedly, the listener records it (the probe answers
+                           107 ESSENTIAL_DOWN) and shuts supervisord down gracefully.
+      --essential-exit any also treat an expected exit of an essential program as its end
+                           (default: unexpected, for programs that may finish)
+      --essential-dry-run  log and record what would be done, without shutting down
       --verbose            also log events of other programs
       --version, --help
     Exit status: 0 at end of input or on SIGTERM, SIGINT or SIGHUP, 2 when the event
@@ -16,13 +25,18 @@ let usage = """
 
     """
 
+func fail(_ message: String) -> Never {
+    StandardStreams.standardError("readiness_listener: \(message)\n\(usage)")
+    Processes.exit(64)
+}
+
 let options: CommandLineOptions
 do {
     options = try CommandLineOptions(
-        Processes.arguments.dropFirst(), valued: ["program", "status-file"], flags: ["verbose", "version", "help"])
+        Processes.arguments.dropFirst(), valued: ["program", "status-file", "essential", "essential-exit"],
+        flags: ["verbose", "version", "help", "essential-dry-run"])
 } catch {
-    StandardStreams.standardError("readiness_listener: \(error)\n\(usage)")
-    Processes.exit(64)
+    fail(error.description)
 }
 if options.flags.contains("help") {
     StandardStreams.standardError(usage)
@@ -33,8 +47,21 @@ if options.flags.contains("version") {
     Processes.exit(0)
 }
 
+var essential = EssentialRule(specs: [])
+for text in options.allValues["essential"] ?? [] {
+    do { essential.specs.append(try EssentialSpec(parsing: text)) } catch { fail(error.description) }
+}
+if let text = options.values["essential-exit"] {
+    guard let policy = EssentialRule.ExitPolicy(rawValue: text) else { fail("--essential-exit takes unexpected or any, not \(text)") }
+    essential.exitPolicy = policy
+}
+if essential.isEmpty && (options.values["essential-exit"] != nil || options.flags.contains("essential-dry-run")) {
+    fail("--essential-exit and --essential-dry-run need at least one --essential")
+}
+
 var listener = Listener(
     selector: ProgramSelector(options.values["program"] ?? "start"),
     statusPath: options.values["status-file"] ?? "/run/readiness/status",
+    essential: essential, essentialDryRun: options.flags.contains("essential-dry-run"),
     verbose: options.flags.contains("verbose"))
 Processes.exit(listener.run())

@@ -115,6 +115,9 @@ struct Report {
             } else {
                 lines.append("program output: unknown (no XML-RPC); supervisorctl tail \(record.program)")
             }
+            if let failure = record.essentialFailure {
+                lines.append("essential: \(failure.summary); shutdown \(failure.shutdown.rawValue)")
+            }
             lines.append("history (oldest first):")
             lines += record.history.map { "  \($0.time?.description ?? "unknown") \($0.from.rawValue) -> \($0.to.rawValue) serial=\($0.serial.map { "\($0)" } ?? "unknown")" }
         }
@@ -149,6 +152,17 @@ struct Report {
             start.set("stderr_logfile", record.stderrLogfile)
             start.set("since", record.since?.description)
             object.set("start", start)
+            if let failure = record.essentialFailure {
+                var essential = JSONObject()
+                essential.set("program", failure.program)
+                essential.set("state", failure.state.rawValue)
+                essential.set("expected", failure.expected)
+                essential.set("exit_status", failure.exitStatus)
+                essential.set("spawn_error", failure.spawnError)
+                essential.set("since", failure.since?.description)
+                essential.set("shutdown", failure.shutdown.rawValue)
+                object.set("essential_failure", essential)
+            }
         }
         var hookObject = JSONObject()
         hookObject.set("path", hookPath)

@@ -98,7 +98,9 @@ final class Container {
         if let hook = options.hook { try put("/usr/bin/readiness_probe_hook", "#!/bin/sh\n\(hook)\n", mode: 0o755) }
         if !options.programs.isEmpty { try put("/etc/supervisor/conf.d/programs.conf", options.programs) }
         if !options.listenerArguments.isEmpty {
-            let installed = try String(contentsOfFile: options.installed + ContainerImage.listenerConfig, encoding: .utf8)
+            guard let installed = try? String(contentsOfFile: options.installed + ContainerImage.listenerConfig, encoding: .utf8) else {
+                throw ContainerError(description: "the installed layer has no \(ContainerImage.listenerConfig) to give more arguments to: a broken install")
+            }
             let command = "command=/usr/bin/readiness_listener --program start --status-file /run/readiness/status"
             guard installed.contains(command) else { throw ContainerError(description: "no `\(command)` line to extend") }
             try put(ContainerImage.listenerConfig,

@@ -156,6 +156,43 @@ struct ContainerTests {
         #expect(container.waitUntilStopped(within: 30))
     }
 
+    /// An essential program (`--essential app`) that crashes until FATAL
+    /// (startsecs=5: an exit at once is a failed start even on a loaded machine):
+    /// the probe answers 107 while supervisord stops the other programs
+    /// gracefully (the sidecar logs its SIGTERM and takes 2 s), then the
+    /// container stops by itself.
+    @Test func essentialProgramFatalStopsTheContainer() throws {
+        let container = try Container(.init(
+            programs: """
+                [program:app]
+                command=/bin/sh -c "exit 3"
+                startsecs=5
+                startretries=2
+                stdout_logfile=NONE
+                stderr_logfile=NONE
+                [program:sidecar]
+                command=/bin/sh -c "trap 'echo sidecar got TERM; sleep 2; exit 0' TERM; while :; do sleep 0.2; done"
+                startsecs=0
+                stdout_logfile=/dev/stdout
+                stdout_logfile_maxbytes=0
+                stderr_logfile=NONE
+
+                """,
+            listenerArguments: ["--essential", "app"]))
+        defer { container.destroy() }
+        try container.waitForListener()
+        let prober = Prober(container)
+        #expect(try prober.probe(until: { $0.code == 0 }) != nil, "ready once start.sh exited")
+        let down = try #require(try prober.probe(until: { $0.code == 107 }, within: 60))
+        #expect(down.message.contains("107 ESSENTIAL_DOWN: supervisord could not start essential program app:app (FATAL)"), "\(down.message)")
+        #expect(container.waitUntilStopped(within: 20), "the container stops by itself: \(container.console.suffix(3000))")
+        let console = container.console
+        #expect(console.contains("level=error msg=\"essential program ended, shutting supervisord down\" program=app:app state=FATAL"), "\(console)")
+        #expect(console.contains("sidecar got TERM"))
+        #expect(console.contains("stopped: sidecar (exit status 0)"), "\(console)")
+        #expect(!console.contains("with SIGKILL"))
+    }
+
     /// The install with the listener's config left out: the harness says so
     /// instead of letting the scenarios pass or time out without a reason.
     @Test func brokenInstallIsCaught() throws {

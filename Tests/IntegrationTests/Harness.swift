@@ -219,12 +219,35 @@ final class Supervisord {
     /// password, or none at all.
     enum Server: Equatable { case unixSocket, passwordProtected, none, inet(port: Int) }
 
+    /// A program of the test's own: a script (`@SCRATCH@` in it stands for
+    /// the scratch directory) and its [program:NAME] settings.
+    struct Program {
+        var name: String
+        var script: String
+        var settings: [String: String] = [:]
+    }
+
+    /// A program that logs to stops.log in the scratch directory when it
+    /// starts and when it gets SIGTERM, taking `stopSeconds` to stop: proof
+    /// that it was stopped gracefully.
+    static func trapping(_ name: String, stopSeconds: Int = 0, settings: [String: String] = [:]) -> Program {
+        Program(name: name, script: """
+            trap 'echo "\(name) got TERM" >> @SCRATCH@/stops.log; sleep \(stopSeconds); exit 0' TERM
+            echo "\(name) started" >> @SCRATCH@/stops.log
+            while :; do sleep 0.2; done
+            """, settings: ["startsecs": "0", "autorestart": "false", "stopwaitsecs": "5"].merging(settings) { $1 })
+    }
+
     init(start: String?, startSettings: [String: String] = [:], otherPrograms: Int = 0, listenerSettings: [String: String] = [:],
-         statusDirectory: String? = nil, server: Server = .unixSocket, otherProgram: String = "/bin/sleep 60") throws {
+         statusDirectory: String? = nil, server: Server = .unixSocket, otherProgram: String = "/bin/sleep 60",
+         programs: [Program] = [], listenerArguments: String = "", rpcInterfaceModule: String? = nil) throws {
         _ = try SupervisordVersion.checked.get()
         let statusFile = statusDirectory.map { "\($0)/status" } ?? "\(scratch.path)/run/status"
         self.statusOverride = statusDirectory.map { "\($0)/status" }
         let socket = "\(scratch.path)/supervisor.sock"
+        // A module of the test's own, imported by supervisord as its rpcinterface.
+        let rpcInterfaceFactory = rpcInterfaceModule == nil ? "supervisor.rpcinterface:make_main_rpcinterface" : "test_rpcinterface:make"
+        if let rpcInterfaceModule { _ = scratch.write("test_rpcinterface.py", rpcInterfaceModule) }
         let credentials = server == .passwordProtected ? "username=operator\npassword=s3cret\n" : ""
         var serverSections =
             server == .none
@@ -234,7 +257,7 @@ final class Supervisord {
             file=\(socket)
             \(credentials)
             [rpcinterface:supervisor]
-            supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+            supervisor.rpcinterface_factory = \(rpcInterfaceFactory)
 
             [supervisorctl]
             serverurl=unix://\(socket)
@@ -246,7 +269,7 @@ final class Supervisord {
                 port=127.0.0.1:\(port)
 
                 [rpcinterface:supervisor]
-                supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+                supervisor.rpcinterface_factory = \(rpcInterfaceFactory)
 
                 [supervisorctl]
                 serverurl=http://127.0.0.1:\(port)
@@ -269,6 +292,9 @@ final class Supervisord {
         var listener = try String(contentsOfFile: "\(Paths.repository)/supervisor.d/readiness_listener.conf", encoding: .utf8)
         listener = listener.replacingOccurrences(of: "/usr/bin/readiness_listener", with: Paths.listener)
             .replacingOccurrences(of: "/run/readiness/status", with: statusFile)
+        if !listenerArguments.isEmpty {
+            listener = listener.replacingOccurrences(of: "--status-file \(statusFile)\n", with: "--status-file \(statusFile) \(listenerArguments)\n")
+        }
         _ = scratch.write("conf.d/readiness_listener.conf", Self.override(listener, listenerSettings))
         if let start {
             let script = scratch.script("start.sh", "#!/bin/sh\n\(start)\n")
@@ -282,7 +308,15 @@ final class Supervisord {
             }
             _ = scratch.write("conf.d/others.conf", others.joined(separator: "\n"))
         }
-        process = try Child("\(Paths.venv)/supervisord", ["-c", "\(scratch.path)/supervisord.conf"], stdout: outputPath, stderr: outputPath)
+        for program in programs {
+            let body = program.script.replacingOccurrences(of: "@SCRATCH@", with: scratch.path)
+            let script = scratch.script("\(program.name).sh", "#!/bin/sh\n\(body)\n")
+            let settings = ["command": script, "stdout_logfile": "NONE", "stderr_logfile": "NONE"].merging(program.settings) { $1 }
+            _ = scratch.write("conf.d/program-\(program.name).conf", Self.override("[program:\(program.name)]\n", settings))
+        }
+        var environment = ProcessInfo.processInfo.environment
+        if rpcInterfaceModule != nil { environment["PYTHONPATH"] = scratch.path }
+        process = try Child("\(Paths.venv)/supervisord", ["-c", "\(scratch.path)/supervisord.conf"], stdout: outputPath, stderr: outputPath, environment: environment)
     }
 
     private let statusOverride: String?
@@ -327,6 +361,8 @@ final class Supervisord {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
     var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    /// What programs made with `trapping` logged.
+    var stops: String { (try? String(contentsOfFile: "\(scratch.path)/stops.log", encoding: .utf8)) ?? "" }
 
     func stop() { process?.stop() }
 

@@ -18,6 +18,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     case "xmlrpc":
         if let response = try? HTTP.parse(bytes, complete: true) { _ = try? XMLRPC.parse(response.body) }
         _ = try? XMLRPC.parse(bytes)
+        _ = try? XMLRPC.parseArray(bytes)
     default:
         // The first byte splits the input into two reads, as a pipe might.
         var framer = EventFramer()

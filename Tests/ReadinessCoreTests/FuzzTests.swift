@@ -86,7 +86,9 @@ import Testing
 
     @Test func statusFileParser() {
         var parsed = 0
-        Self.inputs(seeds: [Array(sampleRecord.encoded.utf8)], seed: 2) { input in
+        var withFailure = sampleRecord
+        withFailure.essentialFailure = EssentialFailure(program: "web:nginx", state: .fatal, spawnError: "can't find command", shutdown: .requested)
+        Self.inputs(seeds: [Array(sampleRecord.encoded.utf8), Array(withFailure.encoded.utf8)], seed: 2) { input in
             if let record = try? StatusRecord.parse(input) {
                 parsed += 1
                 // Whatever parses must survive its own round trip.
@@ -102,6 +104,7 @@ import Testing
         Self.inputs(seeds: seeds, seed: 3) { input in
             if let response = try? HTTP.parse(input, complete: true), (try? XMLRPC.parse(response.body)) != nil { parsed += 1 }
             _ = try? XMLRPC.parse(input)
+            _ = try? XMLRPC.parseArray(input)
         }
         #expect(parsed > 0)
     }

@@ -1,0 +1,193 @@
+/// One `--essential` argument: a program supervisord cannot run without.
+/// `NAME` matches a process of that name in any group, `GROUP:NAME` only that
+/// group's, `GROUP:*` every process of the group.
+package struct EssentialSpec: Equatable, Sendable, CustomStringConvertible {
+    package enum Pattern: Equatable, Sendable {
+        case name(String)
+        case program(group: String, name: String)
+        case group(String)
+    }
+
+    package var pattern: Pattern
+
+    /// Rejects what supervisord could never name: empty parts, more than one
+    /// colon, a `*` anywhere but as the whole process part.
+    package init(parsing text: String) throws(UsageError) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let bad = UsageError("--essential takes NAME, GROUP:NAME or GROUP:*, not \"\(text)\"")
+        guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty }), !parts[0].contains("*") else { throw bad }
+        if parts.count == 1 {
+            pattern = .name(parts[0])
+        } else if parts[1] == "*" {
+            pattern = .group(parts[0])
+        } else {
+            guard !parts[1].contains("*") else { throw bad }
+            pattern = .program(group: parts[0], name: parts[1])
+        }
+    }
+
+    package func matches(processName: String, groupName: String) -> Bool {
+        switch pattern {
+        case .name(let name): processName == name
+        case .program(let group, let name): groupName == group && processName == name
+        case .group(let group): groupName == group
+        }
+    }
+
+    package var description: String {
+        switch pattern {
+        case .name(let name): name
+        case .program(let group, let name): "\(group):\(name)"
+        case .group(let group): "\(group):*"
+        }
+    }
+}
+
+/// The essential programs and what counts as their end: the rule the listener
+/// applies to every PROCESS_STATE event and every state learnt from supervisord.
+package struct EssentialRule: Equatable, Sendable {
+    /// `--essential-exit`: which EXITED states are failures.
+    package enum ExitPolicy: String, Equatable, Sendable {
+        /// Only an exit status not in the program's `exitcodes` (the default).
+        case unexpected
+        /// Any exit: for programs that must never end.
+        case any
+    }
+
+    package var specs: [EssentialSpec]
+    package var exitPolicy: ExitPolicy
+
+    package init(specs: [EssentialSpec], exitPolicy: ExitPolicy = .unexpected) {
+        self.specs = specs
+        self.exitPolicy = exitPolicy
+    }
+
+    package var isEmpty: Bool { specs.isEmpty }
+
+    package func isEssential(processName: String, groupName: String) -> Bool {
+        specs.contains { $0.matches(processName: processName, groupName: groupName) }
+    }
+
+    /// Whether an essential program entering `state` is gone for good.
+    /// STOPPING and STOPPED are someone's decision (`supervisorctl stop`, a
+    /// shutdown), never a failure; BACKOFF is still being retried.
+    package func isFailure(_ state: ProcessState, expected: Bool?) -> Bool {
+        switch state {
+        case .fatal: true
+        case .exited: exitPolicy == .any || expected == false
+        default: false
+        }
+    }
+
+    /// The failure `event` reports, if it is one of an essential program.
+    package func failure(for event: ProcessStateEvent, at time: Timestamp?) -> EssentialFailure? {
+        guard isEssential(processName: event.processName, groupName: event.groupName),
+            isFailure(event.state, expected: event.expected)
+        else { return nil }
+        return EssentialFailure(
+            program: "\(event.groupName):\(event.processName)", state: event.state, expected: event.expected, since: time)
+    }
+
+    /// The first failure among programs supervisord describes (getAllProcessInfo),
+    /// for events lost to an overflow or to a listener restart.
+    ///
+    /// XML-RPC does not say whether an exit status was in `exitcodes`; as for
+    /// the start program, status 0 is taken as expected and any other (or -1,
+    /// a signal) as unexpected: exact for the default `exitcodes=0`.
+    package func failure(among programs: [NamedProcessInfo], at time: Timestamp?) -> EssentialFailure? {
+        for program in programs where isEssential(processName: program.name, groupName: program.group) {
+            let info = program.info
+            let expected: Bool? = info.state == .exited ? info.exitStatus == 0 : nil
+            guard isFailure(info.state, expected: expected) else { continue }
+            var failure = EssentialFailure(program: "\(program.group):\(program.name)", state: info.state, expected: expected, since: time)
+            failure.learnDetails(from: info)
+            return failure
+        }
+        return nil
+    }
+}
+
+/// A program's info from getAllProcessInfo, with the names that say which.
+package struct NamedProcessInfo: Equatable, Sendable {
+    package var group: String
+    package var name: String
+    package var info: SupervisorProcessInfo
+
+    package init(group: String, name: String, info: SupervisorProcessInfo) {
+        self.group = group
+        self.name = name
+        self.info = info
+    }
+
+    /// Reads one struct of getAllProcessInfo's array; nil when a field is missing.
+    package init?(_ fields: [String: XMLRPC.Value]) {
+        guard case .string(let group)? = fields["group"], case .string(let name)? = fields["name"],
+            let info = SupervisorProcessInfo(fields)
+        else { return nil }
+        self.init(group: group, name: name, info: info)
+    }
+}
+
+/// The essential program whose end shuts supervisord down, as recorded in the
+/// status file: once recorded it stays, so that a restarted listener finishes
+/// the shutdown and every probe answers ESSENTIAL_DOWN until the container goes.
+package struct EssentialFailure: Equatable, Sendable {
+    /// What the listener has done about it.
+    package enum Shutdown: String, Equatable, Sendable {
+        /// Recorded; supervisord not asked yet (or asking failed: retried on every TICK).
+        case pending
+        /// `supervisor.shutdown` accepted.
+        case requested
+        /// SIGTERM sent to supervisord.
+        case signaled
+        /// `--essential-dry-run`: logged and recorded only.
+        case dryRun = "dry_run"
+    }
+
+    /// `GROUP:NAME`.
+    package var program: String
+    package var state: ProcessState
+    /// EXITED only, as for the start program.
+    package var expected: Bool?
+    /// From XML-RPC, when it describes this end.
+    package var exitStatus: Int?
+    package var spawnError: String?
+    package var since: Timestamp?
+    package var shutdown: Shutdown
+
+    package init(
+        program: String, state: ProcessState, expected: Bool? = nil, exitStatus: Int? = nil, spawnError: String? = nil,
+        since: Timestamp? = nil, shutdown: Shutdown = .pending
+    ) {
+        self.program = program
+        self.state = state
+        self.expected = expected
+        self.exitStatus = exitStatus
+        self.spawnError = spawnError
+        self.since = since
+        self.shutdown = shutdown
+    }
+
+    /// The exit status or spawn error supervisord reports, when it is in the
+    /// recorded state (a later run would be in another: supervisord does not
+    /// restart a FATAL program, and the listener acts on the event at once).
+    package mutating func learnDetails(from info: SupervisorProcessInfo) {
+        guard info.state == state else { return }
+        if state == .exited, info.exitStatus >= 0 { exitStatus = info.exitStatus }
+        if !info.spawnError.isEmpty { spawnError = info.spawnError }
+    }
+
+    /// What happened, for the log line and the probe's message: deterministic,
+    /// no times or pids.
+    package var summary: String {
+        switch state {
+        case .exited:
+            let how = expected == true ? "expectedly" : "unexpectedly"
+            return "essential program \(program) exited \(how) (\(exitStatus.map { "status \($0)" } ?? "status unknown"))"
+        case .fatal:
+            return "supervisord could not start essential program \(program) (FATAL)\(spawnError.map { ": \($0)" } ?? "")"
+        default:
+            return "essential program \(program) is \(state.rawValue)"
+        }
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import Testing
+
+/// Essential programs (`--essential`) under a real supervisord: the listener
+/// records an essential program's end, logs it and shuts supervisord down
+/// gracefully; and does nothing when there is nothing to do.
+@Suite(.serialized) struct EssentialProgramTests {
+    /// The essential program `app` exits 3 at once; startsecs=5 makes that a
+    /// failed start (even on a loaded machine), retried until FATAL.
+    static func crashingApp(settings: [String: String] = [:]) -> Supervisord.Program {
+        Supervisord.Program(
+            name: "app", script: "exit 3",
+            settings: ["startsecs": "5", "startretries": "2", "autorestart": "false"].merging(settings) { $1 })
+    }
+
+    static let stopWaitSeconds = 3.0
+
+    /// Everything a graceful shutdown for `app` leaves behind: supervisord
+    /// gone with status 0 within stopwaitsecs + 1 s of the failure being
+    /// recorded, probe 107 seen meanwhile, every other program stopped by
+    /// SIGTERM, the error line logged.
+    func expectGracefulShutdown(_ supervisord: Supervisord, state: String, shutdown: String) throws {
+        var recordedAt: Date?
+        var probe107: Completed?
+        #expect(eventually(within: 60) {
+            if recordedAt == nil, supervisord.status?["essential_failure"] == "app:app" { recordedAt = Date() }
+            if recordedAt != nil, probe107 == nil, supervisord.process.isRunning, let probe = try? supervisord.probe(), probe.status == 107 {
+                probe107 = probe
+            }
+            return !supervisord.process.isRunning
+        })
+        let recorded = try #require(recordedAt)
+        let stopped = Date().timeIntervalSince(recorded)
+        #expect(stopped <= Self.stopWaitSeconds + 1, "supervisord took \(stopped) s to stop after the failure was recorded")
+        #expect(supervisord.process.exitStatus == 0)
+        let probe = try #require(probe107, "the probe never answered 107 while supervisord was stopping")
+        #expect(probe.stderr.hasPrefix("not ready: 107 ESSENTIAL_DOWN: "))
+        #expect(probe.stderr.contains("app:app"))
+        let status = try #require(supervisord.status)
+        #expect(status["essential_state"] == state)
+        #expect(status["essential_shutdown"] == shutdown)
+        let stops = supervisord.stops
+        #expect(stops.contains("other1 got TERM") && stops.contains("other2 got TERM"), "\(stops)")
+        #expect(!supervisord.log.contains("with SIGKILL"), "\(supervisord.log)")
+        #expect(supervisord.output.contains("level=error msg=\"essential program ended, shutting supervisord down\" program=app:app state=\(state)"),
+                "\(supervisord.output)")
+    }
+
+    /// Two programs that log their SIGTERM; one takes a second to stop.
+    /// (supervisord stops groups one after the other, so their times add up.)
+    static let others = [
+        Supervisord.trapping("other1", stopSeconds: 1, settings: ["stopwaitsecs": "\(Int(stopWaitSeconds))"]),
+        Supervisord.trapping("other2", stopSeconds: 0, settings: ["stopwaitsecs": "\(Int(stopWaitSeconds))"]),
+    ]
+
+    @Test func fatalEssentialShutsSupervisordDown() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [Self.crashingApp()] + Self.others, listenerArguments: "--essential app")
+        try expectGracefulShutdown(supervisord, state: "FATAL", shutdown: "requested")
+        #expect(supervisord.output.contains("asked supervisord to shut down (supervisor.shutdown)"))
+    }
+
+    @Test(arguments: [false, true])
+    func expectedExit(anyExit: Bool) throws {
+        let app = Supervisord.Program(name: "app", script: "sleep 1; exit 0", settings: ["startsecs": "0", "autorestart": "false"])
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [app] + Self.others, listenerArguments: "--essential app" + (anyExit ? " --essential-exit=any" : ""))
+        if anyExit {
+            try expectGracefulShutdown(supervisord, state: "EXITED", shutdown: "requested")
+            #expect(supervisord.status?["essential_expected"] == "1")
+            #expect(supervisord.status?["essential_exit_status"] == "0")
+        } else {
+            try expectNothingHappens(supervisord, after: { (try? supervisord.state(of: "app")) == "EXITED" })
+        }
+    }
+
+    /// A non-essential program's FATAL and `supervisorctl stop` of an essential one.
+    @Test func nonEssentialFatalAndStoppingAnEssentialDoNothing() throws {
+        let broken = Supervisord.Program(name: "broken", script: "exit 3", settings: ["startsecs": "5", "startretries": "0", "autorestart": "false"])
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [broken, Supervisord.trapping("app")] + Self.others, listenerArguments: "--essential app --essential other1")
+        try expectNothingHappens(supervisord, after: {
+            guard (try? supervisord.state(of: "broken")) == "FATAL", (try? supervisord.state(of: "app")) == "RUNNING" else { return false }
+            return (try? supervisord.ctl("stop", "app"))?.stdout.contains("app: stopped") == true
+        })
+        #expect(supervisord.stops.contains("app got TERM"))
+        #expect(try supervisord.state(of: "app") == "STOPPED")
+    }
+
+    /// Waits for `condition`, then past a TICK_5 (whose reconcile would find a
+    /// missed end too): supervisord still runs, nothing is recorded or logged.
+    func expectNothingHappens(_ supervisord: Supervisord, after condition: () -> Bool) throws {
+        let happened = eventually(within: 30, condition)
+        #expect(happened)
+        Thread.sleep(forTimeInterval: 6)
+        #expect(supervisord.process.isRunning)
+        #expect(supervisord.status?["essential_failure"] == "none")
+        #expect(try supervisord.probe().status == 0)
+        #expect(!supervisord.output.contains("essential program ended"), "\(supervisord.output)")
+        #expect(supervisord.stops.contains("other1 started") && !supervisord.stops.contains("other1 got TERM"))
+    }
+
+    @Test func withoutXMLRPCSupervisordGetsSIGTERM() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0", server: .none, programs: [Self.crashingApp()] + Self.others, listenerArguments: "--essential app:app")
+        try expectGracefulShutdown(supervisord, state: "FATAL", shutdown: "signaled")
+        #expect(supervisord.output.contains("supervisor.shutdown failed, sending SIGTERM to supervisord instead"))
+        #expect(supervisord.output.contains("msg=\"sent SIGTERM to supervisord\" supervisord_pid=\(supervisord.process.pid)"))
+    }
+
+    /// supervisord's own interface, with shutdown refused as it is while
+    /// supervisord is already stopping (SHUTDOWN_STATE).
+    static let refusingShutdown = """
+        from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
+        from supervisor.xmlrpc import Faults, RPCError
+
+        class RefusingShutdown(SupervisorNamespaceRPCInterface):
+            def shutdown(self):
+                raise RPCError(Faults.SHUTDOWN_STATE)
+
+        def make(supervisord, **config):
+            return RefusingShutdown(supervisord)
+        """
+
+    @Test func aFaultingShutdownFallsBackToSIGTERM() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [Self.crashingApp()] + Self.others, listenerArguments: "--essential app:*",
+            rpcInterfaceModule: Self.refusingShutdown)
+        try expectGracefulShutdown(supervisord, state: "FATAL", shutdown: "signaled")
+        #expect(supervisord.output.contains("error=\"XML-RPC fault 6: SHUTDOWN_STATE\""), "\(supervisord.output)")
+    }
+
+    /// The listener is SIGKILLed after recording the failure, before shutting
+    /// down (READINESS_TEST_SHUTDOWN_DELAY_MS holds it there): supervisord
+    /// restarts it, and the new one finishes the shutdown from the record.
+    @Test func aListenerKilledBeforeShuttingDownIsReplacedAndFinishes() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0", listenerSettings: ["environment": "READINESS_TEST_SHUTDOWN_DELAY_MS=\"3000\""],
+            programs: [Self.crashingApp()] + Self.others, listenerArguments: "--essential app")
+        #expect(eventually(within: 60) { supervisord.status?["essential_shutdown"] == "pending" })
+        let first = try #require(supervisord.status?["listener_pid"].flatMap { pid_t($0) })
+        // Readiness is withdrawn before anything is stopped.
+        #expect(try supervisord.probe().status == 107)
+        #expect(!supervisord.stops.contains("got TERM"))
+        kill(first, SIGKILL)
+        #expect(supervisord.process.wait(seconds: 60) == 0)
+        let status = try #require(supervisord.status)
+        #expect(status["essential_failure"] == "app:app")
+        #expect(status["essential_shutdown"] == "requested")
+        #expect(status["listener_pid"] != "\(first)")
+        #expect(supervisord.output.contains("resuming the shutdown for an essential program's end recorded before a restart"))
+        #expect(supervisord.stops.contains("other1 got TERM") && supervisord.stops.contains("other2 got TERM"))
+        #expect(!supervisord.log.contains("with SIGKILL"), "supervisord killed a program that did not stop in time")
+    }
+
+    /// buffer_size=1 and bursts of 30 other programs' events: the essential
+    /// program's end is likely dropped by an overflow, at start-up (a missing
+    /// command: FATAL at once) or later (it exits 3 along with the 30 others,
+    /// 2 s in); the reconcile at start-up or on TICK_5 still finds it.
+    @Test(arguments: [true, false])
+    func anEndLostToAnOverflowIsHealed(atStartUp: Bool) throws {
+        let app = atStartUp
+            ? Supervisord.Program(name: "app", script: "", settings: ["command": "/nonexistent/app", "startretries": "0", "priority": "1"])
+            : Supervisord.Program(name: "app", script: "sleep 2; exit 3", settings: ["startsecs": "0", "autorestart": "false"])
+        let supervisord = try Supervisord(
+            start: "exit 0", otherPrograms: 30, listenerSettings: ["buffer_size": "1"],
+            otherProgram: atStartUp ? "/bin/sleep 60" : "/bin/sleep 2", programs: [app], listenerArguments: "--essential app")
+        #expect(supervisord.process.wait(seconds: 60) == 0)
+        #expect(supervisord.log.contains("overflowed"))
+        let status = try #require(supervisord.status)
+        #expect(status["essential_failure"] == "app:app")
+        #expect(status["essential_state"] == (atStartUp ? "FATAL" : "EXITED"))
+        if atStartUp {
+            #expect(status["essential_spawn_error"]?.contains("can't find command") == true, "\(status.values)")
+        } else {
+            #expect(status["essential_exit_status"] == "3")
+        }
+        #expect(status["essential_shutdown"] == "requested")
+    }
+
+    /// A dry run records and logs, and leaves supervisord and readiness alone.
+    @Test func dryRun() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [Self.crashingApp()] + Self.others, listenerArguments: "--essential app --essential-dry-run")
+        #expect(eventually(within: 60) { supervisord.status?["essential_shutdown"] == "dry_run" })
+        let verbose = try supervisord.probe(["--verbose"])
+        #expect((verbose.stdout + verbose.stderr).contains("essential: supervisord could not start essential program app:app (FATAL)"))
+        #expect(try supervisord.probe(["--json"]).stdout.contains("\"shutdown\":\"dry_run\""))
+        Thread.sleep(forTimeInterval: 6)
+        #expect(supervisord.process.isRunning)
+        #expect(supervisord.output.contains("level=error msg=\"essential program ended; dry run, supervisord is NOT shut down\" program=app:app state=FATAL"))
+        #expect(try supervisord.probe().status == 0)
+        #expect(!supervisord.stops.contains("got TERM"))
+    }
+
+    @Test(arguments: [
+        (["--essential", "a:b:c"], "--essential takes NAME, GROUP:NAME or GROUP:*, not \"a:b:c\""),
+        (["--essential", "a", "--essential-exit", "sometimes"], "--essential-exit takes unexpected or any, not sometimes"),
+        (["--essential-dry-run"], "--essential-exit and --essential-dry-run need at least one --essential"),
+        (["--essential"], "option --essential needs a value"),
+    ])
+    func badEssentialArguments(arguments: [String], message: String) throws {
+        let result = try run(Paths.listener, arguments)
+        #expect(result.status == 64)
+        #expect(result.stderr.hasPrefix("readiness_listener: \(message)\n"))
+        #expect(result.stdout.isEmpty)
+    }
+}
