@@ -20,6 +20,8 @@ let package = Package(
         .executableTarget(name: "readiness_listener", dependencies: ["ReadinessCore", "ReadinessPlatform"]),
         .executableTarget(name: "readiness_probe", dependencies: ["ReadinessCore", "ReadinessPlatform"]),
         .testTarget(name: "ReadinessCoreTests", dependencies: ["ReadinessCore"]),
+        // The platform layer's own behaviour: errno mapping, and each checked libc call made to fail.
+        .testTarget(name: "ReadinessPlatformTests", dependencies: ["ReadinessPlatform", "ReadinessCore"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["readiness_listener", "readiness_probe", "ReadinessCore"]

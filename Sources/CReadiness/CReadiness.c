@@ -23,16 +23,11 @@ int readiness_wifsignaled(int status) { return WIFSIGNALED(status); }
 int readiness_wtermsig(int status) { return WTERMSIG(status); }
 
 static const int termination_signals[] = {SIGTERM, SIGINT, SIGHUP};
+#define TERMINATION_SIGNAL_COUNT (sizeof termination_signals / sizeof *termination_signals)
 
-static int install(void (*handler)(int)) {
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = handler;
-    sigemptyset(&action.sa_mask);
-    for (size_t i = 0; i < sizeof termination_signals / sizeof *termination_signals; i++) {
-        if (sigaction(termination_signals[i], &action, NULL) != 0) return -1;
-    }
-    return 0;
+static void termination_set(sigset_t *set) {
+    sigemptyset(set);
+    for (size_t i = 0; i < TERMINATION_SIGNAL_COUNT; i++) sigaddset(set, termination_signals[i]);
 }
 
 static void exit_zero(int signo) {
@@ -40,32 +35,82 @@ static void exit_zero(int signo) {
     _exit(0);
 }
 
-int readiness_exit_zero_on_termination(void) { return install(exit_zero); }
+int readiness_exit_zero_on_termination(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = exit_zero;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < TERMINATION_SIGNAL_COUNT; i++) {
+        if (sigaction(termination_signals[i], &action, NULL) != 0) return -1;
+    }
+    return 0;
+}
 
-static volatile int forward_fd = -1;
+static volatile sig_atomic_t forward_fd = -1;
 
 static void forward(int signo) {
     int saved = errno;
     unsigned char byte = (unsigned char)signo;
-    if (forward_fd >= 0) (void)!write(forward_fd, &byte, 1);
+    int fd = forward_fd;
+    if (fd >= 0) (void)!write(fd, &byte, 1);
     errno = saved;
 }
 
-int readiness_forward_termination_to(int fd) {
+int readiness_forward_termination(int fd, readiness_saved_signals *saved) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = forward;
+    // SA_RESTART is left out on purpose: a blocking call is interrupted and
+    // the caller's poll loop sees the byte at once.
+    sigemptyset(&action.sa_mask);
+    struct sigaction child;
+    memset(&child, 0, sizeof child);
+    child.sa_handler = SIG_DFL;
+    sigemptyset(&child.sa_mask);
+    saved->forward_fd = forward_fd;
+    if (sigaction(SIGCHLD, &child, &saved->child) != 0) return -1;
     forward_fd = fd;
-    return install(forward);
+    for (size_t i = 0; i < TERMINATION_SIGNAL_COUNT; i++) {
+        if (sigaction(termination_signals[i], &action, &saved->termination[i]) != 0) {
+            int error = errno;
+            while (i-- > 0) (void)sigaction(termination_signals[i], &saved->termination[i], NULL);
+            (void)sigaction(SIGCHLD, &saved->child, NULL);
+            forward_fd = saved->forward_fd;
+            errno = error;
+            return -1;
+        }
+    }
+    return 0;
 }
 
-int readiness_block_termination(int block) {
-    sigset_t set;
-    sigemptyset(&set);
-    for (size_t i = 0; i < sizeof termination_signals / sizeof *termination_signals; i++) {
-        sigaddset(&set, termination_signals[i]);
+int readiness_restore_signals(const readiness_saved_signals *saved) {
+    int result = 0;
+    for (size_t i = 0; i < TERMINATION_SIGNAL_COUNT; i++) {
+        if (sigaction(termination_signals[i], &saved->termination[i], NULL) != 0) result = -1;
     }
-    return sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+    if (sigaction(SIGCHLD, &saved->child, NULL) != 0) result = -1;
+    forward_fd = saved->forward_fd;
+    return result;
 }
+
+int readiness_block_termination(sigset_t *previous) {
+    sigset_t set;
+    termination_set(&set);
+    return sigprocmask(SIG_BLOCK, &set, previous);
+}
+
+int readiness_unblock_termination(void) {
+    sigset_t set;
+    termination_set(&set);
+    return sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+int readiness_set_signal_mask(const sigset_t *mask) { return sigprocmask(SIG_SETMASK, mask, NULL); }
+
 
 int readiness_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+
+const char *readiness_errno_name(int error) { return strerrorname_np(error); }
 
 char **readiness_environ(void) { return environ; }
 

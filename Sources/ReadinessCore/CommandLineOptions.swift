@@ -38,12 +38,15 @@ package struct CommandLineOptions: Equatable, Sendable {
     /// A duration in seconds such as `0.5` or `3`, as milliseconds.
     package func milliseconds(_ name: String, default fallback: Int64, range: ClosedRange<Int64>) throws(UsageError) -> Int64 {
         guard let text = values[name] else { return fallback }
-        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = Int64(parts[0].isEmpty ? "0" : parts[0]), whole >= 0, whole < 1_000_000,
-            parts.count == 1 || (!parts[1].isEmpty && parts[1].count <= 3 && parts[1].utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }))
+        let parts = text.utf8.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
+        let fraction = parts.count == 2 ? Array(parts[1]) : []
+        guard let whole = parts[0].isEmpty ? 0 : UInt64(decimal: parts[0]), whole < 1_000_000,
+            parts.count == 1 || (1...3).contains(fraction.count),
+            let thousandths = fraction.isEmpty ? 0 : UInt64(decimal: fraction)
         else { throw UsageError("--\(name) takes seconds, e.g. 0.5 or 3, not \(text)") }
-        let fraction = parts.count == 2 ? String(parts[1]).padding(toLength: 3) : "000"
-        let milliseconds = whole * 1000 + (Int64(fraction) ?? 0)
+        // ".5" is 500 ms, ".05" 50 ms: scale by the digits missing from three.
+        let scale: UInt64 = fraction.count == 1 ? 100 : fraction.count == 2 ? 10 : 1
+        let milliseconds = Int64(whole * 1000 + thousandths * scale)
         guard range.contains(milliseconds) else {
             throw UsageError("--\(name) must be between \(Double(range.lowerBound) / 1000) and \(Double(range.upperBound) / 1000) seconds")
         }
@@ -55,10 +58,4 @@ package struct CommandLineOptions: Equatable, Sendable {
 package struct UsageError: Error, Equatable, Sendable, CustomStringConvertible {
     package var description: String
     package init(_ description: String) { self.description = description }
-}
-
-extension String {
-    fileprivate func padding(toLength length: Int) -> String {
-        self + String(repeating: "0", count: Swift.max(0, length - count))
-    }
 }

@@ -170,16 +170,3 @@ struct Fields {
         return tokens.last { $0.key.elementsEqual(name) }?.value
     }
 }
-
-extension UInt64 {
-    /// Parses ASCII decimal digits only: no sign, no spaces, no overflow.
-    init?(decimal bytes: ArraySlice<UInt8>) {
-        guard !bytes.isEmpty, bytes.count <= 19 else { return nil }
-        var value: UInt64 = 0
-        for byte in bytes {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
-        }
-        self = value
-    }
-}

@@ -19,7 +19,7 @@ package enum HTTP {
     /// Parses a complete response; nil while more bytes are needed (the body
     /// is shorter than Content-Length, or the head is not complete).
     package static func parse(_ bytes: [UInt8], complete: Bool) throws(XMLRPCError) -> Response? {
-        guard let headEnd = bytes[...].firstOffset(of: Array("\r\n\r\n".utf8)) else {
+        guard let headEnd = bytes.firstIndex(ofBytes: "\r\n\r\n".utf8) else {
             if complete { throw .malformed("no HTTP header end") }
             return nil
         }

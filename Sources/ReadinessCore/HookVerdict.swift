@@ -39,11 +39,21 @@ extension Verdict {
         }
     }
 
+    /// Whether `--wait` stops at this verdict rather than check again: it is
+    /// ready, or the probe was told to stop.
+    package var endsWait: Bool { isReady || code == .interrupted }
+
+    /// `--wait` told to stop between two checks; `last` is what the last check said.
+    package static func interruptedWhileWaiting(by signal: Int32, last: Verdict) -> Verdict {
+        Verdict(
+            .interrupted,
+            "probe got signal \(signal) (\(signalName(signal))) while waiting to check again; last check: \(last.code.rawValue) \(last.code.name)")
+    }
+
     static func seconds(_ milliseconds: Int64) -> String {
         let fraction = milliseconds % 1000
         guard fraction != 0 else { return "\(milliseconds / 1000)" }
-        var digits = String(fraction)
-        digits = String(repeating: "0", count: 3 - digits.count) + digits
+        var digits = fraction.zeroPadded(3)
         while digits.hasSuffix("0") { digits.removeLast() }
         return "\(milliseconds / 1000).\(digits)"
     }

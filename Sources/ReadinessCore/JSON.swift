@@ -38,8 +38,7 @@ func quotedString(_ text: String) -> String {
         case "\t": result += "\\t"
         default:
             if scalar.value < 0x20 || scalar.value == 0x7F {
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                result += "\\u" + scalar.value.zeroPadded(4, radix: 16)
             } else {
                 result.unicodeScalars.append(scalar)
             }

@@ -2,7 +2,7 @@
 /// and the people reading `Readiness probe failed: …` events.
 ///
 /// Every code stays below 126: shells reserve 126, 127 and 128+N.
-package struct ProbeCode: Equatable, Hashable, Sendable {
+package struct ProbeCode: Equatable, Sendable {
     package var rawValue: Int32
     package var name: String
     package var meaning: String
@@ -28,7 +28,7 @@ package struct ProbeCode: Equatable, Hashable, Sendable {
     package static let hookSignaled = ProbeCode(111, "HOOK_SIGNALED", "the hook died from a signal")
     package static let hookOutOfRange = ProbeCode(112, "HOOK_OUT_OF_RANGE", "the hook exited with a code of 100 or more (the real code is in the message)")
     package static let hookUnusable = ProbeCode(113, "HOOK_UNUSABLE", "the hook exists but cannot be run: not executable, not a regular file, writable by group or others, wrong owner, or exec failed")
-    package static let interrupted = ProbeCode(114, "INTERRUPTED", "the probe got SIGTERM or SIGINT while the hook ran; the hook's processes were killed")
+    package static let interrupted = ProbeCode(114, "INTERRUPTED", "the probe got SIGTERM, SIGINT or SIGHUP while the hook ran or --wait waited; the hook's processes were killed")
     package static let usage = ProbeCode(120, "USAGE", "bad arguments")
     package static let internalError = ProbeCode(125, "INTERNAL", "an unexpected internal error")
 
@@ -126,7 +126,7 @@ extension ProbeCode {
         case ProbeCode.hookSignaled.name: "the hook crashed: run it by hand to see why."
         case ProbeCode.hookOutOfRange.name: "the hook must exit 0 when ready and 1 to 99 otherwise."
         case ProbeCode.hookUnusable.name: "fix the hook file: a regular file, mode 0755 or stricter, owned by root or the probe's user, with a #! line."
-        case ProbeCode.interrupted.name: "the probe itself was stopped (kubelet timeout?): compare its timeoutSeconds with --hook-timeout."
+        case ProbeCode.interrupted.name: "the probe itself was stopped (kubelet timeout, or a script giving up on --wait): compare timeoutSeconds with --hook-timeout."
         case ProbeCode.usage.name: "run readiness_probe --help."
         default: "report a bug with the --verbose output."
         }

@@ -36,11 +36,26 @@ package struct ProgramTracker: Sendable {
         /// The program changed state. `gap` is the state the listener had last
         /// recorded when it differs from the event's `from_state`: events were lost.
         case transition(from: ProcessState, to: ProcessState, gap: ProcessState?)
+
+        /// What the listener does next: the one place that decides which
+        /// states need supervisord's details (exit status after EXITED, spawn
+        /// error after FATAL or BACKOFF), which no event carries.
+        package var followUp: FollowUp {
+            switch self {
+            case .otherProgram, .duplicate: .retryPendingWrite
+            case .transition(_, .exited, _), .transition(_, .fatal, _), .transition(_, .backoff, _): .fetchDetailsThenWrite
+            case .transition: .write
+            }
+        }
     }
 
-    package init(selector: ProgramSelector, record: StatusRecord) {
-        self.selector = selector
-        self.record = record
+    /// The listener's work after an event, as `Outcome.followUp` decides it.
+    package enum FollowUp: Equatable, Sendable {
+        /// The record did not change: write it only if an earlier write failed.
+        case retryPendingWrite
+        case write
+        /// Ask supervisord for what the event lacks (`learnDetails`), then write.
+        case fetchDetailsThenWrite
     }
 
     /// Starts from `previous` when it was written by this same supervisord
@@ -91,8 +106,8 @@ package struct ProgramTracker: Sendable {
 
     /// Brings the record in line with what supervisord says now: after events
     /// were lost (buffer overflow, a reload, a listener restart) or when the
-    /// program does not exist (`info` nil: BAD_NAME). Returns the transition
-    /// it made, if any.
+    /// program does not exist. Returns the transition it made, if any; with no
+    /// answer (XML-RPC unavailable) there is nothing to reconcile with.
     ///
     /// getProcessInfo answers with the live state, which is ahead of any
     /// events still queued for the listener; applying it and then those events
@@ -105,12 +120,18 @@ package struct ProgramTracker: Sendable {
     ///
     /// An EXITED state learnt this way has no event's `expected`; it is taken
     /// to be expected when the exit status is 0 (the recommended `exitcodes=0`).
-    package mutating func reconcile(with info: SupervisorProcessInfo?, eventsMayBeQueued: Bool, at time: Timestamp) -> Outcome? {
-        guard let info else {
+    package mutating func reconcile(with answer: SupervisorAnswer, eventsMayBeQueued: Bool, at time: Timestamp) -> Outcome? {
+        let info: SupervisorProcessInfo
+        switch answer {
+        case .unavailable:
+            return nil
+        case .noSuchProgram:
             guard record.state != .absent else { return nil }
             let from = record.state
             enter(.absent, from: from, expected: nil, pid: nil, serial: nil, at: time)
             return .transition(from: from, to: .absent, gap: nil)
+        case .info(let answered):
+            info = answered
         }
         record.stdoutLogfile = info.stdoutLogfile.isEmpty ? nil : info.stdoutLogfile
         record.stderrLogfile = info.stderrLogfile.isEmpty ? nil : info.stderrLogfile

@@ -42,6 +42,15 @@ package struct SupervisorProcessInfo: Equatable, Sendable {
     }
 }
 
+/// What asking supervisord's XML-RPC interface about the followed program gave.
+package enum SupervisorAnswer: Equatable, Sendable {
+    /// No usable answer (no server, wrong credentials, a timeout): events only.
+    case unavailable
+    /// supervisord has no such program (the BAD_NAME fault).
+    case noSuchProgram
+    case info(SupervisorProcessInfo)
+}
+
 /// The faults of supervisord's XML-RPC interface the listener acts on; any
 /// other (SHUTDOWN_STATE while supervisord stops, say) means "no answer".
 package enum SupervisorFault {

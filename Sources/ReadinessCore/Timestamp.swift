@@ -1,14 +1,10 @@
 /// A point in UTC time with millisecond precision, written as RFC 3339
 /// (`2026-11-22T22:40:01.123Z`) without Foundation or the C library's locale.
-package struct Timestamp: Equatable, Comparable, Sendable, CustomStringConvertible {
+package struct Timestamp: Equatable, Sendable, CustomStringConvertible {
     package var millisecondsSinceEpoch: Int64
 
     package init(millisecondsSinceEpoch: Int64) {
         self.millisecondsSinceEpoch = millisecondsSinceEpoch
-    }
-
-    package static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
-        lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
     }
 
     /// Written digit by digit into one buffer: the listener stamps every
@@ -56,7 +52,6 @@ package struct Timestamp: Equatable, Comparable, Sendable, CustomStringConvertib
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
-
 }
 
 extension Int64 {
@@ -74,20 +69,15 @@ extension Timestamp {
             bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
             bytes[19] == UInt8(ascii: "."), bytes[23] == UInt8(ascii: "Z")
         else { return nil }
-        func number(_ range: Range<Int>) -> Int64? {
-            var value: Int64 = 0
-            for byte in bytes[range] {
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
-            }
-            return value
-        }
+        func number(_ range: Range<Int>) -> Int64? { UInt64(decimal: bytes[range]).map { Int64($0) } }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
             let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
             let millisecond = number(20..<23), (1...12).contains(month), (1...31).contains(day),
             hour < 24, minute < 60, second < 60
         else { return nil }
         let days = Self.daysSinceEpoch(year: year, month: month, day: day)
+        // days_from_civil counts 2026-02-31 as 2026-03-03; only a real date maps back to itself.
+        guard Self.civilDate(daysSinceEpoch: days) == (year, month, day) else { return nil }
         self.init(millisecondsSinceEpoch: ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millisecond)
     }
 

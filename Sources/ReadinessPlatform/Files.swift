@@ -19,31 +19,34 @@ package enum Files {
         let directory = directoryName(of: path)
         try makeDirectory(directory)
         let temporary = temporaryPath(for: path)
-        func fail(_ operation: String, _ target: String, _ error: Errno) -> FileError {
-            try? system_unlink(temporary)
-            return FileError(operation: operation, path: target, errno: error)
-        }
         // A signal arriving mid-replacement must not leave the temporary file behind.
-        system_block_termination(true)
-        defer { system_block_termination(false) }
-        let fd: Int32
-        do {
-            fd = try system_open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        } catch { throw FileError(operation: "create", path: temporary, errno: error) }
-        do {
-            try StandardStreams.write(contents, to: fd)
-            try system_fsync(fd)
-        } catch {
-            system_close(fd)
-            throw fail("write", temporary, error)
+        try Signals.deferringTermination { () throws(FileError) in
+            do throws(FileError) {
+                try write(contents, durablyTo: temporary)
+                do throws(Errno) { try system_rename(temporary, path) } catch { throw FileError(operation: "rename \(temporary) to", path: path, errno: error) }
+            } catch {
+                try? system_unlink(temporary)
+                throw error
+            }
+            do throws(Errno) {
+                let directoryFD = try FileDescriptor.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                try system_fsync(directoryFD.rawValue)
+            } catch { throw FileError(operation: "fsync directory", path: directory, errno: error) }
         }
-        system_close(fd)
-        do { try system_rename(temporary, path) } catch { throw fail("rename \(temporary) to", path, error) }
+    }
+
+    /// Creates (or truncates) `path`, writes `contents`, fsyncs and closes it,
+    /// each step checked: a failed close can be the only sign of a lost write.
+    private static func write(_ contents: String, durablyTo path: String) throws(FileError) {
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode: 0o644) } catch {
+            throw FileError(operation: "create", path: path, errno: error)
+        }
         do {
-            let directoryFD = try system_open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            defer { system_close(directoryFD) }
-            try system_fsync(directoryFD)
-        } catch { throw FileError(operation: "fsync directory", path: directory, errno: error) }
+            try StandardStreams.write(contents, to: fd.rawValue)
+            try system_fsync(fd.rawValue)
+        } catch { throw FileError(operation: "write", path: path, errno: error) }
+        do { try fd.close() } catch { throw FileError(operation: "close", path: path, errno: error) }
     }
 
     /// The temporary file `replace` writes; one fixed name per status file, so
@@ -64,7 +67,7 @@ package enum Files {
         if let info = try? system_stat(path), info.isDirectory { return }
         try makeDirectory(directoryName(of: path))
         do { try system_mkdir(path, 0o755) } catch {
-            if error.rawValue != EEXIST { throw FileError(operation: "create directory", path: path, errno: error) }
+            if error != .fileExists { throw FileError(operation: "create directory", path: path, errno: error) }
         }
     }
 
@@ -85,15 +88,15 @@ package enum Files {
     /// Reads a regular file of at most `limit` bytes without following a
     /// symbolic link at `path` (O_NOFOLLOW) and without blocking on a FIFO.
     package static func readBounded(_ path: String, limit: Int) -> ReadResult {
-        let fd: Int32
+        let file: FileDescriptor
         do {
-            fd = try system_open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+            file = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         } catch {
-            if error == .noEntry { return .missing }
-            if error.rawValue == ELOOP { return .notRegularFile }
+            if error == .noSuchFileOrDirectory { return .missing }
+            if error == .tooManySymbolicLinkLevels { return .notRegularFile }
             return .failed(FileError(operation: "open", path: path, errno: error))
         }
-        defer { system_close(fd) }
+        let fd = file.rawValue
         let info: stat
         do { info = try system_fstat(fd) } catch { return .failed(FileError(operation: "stat", path: path, errno: error)) }
         guard info.isRegularFile else { return .notRegularFile }

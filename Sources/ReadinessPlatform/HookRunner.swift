@@ -12,12 +12,24 @@ package import ReadinessCore
 package struct HookRunner: Sendable {
     package var path: String
     package var timeoutMilliseconds: Int64
-    /// Between SIGTERM and SIGKILL to the hook's process group.
-    package var graceMilliseconds: Int64 = 100
-    /// How much of the end of the hook's output is kept.
-    package var tailLimit = 4096
     /// Added to the inherited environment.
     package var environment: [String: String] = [:]
+
+    /// Between SIGTERM and SIGKILL to the hook's process group: short, since
+    /// the whole probe must fit kubelet's default timeoutSeconds of 1.
+    static let terminationGraceMilliseconds: Int64 = 100
+    /// How much of the end of the hook's output is kept.
+    static let tailLimit = 4096
+    /// exec fails with ETXTBSY while the hook file is held open for writing
+    /// (being replaced in place): so many tries, so far apart, about 50 ms in all.
+    static let busyFileTries = 5
+    static let busyFileRetryMilliseconds: Int64 = 10
+    /// Without a pidfd (kernels before 5.3) an exit is noticed by asking
+    /// waitpid this often.
+    static let exitPollMilliseconds: Int64 = 5
+    /// Killing escaped descendants goes one generation a round (a killed
+    /// process's children are reparented to the probe); a bound on rounds.
+    static let descendantRounds = 1000
 
     package init(path: String, timeoutMilliseconds: Int64) {
         self.path = path
@@ -34,7 +46,7 @@ package struct HookRunner: Sendable {
     package func usability() -> Usability {
         let link: stat
         do { link = try system_lstat(path) } catch {
-            return error == .noEntry ? .absent : .unusable("cannot stat \(path): \(error)")
+            return error == .noSuchFileOrDirectory ? .absent : .unusable("cannot stat \(path): \(error)")
         }
         let info: stat
         if link.isSymbolicLink {
@@ -59,112 +71,114 @@ package struct HookRunner: Sendable {
         package var outputByteCount: Int
     }
 
-    package func run() -> Outcome {
-        var output = OutputTail(limit: tailLimit)
+    /// Spawns the hook, waits for it until its deadline or until one of
+    /// `interruptions` arrives, then tears its processes down.
+    package func run(interruptions: Interruptions) -> Outcome {
         // Without a subreaper, escaped processes go to PID 1 and cannot be
         // found; the group kill still covers everything that stayed in it.
         try? system_set_child_subreaper()
-        let signals: (read: Int32, write: Int32)
-        let pipe: (read: Int32, write: Int32)
-        do throws(Errno) {
-            signals = try system_pipe(O_CLOEXEC | O_NONBLOCK)
-            do { pipe = try system_pipe(O_CLOEXEC) } catch {
-                system_close(signals.read)
-                system_close(signals.write)
-                throw error
-            }
-        } catch {
-            return Outcome(termination: .probeFailed("pipe: \(error)"), outputTail: [], outputByteCount: 0)
+        var hook: RunningHook
+        do throws(SpawnError) { hook = try spawn() } catch {
+            return Outcome(termination: error.termination, outputTail: [], outputByteCount: 0)
         }
-        system_forward_termination(to: signals.write)
-        defer {
-            system_forward_termination(to: -1)
-            system_close(signals.read)
-            system_close(signals.write)
-        }
-
-        let pid: pid_t
-        do {
-            pid = try spawn(outputFD: pipe.write)
-        } catch {
-            system_close(pipe.read)
-            system_close(pipe.write)
-            return Outcome(termination: .spawnFailed(error.description), outputTail: [], outputByteCount: 0)
-        }
-        system_close(pipe.write)
-        system_set_nonblocking(pipe.read)
-        defer { system_close(pipe.read) }
-        let exitFD = try? system_pidfd_open(pid)
-        defer { if let exitFD { system_close(exitFD) } }
-
-        let deadline = Clock.monotonicMilliseconds() + timeoutMilliseconds
-        var termination: HookTermination?
-        var outputOpen = true
-        while termination == nil {
-            let remaining = deadline - Clock.monotonicMilliseconds()
-            if remaining <= 0 {
-                termination = .timedOut
-                break
-            }
-            var fds = [pollfd(fd: signals.read, events: Int16(POLLIN), revents: 0)]
-            if outputOpen { fds.append(pollfd(fd: pipe.read, events: Int16(POLLIN), revents: 0)) }
-            if let exitFD { fds.append(pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)) }
-            // Without a pidfd, exits are noticed by polling waitpid every few milliseconds.
-            let wait = exitFD == nil ? min(remaining, 5) : remaining
-            _ = try? system_poll(&fds, Int32(wait))
-            if fds[0].revents != 0, let signal = Self.readSignal(signals.read) {
-                termination = .interrupted(signal)
-                break
-            }
-            if outputOpen, fds[1].revents != 0 {
-                outputOpen = output.drain(pipe.read)
-            }
-            if let status = try? Self.reap(pid, blocking: false) {
-                termination = status
-                output.drainAvailable(pipe.read)
-            }
-        }
-
-        let result = termination ?? .timedOut
-        var reaped =
-            switch result {
-            case .exited, .signaled: true
-            case .timedOut, .interrupted, .spawnFailed, .probeFailed: false
-            }
-        if !reaped {
-            try? system_kill(-pid, SIGTERM)
-            reaped = reap(pid, within: graceMilliseconds)
-        }
-        try? system_kill(-pid, SIGKILL)
-        if !reaped { _ = try? Self.reap(pid, blocking: true) }
-        Self.killEscapedDescendants()
-        return Outcome(termination: result, outputTail: output.bytes, outputByteCount: output.total)
+        let termination = wait(for: &hook, interruptions: interruptions)
+        Self.tearDown(hook, after: termination)
+        return Outcome(termination: termination, outputTail: hook.output.bytes, outputByteCount: hook.output.total)
     }
 
-    private func spawn(outputFD: Int32) throws(Errno) -> pid_t {
+    /// Why the hook could not be started: exec failed (`spawnFailed`, the
+    /// hook's fault) or the probe could not set it up (`probeFailed`).
+    struct SpawnError: Error {
+        var termination: HookTermination
+    }
+
+    /// Starts the hook with its output on a pipe the probe reads.
+    func spawn() throws(SpawnError) -> RunningHook {
         var environment = system_environment().filter { entry in
             !self.environment.keys.contains { entry.hasPrefix("\($0)=") }
         }
         environment += self.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        // ETXTBSY: the hook is being written (an image update replacing it); try again shortly.
-        for _ in 0..<5 {
-            do { return try system_spawn_in_new_group(path, [path], environment, outputFD: outputFD) } catch {
-                guard error == .textFileBusy else { throw error }
-            }
-            system_sleep(milliseconds: 10)
+        let pipe: Pipe
+        do { pipe = try Pipe(flags: O_CLOEXEC) } catch { throw SpawnError(termination: .probeFailed("pipe: \(error)")) }
+        do { try system_set_nonblocking(pipe.read.rawValue) } catch {
+            throw SpawnError(termination: .probeFailed("fcntl O_NONBLOCK: \(error)"))
         }
-        return try system_spawn_in_new_group(path, [path], environment, outputFD: outputFD)
+        var tries = 0
+        while true {
+            do throws(SpawnFailure) {
+                let pid = try system_spawn_in_new_group(path, [path], environment, outputFD: pipe.write.rawValue)
+                let exit = try? system_pidfd_open(pid)
+                return RunningHook(pid: pid, outputFD: pipe.read, exitFD: exit.map { FileDescriptor(rawValue: $0) })
+            } catch {
+                guard error.isExecFailure else { throw SpawnError(termination: .probeFailed("\(error.call): \(error.errno)")) }
+                tries += 1
+                guard error.errno == .textFileBusy, tries < Self.busyFileTries else {
+                    throw SpawnError(termination: .spawnFailed(error.errno.description))
+                }
+            }
+            system_sleep(milliseconds: Self.busyFileRetryMilliseconds)
+        }
     }
 
-    /// Waits up to `milliseconds` for the hook to exit, reaping it; true once reaped.
-    private func reap(_ pid: pid_t, within milliseconds: Int64) -> Bool {
-        let deadline = Clock.monotonicMilliseconds() + milliseconds
-        while true {
-            if (try? Self.reap(pid, blocking: false)) != nil { return true }
-            let remaining = deadline - Clock.monotonicMilliseconds()
-            if remaining <= 0 { return false }
-            system_sleep(milliseconds: min(remaining, 2))
+    /// Drains the hook's output until it exits, its deadline passes or a
+    /// signal arrives, whichever is first.
+    func wait(for hook: inout RunningHook, interruptions: Interruptions) -> HookTermination {
+        let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        var outputOpen = true
+        while !deadline.hasPassed {
+            var fds = [pollfd(fd: interruptions.fd, events: Int16(POLLIN), revents: 0)]
+            if let exitFD = hook.exitFD { fds.append(pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)) }
+            if outputOpen { fds.append(pollfd(fd: hook.outputFD.rawValue, events: Int16(POLLIN), revents: 0)) }
+            let timeout = hook.exitFD == nil ? deadline.pollTimeout(atMost: Self.exitPollMilliseconds) : deadline.pollTimeout()
+            do { _ = try system_poll(&fds, timeout) } catch { return .probeFailed("poll: \(error)") }
+            if fds[0].revents != 0, let signal = interruptions.take() { return .interrupted(signal) }
+            if outputOpen, fds.last!.revents != 0 { outputOpen = hook.output.drain(hook.outputFD.rawValue) }
+            let exit: HookTermination?
+            do { exit = try Self.reap(hook.pid, blocking: false) } catch {
+                // ECHILD: the exit status is gone (reaped elsewhere); that is not a timeout.
+                return .probeFailed("waitpid \(hook.pid): \(error)")
+            }
+            if let exit {
+                hook.output.drainAvailable(hook.outputFD.rawValue)
+                // A signal that came with the exit still stops the probe.
+                if let signal = interruptions.take() { return .interrupted(signal) }
+                return exit
+            }
         }
+        return .timedOut
+    }
+
+    /// Ends what is left of the hook: unless it was reaped, SIGTERM to its
+    /// process group, a grace period, then SIGKILL; then every descendant
+    /// that escaped the group. ESRCH from kill means the group is already gone.
+    static func tearDown(_ hook: borrowing RunningHook, after termination: HookTermination) {
+        var reaped =
+            switch termination {
+            case .exited, .signaled: true
+            case .timedOut, .interrupted, .spawnFailed, .probeFailed: false
+            }
+        if !reaped {
+            try? system_kill(-hook.pid, SIGTERM)
+            reaped = reap(hook, within: Deadline.after(milliseconds: terminationGraceMilliseconds))
+        }
+        try? system_kill(-hook.pid, SIGKILL)
+        if !reaped { _ = try? reap(hook.pid, blocking: true) }
+        killEscapedDescendants()
+    }
+
+    /// Waits until `deadline` for the hook to exit, reaping it; true once reaped.
+    private static func reap(_ hook: borrowing RunningHook, within deadline: Deadline) -> Bool {
+        repeat {
+            switch Result(catching: { () throws(Errno) in try reap(hook.pid, blocking: false) }) {
+            case .success(.some): return true
+            case .failure: return false  // ECHILD: nothing left to wait for here
+            case .success(.none): break
+            }
+            var fds = [pollfd(fd: hook.exitFD ?? -1, events: Int16(POLLIN), revents: 0)]
+            // With no pidfd (fd -1) poll only sleeps; if it fails, SIGKILL comes sooner.
+            guard (try? system_poll(&fds, deadline.pollTimeout(atMost: exitPollMilliseconds))) != nil else { return false }
+        } while !deadline.hasPassed
+        return (try? reap(hook.pid, blocking: false)) != nil
     }
 
     /// Reaps the hook; nil while it still runs (non-blocking).
@@ -177,17 +191,11 @@ package struct HookRunner: Sendable {
         return nil
     }
 
-    private static func readSignal(_ fd: Int32) -> Int32? {
-        var byte: UInt8 = 0
-        let count = try? withUnsafeMutableBytes(of: &byte) { (buffer) throws(Errno) in try system_read(fd, buffer) }
-        return count == 1 ? Int32(byte) : nil
-    }
-
     /// Kills and reaps every remaining child of the probe. Each killed process's
     /// own children are then reparented here (subreaper), so repeat until none
     /// is left. `waitpid` answering ECHILD ends it without reading /proc.
     static func killEscapedDescendants() {
-        for _ in 0..<1000 {
+        for _ in 0..<descendantRounds {
             let reaped: pid_t
             do { reaped = try system_waitpid(-1, WNOHANG).pid } catch { return }
             if reaped > 0 { continue }
@@ -196,6 +204,30 @@ package struct HookRunner: Sendable {
                 try? system_kill(child, SIGKILL)
                 _ = try? system_waitpid(child, 0)
             }
+        }
+    }
+}
+
+/// A spawned hook: its pid, which is also its process group, the read end of
+/// its output pipe, and a pidfd that becomes readable when it exits (nil on
+/// kernels without pidfd_open).
+struct RunningHook: ~Copyable {
+    let pid: pid_t
+    let outputFD: FileDescriptor
+    private let exit: FileDescriptor?
+    var output = OutputTail(limit: HookRunner.tailLimit)
+
+    init(pid: pid_t, outputFD: consuming FileDescriptor, exitFD: consuming FileDescriptor?) {
+        self.pid = pid
+        self.outputFD = outputFD
+        self.exit = exitFD
+    }
+
+    /// The pidfd to poll, if there is one.
+    var exitFD: Int32? {
+        switch exit {
+        case .some(let fd): fd.rawValue
+        case .none: nil
         }
     }
 }

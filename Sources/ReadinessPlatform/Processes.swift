@@ -85,10 +85,11 @@ extension Processes {
 
     /// A listener ignores SIGPIPE (a closed stdout is reported as EPIPE and ends
     /// it cleanly) and exits 0 at once on SIGTERM, SIGINT or SIGHUP, except
-    /// while a status file is being replaced.
-    package static func prepareListener() {
+    /// while a status file is being replaced. Throws when the handlers cannot
+    /// be installed: those signals then end it with their default action.
+    package static func prepareListener() throws(Errno) {
         system_ignore_sigpipe()
-        system_exit_zero_on_termination()
+        try system_exit_zero_on_termination()
     }
 
     package static func exit(_ code: Int32) -> Never { system_exit(code) }

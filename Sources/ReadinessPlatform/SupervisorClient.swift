@@ -35,7 +35,7 @@ package struct SupervisorClient: Sendable {
         return .success(SupervisorClient(endpoint: endpoint, authorization: user.map { ($0, password ?? "") }))
     }
 
-    package init(endpoint: Endpoint, authorization: (user: String, password: String)?) {
+    private init(endpoint: Endpoint, authorization: (user: String, password: String)?) {
         self.endpoint = endpoint
         self.authorization = authorization
     }
@@ -49,19 +49,19 @@ package struct SupervisorClient: Sendable {
         return .inet(host: host == "localhost" ? "127.0.0.1" : host, port: port)
     }
 
-    /// `supervisor.getProcessInfo(name)`: the program's info, nil when
-    /// supervisord has no such program (BAD_NAME), or a failure.
-    package func processInfo(_ name: String) -> Result<SupervisorProcessInfo?, Failure> {
+    /// `supervisor.getProcessInfo(name)`: the program's info, `.noSuchProgram`
+    /// (BAD_NAME), or a failure. Never `.unavailable`: that is the failure.
+    package func processInfo(_ name: String) -> Result<SupervisorAnswer, Failure> {
         call("supervisor.getProcessInfo", [name]).flatMap { body in
             switch Result(catching: { () throws(XMLRPCError) in try XMLRPC.parse(body) }) {
             case .failure(let error): return .failure(Failure(error.description))
-            case .success(.fault(let code, _)) where code == SupervisorFault.badName: return .success(nil)
+            case .success(.fault(let code, _)) where code == SupervisorFault.badName: return .success(.noSuchProgram)
             case .success(.fault(let code, let message)): return .failure(Failure("XML-RPC fault \(code): \(message)"))
             case .success(.structure(let fields)):
                 guard let info = SupervisorProcessInfo(fields) else {
                     return .failure(Failure("getProcessInfo answer lacks statename, start, stop, pid or exitstatus"))
                 }
-                return .success(info)
+                return .success(.info(info))
             }
         }
     }
@@ -119,34 +119,45 @@ package struct SupervisorClient: Sendable {
     /// Sends `request` and reads the answer until the server closes, the
     /// answer is complete, or the deadline passes.
     private func exchange(_ request: [UInt8]) -> Result<[UInt8], Failure> {
-        let deadline = Clock.monotonicMilliseconds() + timeoutMilliseconds
-        let fd: Int32
-        do {
+        let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        let socket: FileDescriptor
+        let address: String
+        do throws(Errno) {
             switch endpoint {
             case .unix(let path):
-                fd = try system_socket(AF_UNIX, Int32(SOCK_STREAM.rawValue))
-                do { try system_connect_unix(fd, path) } catch {
-                    system_close(fd)
-                    return .failure(Failure("cannot connect to unix://\(path): \(error)"))
-                }
+                address = "unix://\(path)"
+                socket = FileDescriptor(rawValue: try system_socket(AF_UNIX, Int32(SOCK_STREAM.rawValue)))
             case .inet(let host, let port):
-                fd = try system_socket(AF_INET, Int32(SOCK_STREAM.rawValue))
-                do { try system_connect_inet(fd, host, port) } catch {
-                    system_close(fd)
-                    return .failure(Failure("cannot connect to \(host):\(port): \(error)"))
-                }
+                address = "\(host):\(port)"
+                socket = FileDescriptor(rawValue: try system_socket(AF_INET, Int32(SOCK_STREAM.rawValue)))
             }
         } catch {
             return .failure(Failure("cannot create a socket: \(error)"))
         }
-        defer { system_close(fd) }
-        guard wait(fd, for: POLLOUT, until: deadline) else { return .failure(Failure("timed out connecting to supervisord")) }
+        let fd = socket.rawValue
+        do throws(Errno) {
+            switch endpoint {
+            case .unix(let path): try system_connect_unix(fd, path)
+            case .inet(let host, let port): try system_connect_inet(fd, host, port)
+            }
+        } catch {
+            return .failure(Failure("cannot connect to \(address): \(error)"))
+        }
+        switch wait(fd, for: POLLOUT, until: deadline) {
+        case .failure(let failure): return .failure(failure)
+        case .success(false): return .failure(Failure("timed out connecting to supervisord"))
+        case .success(true): break
+        }
         if let error = system_socket_error(fd) { return .failure(Failure("cannot connect to supervisord: \(error)")) }
 
         var sent = 0
         while sent < request.count {
-            guard wait(fd, for: POLLOUT, until: deadline) else { return .failure(Failure("timed out sending to supervisord")) }
-            do {
+            switch wait(fd, for: POLLOUT, until: deadline) {
+            case .failure(let failure): return .failure(failure)
+            case .success(false): return .failure(Failure("timed out sending to supervisord"))
+            case .success(true): break
+            }
+            do throws(Errno) {
                 sent += try request.withUnsafeBytes { buffer in
                     Result { () throws(Errno) in try system_write(fd, UnsafeRawBufferPointer(rebasing: buffer[sent...])) }
                 }.get()
@@ -159,8 +170,12 @@ package struct SupervisorClient: Sendable {
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
             if (try? HTTP.parse(answer, complete: false)) != nil { return .success(answer) }
-            guard wait(fd, for: POLLIN, until: deadline) else { return .failure(Failure("timed out waiting for supervisord's answer")) }
-            do {
+            switch wait(fd, for: POLLIN, until: deadline) {
+            case .failure(let failure): return .failure(failure)
+            case .success(false): return .failure(Failure("timed out waiting for supervisord's answer"))
+            case .success(true): break
+            }
+            do throws(Errno) {
                 let count = try system_read(fd, into: &chunk)
                 if count == 0 { return .success(answer) }
                 answer += chunk[..<count]
@@ -173,13 +188,10 @@ package struct SupervisorClient: Sendable {
         }
     }
 
-    private func wait(_ fd: Int32, for events: Int32, until deadline: Int64) -> Bool {
-        while true {
-            let remaining = deadline - Clock.monotonicMilliseconds()
-            if remaining <= 0 { return false }
-            var fds = [pollfd(fd: fd, events: Int16(events), revents: 0)]
-            guard let ready = try? system_poll(&fds, Int32(remaining)) else { continue }
-            if ready > 0 { return true }
+    /// Whether `fd` became ready for `events` before `deadline`.
+    private func wait(_ fd: Int32, for events: Int32, until deadline: Deadline) -> Result<Bool, Failure> {
+        do throws(Errno) { return .success(try deadline.wait(for: events, on: fd)) } catch {
+            return .failure(Failure("cannot wait for supervisord: poll: \(error)"))
         }
     }
 }

@@ -3,22 +3,11 @@
 
 import CReadiness
 
-/// An error number from the C library, described with `strerror`.
-package struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
-    package var rawValue: Int32
+func system_errno() -> Int32 { readiness_errno() }
 
-    package init(_ rawValue: Int32) { self.rawValue = rawValue }
+func system_strerror(_ error: Int32) -> String { String(cString: strerror(error)) }
 
-    package static var current: Errno { Errno(readiness_errno()) }
-
-    package var description: String { String(cString: strerror(rawValue)) }
-
-    package static let noEntry = Errno(ENOENT)
-    package static let noSuchProcess = Errno(ESRCH)
-    package static let wouldBlock = Errno(EAGAIN)
-    package static let noChild = Errno(ECHILD)
-    package static let textFileBusy = Errno(ETXTBSY)
-}
+func system_errno_name(_ error: Int32) -> String? { readiness_errno_name(error).map { String(cString: $0) } }
 
 /// Runs `body` until it does not fail with EINTR; -1 becomes a thrown `Errno`.
 @discardableResult
@@ -26,7 +15,8 @@ func retryingInterrupts<T: FixedWidthInteger>(_ body: () -> T) throws(Errno) -> 
     while true {
         let result = body()
         if result != -1 { return result }
-        if readiness_errno() != EINTR { throw Errno.current }
+        let error = Errno.current
+        if error != .interrupted { throw error }
     }
 }
 
@@ -34,7 +24,10 @@ func system_open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) throws(Errn
     try retryingInterrupts { readiness_open(path, flags, mode) }
 }
 
-func system_close(_ fd: Int32) { _ = close(fd) }
+/// Not retried on EINTR: Linux releases the descriptor whatever close returns.
+func system_close(_ fd: Int32) throws(Errno) {
+    if close(fd) == -1 { throw Errno.current }
+}
 
 func system_read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
     try retryingInterrupts { read(fd, buffer.baseAddress, buffer.count) }
@@ -86,9 +79,19 @@ func system_pipe(_ flags: Int32) throws(Errno) -> (read: Int32, write: Int32) {
     return (fds[0], fds[1])
 }
 
+/// The number of ready descriptors; 0 when the time ran out or a signal
+/// interrupted the wait (the caller's loop recomputes its timeout and, with a
+/// signal pipe among `fds`, sees the signal on the next call). A descriptor
+/// that is not open, which poll reports only in `revents` (POLLNVAL), is
+/// thrown as EBADF: a loop would otherwise spin on it until its deadline.
 func system_poll(_ fds: inout [pollfd], _ timeoutMilliseconds: Int32) throws(Errno) -> Int32 {
     let result = poll(&fds, nfds_t(fds.count), timeoutMilliseconds)
-    if result == -1 { throw Errno.current }
+    if result == -1 {
+        let error = Errno.current
+        if error == .interrupted { return 0 }
+        throw error
+    }
+    if fds.contains(where: { $0.revents & Int16(POLLNVAL) != 0 }) { throw Errno(rawValue: EBADF) }
     return result
 }
 
@@ -119,37 +122,47 @@ func system_sleep(milliseconds: Int64) {
     while nanosleep(&request, &remaining) == -1 && readiness_errno() == EINTR { request = remaining }
 }
 
-func system_set_nonblocking(_ fd: Int32) { _ = readiness_fcntl(fd, F_SETFL, readiness_fcntl(fd, F_GETFL, 0) | O_NONBLOCK) }
+func system_set_nonblocking(_ fd: Int32) throws(Errno) {
+    let flags = readiness_fcntl(fd, F_GETFL, 0)
+    if flags == -1 { throw Errno.current }
+    if readiness_fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 { throw Errno.current }
+}
+
+/// Why `system_spawn_in_new_group` failed: in `call`, with `errno`. Only a
+/// failure of `posix_spawn` itself is about the program; the others are the
+/// caller's (out of memory, a bad descriptor).
+struct SpawnFailure: Error {
+    var call: String
+    var errno: Errno
+    var isExecFailure: Bool { call == "posix_spawn" }
+}
 
 /// posix_spawn(3) with stdin from /dev/null, stdout and stderr onto `outputFD`,
 /// a process group of its own, no blocked signals and every signal at its default.
-func system_spawn_in_new_group(_ path: String, _ arguments: [String], _ environment: [String], outputFD: Int32) throws(Errno) -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    var attributes = posix_spawnattr_t()
-    posix_spawn_file_actions_init(&actions)
-    posix_spawnattr_init(&attributes)
-    defer {
-        posix_spawn_file_actions_destroy(&actions)
-        posix_spawnattr_destroy(&attributes)
+func system_spawn_in_new_group(_ path: String, _ arguments: [String], _ environment: [String], outputFD: Int32) throws(SpawnFailure) -> pid_t {
+    // Each posix_spawn* call returns its error number rather than setting errno.
+    func check(_ call: String, _ result: Int32) throws(SpawnFailure) {
+        if result != 0 { throw SpawnFailure(call: call, errno: Errno(rawValue: result)) }
     }
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_adddup2(&actions, outputFD, STDOUT_FILENO)
-    posix_spawn_file_actions_adddup2(&actions, outputFD, STDERR_FILENO)
+    var actions = posix_spawn_file_actions_t()
+    try check("posix_spawn_file_actions_init", posix_spawn_file_actions_init(&actions))
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    var attributes = posix_spawnattr_t()
+    try check("posix_spawnattr_init", posix_spawnattr_init(&attributes))
+    defer { posix_spawnattr_destroy(&attributes) }
+    try check("posix_spawn_file_actions_addopen", posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0))
+    try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, outputFD, STDOUT_FILENO))
+    try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, outputFD, STDERR_FILENO))
     var noSignals = sigset_t()
     var allSignals = sigset_t()
     sigemptyset(&noSignals)
     sigfillset(&allSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    posix_spawnattr_setsigdefault(&attributes, &allSignals)
-    posix_spawnattr_setpgroup(&attributes, 0)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    return try system_posix_spawn(path, arguments, environment, &actions, &attributes)
-}
-
-private func system_posix_spawn(
-    _ path: String, _ arguments: [String], _ environment: [String],
-    _ actions: inout posix_spawn_file_actions_t, _ attributes: inout posix_spawnattr_t
-) throws(Errno) -> pid_t {
+    try check("posix_spawnattr_setsigmask", posix_spawnattr_setsigmask(&attributes, &noSignals))
+    try check("posix_spawnattr_setsigdefault", posix_spawnattr_setsigdefault(&attributes, &allSignals))
+    try check("posix_spawnattr_setpgroup", posix_spawnattr_setpgroup(&attributes, 0))
+    try check(
+        "posix_spawnattr_setflags",
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)))
     var pid: pid_t = 0
     let argv = arguments.map { strdup($0) } + [nil]
     let envp = environment.map { strdup($0) } + [nil]
@@ -157,8 +170,7 @@ private func system_posix_spawn(
         argv.forEach { free($0) }
         envp.forEach { free($0) }
     }
-    let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-    guard result == 0 else { throw Errno(result) }
+    try check("posix_spawn", posix_spawn(&pid, path, &actions, &attributes, argv, envp))
     return pid
 }
 
@@ -184,11 +196,40 @@ func system_pidfd_open(_ pid: pid_t) throws(Errno) -> Int32 {
 
 func system_ignore_sigpipe() { _ = readiness_ignore_signal(SIGPIPE) }
 
-func system_exit_zero_on_termination() { _ = readiness_exit_zero_on_termination() }
+func system_exit_zero_on_termination() throws(Errno) {
+    if readiness_exit_zero_on_termination() == -1 { throw Errno.current }
+}
 
-func system_forward_termination(to fd: Int32) { _ = readiness_forward_termination_to(fd) }
+/// SIGTERM, SIGINT and SIGHUP to `fd` as bytes, SIGCHLD at its default; what
+/// was there before goes to `saved`.
+func system_forward_termination(to fd: Int32, saving saved: inout readiness_saved_signals) throws(Errno) {
+    if readiness_forward_termination(fd, &saved) == -1 { throw Errno.current }
+}
 
-func system_block_termination(_ block: Bool) { _ = readiness_block_termination(block ? 1 : 0) }
+func system_restore_signals(_ saved: readiness_saved_signals) throws(Errno) {
+    var saved = saved
+    if readiness_restore_signals(&saved) == -1 { throw Errno.current }
+}
+
+/// Blocks SIGTERM, SIGINT and SIGHUP; returns the mask from before.
+func system_block_termination() throws(Errno) -> sigset_t {
+    var previous = sigset_t()
+    if readiness_block_termination(&previous) == -1 { throw Errno.current }
+    return previous
+}
+
+func system_unblock_termination() throws(Errno) {
+    if readiness_unblock_termination() == -1 { throw Errno.current }
+}
+
+func system_set_signal_mask(_ mask: sigset_t) throws(Errno) {
+    var mask = mask
+    if readiness_set_signal_mask(&mask) == -1 { throw Errno.current }
+}
+
+func system_raise(_ signal: Int32) throws(Errno) {
+    if raise(signal) != 0 { throw Errno.current }
+}
 
 func system_exit(_ code: Int32) -> Never { exit(code) }
 
@@ -226,7 +267,7 @@ func system_connect_unix(_ fd: Int32, _ path: String) throws(Errno) {
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw Errno(ENAMETOOLONG) }
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw Errno.fileNameTooLong }
     withUnsafeMutableBytes(of: &address.sun_path) { buffer in
         buffer.copyBytes(from: bytes)
         buffer[bytes.count] = 0
@@ -234,7 +275,7 @@ func system_connect_unix(_ fd: Int32, _ path: String) throws(Errno) {
     let result = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
-    if result == -1 && readiness_errno() != EINPROGRESS { throw Errno.current }
+    if result == -1, Errno.current != .nowInProgress { throw Errno.current }
 }
 
 /// Starts a non-blocking connect to an IPv4 address given as text.
@@ -242,11 +283,11 @@ func system_connect_inet(_ fd: Int32, _ host: String, _ port: UInt16) throws(Err
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = port.bigEndian
-    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw Errno(EINVAL) }
+    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw Errno.invalidArgument }
     let result = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    if result == -1 && readiness_errno() != EINPROGRESS { throw Errno.current }
+    if result == -1, Errno.current != .nowInProgress { throw Errno.current }
 }
 
 /// The pending error of a non-blocking connect (SO_ERROR).
@@ -254,7 +295,7 @@ func system_socket_error(_ fd: Int32) -> Errno? {
     var value: Int32 = 0
     var length = socklen_t(MemoryLayout<Int32>.size)
     guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) == 0 else { return Errno.current }
-    return value == 0 ? nil : Errno(value)
+    return value == 0 ? nil : Errno(rawValue: value)
 }
 
 func system_environment_value(_ name: String) -> String? {

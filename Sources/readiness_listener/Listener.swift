@@ -36,13 +36,13 @@ struct Listener {
     /// An unusable one is replaced, and said so.
     private static func previousRecord(at path: String) -> StatusRecord? {
         let problem: String
-        switch Files.readBounded(path, limit: StatusRecord.maximumFileBytes) {
+        switch StatusFileRead(contentsOf: path) {
         case .missing: return nil
-        case .contents(let bytes):
-            do { return try StatusRecord.parse(bytes) } catch { problem = error.description }
+        case .record(let record): return record
+        case .malformed(let error): problem = error.description
         case .tooLarge(let size): problem = "\(size) bytes"
         case .notRegularFile: problem = "not a regular file"
-        case .failed(let error): problem = error.description
+        case .unreadable(let reason): problem = reason
         }
         log(.warning, "previous status file unusable, starting afresh", [("path", path), ("error", problem)])
         return nil
@@ -50,7 +50,9 @@ struct Listener {
 
     /// Runs until end of input; returns the exit status.
     mutating func run() -> Int32 {
-        Processes.prepareListener()
+        do throws(Errno) { try Processes.prepareListener() } catch {
+            log(.error, "cannot install the signal handlers; SIGTERM may now cut a status write short", [("error", error.description)])
+        }
         Files.removeIfPresent(Files.temporaryPath(for: writer.path))
         log(.info, "listener started", [
             ("program", tracker.selector.description), ("status_file", writer.path), ("state", tracker.record.state.rawValue),
@@ -128,17 +130,16 @@ struct Listener {
     }
 
     private mutating func apply(_ change: ProcessStateEvent) {
-        switch tracker.apply(change, at: Clock.now()) {
+        let outcome = tracker.apply(change, at: Clock.now())
+        switch outcome {
         case .otherProgram:
             if verbose {
                 log(.debug, "event of another program", [
                     ("program", "\(change.groupName):\(change.processName)"), ("to", change.state.rawValue), ("serial", "\(change.serial)"),
                 ])
             }
-            writer.retryIfPending(tracker.record)
         case .duplicate:
             log(.info, "event already applied, ignored", [("program", tracker.selector.description), ("serial", "\(change.serial)")])
-            writer.retryIfPending(tracker.record)
         case .transition(let from, let to, let gap):
             if let gap {
                 log(.warning, "events were lost; the next tick reconciles with supervisord", [
@@ -152,7 +153,14 @@ struct Listener {
             if let tries = change.tries { fields.append(("tries", "\(tries)")) }
             fields.append(("serial", "\(change.serial)"))
             log(.info, "transition", fields)
-            if to == .exited || to == .fatal || to == .backoff { learnDetails() }
+        }
+        switch outcome.followUp {
+        case .retryPendingWrite:
+            writer.retryIfPending(tracker.record)
+        case .write:
+            writer.write(tracker.record)
+        case .fetchDetailsThenWrite:
+            learnDetails()
             writer.write(tracker.record)
         }
     }
@@ -161,7 +169,7 @@ struct Listener {
     /// record changed. Without XML-RPC this does nothing (events only).
     @discardableResult
     private mutating func reconcile(reason: String, eventsMayBeQueued: Bool) -> Bool {
-        guard let answer = supervisor.processInfo(tracker.selector.description) else { return false }
+        let answer = supervisor.processInfo(tracker.selector.description)
         let before = tracker.record
         if case .transition(let from, let to, _)? = tracker.reconcile(with: answer, eventsMayBeQueued: eventsMayBeQueued, at: Clock.now()) {
             log(.info, "reconciled with supervisord", [
@@ -174,7 +182,7 @@ struct Listener {
 
     /// After EXITED, FATAL or BACKOFF: the exit status or spawn error, which no event carries.
     private mutating func learnDetails() {
-        guard let answer = supervisor.processInfo(tracker.selector.description), let info = answer else { return }
+        guard case .info(let info) = supervisor.processInfo(tracker.selector.description) else { return }
         tracker.learnDetails(from: info)
         if let status = tracker.record.exitStatus {
             log(.info, "exit status", [("program", tracker.selector.description), ("exit_status", "\(status)")])
@@ -195,7 +203,7 @@ struct Listener {
     /// write it, say it, shut down (or, in a dry run, say what would be done).
     private mutating func essentialEnded(reason: String) {
         guard let recorded = tracker.record.essentialFailure else { return }
-        if recorded.state == .exited || recorded.state == .fatal, case .some(.some(let info)) = supervisor.processInfo(recorded.program) {
+        if recorded.state == .exited || recorded.state == .fatal, case .info(let info) = supervisor.processInfo(recorded.program) {
             tracker.learnEssentialDetails(from: info)
         }
         if essentialDryRun { tracker.markEssentialShutdown(.dryRun) }
@@ -256,9 +264,9 @@ struct SupervisorConnection {
         client = SupervisorClient.fromEnvironment()
     }
 
-    /// The program's info (nil inside: no such program), or nil when XML-RPC is unusable.
-    mutating func processInfo(_ program: String) -> SupervisorProcessInfo?? {
-        note(client.flatMap { $0.processInfo(program) })
+    /// What supervisord says about `program`; `.unavailable` when XML-RPC is unusable.
+    mutating func processInfo(_ program: String) -> SupervisorAnswer {
+        note(client.flatMap { $0.processInfo(program) }) ?? .unavailable
     }
 
     /// Every program's info, or nil when XML-RPC is unusable.

@@ -20,8 +20,8 @@ let usage = """
       --essential-dry-run  log and record what would be done, without shutting down
       --verbose            also log events of other programs
       --version, --help
-    Exit status: 0 at end of input or on SIGTERM, 2 when the event stream cannot
-    be framed (supervisord then restarts the listener), 64 for bad arguments.
+    Exit status: 0 at end of input or on SIGTERM, SIGINT or SIGHUP, 2 when the event
+    stream cannot be framed (supervisord then restarts the listener), 64 for bad arguments.
 
     """
 

@@ -7,46 +7,13 @@ struct Probe {
     let hookPath: String
     let hookTimeoutMilliseconds: Int64
 
-    func run() -> Report {
-        var report = Report(verdict: Verdict(.internalError, "not evaluated"), statusPath: statusPath, hookPath: hookPath)
-        let record: StatusRecord
-        switch Files.readBounded(statusPath, limit: StatusRecord.maximumFileBytes) {
-        case .missing:
-            report.verdict = Verdict(.noStatus, "no status file at \(statusPath): the listener never ran")
-            return report
-        case .tooLarge(let size):
-            report.verdict = Verdict(.badStatus, "status file \(statusPath) is \(size) bytes, more than \(StatusRecord.maximumFileBytes)")
-            return report
-        case .notRegularFile:
-            report.verdict = Verdict(.badStatus, "status file \(statusPath) is not a regular file (symbolic links are not followed)")
-            return report
-        case .failed(let error):
-            report.verdict = Verdict(.badStatus, error.description)
-            return report
-        case .contents(let bytes):
-            do {
-                record = try StatusRecord.parse(bytes)
-            } catch {
-                report.verdict = Verdict(.badStatus, "\(statusPath): \(error)")
-                return report
-            }
-        }
-        report.record = record
-        guard Processes.exists(record.supervisordPID) else {
-            report.verdict = Verdict(
-                .staleStatus, "status file \(statusPath) was written under supervisord pid \(record.supervisordPID), which is not running")
-            return report
-        }
-        if let recorded = record.supervisordStartTicks, let current = Processes.startTicks(of: record.supervisordPID), current != recorded {
-            report.verdict = Verdict(
-                .staleStatus, "status file \(statusPath) was written under an earlier process with supervisord's pid \(record.supervisordPID) (a restarted container?)")
-            return report
-        }
-        let start = Verdict.commonCheck(record)
-        guard start.isReady else {
-            report.verdict = start
-            return report
-        }
+    /// One check. A hook runs under `interruptions` when given (`--wait`
+    /// holds them for its whole run), else under a signal scope of its own.
+    func run(interruptions: Interruptions? = nil) -> Report {
+        let read = StatusFileRead(contentsOf: statusPath)
+        let start = Verdict.statusCheck(read, path: statusPath, identity: SupervisordIdentity.init(of:))
+        var report = Report(verdict: start, statusPath: statusPath, hookPath: hookPath, record: read.record)
+        guard start.isReady, let record = read.record else { return report }
 
         var hook = HookRunner(path: hookPath, timeoutMilliseconds: hookTimeoutMilliseconds)
         switch hook.usability() {
@@ -66,7 +33,19 @@ struct Probe {
             "READINESS_START_EXIT_STATUS": record.exitStatus.map { "\($0)" } ?? "",
             "READINESS_STATUS_FILE": statusPath,
         ]
-        let outcome = hook.run()
+        let outcome: HookRunner.Outcome
+        if let interruptions {
+            outcome = hook.run(interruptions: interruptions)
+        } else {
+            do throws(Errno) {
+                outcome = try Signals.catchingTermination { hook.run(interruptions: $0) }
+            } catch {
+                report.verdict = Verdict.afterHook(
+                    start, path: hookPath, termination: .probeFailed("signal handling: \(error)"), output: [],
+                    timeoutMilliseconds: hookTimeoutMilliseconds)
+                return report
+            }
+        }
         report.hook = outcome
         report.verdict = Verdict.afterHook(
             start, path: hookPath, termination: outcome.termination, output: outcome.outputTail,
@@ -77,14 +56,29 @@ struct Probe {
 
 extension Probe {
     /// Runs the check until it passes or `timeoutMilliseconds` pass; the last
-    /// report stands. For upgrade post-checks and scripts.
+    /// report stands. For upgrade post-checks and scripts. SIGTERM, SIGINT or
+    /// SIGHUP stop it at once, during a hook run or between checks.
     func waitUntilReady(timeoutMilliseconds: Int64, intervalMilliseconds: Int64) -> Report {
-        let deadline = Clock.monotonicMilliseconds() + timeoutMilliseconds
-        while true {
-            let report = run()
-            let remaining = deadline - Clock.monotonicMilliseconds()
-            if report.verdict.isReady || remaining <= 0 { return report }
-            Clock.sleep(milliseconds: min(intervalMilliseconds, remaining))
+        do throws(Errno) {
+            return try Signals.catchingTermination { interruptions in
+                let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+                while true {
+                    var report = run(interruptions: interruptions)
+                    if report.verdict.endsWait || deadline.hasPassed { return report }
+                    let pause = Deadline.after(milliseconds: min(intervalMilliseconds, deadline.remainingMilliseconds))
+                    do throws(Errno) {
+                        guard let signal = try interruptions.wait(until: pause) else { continue }
+                        report.verdict = Verdict.interruptedWhileWaiting(by: signal, last: report.verdict)
+                    } catch {
+                        report.verdict = Verdict(.internalError, "cannot wait between checks: poll: \(error)")
+                    }
+                    return report
+                }
+            }
+        } catch {
+            return Report(
+                verdict: Verdict(.internalError, "cannot set up --wait: signal handling: \(error)"), statusPath: statusPath,
+                hookPath: hookPath, record: nil)
         }
     }
 }
@@ -96,8 +90,8 @@ struct Report {
     var verdict: Verdict
     let statusPath: String
     let hookPath: String
-    var record: StatusRecord?
-    var hook: HookRunner.Outcome?
+    let record: StatusRecord?
+    var hook: HookRunner.Outcome? = nil
 
     func rendered(_ style: Style) -> String {
         switch style {

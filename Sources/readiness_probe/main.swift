@@ -13,7 +13,8 @@ let usage = """
       --verbose               several lines: the state, its history, the hook's output
       --explain               --verbose plus what to do next, for a person at a terminal
       --json                  one JSON object
-      --wait                  poll until ready or until --timeout passes, then exit with the last code
+      --wait                  poll until ready or until --timeout passes, then exit with the last code;
+                              SIGTERM, SIGINT or SIGHUP stop it at once with 114
       --timeout SECONDS       how long --wait polls (default: 60); --interval SECONDS between checks (default: 1)
       --codes                 print the exit codes and exit
     One line on stdout when ready, on stderr otherwise; the exit code says why.

@@ -207,7 +207,7 @@ import Testing
         chown(fixture.hook, 0, 0)
         result = try fixture.probe()
         #expect(result.status == 113)
-        #expect(result.stderr.contains("cannot run hook \(fixture.hook): Exec format error"))
+        #expect(result.stderr.contains("cannot run hook \(fixture.hook): Exec format error (ENOEXEC)"))
     }
 
     /// A hook held open for writing (being replaced in place) cannot be run:
@@ -220,7 +220,7 @@ import Testing
         defer { close(writer) }
         let result = try fixture.probe()
         #expect(result.status == 113)
-        #expect(result.stderr == "not ready: 113 HOOK_UNUSABLE: cannot run hook \(fixture.hook): Text file busy\n")
+        #expect(result.stderr == "not ready: 113 HOOK_UNUSABLE: cannot run hook \(fixture.hook): Text file busy (ETXTBSY)\n")
     }
 
     @Test func hookGetsTheStartStateInItsEnvironment() throws {

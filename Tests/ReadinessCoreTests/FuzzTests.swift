@@ -61,6 +61,7 @@ import Testing
             var framer = EventFramer()
             var random = SeededGenerator(seed: UInt64(input.count) + 1)
             var offset = 0
+            var framed: [UInt8] = []
             while offset < input.count {
                 let size = Int.random(in: 1...max(1, input.count - offset), using: &random)
                 framer.append(input[offset..<min(input.count, offset + size)])
@@ -68,12 +69,16 @@ import Testing
                 do {
                     while let frame = try framer.next() {
                         frames += 1
+                        framed += frame.header + [UInt8(ascii: "\n")] + frame.payload
                         _ = try? ListenerEvent.parse(frame)
                     }
                 } catch {
                     return  // unframeable: the listener exits; nothing more to read
                 }
-                #expect(framer.pendingByteCount <= input.count)
+                // However the reads split the stream, the frames are the stream's
+                // bytes in order, and only the rest is still pending.
+                #expect(Array(input.prefix(framed.count)) == framed)
+                #expect(framer.pendingByteCount == offset - framed.count)
             }
         }
         #expect(frames > 0, "the mutations kept some inputs valid")

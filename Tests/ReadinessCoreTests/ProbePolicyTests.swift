@@ -73,4 +73,17 @@ import Testing
         #expect(ProbeCode.all.filter { $0 != .ready && $0 != .hookFailed }.allSatisfy { $0.rawValue >= 100 })
         #expect(ProbeCode.table.split(separator: "\n").count == ProbeCode.all.count + 2)
     }
+
+    /// `--wait` checks again after any verdict but ready and interrupted.
+    @Test func waitEndsOnlyWhenReadyOrInterrupted() {
+        let ending = ProbeCode.all.filter { Verdict($0, "x").endsWait }
+        #expect(ending == [.ready, .interrupted])
+        #expect(!Verdict(ProbeCode.forHookExit(7), "x").endsWait)
+    }
+
+    @Test func interruptedBetweenChecksNamesTheSignalAndTheLastCheck() {
+        let last = Verdict.commonCheck(record(.running))
+        #expect(Verdict.interruptedWhileWaiting(by: 2, last: last).line
+            == "not ready: 114 INTERRUPTED: probe got signal 2 (SIGINT) while waiting to check again; last check: 100 START_PENDING")
+    }
 }

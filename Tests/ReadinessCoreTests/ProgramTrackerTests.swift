@@ -97,4 +97,17 @@ let time = Timestamp(millisecondsSinceEpoch: 1_795_387_133_000)
         _ = tracker.apply(change(1, .stopped, from: .backoff, pid: 0), at: time)
         #expect(tracker.record.pid == nil)
     }
+
+    /// Only the states whose details no event carries ask supervisord for them.
+    @Test(arguments: ProcessState.allCases)
+    func followUpOfATransition(to state: ProcessState) {
+        let expected: ProgramTracker.FollowUp = [.exited, .fatal, .backoff].contains(state) ? .fetchDetailsThenWrite : .write
+        #expect(ProgramTracker.Outcome.transition(from: .running, to: state, gap: nil).followUp == expected)
+        #expect(ProgramTracker.Outcome.transition(from: .starting, to: state, gap: .stopped).followUp == expected)
+    }
+
+    @Test func eventsThatChangeNothingOnlyRetryAPendingWrite() {
+        #expect(ProgramTracker.Outcome.otherProgram.followUp == .retryPendingWrite)
+        #expect(ProgramTracker.Outcome.duplicate.followUp == .retryPendingWrite)
+    }
 }

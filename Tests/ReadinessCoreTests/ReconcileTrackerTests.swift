@@ -10,10 +10,20 @@ import Testing
         ProgramTracker(selector: ProgramSelector("start"), listenerPID: 10, supervisordPID: 1, previous: nil)
     }
 
+    /// Without XML-RPC there is nothing to reconcile with: the record stays as events left it.
+    @Test func unavailableAnswerChangesNothing() {
+        var tracker = tracker()
+        _ = tracker.apply(change(1, .running, from: .starting, pid: 5), at: t0)
+        let before = tracker.record
+        #expect(tracker.reconcile(with: .unavailable, eventsMayBeQueued: false, at: t1) == nil)
+        #expect(tracker.reconcile(with: .unavailable, eventsMayBeQueued: true, at: t1) == nil)
+        #expect(tracker.record == before)
+    }
+
     @Test func absentProgram() {
         var tracker = tracker()
-        #expect(tracker.reconcile(with: nil, eventsMayBeQueued: true, at: t0) == .transition(from: .notSeen, to: .absent, gap: nil))
-        #expect(tracker.reconcile(with: nil, eventsMayBeQueued: false, at: t0) == nil)
+        #expect(tracker.reconcile(with: .noSuchProgram, eventsMayBeQueued: true, at: t0) == .transition(from: .notSeen, to: .absent, gap: nil))
+        #expect(tracker.reconcile(with: .noSuchProgram, eventsMayBeQueued: false, at: t0) == nil)
         #expect(Verdict.commonCheck(tracker.record).code == .ready)
     }
 
@@ -21,9 +31,9 @@ import Testing
     @Test func startUpLeavesStateToQueuedEvents() {
         var tracker = tracker()
         let live = SupervisorProcessInfo(state: .exited, start: 1_795_389_208, stop: 1_795_389_208, exitStatus: 3)
-        #expect(tracker.reconcile(with: live, eventsMayBeQueued: true, at: t0) == nil)
+        #expect(tracker.reconcile(with: .info(live), eventsMayBeQueued: true, at: t0) == nil)
         #expect(tracker.record.state == .notSeen)
-        #expect(tracker.reconcile(with: live, eventsMayBeQueued: false, at: t1) == .transition(from: .notSeen, to: .exited, gap: nil))
+        #expect(tracker.reconcile(with: .info(live), eventsMayBeQueued: false, at: t1) == .transition(from: .notSeen, to: .exited, gap: nil))
         #expect(tracker.record.exitStatus == 3)
         #expect(tracker.record.expected == false)
     }
@@ -34,7 +44,7 @@ import Testing
         var tracker = tracker()
         _ = tracker.apply(change(1, .exited, from: .running, expected: true, pid: 5), at: t0)
         let reloaded = SupervisorProcessInfo(state: .stopped, start: 0)
-        #expect(tracker.reconcile(with: reloaded, eventsMayBeQueued: true, at: t1) == .transition(from: .exited, to: .notSeen, gap: nil))
+        #expect(tracker.reconcile(with: .info(reloaded), eventsMayBeQueued: true, at: t1) == .transition(from: .exited, to: .notSeen, gap: nil))
         #expect(Verdict.commonCheck(tracker.record).code == .startPending)
     }
 

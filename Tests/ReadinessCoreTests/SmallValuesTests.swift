@@ -15,6 +15,19 @@ import Testing
         #expect(Timestamp(rfc3339: text) == Timestamp(millisecondsSinceEpoch: milliseconds))
     }
 
+    /// Dates that do not exist, which day arithmetic would quietly move to
+    /// the next month, are refused; real leap days are not.
+    @Test(arguments: ["2026-02-31", "2026-02-29", "2100-02-29", "2026-04-31", "2026-06-31", "2026-09-31", "2026-11-31", "2026-01-00"])
+    func rejectsImpossibleDates(date: String) {
+        #expect(Timestamp(rfc3339: "\(date)T12:00:00.000Z") == nil)
+    }
+
+    @Test(arguments: ["2024-02-29", "2000-02-29", "2026-01-31", "2026-12-31", "2026-04-30"])
+    func acceptsRealDates(date: String) throws {
+        let timestamp = try #require(Timestamp(rfc3339: "\(date)T12:00:00.000Z"))
+        #expect(timestamp.description == "\(date)T12:00:00.000Z")
+    }
+
     @Test func rejectsOtherForms() {
         for text in ["", "2026-11-22T22:38:53Z", "2026-13-22T22:38:53.123Z", "2026-11-22 22:38:53.123Z", "2026-11-22T22:38:53.12xZ"] {
             #expect(Timestamp(rfc3339: text) == nil, "\(text)")
@@ -64,7 +77,13 @@ import Testing
         #expect(try options.milliseconds("hook-timeout", default: 700, range: 1...10_000) == milliseconds)
     }
 
-    @Test(arguments: ["abc", "-1", "1.2345", "0", "1.", "99999"])
+    @Test(arguments: [("0.05", Int64(50)), ("2.5", 2500), ("10.010", 10_010)])
+    func scalesFractionsOfOneToThreeDigits(text: String, milliseconds: Int64) throws {
+        let options = try CommandLineOptions(["--timeout", text], valued: ["timeout"], flags: [])
+        #expect(try options.milliseconds("timeout", default: 0, range: 0...86_400_000) == milliseconds)
+    }
+
+    @Test(arguments: ["abc", "-1", "1.2345", "0", "1.", "99999", "+1", "1.-5", " 1", "1e3"])
     func rejectsBadSeconds(text: String) throws {
         let options = try CommandLineOptions(["--hook-timeout", text], valued: ["hook-timeout"], flags: [])
         #expect(throws: UsageError.self) { try options.milliseconds("hook-timeout", default: 700, range: 1...10_000) }

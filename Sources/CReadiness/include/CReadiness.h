@@ -66,14 +66,38 @@ int readiness_wtermsig(int status);
 /// must not be cut short (an atomic file replacement).
 int readiness_exit_zero_on_termination(void);
 
-/// SIGTERM and SIGINT write their number as one byte to `fd` (a non-blocking
-/// pipe), so a poll loop can notice them without races.
-int readiness_forward_termination_to(int fd);
+/// What `readiness_forward_termination` replaced, to put back exactly.
+typedef struct {
+    struct sigaction termination[3];
+    struct sigaction child;
+    int forward_fd;
+} readiness_saved_signals;
 
-/// Blocks (1) or unblocks (0) SIGTERM, SIGINT and SIGHUP for the calling thread.
-int readiness_block_termination(int block);
+/// SIGTERM, SIGINT and SIGHUP write their number as one byte to `fd` (a
+/// non-blocking pipe), so a poll loop notices them without races; SIGCHLD is
+/// set to its default so that the kernel keeps children's exit statuses for
+/// waitpid even when the parent left it ignored. The previous dispositions go
+/// to `saved`. Returns 0, or -1 (errno) with nothing changed.
+int readiness_forward_termination(int fd, readiness_saved_signals *saved);
+
+/// Puts back what `readiness_forward_termination` saved. Returns 0 or -1 (errno).
+int readiness_restore_signals(const readiness_saved_signals *saved);
+
+/// Adds SIGTERM, SIGINT and SIGHUP to the calling thread's signal mask; the
+/// mask before goes to `previous`. Returns 0 or -1 (errno).
+int readiness_block_termination(sigset_t *previous);
+
+/// Removes SIGTERM, SIGINT and SIGHUP from the calling thread's signal mask.
+int readiness_unblock_termination(void);
+
+/// Sets the calling thread's signal mask, as a `previous` mask from above.
+int readiness_set_signal_mask(const sigset_t *mask);
 
 /// pipe2(2), which is declared only with _GNU_SOURCE.
 int readiness_pipe2(int fds[2], int flags);
+
+/// The C name of an error number ("ENOENT"), or NULL for an unknown one:
+/// strerrorname_np(3), which glibc declares only under _GNU_SOURCE.
+const char *readiness_errno_name(int error);
 
 #endif

@@ -1,0 +1,71 @@
+/// What reading the status file gave, before anything is concluded from it.
+package enum StatusFileRead: Equatable, Sendable {
+    case missing
+    /// A symbolic link (not followed), a directory, a FIFO.
+    case notRegularFile
+    case tooLarge(Int)
+    /// The file exists but could not be read; the operating system's reason.
+    case unreadable(String)
+    case malformed(StatusParseError)
+    case record(StatusRecord)
+
+    /// The outcome for the whole contents of the file.
+    package init(parsing bytes: some Collection<UInt8>) {
+        do throws(StatusParseError) {
+            self = .record(try StatusRecord.parse(bytes))
+        } catch {
+            self = .malformed(error)
+        }
+    }
+
+    package var record: StatusRecord? {
+        if case .record(let record) = self { return record }
+        return nil
+    }
+}
+
+/// Whether the supervisord that wrote the status file is still the same
+/// process: a file that outlived it says nothing about the current run.
+package enum SupervisordIdentity: Equatable, Sendable {
+    /// The recorded pid runs, and started when recorded (or its start cannot be told).
+    case sameProcess
+    /// No process has the recorded pid.
+    case gone
+    /// The recorded pid belongs to a process that started at another time:
+    /// a restarted container's PID 1, say.
+    case pidReused
+}
+
+extension Verdict {
+    /// The probe's first step: what the status file says, when it was written
+    /// by the supervisord that runs now. `identity` is asked only once the file
+    /// holds a record, since the pid to check comes from it.
+    package static func statusCheck(
+        _ read: StatusFileRead, path: String, identity: (StatusRecord) -> SupervisordIdentity
+    ) -> Verdict {
+        switch read {
+        case .missing:
+            return Verdict(.noStatus, "no status file at \(path): the listener never ran")
+        case .notRegularFile:
+            return Verdict(.badStatus, "status file \(path) is not a regular file (symbolic links are not followed)")
+        case .tooLarge(let size):
+            return Verdict(.badStatus, "status file \(path) is \(size) bytes, more than \(StatusRecord.maximumFileBytes)")
+        case .unreadable(let reason):
+            return Verdict(.badStatus, reason)
+        case .malformed(let error):
+            return Verdict(.badStatus, "\(path): \(error)")
+        case .record(let record):
+            switch identity(record) {
+            case .gone:
+                return Verdict(
+                    .staleStatus, "status file \(path) was written under supervisord pid \(record.supervisordPID), which is not running")
+            case .pidReused:
+                return Verdict(
+                    .staleStatus,
+                    "status file \(path) was written under an earlier process with supervisord's pid \(record.supervisordPID) (a restarted container?)")
+            case .sameProcess:
+                return commonCheck(record)
+            }
+        }
+    }
+}
