@@ -94,10 +94,7 @@ package struct HookRunner: Sendable {
 
     /// Starts the hook with its output on a pipe the probe reads.
     func spawn() throws(SpawnError) -> RunningHook {
-        var environment = system_environment().filter { entry in
-            !self.environment.keys.contains { entry.hasPrefix("\($0)=") }
-        }
-        environment += self.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let overrides = environment.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
         let pipe: Pipe
         do { pipe = try Pipe(flags: O_CLOEXEC) } catch { throw SpawnError(termination: .probeFailed("pipe: \(error)")) }
         do { try system_set_nonblocking(pipe.read.rawValue) } catch {
@@ -106,7 +103,7 @@ package struct HookRunner: Sendable {
         var tries = 0
         while true {
             do throws(SpawnFailure) {
-                let pid = try system_spawn_in_new_group(path, [path], environment, outputFD: pipe.write.rawValue)
+                let pid = try system_spawn_in_new_group(path, [path], overrides, outputFD: pipe.write.rawValue)
                 let exit = try? system_pidfd_open(pid)
                 return RunningHook(pid: pid, outputFD: pipe.read, exitFD: exit.map { FileDescriptor(rawValue: $0) })
             } catch {
@@ -240,34 +237,38 @@ struct OutputTail {
 
     init(limit: Int) { self.limit = limit }
 
+    /// One read's room: a full pipe's worth. Left uninitialized: zeroing it
+    /// (and faulting its pages in) cost more than a quiet hook's whole wait.
+    static let chunkBytes = 65536
+
     /// Reads what the non-blocking pipe holds; false at end of file.
     mutating func drain(_ fd: Int32) -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count: Int
-            do {
-                count = try system_read(fd, into: &chunk)
-            } catch {
-                return error == .wouldBlock
+        withUnsafeTemporaryAllocation(byteCount: Self.chunkBytes, alignment: 1) { chunk in
+            while true {
+                let count: Int
+                do throws(Errno) {
+                    count = try system_read(fd, chunk)
+                } catch {
+                    return error == .wouldBlock
+                }
+                if count == 0 { return false }
+                append(UnsafeRawBufferPointer(rebasing: chunk[..<count]))
             }
-            if count == 0 { return false }
-            append(chunk[..<count])
         }
     }
 
     /// After the hook exited, takes what is already in the pipe and no more:
     /// a background child still writing must not keep the probe reading.
     mutating func drainAvailable(_ fd: Int32) {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        for _ in 0..<16 {
-            guard let count = try? system_read(fd, into: &chunk),
-                count > 0
-            else { return }
-            append(chunk[..<count])
+        withUnsafeTemporaryAllocation(byteCount: Self.chunkBytes, alignment: 1) { chunk in
+            for _ in 0..<16 {
+                guard let count = try? system_read(fd, chunk), count > 0 else { return }
+                append(UnsafeRawBufferPointer(rebasing: chunk[..<count]))
+            }
         }
     }
 
-    private mutating func append(_ chunk: ArraySlice<UInt8>) {
+    private mutating func append(_ chunk: UnsafeRawBufferPointer) {
         total += chunk.count
         bytes.append(contentsOf: chunk.suffix(limit))
         if bytes.count > limit { bytes.removeFirst(bytes.count - limit) }

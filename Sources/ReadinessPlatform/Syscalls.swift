@@ -138,8 +138,14 @@ struct SpawnFailure: Error {
 }
 
 /// posix_spawn(3) with stdin from /dev/null, stdout and stderr onto `outputFD`,
-/// a process group of its own, no blocked signals and every signal at its default.
-func system_spawn_in_new_group(_ path: String, _ arguments: [String], _ environment: [String], outputFD: Int32) throws(SpawnFailure) -> pid_t {
+/// a process group of its own, no blocked signals and every signal at its
+/// default. The environment is this process's own, each of `overrides`
+/// replacing the variable of its name: inherited entries are passed on as
+/// the C strings they are, not copied through Swift strings and back (on the
+/// probe's hook path that copying was most of its own instructions).
+func system_spawn_in_new_group(
+    _ path: String, _ arguments: [String], _ overrides: [(name: String, value: String)], outputFD: Int32
+) throws(SpawnFailure) -> pid_t {
     // Each posix_spawn* call returns its error number rather than setting errno.
     func check(_ call: String, _ result: Int32) throws(SpawnFailure) {
         if result != 0 { throw SpawnFailure(call: call, errno: Errno(rawValue: result)) }
@@ -163,25 +169,34 @@ func system_spawn_in_new_group(_ path: String, _ arguments: [String], _ environm
     try check(
         "posix_spawnattr_setflags",
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)))
-    var pid: pid_t = 0
     let argv = arguments.map { strdup($0) } + [nil]
-    let envp = environment.map { strdup($0) } + [nil]
+    let added = overrides.map { strdup("\($0.name)=\($0.value)") }
+    // As bytes once: each String passed as a C string is copied anew.
+    let names = overrides.map { Array($0.name.utf8) }
+    var envp: [UnsafeMutablePointer<CChar>?] = []
+    var cursor = readiness_environ()!
+    while let entry = cursor.pointee {
+        if !names.contains(where: { entry.isVariable(named: $0) }) { envp.append(entry) }
+        cursor += 1
+    }
+    envp += added
+    envp.append(nil)
     defer {
         argv.forEach { free($0) }
-        envp.forEach { free($0) }
+        added.forEach { free($0) }
     }
+    var pid: pid_t = 0
     try check("posix_spawn", posix_spawn(&pid, path, &actions, &attributes, argv, envp))
     return pid
 }
 
-func system_environment() -> [String] {
-    var entries: [String] = []
-    var cursor = readiness_environ()!
-    while let entry = cursor.pointee {
-        entries.append(String(cString: entry))
-        cursor += 1
+extension UnsafeMutablePointer<CChar> {
+    /// Whether this `NAME=value` entry of an environment is the variable `name`.
+    fileprivate func isVariable(named name: [UInt8]) -> Bool {
+        // A shorter entry stops at its NUL, which no name holds.
+        for (index, byte) in name.enumerated() where UInt8(bitPattern: self[index]) != byte { return false }
+        return self[name.count] == CChar(UInt8(ascii: "="))
     }
-    return entries
 }
 
 func system_set_child_subreaper() throws(Errno) {
