@@ -117,38 +117,47 @@ extension StatusRecord {
     /// an older probe can read a newer listener's file of the same format.
     package static func parse(_ bytes: some Collection<UInt8>) throws(StatusParseError) -> StatusRecord {
         guard bytes.count <= maximumFileBytes else { throw .tooLarge(bytes.count) }
-        guard !bytes.contains(0) else { throw .containsNUL }
+        let bytes = Array(bytes)
         // The writer never puts control characters in values; a file with them is not its.
-        guard !bytes.contains(where: { ($0 < 0x20 && $0 != 0x0A) || $0 == 0x7F }) else { throw .containsControlCharacter }
+        var controlCharacter = false
+        for byte in bytes where byte < 0x20 || byte == 0x7F {
+            if byte == 0 { throw .containsNUL }
+            if byte != 0x0A { controlCharacter = true }
+        }
+        if controlCharacter { throw .containsControlCharacter }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
         guard text.hasSuffix("\nend=1\n") else { throw .incomplete }
 
-        var values: [Substring: Substring] = [:]
+        var values = Fields(text: text, bytes: bytes)
         var history: [Transition] = []
-        for (index, line) in text[...].splitOnByte(UInt8(ascii: "\n")).enumerated() {
-            if line.isEmpty || line.utf8.first == UInt8(ascii: "#") { continue }
-            guard let equals = line.utf8.firstIndex(of: UInt8(ascii: "=")) else { throw .malformedLine(index + 1) }
-            let key = line[..<equals]
-            let value = line[line.utf8.index(after: equals)...]
-            if key == "history" {
-                guard let transition = Transition(parsing: value) else { throw .invalidValue(key: "history", value: String(value)) }
+        var lineStart = 0
+        var lineNumber = 0
+        while let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
+            defer { lineStart = lineEnd + 1 }
+            lineNumber += 1
+            if lineEnd == lineStart || bytes[lineStart] == UInt8(ascii: "#") { continue }
+            guard let equals = bytes[lineStart..<lineEnd].firstIndex(of: UInt8(ascii: "=")) else { throw .malformedLine(lineNumber) }
+            if bytes[lineStart..<equals].elementsEqual("history".utf8) {
+                guard let transition = Transition(parsing: bytes[(equals + 1)..<lineEnd]) else {
+                    throw .invalidValue(key: "history", value: String(values.text(equals + 1..<lineEnd)))
+                }
                 history.append(transition)
             } else {
-                values[key] = value
+                values.entries.append((key: lineStart..<equals, value: equals + 1..<lineEnd))
             }
         }
 
-        func required(_ key: Substring) throws(StatusParseError) -> Substring {
-            guard let value = values[key] else { throw .missingKey(String(key)) }
+        func required(_ key: StaticString) throws(StatusParseError) -> Substring {
+            guard let value = values[key] else { throw .missingKey(key.description) }
             return value
         }
-        func parsed<T>(_ key: Substring, _ parse: (Substring) -> T?) throws(StatusParseError) -> T? {
+        func parsed<T>(_ key: StaticString, _ parse: (Substring) -> T?) throws(StatusParseError) -> T? {
             let value = try required(key)
             if value == unknown { return nil }
-            guard let result = parse(value) else { throw .invalidValue(key: String(key), value: String(value)) }
+            guard let result = parse(value) else { throw .invalidValue(key: key.description, value: String(value)) }
             return result
         }
-        func state(_ key: Substring) throws(StatusParseError) -> ProcessState? {
+        func state(_ key: StaticString) throws(StatusParseError) -> ProcessState? {
             try parsed(key) { ProcessState(rawValue: String($0)) }
         }
 
@@ -160,7 +169,7 @@ extension StatusRecord {
         guard let supervisordPID: Int = try parsed("supervisord_pid", { Int($0) }), supervisordPID > 0 else {
             throw .invalidValue(key: "supervisord_pid", value: String(values["supervisord_pid"] ?? ""))
         }
-        func optionalText(_ key: Substring) -> String? {
+        func optionalText(_ key: StaticString) -> String? {
             guard let value = values[key], !value.isEmpty else { return nil }
             return String(value)
         }
@@ -186,6 +195,35 @@ extension StatusRecord {
         record.stderrLogfile = optionalText("stderr_logfile")
         return record
     }
+
+    /// The `key=value` lines of a status file by key, the last of a repeated
+    /// key counting. A scan of byte offsets: a file holds about twenty keys,
+    /// and hashing Substrings into a Dictionary was most of the probe's
+    /// instructions on its ready path.
+    private struct Fields {
+        let text: String
+        let bytes: [UInt8]
+        var entries: [(key: Range<Int>, value: Range<Int>)] = []
+
+        init(text: String, bytes: [UInt8]) {
+            self.text = text
+            self.bytes = bytes
+        }
+
+        subscript(key: StaticString) -> Substring? {
+            let name = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+            guard let entry = entries.last(where: { $0.key.count == name.count && bytes[$0.key].elementsEqual(name) }) else {
+                return nil
+            }
+            return text(entry.value)
+        }
+
+        /// The text at byte offsets `range`, which start and end at ASCII bytes.
+        func text(_ range: Range<Int>) -> Substring {
+            let start = text.utf8.index(text.utf8.startIndex, offsetBy: range.lowerBound)
+            return text[start..<text.utf8.index(start, offsetBy: range.count)]
+        }
+    }
 }
 
 // MARK: - Essential programs
@@ -207,14 +245,14 @@ extension StatusRecord {
     }
 
     /// A file without the keys (an older listener's) records no failure.
-    private static func essentialFailure(_ values: [Substring: Substring]) throws(StatusParseError) -> EssentialFailure? {
+    private static func essentialFailure(_ values: Fields) throws(StatusParseError) -> EssentialFailure? {
         guard let program = values["essential_failure"], program != "none" else { return nil }
-        func value(_ key: Substring) throws(StatusParseError) -> Substring {
-            guard let value = values[key] else { throw .missingKey(String(key)) }
+        func value(_ key: StaticString) throws(StatusParseError) -> Substring {
+            guard let value = values[key] else { throw .missingKey(key.description) }
             return value
         }
-        func invalid(_ key: Substring) throws(StatusParseError) -> StatusParseError {
-            .invalidValue(key: String(key), value: String(try value(key)))
+        func invalid(_ key: StaticString) throws(StatusParseError) -> StatusParseError {
+            .invalidValue(key: key.description, value: String(try value(key)))
         }
         guard !program.isEmpty else { throw .invalidValue(key: "essential_failure", value: "") }
         guard let state = ProcessState(rawValue: String(try value("essential_state"))) else { throw try invalid("essential_state") }
@@ -246,29 +284,22 @@ extension StatusRecord {
 
 extension StatusRecord.Transition {
     /// `2026-11-22T22:40:01.123Z RUNNING->EXITED serial=12`
-    init?(parsing text: Substring) {
-        let parts = text.splitOnByte(UInt8(ascii: " ")).filter { !$0.isEmpty }
-        guard parts.count == 3, parts[2].hasPrefix("serial=") else { return nil }
-        let states = parts[1].splitOnByte(UInt8(ascii: "-"), maxSplits: 1)
-        guard states.count == 2, states[1].hasPrefix(">"),
-            let from = ProcessState(rawValue: String(states[0])),
-            let to = ProcessState(rawValue: String(states[1].dropFirst()))
+    init?(parsing bytes: ArraySlice<UInt8>) {
+        let parts = bytes.split(separator: UInt8(ascii: " "))
+        guard parts.count == 3, parts[2].starts(with: "serial=".utf8) else { return nil }
+        let states = parts[1].split(separator: UInt8(ascii: "-"), maxSplits: 1, omittingEmptySubsequences: false)
+        guard states.count == 2, states[1].first == UInt8(ascii: ">"),
+            let from = ProcessState(rawValue: String(decoding: states[0], as: UTF8.self)),
+            let to = ProcessState(rawValue: String(decoding: states[1].dropFirst(), as: UTF8.self))
         else { return nil }
+        func isUnknown(_ part: ArraySlice<UInt8>) -> Bool { part.elementsEqual("unknown".utf8) }
+        let timeText = parts[0]
+        let time = isUnknown(timeText) ? nil : Timestamp(rfc3339: String(decoding: timeText, as: UTF8.self))
+        if !isUnknown(timeText) && time == nil { return nil }
         let serialText = parts[2].dropFirst("serial=".count)
-        let time = parts[0] == "unknown" ? nil : Timestamp(rfc3339: parts[0])
-        if parts[0] != "unknown" && time == nil { return nil }
-        let serial = serialText == "unknown" ? nil : UInt64(serialText)
-        if serialText != "unknown" && serial == nil { return nil }
+        let serial = isUnknown(serialText) ? nil : UInt64(String(decoding: serialText, as: UTF8.self))
+        if !isUnknown(serialText) && serial == nil { return nil }
         self.init(time: time, from: from, to: to, serial: serial)
-    }
-}
-
-extension Substring {
-    /// Splits on an ASCII byte, keeping empty pieces. Splitting the String
-    /// itself would walk grapheme clusters: most of the probe's instructions
-    /// on its ready path went there.
-    fileprivate func splitOnByte(_ separator: UInt8, maxSplits: Int = .max) -> [Substring] {
-        utf8.split(separator: separator, maxSplits: maxSplits, omittingEmptySubsequences: false).map { self[$0.startIndex..<$0.endIndex] }
     }
 }
 

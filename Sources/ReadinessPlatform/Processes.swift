@@ -52,9 +52,11 @@ package enum Processes {
         guard case .contents(let bytes) = Files.readBounded("/proc/\(pid)/stat", limit: 4096),
             let close = bytes.lastIndex(of: UInt8(ascii: ")"))
         else { return nil }
-        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
         let index = number - 3
-        guard index >= 0, index < fields.count else { return nil }
+        guard index >= 0 else { return nil }
+        // Split no further than the field wanted: the rest stays one piece.
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "), maxSplits: index + 1)
+        guard index < fields.count else { return nil }
         return String(decoding: fields[index], as: UTF8.self)
     }
 }
