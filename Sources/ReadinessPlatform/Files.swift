@@ -101,9 +101,10 @@ package enum Files {
         do { info = try system_fstat(fd) } catch { return .failed(FileError(operation: "stat", path: path, errno: error)) }
         guard info.isRegularFile else { return .notRegularFile }
         guard info.st_size <= limit else { return .tooLarge(Int(info.st_size)) }
-        // Sized from fstat (0 for /proc files), growing up to one byte more
-        // than the limit, which tells a file that grew since fstat.
-        var bytes = [UInt8](repeating: 0, count: min(limit + 1, info.st_size > 0 ? Int(info.st_size) + 1 : 4096))
+        // Sized from fstat (0 for /proc files: 1 KiB, which holds a
+        // /proc/PID/stat without touching another heap page), growing up to
+        // one byte more than the limit, which tells a file that grew since fstat.
+        var bytes = [UInt8](repeating: 0, count: min(limit + 1, info.st_size > 0 ? Int(info.st_size) + 1 : 1024))
         var count = 0
         do {
             while true {
@@ -114,6 +115,9 @@ package enum Files {
                 let read = try system_read(fd, into: &bytes, from: count)
                 if read == 0 { break }
                 count += read
+                // A regular file that gave exactly its size in a read asked
+                // for more is at its end: a second read would only say so.
+                if count == info.st_size && count < bytes.count { break }
             }
         } catch { return .failed(FileError(operation: "read", path: path, errno: error)) }
         guard count <= limit else { return .tooLarge(count) }

@@ -47,17 +47,21 @@ package enum Processes {
     }
 
     /// Field `number` (1-based, as in proc(5)) of `/proc/PID/stat`, counted
-    /// after the parenthesised command name, which may hold spaces and parentheses.
+    /// after the parenthesised command name, which may hold spaces and
+    /// parentheses. Fields are separated by runs of spaces; walked to, not
+    /// split into an array (the probe's ready path reads field 22).
     private static func statField(_ number: Int, of pid: Int) -> String? {
-        guard case .contents(let bytes) = Files.readBounded("/proc/\(pid)/stat", limit: 4096),
+        guard number >= 3, case .contents(let bytes) = Files.readBounded("/proc/\(pid)/stat", limit: 4096),
             let close = bytes.lastIndex(of: UInt8(ascii: ")"))
         else { return nil }
-        let index = number - 3
-        guard index >= 0 else { return nil }
-        // Split no further than the field wanted: the rest stays one piece.
-        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "), maxSplits: index + 1)
-        guard index < fields.count else { return nil }
-        return String(decoding: fields[index], as: UTF8.self)
+        let space = UInt8(ascii: " ")
+        var field = bytes[(close + 1)...].drop { $0 == space }
+        for _ in 3..<number {
+            guard let end = field.firstIndex(of: space) else { return nil }
+            field = field[end...].drop { $0 == space }
+        }
+        guard !field.isEmpty else { return nil }
+        return String(decoding: field.prefix { $0 != space }, as: UTF8.self)
     }
 }
 

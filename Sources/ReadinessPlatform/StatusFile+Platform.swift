@@ -15,18 +15,16 @@ extension StatusFileRead {
 
 extension SupervisordIdentity {
     /// Asks the kernel whether the supervisord `record` names still runs, and
-    /// is the process that started at the recorded time.
+    /// is the process that started at the recorded time. A readable
+    /// /proc/PID/stat answers both (a process has one while it exists, as a
+    /// zombie too); kill(pid, 0) asks only where it cannot: no /proc, or no
+    /// start time recorded.
     package init(of record: StatusRecord) {
-        guard Processes.exists(record.supervisordPID) else {
-            self = .gone
-            return
+        let pid = record.supervisordPID
+        if let recorded = record.supervisordStartTicks, let current = Processes.startTicks(of: pid) {
+            self = current == recorded ? .sameProcess : .pidReused
+        } else {
+            self = Processes.exists(pid) ? .sameProcess : .gone
         }
-        if let recorded = record.supervisordStartTicks, let current = Processes.startTicks(of: record.supervisordPID),
-            current != recorded
-        {
-            self = .pidReused
-            return
-        }
-        self = .sameProcess
     }
 }
