@@ -2,6 +2,7 @@
 #include "CReadiness.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -109,6 +110,86 @@ int readiness_set_signal_mask(const sigset_t *mask) { return sigprocmask(SIG_SET
 
 
 int readiness_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+
+/// The kernel's struct sigaction with every field zero: SIG_DFL, no flags, no mask.
+struct kernel_sigaction {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    unsigned long mask;
+};
+
+/// Makes `fd` the descriptor `target`, open across exec.
+static int place(int fd, int target) {
+    if (fd == target) return fcntl(fd, F_SETFD, 0);
+    return dup2(fd, target) == -1 ? -1 : 0;
+}
+
+/// The vfork child: shares the parent's memory until execve, so it calls
+/// only async-signal-safe functions, writes nothing but `failure`, and never
+/// returns. Every signal goes to SIG_DFL through the raw system call: glibc's
+/// sigaction refuses its internal signals 32 and 33, which its posix_spawn
+/// then left ignored in the hook.
+__attribute__((noreturn, noinline)) static void exec_child(
+    const char *path, char *const argv[], char *const envp[], int output_fd, volatile readiness_spawn_failure *failure) {
+    static const struct kernel_sigaction default_action;
+    for (int signo = 1; signo < NSIG; signo++) {
+        if (signo != SIGKILL && signo != SIGSTOP) (void)syscall(SYS_rt_sigaction, signo, &default_action, NULL, sizeof default_action.mask);
+    }
+    const char *call = "setpgid";
+    if (setpgid(0, 0) == 0) {
+        call = "open /dev/null";
+        // Closed first, as posix_spawn's file action does: open then takes
+        // descriptor 0, the lowest free one, and needs no dup2.
+        (void)close(STDIN_FILENO);
+        int input = open("/dev/null", O_RDONLY);
+        if (input >= 0) {
+            call = "dup2";
+            if ((input == STDIN_FILENO || (dup2(input, STDIN_FILENO) == 0 && close(input) == 0)) && place(output_fd, STDOUT_FILENO) == 0 &&
+                place(output_fd, STDERR_FILENO) == 0) {
+                sigset_t none;
+                sigemptyset(&none);
+                call = "sigprocmask";
+                if (sigprocmask(SIG_SETMASK, &none, NULL) == 0) {
+                    call = "execve";
+                    execve(path, argv, envp);
+                }
+            }
+        }
+    }
+    failure->error = errno;
+    failure->call = call;
+    _exit(127);
+}
+
+pid_t readiness_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, readiness_spawn_failure *failure) {
+    // Blocked across vfork, so that no handler of the parent runs in the child.
+    sigset_t all, previous;
+    sigfillset(&all);
+    if (sigprocmask(SIG_BLOCK, &all, &previous) != 0) {
+        failure->call = "sigprocmask";
+        failure->error = errno;
+        return -1;
+    }
+    volatile readiness_spawn_failure child = {NULL, 0};
+    pid_t pid = vfork();
+    if (pid == 0) exec_child(path, argv, envp, output_fd, &child);
+    int error = errno;
+    (void)sigprocmask(SIG_SETMASK, &previous, NULL);
+    if (pid == -1) {
+        failure->call = "vfork";
+        failure->error = error;
+        return -1;
+    }
+    if (child.call != NULL) {
+        // It has exited (vfork returned): reap it, then report why.
+        while (waitpid(pid, NULL, 0) == -1 && errno == EINTR) {}
+        failure->call = child.call;
+        failure->error = child.error;
+        return -1;
+    }
+    return pid;
+}
 
 const char *readiness_errno_name(int error) { return strerrorname_np(error); }
 

@@ -136,7 +136,7 @@ package struct HookRunner: Sendable {
                 return .probeFailed("waitpid \(hook.pid): \(error)")
             }
             if let exit {
-                hook.output.drainAvailable(hook.outputFD.rawValue)
+                if outputOpen { hook.output.drainAvailable(hook.outputFD.rawValue) }
                 // A signal that came with the exit still stops the probe.
                 if let signal = interruptions.take() { return .interrupted(signal) }
                 return exit
@@ -237,9 +237,11 @@ struct OutputTail {
 
     init(limit: Int) { self.limit = limit }
 
-    /// One read's room: a full pipe's worth. Left uninitialized: zeroing it
-    /// (and faulting its pages in) cost more than a quiet hook's whole wait.
-    static let chunkBytes = 65536
+    /// One read's room, on the stack: Embedded Swift puts a temporary
+    /// allocation of up to 1 KiB there. Larger, it came from the heap, and
+    /// even uninitialized its header faulted in a fresh page: a cost every
+    /// hook run paid, against a few more reads for a chatty hook.
+    static let chunkBytes = 1024
 
     /// Reads what the non-blocking pipe holds; false at end of file.
     mutating func drain(_ fd: Int32) -> Bool {

@@ -129,46 +129,24 @@ func system_set_nonblocking(_ fd: Int32) throws(Errno) {
 }
 
 /// Why `system_spawn_in_new_group` failed: in `call`, with `errno`. Only a
-/// failure of `posix_spawn` itself is about the program; the others are the
-/// caller's (out of memory, a bad descriptor).
+/// failure of `execve` itself is about the program; the others are the
+/// caller's (a bad descriptor, no /dev/null).
 struct SpawnFailure: Error {
     var call: String
     var errno: Errno
-    var isExecFailure: Bool { call == "posix_spawn" }
+    var isExecFailure: Bool { call == "execve" }
 }
 
-/// posix_spawn(3) with stdin from /dev/null, stdout and stderr onto `outputFD`,
-/// a process group of its own, no blocked signals and every signal at its
-/// default. The environment is this process's own, each of `overrides`
-/// replacing the variable of its name: inherited entries are passed on as
-/// the C strings they are, not copied through Swift strings and back (on the
-/// probe's hook path that copying was most of its own instructions).
+/// Starts `path` (CReadiness's vfork and execve) with stdin from /dev/null,
+/// stdout and stderr onto `outputFD`, a process group of its own, no blocked
+/// signals and every signal at its default. The environment is this
+/// process's own, each of `overrides` replacing the variable of its name:
+/// inherited entries are passed on as the C strings they are, not copied
+/// through Swift strings and back (on the probe's hook path that copying was
+/// most of its own instructions).
 func system_spawn_in_new_group(
     _ path: String, _ arguments: [String], _ overrides: [(name: String, value: String)], outputFD: Int32
 ) throws(SpawnFailure) -> pid_t {
-    // Each posix_spawn* call returns its error number rather than setting errno.
-    func check(_ call: String, _ result: Int32) throws(SpawnFailure) {
-        if result != 0 { throw SpawnFailure(call: call, errno: Errno(rawValue: result)) }
-    }
-    var actions = posix_spawn_file_actions_t()
-    try check("posix_spawn_file_actions_init", posix_spawn_file_actions_init(&actions))
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    var attributes = posix_spawnattr_t()
-    try check("posix_spawnattr_init", posix_spawnattr_init(&attributes))
-    defer { posix_spawnattr_destroy(&attributes) }
-    try check("posix_spawn_file_actions_addopen", posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0))
-    try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, outputFD, STDOUT_FILENO))
-    try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, outputFD, STDERR_FILENO))
-    var noSignals = sigset_t()
-    var allSignals = sigset_t()
-    sigemptyset(&noSignals)
-    sigfillset(&allSignals)
-    try check("posix_spawnattr_setsigmask", posix_spawnattr_setsigmask(&attributes, &noSignals))
-    try check("posix_spawnattr_setsigdefault", posix_spawnattr_setsigdefault(&attributes, &allSignals))
-    try check("posix_spawnattr_setpgroup", posix_spawnattr_setpgroup(&attributes, 0))
-    try check(
-        "posix_spawnattr_setflags",
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)))
     let argv = arguments.map { strdup($0) } + [nil]
     let added = overrides.map { strdup("\($0.name)=\($0.value)") }
     // As bytes once: each String passed as a C string is copied anew.
@@ -185,8 +163,9 @@ func system_spawn_in_new_group(
         argv.forEach { free($0) }
         added.forEach { free($0) }
     }
-    var pid: pid_t = 0
-    try check("posix_spawn", posix_spawn(&pid, path, &actions, &attributes, argv, envp))
+    var failure = readiness_spawn_failure()
+    let pid = readiness_spawn(path, argv, envp, outputFD, &failure)
+    guard pid > 0 else { throw SpawnFailure(call: String(cString: failure.call), errno: Errno(rawValue: failure.error)) }
     return pid
 }
 

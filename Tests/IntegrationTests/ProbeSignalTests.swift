@@ -89,4 +89,31 @@ import Testing
         #expect(result.status == 7)
         #expect(result.stderr == "not ready: 7 HOOK_FAILED: hook \(fixture.hook) exited with status 7\n")
     }
+
+    /// Ignored signals also survive exec, so a parent that ignores some would
+    /// hand them to the hook: it starts with them, and every other signal, at
+    /// their default. The same script run directly under that parent shows
+    /// they are ignored there.
+    @Test func hookStartsWithTheParentsIgnoredSignalsAtDefault() throws {
+        let fixture = ProbeTests.Fixture()
+        let report = "sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$$/status"
+        fixture.hook("\(report); exit 3")
+        let signals = [SIGPIPE, SIGTERM, SIGUSR1, SIGHUP]
+        let ignoring = [
+            "-c", "import os, signal, sys; [signal.signal(s, signal.SIG_IGN) for s in (signal.SIGPIPE, signal.SIGTERM, signal.SIGUSR1, signal.SIGHUP)]; os.execv(sys.argv[1], sys.argv[1:])",
+        ]
+        func ignored(_ mask: String) throws -> [Int32] {
+            let bits = try #require(UInt64(mask.trimmingCharacters(in: .whitespacesAndNewlines), radix: 16), "mask \(mask)")
+            return signals.filter { bits & (1 << UInt64($0 - 1)) != 0 }
+        }
+        let direct = try run("\(Paths.venv)/python", ignoring + ["/bin/sh", "-c", report])
+        #expect(try ignored(direct.stdout) == signals)
+        let result = try run("\(Paths.venv)/python", ignoring + [Paths.probe, "--status-file", fixture.statusFile, "--hook", fixture.hook])
+        #expect(result.status == 3)
+        let prefix = "not ready: 3 HOOK_FAILED: hook \(fixture.hook) exited with status 3: "
+        #expect(result.stderr.hasPrefix(prefix))
+        #expect(try ignored(String(result.stderr.dropFirst(prefix.count))) == [])
+        // None other either: glibc's posix_spawn left its internal signals 32 and 33 ignored.
+        #expect(result.stderr == prefix + "0000000000000000\n")
+    }
 }

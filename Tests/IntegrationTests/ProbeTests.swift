@@ -231,6 +231,20 @@ import Testing
         #expect(result.stderr.hasSuffix(": start EXITED 1 [] \(fixture.statusFile)\n"))
     }
 
+    /// The probe's own READINESS_* variables give way to the current ones:
+    /// one of each name reaches the hook, everything else is inherited.
+    @Test func hookEnvironmentReplacesInheritedReadinessVariables() throws {
+        let fixture = Fixture()
+        fixture.hook("echo \"$(env | grep -c '^READINESS_PROGRAM=') $READINESS_PROGRAM $(env | grep -c '^READINESS_STATUS_FILE=') $KEEP_ME\"; exit 5")
+        var environment = ProcessInfo.processInfo.environment
+        environment["READINESS_PROGRAM"] = "stale"
+        environment["READINESS_STATUS_FILE"] = "/stale"
+        environment["KEEP_ME"] = "kept"
+        let result = try fixture.probe(environment: environment)
+        #expect(result.status == 5)
+        #expect(result.stderr.hasSuffix(": 1 start 1 kept\n"))
+    }
+
     @Test func hookFloodingBothStreams() throws {
         let fixture = Fixture()
         fixture.hook("head -c 1048576 /dev/zero | tr '\\0' x; head -c 1048576 /dev/zero | tr '\\0' y >&2; echo; echo done")
