@@ -7,9 +7,11 @@ package struct CommandLineOptions: Equatable, Sendable {
     package private(set) var allValues: [String: [String]] = [:]
     package private(set) var flags: Set<String> = []
 
-    /// Accepts `--name value`, `--name=value` and bare `--flag`; anything else is an error.
+    /// Accepts `--name value`, `--name=value` and bare `--flag`; anything else
+    /// is an error. The allowed names are arrays, searched in order: a handful
+    /// of names, and building two Sets hashed every one of them at each start.
     package init(
-        _ arguments: some Sequence<String>, valued: Set<String>, flags allowedFlags: Set<String>
+        _ arguments: some Sequence<String>, valued: [String], flags allowedFlags: [String]
     ) throws(UsageError) {
         var iterator = arguments.makeIterator()
         while let argument = iterator.next() {
