@@ -12,16 +12,16 @@ package struct LogLine: Sendable {
         text.write("ts=")
         text.write(time)
         text.write(" level=")
-        text.write(level.rawValue)
+        text.write(string: level.rawValue)
         append("msg", message)
     }
 
     /// Adds a field; values with spaces, quotes, `=` or control characters are quoted.
     package mutating func append(_ key: String, _ value: String) {
         text.write(" ")
-        text.write(key)
+        text.write(string: key)
         text.write("=")
-        if Self.needsQuotes(value) { text.write(quotedString(value)) } else { text.write(value) }
+        text.write(string: Self.needsQuotes(value) ? quotedString(value) : value)
     }
 
     /// The line's bytes, ending in a newline.

@@ -41,9 +41,13 @@ package struct ByteText: Sendable {
         return storage
     }
 
-    package mutating func write(_ text: String) {
-        var text = text
-        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    package mutating func write(_ literal: StaticString) {
+        write(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    package mutating func write(string: String) {
+        var string = string
+        string.withUTF8 { write(UnsafeRawBufferPointer($0)) }
     }
 
     private mutating func write(_ source: UnsafeRawBufferPointer) {
