@@ -34,9 +34,13 @@ package struct Timestamp: Equatable, Sendable, CustomStringConvertible {
             }
             dash -= 4
         }
-        for (offset, separator) in [(0, "-"), (3, "-"), (6, "T"), (9, ":"), (12, ":"), (15, "."), (19, "Z")] as [(Int, Unicode.Scalar)] {
-            bytes[dash + offset] = UInt8(ascii: separator)
-        }
+        bytes[dash] = UInt8(ascii: "-")
+        bytes[dash + 3] = UInt8(ascii: "-")
+        bytes[dash + 6] = UInt8(ascii: "T")
+        bytes[dash + 9] = UInt8(ascii: ":")
+        bytes[dash + 12] = UInt8(ascii: ":")
+        bytes[dash + 15] = UInt8(ascii: ".")
+        bytes[dash + 19] = UInt8(ascii: "Z")
         Self.writeDigits(month, width: 2, into: bytes, end: dash + 3)
         Self.writeDigits(day, width: 2, into: bytes, end: dash + 6)
         Self.writeDigits(seconds / 3600, width: 2, into: bytes, end: dash + 9)
