@@ -47,8 +47,6 @@ func system_write(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) throws(Errno) -
 
 func system_fsync(_ fd: Int32) throws(Errno) { try retryingInterrupts { fsync(fd) } }
 
-func system_rename(_ from: String, _ to: String) throws(Errno) { try retryingInterrupts { rename(from, to) } }
-
 /// openat(2) relative to an open directory, retried on EINTR.
 func system_open(_ name: String, in directory: Int32, _ flags: Int32, _ mode: mode_t = 0) throws(Errno) -> Int32 {
     try retryingInterrupts { readiness_openat(directory, name, flags, mode) }
