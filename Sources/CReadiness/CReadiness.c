@@ -31,9 +31,23 @@ static void termination_set(sigset_t *set) {
     for (size_t i = 0; i < TERMINATION_SIGNAL_COUNT; i++) sigaddset(set, termination_signals[i]);
 }
 
+static volatile sig_atomic_t exit_deferred = 0;
+static volatile sig_atomic_t exit_pending = 0;
+
 static void exit_zero(int signo) {
     (void)signo;
+    if (exit_deferred) {
+        exit_pending = 1;
+        return;
+    }
     _exit(0);
+}
+
+void readiness_defer_exit(void) { exit_deferred = 1; }
+
+void readiness_resume_exit(void) {
+    exit_deferred = 0;
+    if (exit_pending) _exit(0);
 }
 
 int readiness_exit_zero_on_termination(void) {

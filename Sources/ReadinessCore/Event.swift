@@ -19,8 +19,30 @@ package enum ProcessState: String, CaseIterable, Equatable, Sendable {
 
 /// The parsed header line of an event.
 package struct EventHeader: Equatable, Sendable {
-    package var eventName: String
+    /// As sent; decoded only when wanted (a log line), not for every event.
+    package var eventNameBytes: ArraySlice<UInt8>
     package var serial: UInt64
+
+    package var eventName: String { String(decoding: eventNameBytes, as: UTF8.self) }
+
+    package init(eventName: String, serial: UInt64) {
+        self.init(eventNameBytes: Array(eventName.utf8)[...], serial: serial)
+    }
+
+    init(eventNameBytes: ArraySlice<UInt8>, serial: UInt64) {
+        self.eventNameBytes = eventNameBytes
+        self.serial = serial
+    }
+}
+
+extension ProcessState {
+    private static let names: [(state: ProcessState, name: [UInt8])] = allCases.map { ($0, Array($0.rawValue.utf8)) }
+
+    /// The state named by `bytes`, as `init(rawValue:)` but without making a String.
+    init?(name bytes: ArraySlice<UInt8>) {
+        guard let match = Self.names.first(where: { $0.name.elementsEqual(bytes) }) else { return nil }
+        self = match.state
+    }
 }
 
 /// A PROCESS_STATE_* event for some program.
@@ -91,50 +113,49 @@ extension ListenerEvent {
     /// Works on bytes: the listener parses every event of every program, and
     /// Character-level String splitting costs ten times more.
     package static func parse(_ frame: Frame) throws(EventError) -> (EventHeader, ListenerEvent) {
-        guard String(validating: frame.header, as: UTF8.self) != nil else { throw .headerNotUTF8 }
-        let headerFields = Fields(frame.header[...])
-        guard let eventNameBytes = headerFields["eventname"] else { throw .missingHeaderField("eventname") }
-        guard let serialBytes = headerFields["serial"] else { throw .missingHeaderField("serial") }
+        guard isValidUTF8(frame.header) else { throw .headerNotUTF8 }
+        let headerFields = Fields(frame.header)
+        guard let eventNameBytes = headerFields[.eventname] else { throw .missingHeaderField("eventname") }
+        guard let serialBytes = headerFields[.serial] else { throw .missingHeaderField("serial") }
         guard let serial = UInt64(decimal: serialBytes) else { throw .invalidField(name: "serial", value: text(serialBytes)) }
-        let eventName = text(eventNameBytes)
-        let header = EventHeader(eventName: eventName, serial: serial)
+        let header = EventHeader(eventNameBytes: eventNameBytes, serial: serial)
 
         if eventNameBytes.starts(with: tickPrefix) { return (header, .tick) }
         guard eventNameBytes.starts(with: processStatePrefix),
-            let state = ProcessState(rawValue: text(eventNameBytes.dropFirst(processStatePrefix.count))),
+            let state = ProcessState(name: eventNameBytes.dropFirst(processStatePrefix.count)),
             state != .notSeen, state != .absent
-        else { return (header, .other(name: eventName)) }
+        else { return (header, .other(name: header.eventName)) }
 
-        guard String(validating: frame.payload, as: UTF8.self) != nil else { throw .payloadNotUTF8 }
-        let payload = Fields(frame.payload[...])
-        func required(_ field: StaticString) throws(EventError) -> ArraySlice<UInt8> {
-            guard let value = payload[field] else { throw .missingPayloadField(event: eventName, field: "\(field)") }
+        guard isValidUTF8(frame.payload) else { throw .payloadNotUTF8 }
+        let payload = Fields(frame.payload)
+        func required(_ field: Fields.Key) throws(EventError) -> ArraySlice<UInt8> {
+            guard let value = payload[field] else { throw .missingPayloadField(event: header.eventName, field: "\(field.name)") }
             return value
         }
-        func integer(_ field: StaticString) throws(EventError) -> Int {
+        func integer(_ field: Fields.Key) throws(EventError) -> Int {
             let bytes = try required(field)
-            guard let value = UInt64(decimal: bytes), value <= UInt64(Int.max) else { throw .invalidField(name: "\(field)", value: text(bytes)) }
+            guard let value = UInt64(decimal: bytes), value <= UInt64(Int.max) else { throw .invalidField(name: "\(field.name)", value: text(bytes)) }
             return Int(value)
         }
-        let fromBytes = try required("from_state")
-        guard let fromState = ProcessState(rawValue: text(fromBytes)), fromState != .notSeen, fromState != .absent else {
+        let fromBytes = try required(.fromState)
+        guard let fromState = ProcessState(name: fromBytes), fromState != .notSeen, fromState != .absent else {
             throw .invalidField(name: "from_state", value: text(fromBytes))
         }
         var event = ProcessStateEvent(
-            serial: serial, state: state, processName: text(try required("processname")),
-            groupName: text(try required("groupname")), fromState: fromState)
+            serial: serial, state: state, processName: text(try required(.processname)),
+            groupName: text(try required(.groupname)), fromState: fromState)
         switch state {
         case .exited:
-            let expected = try required("expected")
+            let expected = try required(.expected)
             guard expected.count == 1, expected.first == UInt8(ascii: "0") || expected.first == UInt8(ascii: "1") else {
                 throw .invalidField(name: "expected", value: text(expected))
             }
             event.expected = expected.first == UInt8(ascii: "1")
-            event.pid = try integer("pid")
+            event.pid = try integer(.pid)
         case .running, .stopping, .stopped:
-            event.pid = try integer("pid")
+            event.pid = try integer(.pid)
         case .starting, .backoff:
-            event.tries = try integer("tries")
+            event.tries = try integer(.tries)
         case .fatal, .unknown, .notSeen, .absent:
             break
         }
@@ -144,29 +165,114 @@ extension ListenerEvent {
     private static func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
 }
 
-/// Space-separated `key:value` tokens. Names cannot hold space or `:`, so each
-/// token splits on its first colon; a token without one is ignored.
+/// The fields the listener reads from space-separated `key:value` tokens,
+/// found in one pass. Names cannot hold space or `:`, so each token splits on
+/// its first colon; a token without one, or with a key the listener does not
+/// read, is skipped; of repeated keys the last counts.
+///
+/// One pass and no allocation: every event of every program goes through
+/// this, and a table of tokens, or a scan per key, was most of the listener's
+/// work per event.
 struct Fields {
-    private var tokens: [(key: ArraySlice<UInt8>, value: ArraySlice<UInt8>)] = []
+    enum Key: Int {
+        case len, eventname, serial, processname, groupname, fromState, expected, pid, tries
+
+        /// The key `bytes` name, by length first: the names' lengths nearly all differ.
+        init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+            let candidates: (Key, Key?)
+            switch bytes.count {
+            case 3: candidates = (.len, .pid)
+            case 5: candidates = (.tries, nil)
+            case 6: candidates = (.serial, nil)
+            case 8: candidates = (.expected, nil)
+            case 9: candidates = (.eventname, .groupname)
+            case 10: candidates = (.fromState, nil)
+            case 11: candidates = (.processname, nil)
+            default: return nil
+            }
+            if candidates.0.isNamed(bytes) {
+                self = candidates.0
+            } else if let second = candidates.1, second.isNamed(bytes) {
+                self = second
+            } else {
+                return nil
+            }
+        }
+
+        var name: StaticString {
+            switch self {
+            case .len: "len"
+            case .eventname: "eventname"
+            case .serial: "serial"
+            case .processname: "processname"
+            case .groupname: "groupname"
+            case .fromState: "from_state"
+            case .expected: "expected"
+            case .pid: "pid"
+            case .tries: "tries"
+            }
+        }
+
+        private func isNamed(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            let name = self.name
+            guard name.utf8CodeUnitCount == bytes.count else { return false }
+            for offset in 0..<bytes.count where bytes[offset] != name.utf8Start[offset] { return false }
+            return true
+        }
+    }
+
+    private let bytes: ArraySlice<UInt8>
+    /// Where each key's value is, as offsets into `bytes`; indexed by `Key.rawValue`.
+    private var values: (Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?) =
+        (nil, nil, nil, nil, nil, nil, nil, nil, nil)
 
     init(_ bytes: ArraySlice<UInt8>) {
-        tokens.reserveCapacity(8)
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            var end = index
-            var colon: Int?
-            while end < bytes.endIndex, bytes[end] != UInt8(ascii: " ") {
-                if colon == nil, bytes[end] == UInt8(ascii: ":") { colon = end }
-                end += 1
+        self.bytes = bytes
+        bytes.withUnsafeBufferPointer { tokens in
+            var index = 0
+            while index < tokens.count {
+                let end = tokens.firstIndex(of: UInt8(ascii: " "), from: index, to: tokens.count) ?? tokens.count
+                if let colon = tokens.firstIndex(of: UInt8(ascii: ":"), from: index, to: end),
+                    let key = Key(UnsafeBufferPointer(rebasing: tokens[index..<colon]))
+                {
+                    set(key, (colon + 1)..<end)
+                }
+                index = end + 1
             }
-            if let colon { tokens.append((bytes[index..<colon], bytes[(colon + 1)..<end])) }
-            index = end + 1
         }
     }
 
     /// The value of the last token named `key`.
-    subscript(key: StaticString) -> ArraySlice<UInt8>? {
-        let name = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
-        return tokens.last { $0.key.elementsEqual(name) }?.value
+    subscript(key: Key) -> ArraySlice<UInt8>? {
+        guard let range = value(key) else { return nil }
+        return bytes[(bytes.startIndex + range.lowerBound)..<(bytes.startIndex + range.upperBound)]
+    }
+
+    private func value(_ key: Key) -> Range<Int>? {
+        switch key {
+        case .len: values.0
+        case .eventname: values.1
+        case .serial: values.2
+        case .processname: values.3
+        case .groupname: values.4
+        case .fromState: values.5
+        case .expected: values.6
+        case .pid: values.7
+        case .tries: values.8
+        }
+    }
+
+    private mutating func set(_ key: Key, _ range: Range<Int>) {
+        switch key {
+        case .len: values.0 = range
+        case .eventname: values.1 = range
+        case .serial: values.2 = range
+        case .processname: values.3 = range
+        case .groupname: values.4 = range
+        case .fromState: values.5 = range
+        case .expected: values.6 = range
+        case .pid: values.7 = range
+        case .tries: values.8 = range
+        }
     }
 }

@@ -6,25 +6,32 @@ package struct LogLine: Sendable {
         case debug, info, warning, error
     }
 
-    private var text: String
+    private var text = ByteText(capacity: 256)
 
     package init(time: Timestamp, level: Level, message: String) {
-        text = "ts=\(time) level=\(level.rawValue)"
+        text.write("ts=")
+        text.write(time)
+        text.write(" level=")
+        text.write(string: level.rawValue)
         append("msg", message)
     }
 
     /// Adds a field; values with spaces, quotes, `=` or control characters are quoted.
     package mutating func append(_ key: String, _ value: String) {
-        text += " \(key)=\(Self.quotedIfNeeded(value))"
+        text.write(" ")
+        text.write(string: key)
+        text.write("=")
+        text.write(string: Self.needsQuotes(value) ? quotedString(value) : value)
     }
 
-    /// The line, ending in a newline.
-    package var rendered: String { text + "\n" }
+    /// The line's bytes, ending in a newline.
+    package consuming func rendered() -> [UInt8] {
+        text.write("\n")
+        return text.finished()
+    }
 
-    static func quotedIfNeeded(_ value: String) -> String {
-        let needsQuotes =
-            value.isEmpty
-            || value.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F }
-        return needsQuotes ? quotedString(value) : value
+    /// Bytes suffice: every character that needs quoting is ASCII.
+    static func needsQuotes(_ value: String) -> Bool {
+        value.isEmpty || value.utf8.contains { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 || $0 == 0x7F }
     }
 }

@@ -74,43 +74,58 @@ package struct StatusRecord: Equatable, Sendable {
 extension StatusRecord {
     private static let unknown = "unknown"
 
-    /// The file's text. Values hold no newlines: program names cannot.
-    package var encoded: String {
-        var lines = [
-            "# readiness status of supervisord program \(program), written by readiness_listener",
-            "format=\(Self.formatVersion)",
-            "program=\(program)",
-            "state=\(state.rawValue)",
-            "previous_state=\(previousState?.rawValue ?? Self.unknown)",
-            "expected=\(expected.map { $0 ? "1" : "0" } ?? Self.unknown)",
-            "pid=\(Self.text(pid))",
-            "exit_status=\(Self.text(exitStatus))",
-            "spawn_error=\(Self.oneLine(spawnError))",
-            "stdout_logfile=\(Self.oneLine(stdoutLogfile))",
-            "stderr_logfile=\(Self.oneLine(stderrLogfile))",
-            "serial=\(Self.text(serial))",
-            "since=\(Self.text(since))",
-            "listener_pid=\(listenerPID)",
-            "supervisord_pid=\(supervisordPID)",
-            "supervisord_start_ticks=\(Self.text(supervisordStartTicks))",
-        ]
-        lines += essentialLines
+    /// The file's bytes. Values hold no newlines: program names cannot, and
+    /// free text is kept to one line. Written into one buffer: the listener
+    /// writes the file at every transition of the program.
+    package var encoded: [UInt8] {
+        var text = ByteText(capacity: 1024)
+        text.write("# readiness status of supervisord program ")
+        text.write(string: program)
+        text.write(", written by readiness_listener\nformat=")
+        text.write(Self.formatVersion)
+        text.write("\nprogram=")
+        text.write(string: program)
+        text.write("\nstate=")
+        text.write(string: state.rawValue)
+        text.write("\nprevious_state=")
+        text.write(string: previousState?.rawValue ?? Self.unknown)
+        text.write("\nexpected=")
+        text.write(orUnknown: expected)
+        text.write("\npid=")
+        text.write(orUnknown: pid)
+        text.write("\nexit_status=")
+        text.write(orUnknown: exitStatus)
+        text.write("\nspawn_error=")
+        text.writeOneLine(spawnError ?? "")
+        text.write("\nstdout_logfile=")
+        text.writeOneLine(stdoutLogfile ?? "")
+        text.write("\nstderr_logfile=")
+        text.writeOneLine(stderrLogfile ?? "")
+        text.write("\nserial=")
+        text.write(orUnknown: serial)
+        text.write("\nsince=")
+        text.write(orUnknown: since)
+        text.write("\nlistener_pid=")
+        text.write(listenerPID)
+        text.write("\nsupervisord_pid=")
+        text.write(supervisordPID)
+        text.write("\nsupervisord_start_ticks=")
+        text.write(orUnknown: supervisordStartTicks)
+        text.write("\n")
+        writeEssentialLines(into: &text)
         for transition in history {
-            lines.append(
-                "history=\(Self.text(transition.time)) \(transition.from.rawValue)->\(transition.to.rawValue) serial=\(Self.text(transition.serial))"
-            )
+            text.write("history=")
+            text.write(orUnknown: transition.time)
+            text.write(" ")
+            text.write(string: transition.from.rawValue)
+            text.write("->")
+            text.write(string: transition.to.rawValue)
+            text.write(" serial=")
+            text.write(orUnknown: transition.serial)
+            text.write("\n")
         }
-        lines.append("end=1")
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    private static func text(_ value: (some CustomStringConvertible)?) -> String {
-        value.map { $0.description } ?? unknown
-    }
-
-    /// Free text (a spawn error, a path) kept to one line; empty when unknown.
-    private static func oneLine(_ value: String?) -> String {
-        String(String.UnicodeScalarView((value ?? "").unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+        text.write("end=1\n")
+        return text.finished()
     }
 
     /// Parses a status file. Keys this version does not know are ignored, so
@@ -231,17 +246,23 @@ extension StatusRecord {
 extension StatusRecord {
     /// `essential_failure=none`, or the program and what it did. New keys of
     /// format 1: an older probe ignores them.
-    private var essentialLines: [String] {
-        guard let failure = essentialFailure else { return ["essential_failure=none"] }
-        return [
-            "essential_failure=\(failure.program)",
-            "essential_state=\(failure.state.rawValue)",
-            "essential_expected=\(failure.expected.map { $0 ? "1" : "0" } ?? Self.unknown)",
-            "essential_exit_status=\(Self.text(failure.exitStatus))",
-            "essential_spawn_error=\(Self.oneLine(failure.spawnError))",
-            "essential_since=\(Self.text(failure.since))",
-            "essential_shutdown=\(failure.shutdown.rawValue)",
-        ]
+    private func writeEssentialLines(into text: inout ByteText) {
+        guard let failure = essentialFailure else { return text.write("essential_failure=none\n") }
+        text.write("essential_failure=")
+        text.write(string: failure.program)
+        text.write("\nessential_state=")
+        text.write(string: failure.state.rawValue)
+        text.write("\nessential_expected=")
+        text.write(orUnknown: failure.expected)
+        text.write("\nessential_exit_status=")
+        text.write(orUnknown: failure.exitStatus)
+        text.write("\nessential_spawn_error=")
+        text.writeOneLine(failure.spawnError ?? "")
+        text.write("\nessential_since=")
+        text.write(orUnknown: failure.since)
+        text.write("\nessential_shutdown=")
+        text.write(string: failure.shutdown.rawValue)
+        text.write("\n")
     }
 
     /// A file without the keys (an older listener's) records no failure.
@@ -279,6 +300,26 @@ extension StatusRecord {
         let spawnError = try value("essential_spawn_error")
         failure.spawnError = spawnError.isEmpty ? nil : String(spawnError)
         return failure
+    }
+}
+
+/// How the status file writes a value that may not be known.
+extension ByteText {
+    fileprivate mutating func write(orUnknown value: Int?) {
+        if let value { write(value) } else { write("unknown") }
+    }
+
+    fileprivate mutating func write(orUnknown value: UInt64?) {
+        if let value { write(value) } else { write("unknown") }
+    }
+
+    fileprivate mutating func write(orUnknown value: Timestamp?) {
+        if let value { write(value) } else { write("unknown") }
+    }
+
+    /// `1` or `0`.
+    fileprivate mutating func write(orUnknown flag: Bool?) {
+        if let flag { write(flag ? "1" : "0") } else { write("unknown") }
     }
 }
 

@@ -23,6 +23,134 @@ extension UInt64 {
     }
 }
 
+/// Text built as UTF-8 bytes in one growing buffer: what the listener writes
+/// at every transition (the status file, a log line) without the allocations
+/// of String interpolation. Callers append literals and values, never
+/// interpolated Strings.
+package struct ByteText: Sendable {
+    /// Written bytes are `storage[..<count]`; the rest is room, so that each
+    /// write is one memory copy rather than an append per byte.
+    private var storage: [UInt8]
+    private var count = 0
+
+    package init(capacity: Int) { storage = Array(repeating: 0, count: capacity) }
+
+    /// What was written.
+    package consuming func finished() -> [UInt8] {
+        storage.removeLast(storage.count - count)
+        return storage
+    }
+
+    package mutating func write(_ literal: StaticString) {
+        write(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    package mutating func write(string: String) {
+        var string = string
+        string.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    private mutating func write(_ source: UnsafeRawBufferPointer) {
+        reserve(source.count)
+        storage.withUnsafeMutableBytes { [count] storage in
+            UnsafeMutableRawBufferPointer(rebasing: storage[count..<(count + source.count)]).copyMemory(from: source)
+        }
+        count += source.count
+    }
+
+    private mutating func reserve(_ more: Int) {
+        if storage.count - count < more { storage += repeatElement(0, count: Swift.max(more, storage.count)) }
+    }
+
+    private mutating func write(byte: UInt8) {
+        reserve(1)
+        storage[count] = byte
+        count += 1
+    }
+
+    /// Free text kept to one line: ASCII control characters become spaces.
+    /// (Bytes of multi-byte UTF-8 sequences are all 0x80 or above.)
+    package mutating func writeOneLine(_ text: String) {
+        for byte in text.utf8 { write(byte: byte < 0x20 || byte == 0x7F ? UInt8(ascii: " ") : byte) }
+    }
+
+    package mutating func write(_ value: Int) {
+        if value < 0 { write(byte: UInt8(ascii: "-")) }
+        write(value.magnitude)
+    }
+
+    package mutating func write(_ value: UInt64) { write(UInt(value)) }
+
+    package mutating func write(_ value: UInt) {
+        var width = 1
+        var rest = value / 10
+        while rest > 0 {
+            width += 1
+            rest /= 10
+        }
+        reserve(width)
+        count += width
+        var remaining = value
+        var index = count - 1
+        repeat {
+            storage[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            remaining /= 10
+            index -= 1
+        } while remaining > 0
+    }
+
+    package mutating func write(_ time: Timestamp) {
+        reserve(Timestamp.maximumLength)
+        count = storage.withUnsafeMutableBufferPointer { [count] in time.write(into: $0, at: count) }
+    }
+}
+
+/// Whether `bytes` are valid UTF-8. ASCII, which is what supervisord sends
+/// for ASCII names, is checked without making a String.
+func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
+    let ascii = bytes.withUnsafeBufferPointer { $0.asciiPrefixEnd(from: 0, to: $0.count) == $0.count }
+    return ascii || String(validating: bytes, as: UTF8.self) != nil
+}
+
+/// Byte scans of the listener's hot path, a machine word (eight bytes) at a
+/// time: every event is framed and parsed, and byte-at-a-time loops were most
+/// of the listener's instructions per event.
+extension UnsafeBufferPointer<UInt8> {
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Where `byte` first occurs in `self[index..<end]`, or nil.
+    func firstIndex(of byte: UInt8, from index: Int, to end: Int) -> Int? {
+        var position = index
+        let pattern = Self.ones &* UInt64(byte)
+        while position + 8 <= end {
+            // Bytes equal to `byte` become zero; the lowest flagged zero byte
+            // is exact (a borrow only flags bytes above a real zero).
+            let word = UInt64(littleEndian: UnsafeRawPointer(baseAddress! + position).loadUnaligned(as: UInt64.self)) ^ pattern
+            let zeros = (word &- Self.ones) & ~word & Self.highBits
+            if zeros != 0 { return position + zeros.trailingZeroBitCount / 8 }
+            position += 8
+        }
+        while position < end {
+            if self[position] == byte { return position }
+            position += 1
+        }
+        return nil
+    }
+
+    /// The end of the run of ASCII bytes that starts at `index`, at most `end`.
+    func asciiPrefixEnd(from index: Int, to end: Int) -> Int {
+        var position = index
+        while position + 8 <= end {
+            let word = UnsafeRawPointer(baseAddress! + position).loadUnaligned(as: UInt64.self)
+            if word & Self.highBits != 0 { break }
+            position += 8
+        }
+        while position < end, self[position] < 0x80 { position += 1 }
+        return position
+    }
+}
+
 extension Collection<UInt8> {
     /// Where `needle` first starts, or nil.
     func firstIndex(ofBytes needle: some Collection<UInt8>) -> Index? {

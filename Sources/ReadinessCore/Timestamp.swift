@@ -7,36 +7,55 @@ package struct Timestamp: Equatable, Sendable, CustomStringConvertible {
         self.millisecondsSinceEpoch = millisecondsSinceEpoch
     }
 
-    /// Written digit by digit into one buffer: the listener stamps every
-    /// transition and every history line of each status write with it.
     package var description: String {
+        var text = ByteText(capacity: Self.maximumLength)
+        text.write(self)
+        return String(decoding: text.finished(), as: UTF8.self)
+    }
+
+    /// The longest form `write` writes: a year of any Int64 and the rest.
+    static let maximumLength = 20 + 20
+
+    /// Writes the RFC 3339 form at `start`, digit by digit in place (the
+    /// listener stamps every transition and history line of each status
+    /// write), and returns where it ends. `bytes` has `maximumLength` bytes of room.
+    func write(into bytes: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
         let (days, millisecondOfDay) = millisecondsSinceEpoch.floorDividedBy(86_400_000)
         let (year, month, day) = Self.civilDate(daysSinceEpoch: days)
         let seconds = millisecondOfDay / 1000
-        var bytes: [UInt8] = Array("0000-00-00T00:00:00.000Z".utf8)
-        for (value, end, width) in [
-            (year, 4, 4), (month, 7, 2), (day, 10, 2), (seconds / 3600, 13, 2), (seconds / 60 % 60, 16, 2),
-            (seconds % 60, 19, 2), (millisecondOfDay % 1000, 23, 3),
-        ] as [(Int64, Int, Int)] {
-            Self.writeDigits(value, into: &bytes, end: end, width: width)
+        var dash = start + 4  // the `-` after the year
+        if (0..<10_000).contains(year) {
+            Self.writeDigits(year, width: 4, into: bytes, end: dash)
+        } else {
+            // A wild clock: the year keeps all its characters.
+            for byte in String(year).utf8 {
+                bytes[dash - 4] = byte
+                dash += 1
+            }
+            dash -= 4
         }
-        return String(decoding: bytes, as: UTF8.self)
+        bytes[dash] = UInt8(ascii: "-")
+        bytes[dash + 3] = UInt8(ascii: "-")
+        bytes[dash + 6] = UInt8(ascii: "T")
+        bytes[dash + 9] = UInt8(ascii: ":")
+        bytes[dash + 12] = UInt8(ascii: ":")
+        bytes[dash + 15] = UInt8(ascii: ".")
+        bytes[dash + 19] = UInt8(ascii: "Z")
+        Self.writeDigits(month, width: 2, into: bytes, end: dash + 3)
+        Self.writeDigits(day, width: 2, into: bytes, end: dash + 6)
+        Self.writeDigits(seconds / 3600, width: 2, into: bytes, end: dash + 9)
+        Self.writeDigits(seconds / 60 % 60, width: 2, into: bytes, end: dash + 12)
+        Self.writeDigits(seconds % 60, width: 2, into: bytes, end: dash + 15)
+        Self.writeDigits(millisecondOfDay % 1000, width: 3, into: bytes, end: dash + 19)
+        return dash + 20
     }
 
-    /// Right-aligns `value`'s decimal digits, zero-padded, in `bytes[end - width..<end]`,
-    /// which holds zeros; a year past 9999 or before 0 keeps all its characters.
-    private static func writeDigits(_ value: Int64, into bytes: inout [UInt8], end: Int, width: Int) {
-        guard (0..<10_000).contains(value) else {
-            let digits = Array(String(value).utf8)
-            bytes.replaceSubrange((end - width)..<end, with: Array(repeating: UInt8(ascii: "0"), count: max(0, width - digits.count)) + digits)
-            return
-        }
+    /// Writes `value`'s decimal digits, zero-padded to `width`, before `end`; `value` fits.
+    private static func writeDigits(_ value: Int64, width: Int, into bytes: UnsafeMutableBufferPointer<UInt8>, end: Int) {
         var remaining = value
-        var index = end - 1
-        while remaining > 0 {
+        for index in stride(from: end - 1, through: end - width, by: -1) {
             bytes[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
             remaining /= 10
-            index -= 1
         }
     }
 

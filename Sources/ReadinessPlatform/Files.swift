@@ -9,54 +9,120 @@ package struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
     package var description: String { "cannot \(operation) \(path): \(errno)" }
 }
 
-/// Whole-file reads and atomic whole-file replacement.
-package enum Files {
-    /// Replaces `path` so that a concurrent reader sees the old file or the new
-    /// one, never a mix: write a temporary file in the same directory, fsync it,
-    /// rename it over `path`, fsync the directory. On failure the temporary file
-    /// is removed and `path` is left as it was.
-    package static func replace(_ path: String, with contents: String) throws(FileError) {
-        let directory = directoryName(of: path)
-        try makeDirectory(directory)
-        let temporary = temporaryPath(for: path)
-        // A signal arriving mid-replacement must not leave the temporary file behind.
-        try Signals.deferringTermination { () throws(FileError) in
+/// A file replaced whole, again and again, so that a concurrent reader sees
+/// the old contents or the new, never a mix: the status file.
+///
+/// Each replacement writes a temporary file in the same directory, fsyncs it,
+/// renames it over the file and fsyncs the directory. The directory stays open
+/// between replacements (openat, renameat: no path walks, no opening and
+/// closing of the directory each time). When it was removed, creating the
+/// temporary file fails with ENOENT, and the directory is created and opened
+/// anew. On a memory file system (tmpfs, ramfs: /run in containers) nothing
+/// can be made durable, so the two fsyncs are left out there.
+package struct ReplacedFile: ~Copyable {
+    package let path: String
+    private let directoryPath: String
+    private let name: String
+    private let temporaryName: String
+    private var directory: OpenDirectory?
+
+    private struct OpenDirectory {
+        let fd: Int32
+        let isInMemory: Bool
+    }
+
+    package init(path: String) {
+        self.path = path
+        directoryPath = Files.directoryName(of: path)
+        name = String(path.split(separator: "/").last ?? Substring(path))
+        temporaryName = ".\(name).tmp"
+    }
+
+    deinit { if let directory { try? system_close(directory.fd) } }
+
+    /// Where replacements are written first; one fixed name per file, so a
+    /// process killed mid-write leaves at most one, which `removeTemporary` removes.
+    package var temporaryPath: String { (directoryPath == "/" ? "" : directoryPath) + "/" + temporaryName }
+
+    package func removeTemporary() { Files.removeIfPresent(temporaryPath) }
+
+    /// Replaces the file with `contents`, creating its directory when missing.
+    /// On failure the temporary file is removed and the file is left as it was.
+    /// A termination signal waits until the replacement is done.
+    package mutating func replace(with contents: [UInt8]) throws(FileError) {
+        try Signals.deferringExit { () throws(FileError) in
+            let file = try createTemporary()
+            guard let directory else { preconditionFailure("createTemporary leaves the directory open") }
             do throws(FileError) {
-                try write(contents, durablyTo: temporary)
-                do throws(Errno) { try system_rename(temporary, path) } catch { throw FileError(operation: "rename \(temporary) to", path: path, errno: error) }
+                try write(contents, to: file, durably: !directory.isInMemory)
+                do throws(Errno) { try system_rename(temporaryName, to: name, in: directory.fd) } catch {
+                    throw FileError(operation: "rename \(temporaryPath) to", path: path, errno: error)
+                }
             } catch {
-                try? system_unlink(temporary)
+                try? system_unlink(temporaryName, in: directory.fd)
                 throw error
             }
+            if directory.isInMemory { return }
+            do throws(Errno) { try system_fsync(directory.fd) } catch { throw FileError(operation: "fsync directory", path: directoryPath, errno: error) }
+        }
+    }
+
+    /// Creates the temporary file in the open directory; when the directory
+    /// was removed since it was opened, in the directory created anew.
+    private mutating func createTemporary() throws(FileError) -> FileDescriptor {
+        var reopened = false
+        while true {
+            let directory = try openDirectory()
             do throws(Errno) {
-                let directoryFD = try FileDescriptor.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                try system_fsync(directoryFD.rawValue)
-            } catch { throw FileError(operation: "fsync directory", path: directory, errno: error) }
+                return FileDescriptor(rawValue: try system_open(temporaryName, in: directory.fd, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644))
+            } catch {
+                guard error == .noSuchFileOrDirectory, !reopened else { throw FileError(operation: "create", path: temporaryPath, errno: error) }
+                close()
+                reopened = true
+            }
         }
     }
 
-    /// Creates (or truncates) `path`, writes `contents`, fsyncs and closes it,
-    /// each step checked: a failed close can be the only sign of a lost write.
-    private static func write(_ contents: String, durablyTo path: String) throws(FileError) {
-        let fd: FileDescriptor
-        do { fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode: 0o644) } catch {
-            throw FileError(operation: "create", path: path, errno: error)
-        }
-        do {
-            try StandardStreams.write(contents, to: fd.rawValue)
-            try system_fsync(fd.rawValue)
-        } catch { throw FileError(operation: "write", path: path, errno: error) }
-        do { try fd.close() } catch { throw FileError(operation: "close", path: path, errno: error) }
+    /// The open directory, or the directory created if missing and opened.
+    private mutating func openDirectory() throws(FileError) -> OpenDirectory {
+        if let directory { return directory }
+        try Files.makeDirectory(directoryPath)
+        let fd: Int32
+        let type: Int
+        do throws(Errno) {
+            fd = try system_open(directoryPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            do { type = try system_file_system_type(fd) } catch {
+                try? system_close(fd)
+                throw error
+            }
+        } catch { throw FileError(operation: "open directory", path: directoryPath, errno: error) }
+        let opened = OpenDirectory(fd: fd, isInMemory: type == Self.tmpfsMagic || type == Self.ramfsMagic)
+        directory = opened
+        return opened
     }
 
-    /// The temporary file `replace` writes; one fixed name per status file, so
-    /// a listener killed mid-write leaves at most one, removed at its next start.
-    package static func temporaryPath(for path: String) -> String {
-        let directory = directoryName(of: path)
-        let base = path.split(separator: "/").last.map(String.init) ?? path
-        return (directory == "/" ? "" : directory) + "/.\(base).tmp"
+    /// `f_type` of tmpfs and ramfs (linux/magic.h).
+    private static let tmpfsMagic = 0x0102_1994
+    private static let ramfsMagic = 0x8584_58F6
+
+    private mutating func close() {
+        if let directory { try? system_close(directory.fd) }
+        directory = nil
     }
 
+    /// Writes `contents`, fsyncs unless in memory, and closes, each step
+    /// checked: a failed close can be the only sign of a lost write.
+    private func write(_ contents: [UInt8], to file: consuming FileDescriptor, durably: Bool) throws(FileError) {
+        do throws(Errno) {
+            try StandardStreams.writeAll(file.rawValue, contents)
+            if durably { try system_fsync(file.rawValue) }
+        } catch { throw FileError(operation: "write", path: temporaryPath, errno: error) }
+        do { try file.close() } catch { throw FileError(operation: "close", path: temporaryPath, errno: error) }
+    }
+}
+
+/// Whole-file reads, and the directory helpers `ReplacedFile` uses.
+package enum Files {
     package static func removeIfPresent(_ path: String) {
         try? system_unlink(path)
     }

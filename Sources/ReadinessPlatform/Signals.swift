@@ -73,14 +73,13 @@ package enum Signals {
         do throws(Errno) { try system_set_signal_mask(mask) } catch { preconditionFailure("cannot restore the signal mask") }
     }
 
-    /// Runs `body` with SIGTERM, SIGINT and SIGHUP blocked, so that it is not
-    /// cut short, then restores the mask it found; a signal that arrived
-    /// meanwhile is delivered then.
-    package static func deferringTermination<T, Failure: Error>(_ body: () throws(Failure) -> T) throws(Failure) -> T {
-        let mask: sigset_t
-        // sigprocmask fails only for an invalid `how` or address.
-        do throws(Errno) { mask = try system_block_termination() } catch { preconditionFailure("cannot block signals") }
-        defer { restore(mask: mask) }
+    /// Runs `body` so that a SIGTERM, SIGINT or SIGHUP arriving meanwhile
+    /// ends the process (status 0) only when `body` is done: the listener's
+    /// handler (`Processes.prepareListener`) checks a flag rather than the
+    /// signal mask being changed twice per status write.
+    package static func deferringExit<T, Failure: Error>(_ body: () throws(Failure) -> T) throws(Failure) -> T {
+        system_defer_exit()
+        defer { system_resume_exit() }
         return try body()
     }
 }

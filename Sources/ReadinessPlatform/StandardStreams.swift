@@ -1,5 +1,4 @@
 import CReadiness
-package import ReadinessCore
 
 /// Unbuffered writes to the standard descriptors. `print` is block-buffered
 /// on a pipe, which would hold back the listener's READY forever.
@@ -10,6 +9,11 @@ package enum StandardStreams {
         let result = text.withUTF8 { bytes in
             Result { () throws(Errno) in try writeAll(fd, UnsafeRawBufferPointer(bytes)) }
         }
+        try result.get()
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
+        let result = bytes.withUnsafeBytes { bytes in Result { () throws(Errno) in try writeAll(fd, bytes) } }
         try result.get()
     }
 
@@ -25,10 +29,11 @@ package enum StandardStreams {
     /// Best effort: a log line that cannot be written has nowhere else to go.
     package static func standardError(_ text: String) { try? write(text, to: STDERR_FILENO) }
 
-    package static func log(_ line: LogLine) { standardError(line.rendered) }
+    /// A rendered log line, best effort like `standardError`.
+    package static func log(_ line: [UInt8]) { try? writeAll(STDERR_FILENO, line) }
 
     /// Reads what is available on standard input into `buffer`; 0 is end of input.
-    package static func readStandardInput(into buffer: inout [UInt8]) throws(Errno) -> Int {
-        try system_read(STDIN_FILENO, into: &buffer)
+    package static func readStandardInput(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
+        try system_read(STDIN_FILENO, buffer)
     }
 }

@@ -47,11 +47,28 @@ func system_write(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) throws(Errno) -
 
 func system_fsync(_ fd: Int32) throws(Errno) { try retryingInterrupts { fsync(fd) } }
 
-func system_rename(_ from: String, _ to: String) throws(Errno) { try retryingInterrupts { rename(from, to) } }
+/// openat(2) relative to an open directory, retried on EINTR.
+func system_open(_ name: String, in directory: Int32, _ flags: Int32, _ mode: mode_t = 0) throws(Errno) -> Int32 {
+    try retryingInterrupts { readiness_openat(directory, name, flags, mode) }
+}
+
+/// renameat(2) within one open directory.
+func system_rename(_ from: String, to: String, in directory: Int32) throws(Errno) {
+    try retryingInterrupts { renameat(directory, from, directory, to) }
+}
+
+func system_unlink(_ name: String, in directory: Int32) throws(Errno) { try retryingInterrupts { unlinkat(directory, name, 0) } }
 
 func system_unlink(_ path: String) throws(Errno) { try retryingInterrupts { unlink(path) } }
 
 func system_mkdir(_ path: String, _ mode: mode_t) throws(Errno) { try retryingInterrupts { mkdir(path, mode) } }
+
+/// The file system's type (`f_type`, a magic number) of an open file.
+func system_file_system_type(_ fd: Int32) throws(Errno) -> Int {
+    var info = statfs()
+    try retryingInterrupts { fstatfs(fd, &info) }
+    return Int(info.f_type)
+}
 
 func system_fstat(_ fd: Int32) throws(Errno) -> stat {
     var info = stat()
@@ -193,6 +210,11 @@ func system_ignore_sigpipe() { _ = readiness_ignore_signal(SIGPIPE) }
 func system_exit_zero_on_termination() throws(Errno) {
     if readiness_exit_zero_on_termination() == -1 { throw Errno.current }
 }
+
+func system_defer_exit() { readiness_defer_exit() }
+
+/// Exits here if a termination signal arrived since `system_defer_exit`.
+func system_resume_exit() { readiness_resume_exit() }
 
 /// SIGTERM, SIGINT and SIGHUP to `fd` as bytes, SIGCHLD at its default; what
 /// was there before goes to `saved`.

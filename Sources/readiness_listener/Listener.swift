@@ -10,7 +10,7 @@ import ReadinessPlatform
 /// When an essential program ends it records that first (the probe answers
 /// ESSENTIAL_DOWN), logs it, then shuts supervisord down, and goes on
 /// answering events until supervisord stops it.
-struct Listener {
+struct Listener: ~Copyable {
     private var tracker: ProgramTracker
     private var writer: StatusWriter
     private var supervisor: SupervisorConnection
@@ -53,7 +53,7 @@ struct Listener {
         do throws(Errno) { try Processes.prepareListener() } catch {
             log(.error, "cannot install the signal handlers; SIGTERM may now cut a status write short", [("error", error.description)])
         }
-        Files.removeIfPresent(Files.temporaryPath(for: writer.path))
+        writer.file.removeTemporary()
         log(.info, "listener started", [
             ("program", tracker.selector.description), ("status_file", writer.path), ("state", tracker.record.state.rawValue),
             ("supervisord_pid", "\(tracker.record.supervisordPID)"), ("version", ReadinessVersion.current),
@@ -75,12 +75,10 @@ struct Listener {
         guard send("READY\n") else { return 0 }
 
         var framer = EventFramer()
-        // An event is a few hundred bytes; the framer keeps what a read splits.
-        var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
             let count: Int
             do {
-                count = try StandardStreams.readStandardInput(into: &buffer)
+                count = try framer.append(reading: StandardStreams.readStandardInput)
             } catch {
                 log(.error, "cannot read standard input", [("error", error.description)])
                 return 2
@@ -89,7 +87,6 @@ struct Listener {
                 log(.info, "end of input, exiting", [])
                 return 0
             }
-            framer.append(buffer[..<count])
             do {
                 while let frame = try framer.next() {
                     handle(frame)
@@ -300,16 +297,18 @@ struct SupervisorConnection {
 
 /// Writes the status file, remembering a failed write so it is retried on the
 /// next event or tick, and logging a failure once rather than at every retry.
-struct StatusWriter {
-    let path: String
+struct StatusWriter: ~Copyable {
+    private(set) var file: ReplacedFile
     private var pendingError: String?
     private var failedAttempts = 0
 
-    init(path: String) { self.path = path }
+    init(path: String) { file = ReplacedFile(path: path) }
+
+    var path: String { file.path }
 
     mutating func write(_ record: StatusRecord) {
         do {
-            try Files.replace(path, with: record.encoded)
+            try file.replace(with: record.encoded)
             if pendingError != nil {
                 log(.info, "status file written again", [("path", path), ("failed_attempts", "\(failedAttempts)"), ("state", record.state.rawValue)])
             }
@@ -334,5 +333,5 @@ struct StatusWriter {
 func log(_ level: LogLine.Level, _ message: String, _ fields: [(String, String)]) {
     var line = LogLine(time: Clock.now(), level: level, message: message)
     for (key, value) in fields { line.append(key, value) }
-    StandardStreams.log(line)
+    StandardStreams.log(line.rendered())
 }

@@ -48,6 +48,23 @@ final class TmpfsMount {
         #expect(!supervisord.log.contains("UNKNOWN"))
     }
 
+    /// The status directory removed while the listener runs (it keeps the
+    /// directory open between writes): the next write creates it again.
+    @Test func removedStatusDirectoryIsCreatedAgain() throws {
+        let supervisord = try Supervisord(start: "exit 0")
+        defer { supervisord.stop() }
+        let first = try #require(supervisord.waitForState("EXITED"))
+        let directory = (supervisord.statusFile as NSString).deletingLastPathComponent
+        try FileManager.default.removeItem(atPath: directory)
+        _ = try supervisord.ctl("start", "start")
+        #expect(eventually {
+            guard let status = supervisord.status, let serial = status["serial"].flatMap(Int.init) else { return false }
+            return status["state"] == "EXITED" && serial > Int(first["serial"] ?? "") ?? .max
+        })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["status"])
+        #expect(!supervisord.output.contains("cannot write the status file"))
+    }
+
     /// A full file system: the failed write leaves no temporary file, and the
     /// state is written once space is freed.
     @Test func fullDiskRecovers() throws {

@@ -40,6 +40,33 @@ import Testing
         #expect(!session.completed.stderr.contains("readiness_listener from"))
     }
 
+    /// SIGTERM (supervisord stopping the listener) in the middle of a status
+    /// write waits for the write: exit 0, the file complete, no temporary file
+    /// left. Every event here changes the followed program's state, so the
+    /// listener spends most of its time writing, and a signal at a random
+    /// moment lands inside a write in most rounds.
+    @Test func terminationWaitsForTheStatusWrite() throws {
+        let scratch = ScratchDirectory()
+        let events = (1...20_000).map { serial in
+            serial % 2 == 0
+                ? Self.event(serial, "PROCESS_STATE_EXITED", "processname:start groupname:start from_state:RUNNING expected:1 pid:\(serial)")
+                : Self.event(serial, "PROCESS_STATE_RUNNING", "processname:start groupname:start from_state:STARTING pid:\(serial)")
+        }
+        let input = scratch.write("stdin", events.joined())
+        for round in 1...20 {
+            let statusFile = "\(scratch.path)/run\(round)/status"
+            let listener = try Child(
+                Paths.listener, ["--status-file", statusFile], stdout: "\(scratch.path)/out\(round)", stderr: "\(scratch.path)/err\(round)", stdin: input)
+            #expect(eventually { StatusFile(path: statusFile)?["serial"].flatMap(Int.init) ?? 0 > 1 })
+            Thread.sleep(forTimeInterval: Double.random(in: 0...0.05))
+            try #require(listener.isRunning, "the listener got through all events before the signal: round \(round)")
+            listener.signal(SIGTERM)
+            #expect(listener.wait() == 0, "round \(round)")
+            #expect(!FileManager.default.fileExists(atPath: "\(scratch.path)/run\(round)/.status.tmp"), "round \(round)")
+            #expect(StatusFile(path: statusFile) != nil, "round \(round)")
+        }
+    }
+
     @Test func verboseLogsOtherPrograms() throws {
         let session = try feed(Array(Self.oneshot.utf8), arguments: ["--verbose"])
         #expect(session.completed.stderr.contains("level=debug msg=\"event of another program\" program=readiness_listener:readiness_listener"))

@@ -20,7 +20,7 @@ import Testing
                 program: "start", state: state, previousState: .running, expected: expected, pid: 42, serial: 7,
                 since: Timestamp(millisecondsSinceEpoch: 1_795_387_133_000), listenerPID: 41, supervisordPID: supervisordPID)
             record.supervisordStartTicks = supervisordStartTicks
-            let temporary = fixture.scratch.write(".status.tmp", record.encoded)
+            let temporary = fixture.scratch.write(".status.tmp", String(decoding: record.encoded, as: UTF8.self))
             rename(temporary, fixture.statusFile)
             return fixture.statusFile
         }

@@ -59,10 +59,10 @@ import Testing
 
     @Test func statusKeysRoundTripAndGiveCode107() throws {
         var record = StatusRecord(program: "start", state: .running, listenerPID: 3, supervisordPID: 1)
-        #expect(record.encoded.contains("\nessential_failure=none\n"))
-        #expect(try StatusRecord.parse(Array(record.encoded.utf8)) == record)
+        #expect(record.encodedText.contains("\nessential_failure=none\n"))
+        #expect(try StatusRecord.parse(record.encoded) == record)
         record.essentialFailure = EssentialFailure(program: "web:nginx", state: .exited, expected: false, exitStatus: 3, since: Self.time)
-        let text = record.encoded
+        let text = record.encodedText
         for line in [
             "essential_failure=web:nginx", "essential_state=EXITED", "essential_expected=0", "essential_exit_status=3",
             "essential_spawn_error=", "essential_since=2026-11-22T22:38:53.123Z", "essential_shutdown=pending", "format=1",
@@ -73,7 +73,7 @@ import Testing
         let verdict = Verdict.commonCheck(record)
         #expect(verdict.line == "not ready: 107 ESSENTIAL_DOWN: essential program web:nginx exited unexpectedly (status 3); supervisord is being shut down")
         record.essentialFailure?.shutdown = .dryRun
-        #expect(try StatusRecord.parse(Array(record.encoded.utf8)) == record)
+        #expect(try StatusRecord.parse(record.encoded) == record)
         #expect(Verdict.commonCheck(record).code == .startPending)
         #expect(ProbeCode.table.contains("| 107 | ESSENTIAL_DOWN |"))
     }
@@ -89,7 +89,7 @@ import Testing
     func badEssentialKeysAreRejected(good: String, bad: String, error: StatusParseError) {
         var record = StatusRecord(program: "start", listenerPID: 3, supervisordPID: 1)
         record.essentialFailure = EssentialFailure(program: "web:nginx", state: .exited, expected: false, exitStatus: 3, since: Self.time)
-        let text = record.encoded.replacing(good, with: bad)
+        let text = record.encodedText.replacing(good, with: bad)
         #expect(throws: error) { try StatusRecord.parse(Array(text.utf8)) }
     }
 
@@ -102,7 +102,7 @@ import Testing
         #expect(first && !second)
         let resumed = ProgramTracker(
             selector: ProgramSelector("start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 99,
-            previous: try! StatusRecord.parse(Array(tracker.record.encoded.utf8)))
+            previous: try! StatusRecord.parse(tracker.record.encoded))
         #expect(resumed.record.essentialFailure == EssentialFailure(program: "app:app", state: .fatal, since: Self.time))
     }
 
@@ -185,7 +185,7 @@ import Testing
                 }
             case 1:
                 // The listener restarts and resumes from its file.
-                let previous = try StatusRecord.parse(Array(tracker.record.encoded.utf8))
+                let previous = try StatusRecord.parse(tracker.record.encoded)
                 tracker = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 3, supervisordPID: 1, supervisordStartTicks: 7, previous: previous)
             default:
                 let (group, name) = Self.programs.randomElement(using: &random)!

@@ -78,7 +78,7 @@ import Testing
         _ = tracker.apply(ProcessStateEvent(serial: 4, state: .fatal, processName: "start", groupName: "start", fromState: .backoff), at: t0)
         tracker.learnDetails(from: SupervisorProcessInfo(state: .fatal, spawnError: "can't find command '/x'"))
         #expect(Verdict.commonCheck(tracker.record).line == "not ready: 102 START_FATAL: supervisord could not start program start (FATAL): can't find command '/x'")
-        let reparsed = try? StatusRecord.parse(Array(tracker.record.encoded.utf8))
+        let reparsed = try? StatusRecord.parse(tracker.record.encoded)
         #expect(reparsed?.spawnError == "can't find command '/x'")
     }
 }

@@ -55,9 +55,9 @@ import Testing
     }
 
     @Test func parsingGivesARecordOrWhyNot() {
-        #expect(StatusFileRead(parsing: Array(Self.ready.encoded.utf8)) == .record(Self.ready))
+        #expect(StatusFileRead(parsing: Self.ready.encoded) == .record(Self.ready))
         #expect(StatusFileRead(parsing: Array("format=1\n".utf8)) == .malformed(.incomplete))
-        #expect(StatusFileRead(parsing: Array(Self.ready.encoded.utf8)).record == Self.ready)
+        #expect(StatusFileRead(parsing: Self.ready.encoded).record == Self.ready)
         #expect(StatusFileRead.missing.record == nil)
     }
 }

@@ -13,7 +13,7 @@ let sampleRecord = StatusRecord(
 
 @Suite struct StatusRecordTests {
     @Test func encodesReadableKeyValueLines() {
-        let text = sampleRecord.encoded
+        let text = sampleRecord.encodedText
         #expect(text.hasPrefix("# readiness status of supervisord program start"))
         for line in [
             "format=1", "program=start", "state=EXITED", "previous_state=RUNNING", "expected=1", "pid=77",
@@ -26,36 +26,36 @@ let sampleRecord = StatusRecord(
     }
 
     @Test func roundTrips() throws {
-        #expect(try StatusRecord.parse(Array(sampleRecord.encoded.utf8)) == sampleRecord)
+        #expect(try StatusRecord.parse(sampleRecord.encoded) == sampleRecord)
         var withStart = sampleRecord
         withStart.supervisordStartTicks = 123_456
-        #expect(withStart.encoded.contains("\nsupervisord_start_ticks=123456\n"))
-        #expect(try StatusRecord.parse(Array(withStart.encoded.utf8)) == withStart)
+        #expect(withStart.encodedText.contains("\nsupervisord_start_ticks=123456\n"))
+        #expect(try StatusRecord.parse(withStart.encoded) == withStart)
         let fresh = StatusRecord(program: "grp:start", listenerPID: 5, supervisordPID: 4)
-        #expect(try StatusRecord.parse(Array(fresh.encoded.utf8)) == fresh)
+        #expect(try StatusRecord.parse(fresh.encoded) == fresh)
     }
 
     @Test func unknownKeysAreIgnored() throws {
-        let text = sampleRecord.encoded.replacingOccurrences(of: "format=1\n", with: "format=1\nfuture_key=whatever=x\n")
+        let text = sampleRecord.encodedText.replacingOccurrences(of: "format=1\n", with: "format=1\nfuture_key=whatever=x\n")
         #expect(try StatusRecord.parse(Array(text.utf8)) == sampleRecord)
     }
 
     /// Every prefix of a valid file (a torn write or a truncated copy) is rejected.
     @Test func everyTruncationIsRejected() {
-        let bytes = Array(sampleRecord.encoded.utf8)
+        let bytes = sampleRecord.encoded
         for length in 0..<bytes.count {
             #expect(throws: StatusParseError.self, "length \(length)") { try StatusRecord.parse(bytes[..<length]) }
         }
     }
 
     @Test func rejectsNULTooLargeAndNonUTF8() {
-        var withNUL = Array(sampleRecord.encoded.utf8)
+        var withNUL = sampleRecord.encoded
         withNUL[20] = 0
         #expect(throws: StatusParseError.containsNUL) { try StatusRecord.parse(withNUL) }
         #expect(throws: StatusParseError.tooLarge(StatusRecord.maximumFileBytes + 1)) {
             try StatusRecord.parse([UInt8](repeating: 0x41, count: StatusRecord.maximumFileBytes + 1))
         }
-        var notUTF8 = Array(sampleRecord.encoded.utf8)
+        var notUTF8 = sampleRecord.encoded
         notUTF8[3] = 0xFF
         #expect(throws: StatusParseError.notUTF8) { try StatusRecord.parse(notUTF8) }
     }
@@ -73,7 +73,7 @@ let sampleRecord = StatusRecord(
         ("history=2026-11-22T22:38:50.001Z STARTING->RUNNING serial=22\n", "history=yesterday\n", .invalidValue(key: "history", value: "yesterday")),
     ])
     func rejectsBadValues(original: String, replacement: String, error: StatusParseError) {
-        let text = sampleRecord.encoded.replacingOccurrences(of: original, with: replacement)
+        let text = sampleRecord.encodedText.replacingOccurrences(of: original, with: replacement)
         #expect(throws: error) { try StatusRecord.parse(Array(text.utf8)) }
     }
 }
@@ -99,14 +99,19 @@ extension String {
     /// Found by FuzzTests: values are one line of printable text, as written.
     @Test(arguments: ["spawn_error=\u{15}\n", "spawn_error=\r\n", "spawn_error=a\tb\n", "spawn_error=\u{7F}\n"])
     func controlCharactersAreRejected(line: String) {
-        let text = sampleRecord.encoded.replacingOccurrences(of: "spawn_error=\n", with: line)
+        let text = sampleRecord.encodedText.replacingOccurrences(of: "spawn_error=\n", with: line)
         #expect(throws: StatusParseError.containsControlCharacter) { try StatusRecord.parse(Array(text.utf8)) }
     }
 
     @Test func freeTextIsWrittenOnOneLine() throws {
         var record = sampleRecord
         record.spawnError = "can't\nfind\u{1B} it"
-        let parsed = try StatusRecord.parse(Array(record.encoded.utf8))
+        let parsed = try StatusRecord.parse(record.encoded)
         #expect(parsed.spawnError == "can't find  it")
     }
+}
+
+extension StatusRecord {
+    /// The encoded file as text, for tests that search or edit it.
+    var encodedText: String { String(decoding: encoded, as: UTF8.self) }
 }

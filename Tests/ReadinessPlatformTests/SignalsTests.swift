@@ -98,17 +98,4 @@ nonisolated(unsafe) var hangupsDelivered = 0
             #expect(Self.disposition(SIGCHLD) == found)
         }
     }
-
-    /// The listener's "not in the middle of a status write": blocked inside,
-    /// and afterwards the mask it found, not one with the signals unblocked.
-    @Test func deferringRestoresTheMaskItFound() throws {
-        try Self.with(SIGTERM, handler: SIG_IGN, blocked: false) {
-        try Self.with(SIGHUP, handler: SIG_IGN, blocked: true) {
-            let inside = Signals.deferringTermination { () -> Bool in Self.isBlocked(SIGTERM) && Self.isBlocked(SIGINT) }
-            #expect(inside)
-            #expect(Self.isBlocked(SIGHUP))
-            #expect(!Self.isBlocked(SIGTERM))
-        }
-        }
-    }
 }

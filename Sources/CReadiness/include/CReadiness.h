@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <poll.h>
@@ -27,6 +28,7 @@
 
 /// open(2) and fcntl(2) are variadic, which Swift cannot call without Glibc's overlay.
 static inline int readiness_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
+static inline int readiness_openat(int directory, const char *name, int flags, mode_t mode) { return openat(directory, name, flags, mode); }
 static inline int readiness_fcntl(int fd, int command, int argument) { return fcntl(fd, command, argument); }
 
 /// `errno` is a macro over a thread-local location.
@@ -62,9 +64,15 @@ int readiness_wifsignaled(int status);
 int readiness_wtermsig(int status);
 
 /// SIGTERM, SIGINT and SIGHUP end the process at once with status 0 through
-/// `_exit`, which is async-signal-safe. Callers block them around work that
-/// must not be cut short (an atomic file replacement).
+/// `_exit`, which is async-signal-safe, unless the exit is deferred.
 int readiness_exit_zero_on_termination(void);
+
+/// Between these two, a termination signal only notes the exit, and
+/// `readiness_resume_exit` carries it out: work that must not be cut short
+/// (an atomic file replacement) runs between them. A flag, not the signal
+/// mask: two sigprocmask calls per status write cost more than the write.
+void readiness_defer_exit(void);
+void readiness_resume_exit(void);
 
 /// What `readiness_forward_termination` replaced, to put back exactly.
 typedef struct {
