@@ -17,7 +17,10 @@ let package = Package(
         .target(name: "ReadinessCore"),
         // Everything that touches the operating system, behind one syscall file.
         .target(name: "ReadinessPlatform", dependencies: ["CReadiness", "ReadinessCore"]),
-        .executableTarget(name: "readiness_listener", dependencies: ["ReadinessCore", "ReadinessPlatform"]),
+        .executableTarget(
+            name: "readiness_listener", dependencies: ["ReadinessCore", "ReadinessPlatform"],
+            // Debug builds only (the release build is the Makefile's): READINESS_TEST_SHUTDOWN_DELAY_MS.
+            swiftSettings: [.define("READINESS_TEST_HOOKS", .when(configuration: .debug))]),
         .executableTarget(name: "readiness_probe", dependencies: ["ReadinessCore", "ReadinessPlatform"]),
         .testTarget(name: "ReadinessCoreTests", dependencies: ["ReadinessCore"]),
         // The platform layer's own behaviour: errno mapping, and each checked libc call made to fail.

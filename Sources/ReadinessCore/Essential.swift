@@ -91,13 +91,11 @@ package struct EssentialRule: Equatable, Sendable {
     /// The first failure among programs supervisord describes (getAllProcessInfo),
     /// for events lost to an overflow or to a listener restart.
     ///
-    /// XML-RPC does not say whether an exit status was in `exitcodes`; as for
-    /// the start program, status 0 is taken as expected and any other (or -1,
-    /// a signal) as unexpected: exact for the default `exitcodes=0`.
+    /// Whether an exit was expected is what supervisord says (`exitWasExpected`).
     package func failure(among programs: [NamedProcessInfo], at time: Timestamp?) -> EssentialFailure? {
         for program in programs where isEssential(processName: program.name, groupName: program.group) {
             let info = program.info
-            let expected: Bool? = info.state == .exited ? info.exitStatus == 0 : nil
+            let expected: Bool? = info.state == .exited ? info.exitWasExpected : nil
             guard isFailure(info.state, expected: expected) else { continue }
             var failure = EssentialFailure(program: "\(program.group):\(program.name)", state: info.state, expected: expected, since: time)
             failure.learnDetails(from: info)
@@ -174,7 +172,8 @@ package struct EssentialFailure: Equatable, Sendable {
     package mutating func learnDetails(from info: SupervisorProcessInfo) {
         guard info.state == state else { return }
         if state == .exited, info.exitStatus >= 0 { exitStatus = info.exitStatus }
-        if !info.spawnError.isEmpty { spawnError = info.spawnError }
+        // After an exit spawnerr says "Bad exit code N": no spawn error.
+        if state == .fatal, !info.spawnError.isEmpty { spawnError = info.spawnError }
     }
 
     /// What happened, for the log line and the probe's message: deterministic,

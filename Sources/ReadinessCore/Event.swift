@@ -1,6 +1,4 @@
-/// A supervisord process state, as named in PROCESS_STATE_* event names, plus
-/// the two states the listener adds: the program has not been seen yet, and
-/// supervisord has no such program.
+/// A supervisord process state, as named in PROCESS_STATE_* event names.
 package enum ProcessState: String, CaseIterable, Equatable, Sendable {
     case stopped = "STOPPED"
     case starting = "STARTING"
@@ -10,28 +8,65 @@ package enum ProcessState: String, CaseIterable, Equatable, Sendable {
     case exited = "EXITED"
     case fatal = "FATAL"
     case unknown = "UNKNOWN"
-    /// The listener runs but no event for the program has arrived yet.
-    case notSeen = "NOT_SEEN"
-    /// supervisord has no such program (XML-RPC answered BAD_NAME): the
-    /// container has no start.sh, and the common check passes.
-    case absent = "ABSENT"
+}
+
+/// What the status file says of the followed program: a state supervisord
+/// reported, or one of the two the listener adds. Kept apart from
+/// `ProcessState` so that nothing supervisord sends can be mistaken for them.
+package enum RecordedState: Equatable, Sendable {
+    /// No event or answer about the program in this generation of supervisord yet.
+    case notSeen
+    /// supervisord has no process of that name in any group: the container
+    /// has no start.sh, and the common check passes.
+    case absent
+    case process(ProcessState)
+
+    package init?(rawValue: String) {
+        switch rawValue {
+        case "NOT_SEEN": self = .notSeen
+        case "ABSENT": self = .absent
+        default:
+            guard let state = ProcessState(rawValue: rawValue) else { return nil }
+            self = .process(state)
+        }
+    }
+
+    package var rawValue: String {
+        switch self {
+        case .notSeen: "NOT_SEEN"
+        case .absent: "ABSENT"
+        case .process(let state): state.rawValue
+        }
+    }
+
+    /// The supervisord state, when there is one.
+    package var processState: ProcessState? {
+        if case .process(let state) = self { return state }
+        return nil
+    }
 }
 
 /// The parsed header line of an event.
 package struct EventHeader: Equatable, Sendable {
     /// As sent; decoded only when wanted (a log line), not for every event.
     package var eventNameBytes: ArraySlice<UInt8>
+    /// supervisord's global event counter: it keeps counting across a reload.
     package var serial: UInt64
+    /// The listener pool's own counter: it starts again at a reload (a new
+    /// pool) and keeps counting across a restart of the listener. Nil when a
+    /// header lacks it.
+    package var poolSerial: UInt64?
 
     package var eventName: String { String(decoding: eventNameBytes, as: UTF8.self) }
 
-    package init(eventName: String, serial: UInt64) {
-        self.init(eventNameBytes: Array(eventName.utf8)[...], serial: serial)
+    package init(eventName: String, serial: UInt64, poolSerial: UInt64? = nil) {
+        self.init(eventNameBytes: Array(eventName.utf8)[...], serial: serial, poolSerial: poolSerial)
     }
 
-    init(eventNameBytes: ArraySlice<UInt8>, serial: UInt64) {
+    init(eventNameBytes: ArraySlice<UInt8>, serial: UInt64, poolSerial: UInt64?) {
         self.eventNameBytes = eventNameBytes
         self.serial = serial
+        self.poolSerial = poolSerial
     }
 }
 
@@ -77,8 +112,13 @@ package struct ProcessStateEvent: Equatable, Sendable {
 /// What a framed event turned out to be.
 package enum ListenerEvent: Equatable, Sendable {
     case processState(ProcessStateEvent)
-    /// TICK_* events: a chance to retry a status write that failed.
-    case tick
+    /// TICK_* events: a chance to retry a status write that failed, and to
+    /// reconcile. `when` is supervisord's clock (whole seconds) when it
+    /// queued the tick, nil if the payload lacks it.
+    case tick(when: Int?)
+    /// SUPERVISOR_STATE_CHANGE_STOPPING: supervisord began a shutdown or a
+    /// reload; the listener (priority -1, stopped last) hears it first.
+    case supervisorStopping
     /// Any other event the listener was sent; it is acknowledged and ignored.
     case other(name: String)
 }
@@ -106,6 +146,7 @@ package enum EventError: Error, Equatable, Sendable, CustomStringConvertible {
 extension ListenerEvent {
     private static let processStatePrefix = Array("PROCESS_STATE_".utf8)
     private static let tickPrefix = Array("TICK_".utf8)
+    private static let supervisorStoppingName = Array("SUPERVISOR_STATE_CHANGE_STOPPING".utf8)
 
     /// Interprets a frame. Unknown payload fields are ignored, so that a newer
     /// supervisord adding one does not break the listener.
@@ -118,12 +159,20 @@ extension ListenerEvent {
         guard let eventNameBytes = headerFields[.eventname] else { throw .missingHeaderField("eventname") }
         guard let serialBytes = headerFields[.serial] else { throw .missingHeaderField("serial") }
         guard let serial = UInt64(decimal: serialBytes) else { throw .invalidField(name: "serial", value: text(serialBytes)) }
-        let header = EventHeader(eventNameBytes: eventNameBytes, serial: serial)
+        var poolSerial: UInt64?
+        if let bytes = headerFields[.poolserial] {
+            guard let value = UInt64(decimal: bytes) else { throw .invalidField(name: "poolserial", value: text(bytes)) }
+            poolSerial = value
+        }
+        let header = EventHeader(eventNameBytes: eventNameBytes, serial: serial, poolSerial: poolSerial)
 
-        if eventNameBytes.starts(with: tickPrefix) { return (header, .tick) }
+        if eventNameBytes.starts(with: tickPrefix) {
+            let when = Fields(frame.payload)[.when].flatMap { UInt64(decimal: $0) }.flatMap { $0 <= UInt64(Int.max) ? Int($0) : nil }
+            return (header, .tick(when: when))
+        }
+        if eventNameBytes.elementsEqual(supervisorStoppingName) { return (header, .supervisorStopping) }
         guard eventNameBytes.starts(with: processStatePrefix),
-            let state = ProcessState(name: eventNameBytes.dropFirst(processStatePrefix.count)),
-            state != .notSeen, state != .absent
+            let state = ProcessState(name: eventNameBytes.dropFirst(processStatePrefix.count))
         else { return (header, .other(name: header.eventName)) }
 
         guard isValidUTF8(frame.payload) else { throw .payloadNotUTF8 }
@@ -138,7 +187,7 @@ extension ListenerEvent {
             return Int(value)
         }
         let fromBytes = try required(.fromState)
-        guard let fromState = ProcessState(name: fromBytes), fromState != .notSeen, fromState != .absent else {
+        guard let fromState = ProcessState(name: fromBytes) else {
             throw .invalidField(name: "from_state", value: text(fromBytes))
         }
         var event = ProcessStateEvent(
@@ -156,7 +205,7 @@ extension ListenerEvent {
             event.pid = try integer(.pid)
         case .starting, .backoff:
             event.tries = try integer(.tries)
-        case .fatal, .unknown, .notSeen, .absent:
+        case .fatal, .unknown:
             break
         }
         return (header, .processState(event))
@@ -175,18 +224,19 @@ extension ListenerEvent {
 /// work per event.
 struct Fields {
     enum Key: Int {
-        case len, eventname, serial, processname, groupname, fromState, expected, pid, tries
+        case len, eventname, serial, poolserial, processname, groupname, fromState, expected, pid, tries, when
 
         /// The key `bytes` name, by length first: the names' lengths nearly all differ.
         init?(_ bytes: UnsafeBufferPointer<UInt8>) {
             let candidates: (Key, Key?)
             switch bytes.count {
             case 3: candidates = (.len, .pid)
+            case 4: candidates = (.when, nil)
             case 5: candidates = (.tries, nil)
             case 6: candidates = (.serial, nil)
             case 8: candidates = (.expected, nil)
             case 9: candidates = (.eventname, .groupname)
-            case 10: candidates = (.fromState, nil)
+            case 10: candidates = (.fromState, .poolserial)
             case 11: candidates = (.processname, nil)
             default: return nil
             }
@@ -204,6 +254,8 @@ struct Fields {
             case .len: "len"
             case .eventname: "eventname"
             case .serial: "serial"
+            case .poolserial: "poolserial"
+            case .when: "when"
             case .processname: "processname"
             case .groupname: "groupname"
             case .fromState: "from_state"
@@ -223,8 +275,10 @@ struct Fields {
 
     private let bytes: ArraySlice<UInt8>
     /// Where each key's value is, as offsets into `bytes`; indexed by `Key.rawValue`.
-    private var values: (Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?) =
-        (nil, nil, nil, nil, nil, nil, nil, nil, nil)
+    private var values: (
+        Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?,
+        Range<Int>?
+    ) = (nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
 
     init(_ bytes: ArraySlice<UInt8>) {
         self.bytes = bytes
@@ -259,6 +313,8 @@ struct Fields {
         case .expected: values.6
         case .pid: values.7
         case .tries: values.8
+        case .poolserial: values.9
+        case .when: values.10
         }
     }
 
@@ -273,6 +329,8 @@ struct Fields {
         case .expected: values.6 = range
         case .pid: values.7 = range
         case .tries: values.8 = range
+        case .poolserial: values.9 = range
+        case .when: values.10 = range
         }
     }
 }

@@ -19,7 +19,7 @@ package struct ProbeCode: Equatable, Sendable {
     package static let startPending = ProbeCode(100, "START_PENDING", "start.sh has not finished: not seen yet, STARTING, RUNNING or BACKOFF")
     package static let startFailed = ProbeCode(101, "START_FAILED", "start.sh exited with a status not in its exitcodes, or was killed by a signal")
     package static let startFatal = ProbeCode(102, "START_FATAL", "supervisord could not start start.sh (FATAL)")
-    package static let startStopped = ProbeCode(103, "START_STOPPED", "start.sh was stopped (STOPPING, STOPPED) or is UNKNOWN")
+    package static let startStopped = ProbeCode(103, "START_STOPPED", "start.sh was stopped (STOPPING, STOPPED) or is UNKNOWN, or supervisord is stopping (shutdown or reload)")
     package static let noStatus = ProbeCode(104, "NO_STATUS", "no status file: the listener never ran")
     package static let badStatus = ProbeCode(105, "BAD_STATUS", "the status file cannot be read, is malformed, too large, or of an unknown format version")
     package static let staleStatus = ProbeCode(106, "STALE_STATUS", "the status file was written by a supervisord that is no longer running (its pid is gone, or now belongs to a newer process)")
@@ -84,25 +84,28 @@ package struct Verdict: Equatable, Sendable {
             return Verdict(.essentialDown, "\(failure.summary); supervisord is being shut down")
         }
         let program = "program \(record.program)"
+        if record.supervisordStopping {
+            return Verdict(.startStopped, "supervisord is stopping (shutdown or reload): the recorded run of \(program) no longer counts")
+        }
         switch record.state {
-        case .exited where record.expected == true:
+        case .process(.exited) where record.expected == true:
             return Verdict(.ready, "\(program) exited with \(record.exitStatus.map { "status \($0)" } ?? "an expected status")")
-        case .exited:
+        case .process(.exited):
             if let status = record.exitStatus {
                 return Verdict(.startFailed, "\(program) exited with status \(status)")
             }
             return Verdict(.startFailed, "\(program) exited unexpectedly (status not in exitcodes, or killed by a signal)")
         case .notSeen:
             return Verdict(.startPending, "\(program) has not been seen yet")
-        case .starting, .running, .backoff:
+        case .process(.starting), .process(.running), .process(.backoff):
             return Verdict(.startPending, "\(program) is \(record.state.rawValue), not finished yet")
         case .absent:
             return Verdict(.ready, "supervisord has no \(program), nothing to wait for")
-        case .fatal:
+        case .process(.fatal):
             return Verdict(.startFatal, "supervisord could not start \(program) (FATAL)\(record.spawnError.map { ": \($0)" } ?? "")")
-        case .stopping, .stopped:
+        case .process(.stopping), .process(.stopped):
             return Verdict(.startStopped, "\(program) was stopped (\(record.state.rawValue))")
-        case .unknown:
+        case .process(.unknown):
             return Verdict(.startStopped, "\(program) is in supervisord's UNKNOWN state")
         }
     }

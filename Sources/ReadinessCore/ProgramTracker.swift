@@ -21,11 +21,48 @@ package struct ProgramSelector: Equatable, Sendable, CustomStringConvertible {
     package var description: String { group.map { "\($0):\(name)" } ?? name }
 }
 
-/// Follows one program through PROCESS_STATE events: the listener's logic,
-/// with no I/O, so that every sequence of events can be tested directly.
+/// What supervisord's XML-RPC interface says of the followed program, found
+/// by its real `GROUP:NAME` (a start.sh inside a `[group:x]` is not `start`).
+package enum ProgramLookup: Equatable, Sendable {
+    /// No usable answer: events only.
+    case unavailable
+    /// No process of that name in any group it may be in.
+    case absent
+    case found(process: String, info: SupervisorProcessInfo)
+}
+
+/// Follows one program through PROCESS_STATE events and supervisord's answers:
+/// the rule "READY only for a run of this generation that exited expected",
+/// with no I/O, so that every interleaving can be tested directly.
+///
+/// What it rests on:
+/// - **Run identity.** A run is what one spawn starts; supervisord's
+///   `start` (from XML-RPC) names it. A restarted listener keeps a resumed
+///   finished state only while supervisord still shows that same run.
+/// - **Generation.** A reload keeps supervisord's pid, start time and event
+///   serials but starts every program again. It is heard three ways:
+///   SUPERVISOR_STATE_CHANGE_STOPPING (recorded before the listener is
+///   stopped), supervisord showing another run at start-up, and without
+///   XML-RPC a first event whose `poolserial` went back. Each resets the record.
+/// - **Two-phase reconcile.** A TICK's XML-RPC answer is live, ahead of the
+///   events still queued behind the TICK; applied at once it could take the
+///   record backwards when they arrive. A disagreement seen at one TICK is
+///   applied at a later TICK queued after that answer (its `when` is later
+///   than the answer's `now`: ticks queue up behind a busy listener), if no
+///   event of the program came in between and supervisord still says the
+///   same: then no older event is left to arrive. Runs are told apart by
+///   `start`, in whole seconds: two runs started within one second, with
+///   every event between them lost, are the limit.
 package struct ProgramTracker: Sendable {
     package let selector: ProgramSelector
     package private(set) var record: StatusRecord
+    /// What supervisord said at the last TICK where it disagreed with the record.
+    private var disagreement: SupervisorProcessInfo?
+    /// Whether an event of the program was applied since the last TICK.
+    private var eventSinceTick = false
+    /// A resumed record whose generation only the next event's `poolserial`
+    /// can confirm (no XML-RPC at start-up).
+    private var generationUnconfirmed = false
 
     /// What applying an event did.
     package enum Outcome: Equatable, Sendable {
@@ -35,7 +72,7 @@ package struct ProgramTracker: Sendable {
         case duplicate
         /// The program changed state. `gap` is the state the listener had last
         /// recorded when it differs from the event's `from_state`: events were lost.
-        case transition(from: ProcessState, to: ProcessState, gap: ProcessState?)
+        case transition(from: RecordedState, to: RecordedState, gap: RecordedState?)
 
         /// What the listener does next: the one place that decides which
         /// states need supervisord's details (exit status after EXITED, spawn
@@ -43,7 +80,8 @@ package struct ProgramTracker: Sendable {
         package var followUp: FollowUp {
             switch self {
             case .otherProgram, .duplicate: .retryPendingWrite
-            case .transition(_, .exited, _), .transition(_, .fatal, _), .transition(_, .backoff, _): .fetchDetailsThenWrite
+            case .transition(_, .process(.exited), _), .transition(_, .process(.fatal), _), .transition(_, .process(.backoff), _):
+                .fetchDetailsThenWrite
             case .transition: .write
             }
         }
@@ -58,44 +96,123 @@ package struct ProgramTracker: Sendable {
         case fetchDetailsThenWrite
     }
 
+    /// How the listener's start related to the record it found.
+    package enum Resumption: Equatable, Sendable {
+        /// No record, or one of another program.
+        case fresh
+        /// Written under another supervisord, or one whose identity cannot be
+        /// told (no /proc): it says nothing of this one's runs.
+        case otherSupervisord
+        /// The same supervisord, which announced a shutdown or reload since:
+        /// a new generation.
+        case reloaded
+        /// The same supervisord and generation: the listener was restarted.
+        case resumed
+    }
+
+    package private(set) var resumption: Resumption
+
     /// Starts from `previous` when it was written by this same supervisord
-    /// (same pid, and same start time where both are known) for this program:
-    /// the listener was restarted. Else from NOT_SEEN.
+    /// (same pid and start time, both known) for this program, and
+    /// supervisord has not announced a reload since; else from NOT_SEEN.
     package init(
-        selector: ProgramSelector, listenerPID: Int, supervisordPID: Int, supervisordStartTicks: UInt64? = nil,
-        previous: StatusRecord?
+        selector: ProgramSelector, listenerPID: Int, supervisordPID: Int, supervisordStartTicks: UInt64?,
+        previous: StatusRecord?, at time: Timestamp
     ) {
         self.selector = selector
-        let sameStart = previous?.supervisordStartTicks == nil || supervisordStartTicks == nil
-            || previous?.supervisordStartTicks == supervisordStartTicks
-        if var previous, previous.supervisordPID == supervisordPID, sameStart, previous.program == selector.description {
-            previous.listenerPID = listenerPID
-            previous.supervisordStartTicks = supervisordStartTicks ?? previous.supervisordStartTicks
-            record = previous
+        var fresh = StatusRecord(program: selector.description, listenerPID: listenerPID, supervisordPID: supervisordPID)
+        fresh.supervisordStartTicks = supervisordStartTicks
+        guard var previous, previous.program == selector.description else {
+            record = fresh
+            resumption = .fresh
+            return
+        }
+        guard previous.supervisordPID == supervisordPID, let ticks = supervisordStartTicks, previous.supervisordStartTicks == ticks else {
+            record = fresh
+            resumption = .otherSupervisord
+            return
+        }
+        previous.listenerPID = listenerPID
+        record = previous
+        if previous.supervisordStopping {
+            resumption = .reloaded
+            startGeneration(at: time)
         } else {
-            record = StatusRecord(program: selector.description, listenerPID: listenerPID, supervisordPID: supervisordPID)
-            record.supervisordStartTicks = supervisordStartTicks
+            resumption = .resumed
+            generationUnconfirmed = true
         }
     }
 
-    /// `time` is asked only when the event changes the record.
-    package mutating func apply(_ event: ProcessStateEvent, at time: @autoclosure () -> Timestamp) -> Outcome {
+    /// The record of a new generation: nothing of the last one's runs counts,
+    /// its essential failure included (the new generation starts every
+    /// program again, and its configuration may differ). History is kept for
+    /// people reading the file.
+    private mutating func startGeneration(at time: Timestamp) {
+        let from = record.state
+        record.essentialFailure = nil
+        record.supervisordStopping = false
+        record.poolSerial = nil
+        record.process = nil
+        enter(.notSeen, from: from, expected: nil, pid: nil, serial: nil, at: time)
+        disagreement = nil
+        generationUnconfirmed = false
+    }
+
+    /// Whether the program has been seen in this generation: only before
+    /// that may "no such program" mean ABSENT (a `supervisorctl update` that
+    /// re-adds its group passes through BAD_NAME for a moment).
+    private var seen: Bool { record.state.processState != nil }
+
+    // MARK: - Events
+
+    /// `time` is asked only when the event changes the record; `poolSerial`
+    /// is the event header's.
+    package mutating func apply(_ event: ProcessStateEvent, poolSerial: UInt64? = nil, at time: @autoclosure () -> Timestamp) -> Outcome {
         guard selector.matches(processName: event.processName, groupName: event.groupName) else { return .otherProgram }
         if let applied = record.serial, event.serial <= applied { return .duplicate }
         let recorded = record.state
-        enter(event.state, from: event.fromState, expected: event.state == .exited ? event.expected : nil,
+        record.process = "\(event.groupName):\(event.processName)"
+        enter(.process(event.state), from: .process(event.fromState), expected: event.state == .exited ? event.expected : nil,
               pid: event.pid.flatMap { $0 > 0 ? $0 : nil }, serial: event.serial, at: time())
-        let gap = recorded == event.fromState || recorded == .notSeen || recorded == .absent ? nil : recorded
-        return .transition(from: event.fromState, to: event.state, gap: gap)
+        record.poolSerial = poolSerial
+        eventSinceTick = true
+        disagreement = nil
+        let gap = recorded == .process(event.fromState) || recorded == .notSeen || recorded == .absent ? nil : recorded
+        return .transition(from: .process(event.fromState), to: .process(event.state), gap: gap)
     }
 
-    private mutating func enter(_ state: ProcessState, from: ProcessState, expected: Bool?, pid: Int?, serial: UInt64?, at time: Timestamp) {
+    /// The first event after a restart without XML-RPC says whether the pool
+    /// is the one that wrote the record: a pool's `poolserial` only grows,
+    /// and a redelivered event has the recorded serial too. A lower one, or
+    /// the same with another serial, comes from a new pool: a reload.
+    /// True when that started a new generation.
+    @discardableResult
+    package mutating func confirmGeneration(by header: EventHeader, at time: @autoclosure () -> Timestamp) -> Bool {
+        guard generationUnconfirmed else { return false }
+        generationUnconfirmed = false
+        guard let recorded = record.poolSerial, let current = header.poolSerial else { return false }
+        guard current < recorded || (current == recorded && header.serial != record.serial) else { return false }
+        startGeneration(at: time())
+        return true
+    }
+
+    /// SUPERVISOR_STATE_CHANGE_STOPPING: the current run no longer counts;
+    /// a new listener after a reload starts a new generation from it. True
+    /// when the record changed.
+    package mutating func supervisordStopping() -> Bool {
+        guard !record.supervisordStopping else { return false }
+        record.supervisordStopping = true
+        return true
+    }
+
+    private mutating func enter(_ state: RecordedState, from: RecordedState, expected: Bool?, pid: Int?, serial: UInt64?, at time: Timestamp) {
         record.previousState = from
         record.state = state
         record.expected = expected
         record.pid = pid
         record.exitStatus = nil
         record.spawnError = nil
+        record.runStart = nil
         if serial != nil { record.serial = serial }
         record.since = time
         record.history.append(.init(time: time, from: from, to: state, serial: serial))
@@ -104,80 +221,141 @@ package struct ProgramTracker: Sendable {
         }
     }
 
-    /// Brings the record in line with what supervisord says now: after events
-    /// were lost (buffer overflow, a reload, a listener restart) or when the
-    /// program does not exist. Returns the transition it made, if any; with no
-    /// answer (XML-RPC unavailable) there is nothing to reconcile with.
-    ///
-    /// getProcessInfo answers with the live state, which is ahead of any
-    /// events still queued for the listener; applying it and then those events
-    /// would make the record go backwards. So while events may still be queued
-    /// (`eventsMayBeQueued`, at start-up) only what no queued event can
-    /// contradict is applied: the program is absent, or supervisord has not
-    /// spawned it since it (re)started, so a resumed record is of an earlier
-    /// run. The full reconcile runs on TICK events, which arrive after every
-    /// event queued before them.
-    ///
-    /// An EXITED state learnt this way has no event's `expected`; it is taken
-    /// to be expected when the exit status is 0 (the recommended `exitcodes=0`).
-    package mutating func reconcile(with answer: SupervisorAnswer, eventsMayBeQueued: Bool, at time: Timestamp) -> Outcome? {
-        let info: SupervisorProcessInfo
-        switch answer {
+    // MARK: - supervisord's answers
+
+    /// What the listener asks supervisord for: the `GROUP:NAME` once known.
+    package var processName: String? { record.process }
+
+    /// At start-up, while events may still be queued: only what no queued
+    /// event can contradict. A resumed state is kept only when supervisord
+    /// shows the same run (a reload, or a run started while the listener was
+    /// down, makes it another); ABSENT only before the program was seen.
+    /// Returns the transition made, if any.
+    package mutating func startUp(with lookup: ProgramLookup, at time: Timestamp) -> Outcome? {
+        switch lookup {
         case .unavailable:
             return nil
-        case .noSuchProgram:
-            guard record.state != .absent else { return nil }
-            let from = record.state
-            enter(.absent, from: from, expected: nil, pid: nil, serial: nil, at: time)
-            return .transition(from: from, to: .absent, gap: nil)
-        case .info(let answered):
-            info = answered
-        }
-        record.stdoutLogfile = info.stdoutLogfile.isEmpty ? nil : info.stdoutLogfile
-        record.stderrLogfile = info.stderrLogfile.isEmpty ? nil : info.stderrLogfile
-        // STOPPED with no start time: supervisord has not spawned it yet (it
-        // spawns listeners first, or it was just reloaded): "not seen yet".
-        let live: ProcessState = info.state == .stopped && info.start == 0 ? .notSeen : info.state
-        guard live != record.state, !eventsMayBeQueued || live == .notSeen else {
-            learnDetails(from: info, eventsDrained: !eventsMayBeQueued)
+        case .absent:
+            if seen { return reset(at: time) }
+            return enterAbsent(at: time)
+        case .found(let process, let info):
+            generationUnconfirmed = false
+            record.process = process
+            learnLogfiles(from: info)
+            guard seen else {
+                // ABSENT resumed, but the program exists now: wait for its events.
+                return record.state == .absent ? reset(at: time) : nil
+            }
+            guard isSameRun(info) else { return reset(at: time) }
+            learnDetails(from: info, eventsDrained: true)
             return nil
         }
-        let from = record.state
-        let expected: Bool? = live == .exited ? info.exitStatus == 0 : nil
-        enter(live, from: from, expected: expected, pid: info.pid > 0 ? info.pid : nil, serial: nil, at: time)
-        if live == .exited, info.exitStatus >= 0 { record.exitStatus = info.exitStatus }
-        learnDetails(from: info, eventsDrained: !eventsMayBeQueued)
-        return .transition(from: from, to: live, gap: nil)
     }
 
-    /// Records the exit status or spawn error supervisord reports, when they
-    /// describe the run the record describes; otherwise leaves them unknown.
+    /// On a TICK, once every event queued before it was applied: the
+    /// two-phase reconcile (see the type's comment). Returns the transition
+    /// made, if any.
+    package mutating func tick(with lookup: ProgramLookup, queuedAt tickTime: Int?, at time: Timestamp) -> Outcome? {
+        defer { eventSinceTick = false }
+        switch lookup {
+        case .unavailable:
+            return nil
+        case .absent:
+            disagreement = nil
+            return seen ? nil : enterAbsent(at: time)
+        case .found(let process, let info):
+            record.process = process
+            learnLogfiles(from: info)
+            // STOPPED and never started: supervisord has not spawned it yet.
+            if info.state == .stopped && info.start == 0 && !seen {
+                disagreement = nil
+                return record.state == .absent ? reset(at: time) : nil
+            }
+            if info.state == record.state.processState && (record.runStart == nil || record.runStart == info.start) {
+                disagreement = nil
+                learnDetails(from: info, eventsDrained: true)
+                return nil
+            }
+            guard let earlier = disagreement, !eventSinceTick, earlier.state == info.state, earlier.start == info.start else {
+                disagreement = info
+                return nil
+            }
+            // Queued before that answer: events emitted after it may still be queued behind this tick.
+            guard let tickTime, tickTime > earlier.now else { return nil }
+            disagreement = nil
+            let from = record.state
+            enter(.process(info.state), from: from, expected: info.state == .exited ? info.exitWasExpected : nil,
+                  pid: info.pid > 0 ? info.pid : nil, serial: nil, at: time)
+            learnDetails(from: info, eventsDrained: true)
+            return .transition(from: from, to: record.state, gap: nil)
+        }
+    }
+
+    private mutating func enterAbsent(at time: Timestamp) -> Outcome? {
+        guard record.state != .absent else { return nil }
+        let from = record.state
+        enter(.absent, from: from, expected: nil, pid: nil, serial: nil, at: time)
+        return .transition(from: from, to: .absent, gap: nil)
+    }
+
+    /// Back to NOT_SEEN: the recorded run is not the one supervisord has.
+    private mutating func reset(at time: Timestamp) -> Outcome {
+        let from = record.state
+        enter(.notSeen, from: from, expected: nil, pid: nil, serial: nil, at: time)
+        return .transition(from: from, to: .notSeen, gap: nil)
+    }
+
+    /// Whether `info` describes the run the record describes: the same state
+    /// and the same `start`, which the record knows once supervisord was
+    /// asked about that run. A run the record cannot name is taken for the
+    /// same when the state is, unless the record says READY: a READY is
+    /// kept only for a run supervisord confirms.
+    private func isSameRun(_ info: SupervisorProcessInfo) -> Bool {
+        guard info.state == record.state.processState else { return false }
+        guard let runStart = record.runStart else { return !(info.state == .exited && record.expected == true) }
+        if info.state == .exited, let status = record.exitStatus, info.exitStatus >= 0, status != info.exitStatus { return false }
+        return runStart == info.start
+    }
+
+    private mutating func learnLogfiles(from info: SupervisorProcessInfo) {
+        record.stdoutLogfile = info.stdoutLogfile.isEmpty ? nil : info.stdoutLogfile
+        record.stderrLogfile = info.stderrLogfile.isEmpty ? nil : info.stderrLogfile
+    }
+
+    /// Records the run's identity, exit status or spawn error that supervisord
+    /// reports, when they describe the run the record describes; otherwise
+    /// leaves them unknown.
     ///
     /// getProcessInfo's values are live, so a newer run may already have
     /// started: the run matches only when supervisord is in the recorded state,
     /// stopped no later than the listener saw the program stop, and started no
-    /// later than the STARTING the listener saw for this run. Once every event
+    /// later than the STARTING (or RUNNING) the listener saw. Once every event
     /// emitted before the question has been applied (`eventsDrained`, on a
     /// TICK), a newer run would have shown in the record, so the STARTING
     /// (which a buffer overflow may have dropped) is not needed.
     package mutating func learnDetails(from info: SupervisorProcessInfo, eventsDrained: Bool = false) {
-        guard info.state == record.state else { return }
+        guard info.state == record.state.processState else { return }
+        learnLogfiles(from: info)
         switch info.state {
         case .exited:
-            // Exit statuses are 0 to 255; -1 stands for a signal, not a status.
-            guard record.exitStatus == nil, info.exitStatus >= 0, let since = record.since,
-                Int64(info.stop) <= since.millisecondsSinceEpoch / 1000
-            else { return }
+            guard let since = record.since, Int64(info.stop) <= since.millisecondsSinceEpoch / 1000 else { return }
             if !eventsDrained {
-                guard let started = record.history.last(where: { $0.to == .starting })?.time,
+                // This run's STARTING, or its RUNNING when the STARTING was lost:
+                // a later run started after both.
+                guard let started = record.history.last(where: { $0.to == .process(.starting) || $0.to == .process(.running) })?.time,
                     Int64(info.start) <= started.millisecondsSinceEpoch / 1000
                 else { return }
             }
-            record.exitStatus = info.exitStatus
-        case .fatal, .backoff:
+            record.runStart = info.start
+            // Exit statuses are 0 to 255; -1 stands for a signal, not a status.
+            if record.exitStatus == nil, info.exitStatus >= 0 { record.exitStatus = info.exitStatus }
+        case .fatal:
+            record.runStart = info.start
+            if !info.spawnError.isEmpty { record.spawnError = info.spawnError }
+        case .backoff:
             if !info.spawnError.isEmpty { record.spawnError = info.spawnError }
         default:
-            break
+            if eventsDrained { record.runStart = info.start }
         }
     }
 }
@@ -187,7 +365,8 @@ package struct ProgramTracker: Sendable {
 extension ProgramTracker {
     /// Records `failure` unless one is recorded already: the first end of an
     /// essential program is the reason for the shutdown, and it is never
-    /// replaced or forgotten. True when it is new: the caller must shut down.
+    /// replaced or forgotten within a generation. True when it is new: the
+    /// caller must shut down.
     package mutating func recordEssentialFailure(_ failure: EssentialFailure?) -> Bool {
         guard let failure, record.essentialFailure == nil else { return false }
         record.essentialFailure = failure
@@ -195,9 +374,15 @@ extension ProgramTracker {
     }
 
     /// Applies `event` to the essential rule: true when it is the first
-    /// essential failure (then recorded).
+    /// essential failure (then recorded). A dry run's failure is cleared when
+    /// that program runs again, so that its next end is reported too.
     package mutating func applyEssential(_ event: ProcessStateEvent, rule: EssentialRule, at time: @autoclosure () -> Timestamp) -> Bool {
-        guard record.essentialFailure == nil else { return false }
+        if let failure = record.essentialFailure {
+            if failure.shutdown == .dryRun, event.state == .running, failure.program == "\(event.groupName):\(event.processName)" {
+                record.essentialFailure = nil
+            }
+            return false
+        }
         return recordEssentialFailure(rule.failure(for: event, at: time()))
     }
 
@@ -210,4 +395,3 @@ extension ProgramTracker {
         record.essentialFailure?.shutdown = shutdown
     }
 }
-

@@ -27,8 +27,11 @@ package enum StatusFileRead: Equatable, Sendable {
 /// Whether the supervisord that wrote the status file is still the same
 /// process: a file that outlived it says nothing about the current run.
 package enum SupervisordIdentity: Equatable, Sendable {
-    /// The recorded pid runs, and started when recorded (or its start cannot be told).
+    /// The recorded pid runs, and started when recorded.
     case sameProcess
+    /// The recorded pid runs, but whether it is the same process cannot be
+    /// told (no /proc, or no start time recorded): not taken as the same.
+    case unknown
     /// No process has the recorded pid.
     case gone
     /// The recorded pid belongs to a process that started at another time:
@@ -63,6 +66,10 @@ extension Verdict {
                 return Verdict(
                     .staleStatus,
                     "status file \(path) was written under an earlier process with supervisord's pid \(record.supervisordPID) (a restarted container?)")
+            case .unknown:
+                return Verdict(
+                    .staleStatus,
+                    "cannot tell whether supervisord pid \(record.supervisordPID) is the one that wrote \(path) (no start time to compare: is /proc mounted?)")
             case .sameProcess:
                 return commonCheck(record)
             }

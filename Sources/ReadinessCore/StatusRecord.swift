@@ -11,11 +11,11 @@ package struct StatusRecord: Equatable, Sendable {
     /// One change of state, kept for people reading the file.
     package struct Transition: Equatable, Sendable {
         package var time: Timestamp?
-        package var from: ProcessState
-        package var to: ProcessState
+        package var from: RecordedState
+        package var to: RecordedState
         package var serial: UInt64?
 
-        package init(time: Timestamp?, from: ProcessState, to: ProcessState, serial: UInt64?) {
+        package init(time: Timestamp?, from: RecordedState, to: RecordedState, serial: UInt64?) {
             self.time = time
             self.from = from
             self.to = to
@@ -23,9 +23,13 @@ package struct StatusRecord: Equatable, Sendable {
         }
     }
 
+    /// The `--program` selector: NAME (any group) or GROUP:NAME.
     package var program: String
-    package var state: ProcessState
-    package var previousState: ProcessState?
+    /// The process it resolved to, `GROUP:NAME`, as supervisord's XML-RPC
+    /// names it; nil until an event or getAllProcessInfo showed it.
+    package var process: String?
+    package var state: RecordedState
+    package var previousState: RecordedState?
     /// EXITED only: whether supervisord found the exit status in `exitcodes`.
     package var expected: Bool?
     package var pid: Int?
@@ -38,6 +42,16 @@ package struct StatusRecord: Equatable, Sendable {
     package var stderrLogfile: String?
     /// The serial of the event that set `state`; later deliveries of it are ignored.
     package var serial: UInt64?
+    /// That event's `poolserial`: a first event after a listener restart with
+    /// a lower one comes from a new pool, so supervisord was reloaded.
+    package var poolSerial: UInt64?
+    /// supervisord's `start` (whole seconds) of the run `state` describes,
+    /// from XML-RPC: with the state, the run's identity, so a restarted
+    /// listener keeps a finished run's state only while supervisord still shows that run.
+    package var runStart: Int?
+    /// supervisord announced a shutdown or reload (SUPERVISOR_STATE_CHANGE_STOPPING)
+    /// after this state was recorded: the run it describes no longer counts.
+    package var supervisordStopping = false
     /// When the program entered `state`, as the listener saw it.
     package var since: Timestamp?
     package var listenerPID: Int
@@ -51,7 +65,7 @@ package struct StatusRecord: Equatable, Sendable {
     package var essentialFailure: EssentialFailure?
 
     package init(
-        program: String, state: ProcessState = .notSeen, previousState: ProcessState? = nil,
+        program: String, state: RecordedState = .notSeen, previousState: RecordedState? = nil,
         expected: Bool? = nil, pid: Int? = nil, exitStatus: Int? = nil, serial: UInt64? = nil,
         since: Timestamp? = nil, listenerPID: Int, supervisordPID: Int, history: [Transition] = []
     ) {
@@ -85,6 +99,8 @@ extension StatusRecord {
         text.write(Self.formatVersion)
         text.write("\nprogram=")
         text.write(string: program)
+        text.write("\nprocess=")
+        text.write(string: process ?? Self.unknown)
         text.write("\nstate=")
         text.write(string: state.rawValue)
         text.write("\nprevious_state=")
@@ -103,6 +119,12 @@ extension StatusRecord {
         text.writeOneLine(stderrLogfile ?? "")
         text.write("\nserial=")
         text.write(orUnknown: serial)
+        text.write("\npool_serial=")
+        text.write(orUnknown: poolSerial)
+        text.write("\nrun_start=")
+        text.write(orUnknown: runStart)
+        text.write("\nsupervisord_stopping=")
+        text.write(orUnknown: supervisordStopping)
         text.write("\nsince=")
         text.write(orUnknown: since)
         text.write("\nlistener_pid=")
@@ -172,15 +194,20 @@ extension StatusRecord {
             guard let result = parse(value) else { throw .invalidValue(key: key.description, value: String(value)) }
             return result
         }
-        func state(_ key: StaticString) throws(StatusParseError) -> ProcessState? {
-            try parsed(key) { ProcessState(rawValue: String($0)) }
+        func state(_ key: StaticString) throws(StatusParseError) -> RecordedState? {
+            try parsed(key) { RecordedState(rawValue: String($0)) }
+        }
+        /// A key newer than format 1's first listener: absent means unknown.
+        func optional<T>(_ key: StaticString, _ parse: (Substring) -> T?) throws(StatusParseError) -> T? {
+            guard values[key] != nil else { return nil }
+            return try parsed(key, parse)
         }
 
         let format = try required("format")
         guard format == "\(formatVersion)" else { throw .unsupportedFormat(String(format)) }
         guard let current = try state("state") else { throw .invalidValue(key: "state", value: unknown) }
         let expected: Bool? = try parsed("expected") { $0 == "1" ? true : $0 == "0" ? false : nil }
-        if current == .exited && expected == nil { throw .invalidValue(key: "expected", value: unknown) }
+        if current == .process(.exited) && expected == nil { throw .invalidValue(key: "expected", value: unknown) }
         guard let supervisordPID: Int = try parsed("supervisord_pid", { Int($0) }), supervisordPID > 0 else {
             throw .invalidValue(key: "supervisord_pid", value: String(values["supervisord_pid"] ?? ""))
         }
@@ -205,6 +232,10 @@ extension StatusRecord {
             record.supervisordStartTicks = value
         }
         record.essentialFailure = try essentialFailure(values)
+        record.process = try optional("process") { $0.isEmpty ? nil : String($0) }
+        record.poolSerial = try optional("pool_serial") { UInt64($0) }
+        record.runStart = try optional("run_start") { Int($0) }
+        record.supervisordStopping = try optional("supervisord_stopping") { $0 == "1" ? true : $0 == "0" ? false : nil } ?? false
         record.spawnError = optionalText("spawn_error")
         record.stdoutLogfile = optionalText("stdout_logfile")
         record.stderrLogfile = optionalText("stderr_logfile")
@@ -330,8 +361,8 @@ extension StatusRecord.Transition {
         guard parts.count == 3, parts[2].starts(with: "serial=".utf8) else { return nil }
         let states = parts[1].split(separator: UInt8(ascii: "-"), maxSplits: 1, omittingEmptySubsequences: false)
         guard states.count == 2, states[1].first == UInt8(ascii: ">"),
-            let from = ProcessState(rawValue: String(decoding: states[0], as: UTF8.self)),
-            let to = ProcessState(rawValue: String(decoding: states[1].dropFirst(), as: UTF8.self))
+            let from = RecordedState(rawValue: String(decoding: states[0], as: UTF8.self)),
+            let to = RecordedState(rawValue: String(decoding: states[1].dropFirst(), as: UTF8.self))
         else { return nil }
         func isUnknown(_ part: ArraySlice<UInt8>) -> Bool { part.elementsEqual("unknown".utf8) }
         let timeText = parts[0]

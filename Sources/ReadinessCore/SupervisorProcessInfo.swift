@@ -5,6 +5,8 @@ package struct SupervisorProcessInfo: Equatable, Sendable {
     package var state: ProcessState
     package var start: Int
     package var stop: Int
+    /// supervisord's clock when it answered.
+    package var now: Int
     package var pid: Int
     /// 0 when supervisord does not know it (too quick an exit, spawn error), -1 after a signal.
     package var exitStatus: Int
@@ -13,12 +15,13 @@ package struct SupervisorProcessInfo: Equatable, Sendable {
     package var stderrLogfile: String
 
     package init(
-        state: ProcessState, start: Int = 0, stop: Int = 0, pid: Int = 0, exitStatus: Int = 0, spawnError: String = "",
+        state: ProcessState, start: Int = 0, stop: Int = 0, now: Int = 0, pid: Int = 0, exitStatus: Int = 0, spawnError: String = "",
         stdoutLogfile: String = "", stderrLogfile: String = ""
     ) {
         self.state = state
         self.start = start
         self.stop = stop
+        self.now = now
         self.pid = pid
         self.exitStatus = exitStatus
         self.spawnError = spawnError
@@ -26,18 +29,26 @@ package struct SupervisorProcessInfo: Equatable, Sendable {
         self.stderrLogfile = stderrLogfile
     }
 
+    /// For an EXITED process, whether its exit status was in `exitcodes`:
+    /// supervisord sets `spawnerr` to `Bad exit code N` on every unexpected
+    /// exit and clears it at every spawn. (The status alone cannot tell:
+    /// `exitcodes=0,2` makes 2 expected.)
+    package var exitWasExpected: Bool { !spawnError.utf8.starts(with: "Bad exit code".utf8) }
+
     /// Reads the struct getProcessInfo returns; nil when a field it needs is missing.
     package init?(_ fields: [String: XMLRPC.Value]) {
-        guard case .string(let name)? = fields["statename"], let state = ProcessState(rawValue: name), state != .notSeen,
-            state != .absent, case .int(let start)? = fields["start"], case .int(let stop)? = fields["stop"],
+        guard case .string(let name)? = fields["statename"], let state = ProcessState(rawValue: name),
+            case .int(let start)? = fields["start"], case .int(let stop)? = fields["stop"],
             case .int(let pid)? = fields["pid"], case .int(let exitStatus)? = fields["exitstatus"]
         else { return nil }
         func string(_ key: String) -> String {
             if case .string(let value)? = fields[key] { return value }
             return ""
         }
+        var now = 0
+        if case .int(let value)? = fields["now"] { now = value }
         self.init(
-            state: state, start: start, stop: stop, pid: pid, exitStatus: exitStatus, spawnError: string("spawnerr"),
+            state: state, start: start, stop: stop, now: now, pid: pid, exitStatus: exitStatus, spawnError: string("spawnerr"),
             stdoutLogfile: string("stdout_logfile"), stderrLogfile: string("stderr_logfile"))
     }
 }

@@ -17,14 +17,15 @@ extension SupervisordIdentity {
     /// Asks the kernel whether the supervisord `record` names still runs, and
     /// is the process that started at the recorded time. A readable
     /// /proc/PID/stat answers both (a process has one while it exists, as a
-    /// zombie too); kill(pid, 0) asks only where it cannot: no /proc, or no
-    /// start time recorded.
+    /// zombie too). Where it cannot (no /proc, no start time recorded), a
+    /// running pid is `.unknown`: a pid alone is reused by every container
+    /// restart's PID 1, so it is not taken for the same process.
     package init(of record: StatusRecord) {
         let pid = record.supervisordPID
         if let recorded = record.supervisordStartTicks, let current = Processes.startTicks(of: pid) {
             self = current == recorded ? .sameProcess : .pidReused
         } else {
-            self = Processes.exists(pid) ? .sameProcess : .gone
+            self = Processes.exists(pid) ? .unknown : .gone
         }
     }
 }

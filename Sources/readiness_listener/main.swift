@@ -60,8 +60,8 @@ if essential.isEmpty && (options.values["essential-exit"] != nil || options.flag
 }
 
 var listener = Listener(
-    selector: ProgramSelector(options.values["program"] ?? "start"),
-    statusPath: options.values["status-file"] ?? "/run/readiness/status",
-    essential: essential, essentialDryRun: options.flags.contains("essential-dry-run"),
-    verbose: options.flags.contains("verbose"))
+    configuration: ListenerConfiguration(
+        selector: ProgramSelector(options.values["program"] ?? "start"),
+        statusPath: options.values["status-file"] ?? "/run/readiness/status", essential: essential,
+        essentialDryRun: options.flags.contains("essential-dry-run"), verbose: options.flags.contains("verbose")))
 Processes.exit(listener.run())

@@ -57,7 +57,7 @@ import Testing
 
     @Test(arguments: [SIGTERM, SIGINT])
     func signalBetweenChecks(signal: Int32) throws {
-        let fixture = ProbeTests.Fixture(.running, expected: nil)
+        let fixture = ProbeTests.Fixture(.process(.running), expected: nil)
         let probe = try Self.waitingProbe(fixture) { Self.catches($0.pid, signal) }
         #expect(Self.interrupt(probe, with: signal, fixture: fixture) == "not ready: 114 INTERRUPTED: probe got signal \(signal) (\(Self.names[signal]!)) while waiting to check again; last check: 100 START_PENDING\n")
     }

@@ -9,15 +9,22 @@ import Testing
         var statusFile: String { "\(scratch.path)/status" }
         var hook: String { "\(scratch.path)/hook" }
 
-        init(_ state: ProcessState? = .exited, expected: Bool? = true, supervisordPID: Int = Int(getpid()), supervisordStartTicks: UInt64? = nil) {
+        /// Written as the listener would under this test process as its
+        /// supervisord, start time included (without one the probe cannot
+        /// tell the process is the same, and answers STALE_STATUS).
+        init(_ state: RecordedState? = .process(.exited), expected: Bool? = true, supervisordPID: Int = Int(getpid()),
+             supervisordStartTicks: UInt64? = startTicks(of: getpid())) {
             if let state { Self.write(state, expected: expected, supervisordPID: supervisordPID, supervisordStartTicks: supervisordStartTicks, to: self) }
         }
 
         /// Writes a status file the way the listener does (atomically).
         @discardableResult
-        static func write(_ state: ProcessState, expected: Bool?, supervisordPID: Int = Int(getpid()), supervisordStartTicks: UInt64? = nil, to fixture: Fixture) -> String {
+        static func write(
+            _ state: RecordedState, expected: Bool?, supervisordPID: Int = Int(getpid()), supervisordStartTicks: UInt64? = startTicks(of: getpid()),
+            to fixture: Fixture
+        ) -> String {
             var record = StatusRecord(
-                program: "start", state: state, previousState: .running, expected: expected, pid: 42, serial: 7,
+                program: "start", state: state, previousState: .process(.running), expected: expected, pid: 42, serial: 7,
                 since: Timestamp(millisecondsSinceEpoch: 1_795_387_133_000), listenerPID: 41, supervisordPID: supervisordPID)
             record.supervisordStartTicks = supervisordStartTicks
             let temporary = fixture.scratch.write(".status.tmp", String(decoding: record.encoded, as: UTF8.self))
@@ -35,18 +42,18 @@ import Testing
     // MARK: The common check
 
     @Test(arguments: [
-        (ProcessState.exited, true as Bool?, Int32(0), "ready: 0 READY: program start exited with an expected status; no hook"),
-        (.exited, false, 101, "not ready: 101 START_FAILED: program start exited unexpectedly (status not in exitcodes, or killed by a signal)"),
+        (RecordedState.process(.exited), true as Bool?, Int32(0), "ready: 0 READY: program start exited with an expected status; no hook"),
+        (.process(.exited), false, 101, "not ready: 101 START_FAILED: program start exited unexpectedly (status not in exitcodes, or killed by a signal)"),
         (.notSeen, nil, 100, "not ready: 100 START_PENDING: program start has not been seen yet"),
-        (.starting, nil, 100, "not ready: 100 START_PENDING: program start is STARTING, not finished yet"),
-        (.running, nil, 100, "not ready: 100 START_PENDING: program start is RUNNING, not finished yet"),
-        (.backoff, nil, 100, "not ready: 100 START_PENDING: program start is BACKOFF, not finished yet"),
-        (.fatal, nil, 102, "not ready: 102 START_FATAL: supervisord could not start program start (FATAL)"),
-        (.stopping, nil, 103, "not ready: 103 START_STOPPED: program start was stopped (STOPPING)"),
-        (.stopped, nil, 103, "not ready: 103 START_STOPPED: program start was stopped (STOPPED)"),
-        (.unknown, nil, 103, "not ready: 103 START_STOPPED: program start is in supervisord's UNKNOWN state"),
+        (.process(.starting), nil, 100, "not ready: 100 START_PENDING: program start is STARTING, not finished yet"),
+        (.process(.running), nil, 100, "not ready: 100 START_PENDING: program start is RUNNING, not finished yet"),
+        (.process(.backoff), nil, 100, "not ready: 100 START_PENDING: program start is BACKOFF, not finished yet"),
+        (.process(.fatal), nil, 102, "not ready: 102 START_FATAL: supervisord could not start program start (FATAL)"),
+        (.process(.stopping), nil, 103, "not ready: 103 START_STOPPED: program start was stopped (STOPPING)"),
+        (.process(.stopped), nil, 103, "not ready: 103 START_STOPPED: program start was stopped (STOPPED)"),
+        (.process(.unknown), nil, 103, "not ready: 103 START_STOPPED: program start is in supervisord's UNKNOWN state"),
     ])
-    func everyStartStateHasItsCodeAndOneLine(state: ProcessState, expected: Bool?, code: Int32, line: String) throws {
+    func everyStartStateHasItsCodeAndOneLine(state: RecordedState, expected: Bool?, code: Int32, line: String) throws {
         let fixture = Fixture(state, expected: expected)
         fixture.hook("echo must not run; exit 9")
         let result = try fixture.probe()
@@ -72,7 +79,7 @@ import Testing
     @Test func staleStatusFromADeadSupervisord() throws {
         let dead = try Child("/bin/true", [], stdout: "/dev/null", stderr: "/dev/null")
         dead.wait()
-        let fixture = Fixture(.exited, expected: true, supervisordPID: Int(dead.pid))
+        let fixture = Fixture(.process(.exited), expected: true, supervisordPID: Int(dead.pid))
         let result = try fixture.probe()
         #expect(result.status == 106)
         #expect(result.stderr.hasPrefix("not ready: 106 STALE_STATUS: status file"))
@@ -82,12 +89,22 @@ import Testing
     /// wrote the file (every container restart's supervisord is PID 1 again).
     @Test func staleStatusFromAnEarlierProcessWithTheSamePid() throws {
         let ticks = try #require(startTicks(of: getpid()))
-        let earlier = Fixture(.exited, expected: true, supervisordStartTicks: ticks - 1)
+        let earlier = Fixture(.process(.exited), expected: true, supervisordStartTicks: ticks - 1)
         let result = try earlier.probe()
         #expect(result.status == 106)
         #expect(result.stderr.contains("was written under an earlier process with supervisord's pid \(getpid())"))
-        let same = Fixture(.exited, expected: true, supervisordStartTicks: ticks)
+        let same = Fixture(.process(.exited), expected: true, supervisordStartTicks: ticks)
         #expect(try same.probe().status == 0)
+    }
+
+    /// A record without supervisord's start time (written where /proc could
+    /// not tell it): the running pid may be a later process, so it is not
+    /// taken for the same one. It was READY before.
+    @Test func unknownIdentityIsNotTheSameSupervisord() throws {
+        let fixture = Fixture(.process(.exited), expected: true, supervisordStartTicks: nil)
+        let result = try fixture.probe()
+        #expect(result.status == 106)
+        #expect(result.stderr == "not ready: 106 STALE_STATUS: cannot tell whether supervisord pid \(getpid()) is the one that wrote \(fixture.statusFile) (no start time to compare: is /proc mounted?)\n")
     }
 
     // MARK: Bad status files
@@ -277,7 +294,7 @@ import Testing
     }
 
     @Test func verboseAndExplain() throws {
-        let fixture = Fixture(.exited, expected: false)
+        let fixture = Fixture(.process(.exited), expected: false)
         let verbose = try fixture.probe(["--verbose"])
         #expect(verbose.status == 101)
         let lines = verbose.stderr.split(separator: "\n")
@@ -288,18 +305,18 @@ import Testing
     }
 
     @Test func waitTurnsReadyMidWait() throws {
-        let fixture = Fixture(.running, expected: nil)
+        let fixture = Fixture(.process(.running), expected: nil)
         let probe = try Child(Paths.probe, ["--status-file", fixture.statusFile, "--hook", fixture.hook, "--wait", "--timeout", "30", "--interval", "0.1"],
                               stdout: "\(fixture.scratch.path)/out", stderr: "\(fixture.scratch.path)/err")
         Thread.sleep(forTimeInterval: 0.5)
         #expect(probe.isRunning, "still waiting while start.sh runs")
-        _ = Fixture.write(.exited, expected: true, to: fixture)
+        _ = Fixture.write(.process(.exited), expected: true, to: fixture)
         #expect(probe.wait(seconds: 20) == 0)
         #expect(try String(contentsOfFile: "\(fixture.scratch.path)/out", encoding: .utf8).hasPrefix("ready: 0 READY"))
     }
 
     @Test func waitTimesOutWithTheLastCode() throws {
-        let fixture = Fixture(.running, expected: nil)
+        let fixture = Fixture(.process(.running), expected: nil)
         let result = try fixture.probe(["--wait", "--timeout", "0.5", "--interval", "0.1"])
         #expect(result.status == 100)
         #expect(result.stderr == "not ready: 100 START_PENDING: program start is RUNNING, not finished yet\n")

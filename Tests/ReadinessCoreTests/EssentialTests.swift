@@ -42,13 +42,18 @@ import Testing
         #expect(failure.summary == "essential program app:app exited unexpectedly (status unknown)")
     }
 
-    /// XML-RPC has no `expected`: status 0 counts as expected, anything else (or -1, a signal) not.
-    @Test func reconcileJudgesTheExitStatus() throws {
+    /// XML-RPC has no `expected`, but supervisord says "Bad exit code N" in
+    /// spawnerr for every exit not in exitcodes: with `exitcodes=0,2` an exit
+    /// 2 is expected, and no failure (it was taken for one before).
+    @Test func reconcileJudgesTheExitBySupervisordsWord() throws {
         let rule = EssentialRule(specs: [try EssentialSpec(parsing: "web:*")])
         func program(_ name: String, _ info: SupervisorProcessInfo) -> NamedProcessInfo { NamedProcessInfo(group: "web", name: name, info: info) }
         #expect(rule.failure(among: [program("a", .init(state: .exited, exitStatus: 0)), program("b", .init(state: .stopped))], at: nil) == nil)
-        let killed = rule.failure(among: [program("a", .init(state: .exited, exitStatus: -1))], at: nil)
+        #expect(rule.failure(among: [program("a", .init(state: .exited, exitStatus: 2))], at: nil) == nil, "2 in exitcodes")
+        let killed = rule.failure(among: [program("a", .init(state: .exited, exitStatus: -1, spawnError: "Bad exit code -1"))], at: nil)
         #expect(killed == EssentialFailure(program: "web:a", state: .exited, expected: false))
+        let zeroNotExpected = rule.failure(among: [program("a", .init(state: .exited, exitStatus: 0, spawnError: "Bad exit code 0"))], at: nil)
+        #expect(zeroNotExpected?.expected == false, "exitcodes=1: 0 is unexpected")
         let fatal = rule.failure(among: [program("a", .init(state: .running)), program("b", .init(state: .fatal, spawnError: "can't find command"))], at: nil)
         #expect(fatal?.summary == "supervisord could not start essential program web:b (FATAL): can't find command")
         let anyExit = EssentialRule(specs: rule.specs, exitPolicy: .any)
@@ -95,14 +100,14 @@ import Testing
 
     /// A listener restarted between recording and shutting down resumes the failure.
     @Test func aRecordedFailureSurvivesARestart() {
-        var tracker = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: 99, previous: nil)
+        var tracker = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: 99, previous: nil, at: Self.time)
         let rule = EssentialRule(specs: [try! EssentialSpec(parsing: "app")])
         let first = tracker.applyEssential(Self.event("app", "app", .fatal), rule: rule, at: Self.time)
         let second = tracker.applyEssential(Self.event("app", "app", .exited, expected: false, serial: 2), rule: rule, at: Self.time)
         #expect(first && !second)
         let resumed = ProgramTracker(
             selector: ProgramSelector("start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 99,
-            previous: try! StatusRecord.parse(tracker.record.encoded))
+            previous: try! StatusRecord.parse(tracker.record.encoded), at: Self.time)
         #expect(resumed.record.essentialFailure == EssentialFailure(program: "app:app", state: .fatal, since: Self.time))
     }
 
@@ -162,7 +167,7 @@ import Testing
         let specs = Array(Self.specTexts.shuffled(using: &random).prefix(Int.random(in: 0...3, using: &random)))
         let model = Model(specs: specs, anyExit: Bool.random(using: &random))
         let rule = EssentialRule(specs: try specs.map { try EssentialSpec(parsing: $0) }, exitPolicy: model.anyExit ? .any : .unexpected)
-        var tracker = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 2, supervisordPID: 1, supervisordStartTicks: 7, previous: nil)
+        var tracker = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 2, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Timestamp(millisecondsSinceEpoch: 0))
         var modelFailure: String?
         var shutdowns: [String] = []
         let time = Timestamp(millisecondsSinceEpoch: 1_795_387_133_123)
@@ -173,10 +178,15 @@ import Testing
                 let snapshot = (0..<Int.random(in: 1...3, using: &random)).map { _ in
                     let (group, name) = Self.programs.randomElement(using: &random)!
                     let state = Self.states.randomElement(using: &random)!
-                    return NamedProcessInfo(group: group, name: name, info: .init(state: state, exitStatus: Int.random(in: -1...2, using: &random)))
+                    // supervisord's word on an exit: "Bad exit code N" when N was not in exitcodes.
+                    let status = Int.random(in: -1...2, using: &random)
+                    let unexpected = state == .exited && Bool.random(using: &random)
+                    let info = SupervisorProcessInfo(state: state, exitStatus: status, spawnError: unexpected ? "Bad exit code \(status)" : "")
+                    return NamedProcessInfo(group: group, name: name, info: info)
                 }
                 if modelFailure == nil, let first = snapshot.first(where: {
-                    model.isEssential($0.group, $0.name) && model.ends($0.info.state, expected: $0.info.state == .exited ? $0.info.exitStatus == 0 : nil)
+                    model.isEssential($0.group, $0.name)
+                        && model.ends($0.info.state, expected: $0.info.state == .exited ? !$0.info.spawnError.hasPrefix("Bad exit code") : nil)
                 }) {
                     modelFailure = "\(first.group):\(first.name)"
                 }
@@ -186,7 +196,7 @@ import Testing
             case 1:
                 // The listener restarts and resumes from its file.
                 let previous = try StatusRecord.parse(tracker.record.encoded)
-                tracker = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 3, supervisordPID: 1, supervisordStartTicks: 7, previous: previous)
+                tracker = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 3, supervisordPID: 1, supervisordStartTicks: 7, previous: previous, at: Timestamp(millisecondsSinceEpoch: 0))
             default:
                 let (group, name) = Self.programs.randomElement(using: &random)!
                 let state = Self.states.randomElement(using: &random)!

@@ -7,9 +7,20 @@ func frame(_ header: String, _ payload: String) -> Frame {
 }
 
 @Suite struct EventParsingTests {
+    /// What supervisord sends when a shutdown or reload begins.
+    @Test func supervisorStoppingEvent() throws {
+        let (header, event) = try ListenerEvent.parse(frame(
+            "ver:3.0 server:supervisor serial:40 pool:readiness_listener poolserial:12 eventname:SUPERVISOR_STATE_CHANGE_STOPPING len:0\n", ""))
+        #expect(event == .supervisorStopping)
+        #expect(header.poolSerial == 12)
+        #expect(throws: EventError.invalidField(name: "poolserial", value: "x")) {
+            try ListenerEvent.parse(frame("ver:3.0 serial:1 poolserial:x eventname:TICK_5 len:0\n", ""))
+        }
+    }
+
     @Test func recordedEventsParse() throws {
         let parsed = try frames(of: recordedStream, chunks: [recordedStream.count]).map { try ListenerEvent.parse($0) }
-        #expect(parsed[0].0 == EventHeader(eventName: "PROCESS_STATE_STARTING", serial: 21))
+        #expect(parsed[0].0 == EventHeader(eventName: "PROCESS_STATE_STARTING", serial: 21, poolSerial: 10))
         #expect(parsed[0].1 == .processState(ProcessStateEvent(serial: 21, state: .starting, processName: "start", groupName: "start", fromState: .stopped, tries: 0)))
         #expect(parsed[1].1 == .processState(ProcessStateEvent(serial: 22, state: .running, processName: "start", groupName: "start", fromState: .starting, pid: 77)))
         #expect(parsed[2].1 == .processState(ProcessStateEvent(serial: 23, state: .exited, processName: "start", groupName: "start", fromState: .running, expected: true, pid: 77)))
@@ -34,7 +45,7 @@ func frame(_ header: String, _ payload: String) -> Frame {
     }
 
     @Test func ticksAndOtherEvents() throws {
-        #expect(try ListenerEvent.parse(frame("serial:9 eventname:TICK_5 len:15", "when:1700000000")).1 == .tick)
+        #expect(try ListenerEvent.parse(frame("serial:9 eventname:TICK_5 len:15", "when:1700000000")).1 == .tick(when: 1_700_000_000))
         #expect(try ListenerEvent.parse(frame("serial:9 eventname:SUPERVISOR_STATE_CHANGE_RUNNING len:0", "")).1 == .other(name: "SUPERVISOR_STATE_CHANGE_RUNNING"))
         #expect(try ListenerEvent.parse(frame("serial:9 eventname:PROCESS_STATE_SLEEPING len:0", "")).1 == .other(name: "PROCESS_STATE_SLEEPING"))
         #expect(try ListenerEvent.parse(frame("serial:9 eventname:PROCESS_STATE_NOT_SEEN len:0", "")).1 == .other(name: "PROCESS_STATE_NOT_SEEN"))

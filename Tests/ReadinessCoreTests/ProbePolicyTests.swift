@@ -3,12 +3,12 @@ import Testing
 @testable import ReadinessCore
 
 @Suite struct ProbePolicyTests {
-    func record(_ state: ProcessState, expected: Bool? = nil, exitStatus: Int? = nil) -> StatusRecord {
+    func record(_ state: RecordedState, expected: Bool? = nil, exitStatus: Int? = nil) -> StatusRecord {
         StatusRecord(program: "start", state: state, expected: expected, exitStatus: exitStatus, listenerPID: 2, supervisordPID: 1)
     }
 
     @Test(arguments: [
-        (ProcessState.exited, true as Bool?, ProbeCode.ready),
+        (RecordedState.exited, true as Bool?, ProbeCode.ready),
         (.exited, false, .startFailed),
         (.notSeen, nil, .startPending),
         (.starting, nil, .startPending),
@@ -19,7 +19,7 @@ import Testing
         (.stopped, nil, .startStopped),
         (.unknown, nil, .startStopped),
     ])
-    func commonCheckMapsEveryState(state: ProcessState, expected: Bool?, code: ProbeCode) {
+    func commonCheckMapsEveryState(state: RecordedState, expected: Bool?, code: ProbeCode) {
         #expect(Verdict.commonCheck(record(state, expected: expected)).code == code)
     }
 

@@ -6,47 +6,186 @@ import Testing
     let t0 = Timestamp(millisecondsSinceEpoch: 1_795_389_208_500)
     let t1 = Timestamp(millisecondsSinceEpoch: 1_795_389_210_500)
 
-    func tracker() -> ProgramTracker {
-        ProgramTracker(selector: ProgramSelector("start"), listenerPID: 10, supervisordPID: 1, previous: nil)
+    func tracker(previous: StatusRecord? = nil, ticks: UInt64? = 7) -> ProgramTracker {
+        ProgramTracker(selector: ProgramSelector("start"), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: ticks, previous: previous, at: t0)
     }
+
+    func found(_ info: SupervisorProcessInfo, _ process: String = "start:start") -> ProgramLookup { .found(process: process, info: info) }
 
     /// Without XML-RPC there is nothing to reconcile with: the record stays as events left it.
     @Test func unavailableAnswerChangesNothing() {
         var tracker = tracker()
         _ = tracker.apply(change(1, .running, from: .starting, pid: 5), at: t0)
         let before = tracker.record
-        #expect(tracker.reconcile(with: .unavailable, eventsMayBeQueued: false, at: t1) == nil)
-        #expect(tracker.reconcile(with: .unavailable, eventsMayBeQueued: true, at: t1) == nil)
+        #expect(tracker.startUp(with: .unavailable, at: t1) == nil)
+        #expect(tracker.tick(with: .unavailable, queuedAt: 2000, at: t1) == nil)
         #expect(tracker.record == before)
     }
 
     @Test func absentProgram() {
         var tracker = tracker()
-        #expect(tracker.reconcile(with: .noSuchProgram, eventsMayBeQueued: true, at: t0) == .transition(from: .notSeen, to: .absent, gap: nil))
-        #expect(tracker.reconcile(with: .noSuchProgram, eventsMayBeQueued: false, at: t0) == nil)
+        #expect(tracker.startUp(with: .absent, at: t0) == .transition(from: .notSeen, to: .absent, gap: nil))
+        #expect(tracker.tick(with: .absent, queuedAt: 1000, at: t0) == nil)
         #expect(Verdict.commonCheck(tracker.record).code == .ready)
+    }
+
+    /// Once seen in this generation, "no such program" is a moment of a
+    /// `supervisorctl update` that re-adds its group, not ABSENT (READY).
+    @Test func aSeenProgramIsNeverTakenForAbsent() {
+        var tracker = tracker()
+        _ = tracker.apply(change(1, .exited, from: .running, name: "start", group: "init", expected: false, pid: 5), at: t0)
+        #expect(tracker.processName == "init:start")
+        #expect(tracker.tick(with: .absent, queuedAt: 2000, at: t1) == nil)
+        #expect(tracker.tick(with: .absent, queuedAt: 2000, at: t1) == nil)
+        #expect(Verdict.commonCheck(tracker.record).code == .startFailed)
     }
 
     /// At start-up, live state is not applied: queued events would then take the record backwards.
     @Test func startUpLeavesStateToQueuedEvents() {
         var tracker = tracker()
-        let live = SupervisorProcessInfo(state: .exited, start: 1_795_389_208, stop: 1_795_389_208, exitStatus: 3)
-        #expect(tracker.reconcile(with: .info(live), eventsMayBeQueued: true, at: t0) == nil)
+        let live = SupervisorProcessInfo(state: .exited, start: 1_795_389_208, stop: 1_795_389_208, exitStatus: 3, spawnError: "Bad exit code 3")
+        #expect(tracker.startUp(with: found(live), at: t0) == nil)
         #expect(tracker.record.state == .notSeen)
-        #expect(tracker.reconcile(with: .info(live), eventsMayBeQueued: false, at: t1) == .transition(from: .notSeen, to: .exited, gap: nil))
-        #expect(tracker.record.exitStatus == 3)
-        #expect(tracker.record.expected == false)
     }
 
-    /// A resumed record of an earlier run is reset when supervisord has not
-    /// spawned the program since it (re)started (a reload).
-    @Test func reloadResetsAResumedRecord() {
+    /// A TICK's answer is live, ahead of events queued behind the TICK: a
+    /// disagreement is applied only at the next TICK, if no event came
+    /// between and supervisord still says the same.
+    @Test func aDisagreementIsAppliedAtTheNextQuietTick() {
         var tracker = tracker()
-        _ = tracker.apply(change(1, .exited, from: .running, expected: true, pid: 5), at: t0)
-        let reloaded = SupervisorProcessInfo(state: .stopped, start: 0)
-        #expect(tracker.reconcile(with: .info(reloaded), eventsMayBeQueued: true, at: t1) == .transition(from: .exited, to: .notSeen, gap: nil))
-        #expect(Verdict.commonCheck(tracker.record).code == .startPending)
+        let live = SupervisorProcessInfo(state: .exited, start: 1_795_389_208, stop: 1_795_389_208, exitStatus: 3, spawnError: "Bad exit code 3")
+        #expect(tracker.tick(with: found(live), queuedAt: 1000, at: t0) == nil)
+        #expect(tracker.record.state == .notSeen)
+        #expect(tracker.tick(with: found(live), queuedAt: 2000, at: t1) == .transition(from: .notSeen, to: .exited, gap: nil))
+        #expect(tracker.record.exitStatus == 3)
+        #expect(tracker.record.expected == false)
+        #expect(tracker.record.runStart == 1_795_389_208)
     }
+
+    /// The case seen on a real supervisord: a TICK answered FATAL while
+    /// STARTING→BACKOFF→FATAL were still queued. The events arrive before the
+    /// next TICK, so the answer is never applied and the record never goes back.
+    @Test func queuedEventsWinOverAnEarlierAnswer() {
+        var tracker = tracker()
+        _ = tracker.apply(change(1, .starting, from: .stopped), at: t0)
+        let fatal = SupervisorProcessInfo(state: .fatal, start: 1_795_389_208, spawnError: "Exited too quickly")
+        #expect(tracker.tick(with: found(fatal), queuedAt: 1000, at: t0) == nil)
+        _ = tracker.apply(change(2, .backoff, from: .starting), at: t0)
+        _ = tracker.apply(change(3, .fatal, from: .backoff), at: t1)
+        #expect(tracker.tick(with: found(fatal), queuedAt: 2000, at: t1) == nil)
+        #expect(tracker.record.history.map(\.to) == [.starting, .backoff, .fatal])
+        #expect(tracker.record.spawnError == "Exited too quickly")
+    }
+
+    /// A TICK queued before the earlier answer was taken (ticks queue up
+    /// behind a busy listener) may have events of that moment behind it: the
+    /// disagreement waits for a TICK queued after the answer.
+    @Test func onlyATickQueuedAfterTheAnswerApplies() {
+        var tracker = tracker()
+        let live = SupervisorProcessInfo(state: .exited, start: 100, stop: 101, now: 105)
+        #expect(tracker.tick(with: found(live), queuedAt: 104, at: t0) == nil)
+        #expect(tracker.tick(with: found(live), queuedAt: 105, at: t0) == nil, "queued in the answer's second")
+        #expect(tracker.tick(with: found(live), queuedAt: nil, at: t0) == nil, "a tick without when")
+        #expect(tracker.tick(with: found(live), queuedAt: 110, at: t1) == .transition(from: .notSeen, to: .exited, gap: nil))
+    }
+
+    /// An answer that changed between the two TICKs is not applied: it is
+    /// remembered for the next one.
+    @Test func aMovingAnswerWaitsForTheNextTick() {
+        var tracker = tracker()
+        #expect(tracker.tick(with: found(.init(state: .running, start: 100, pid: 5)), queuedAt: 1000, at: t0) == nil)
+        #expect(tracker.tick(with: found(.init(state: .exited, start: 100, stop: 101)), queuedAt: 1000, at: t0) == nil)
+        #expect(tracker.tick(with: found(.init(state: .exited, start: 100, stop: 101)), queuedAt: 2000, at: t1) == .transition(from: .notSeen, to: .exited, gap: nil))
+        #expect(tracker.record.expected == true)
+    }
+
+    /// `exitcodes=0,2`: supervisord leaves spawnerr empty for an exit 2, so it is expected.
+    @Test func expectedIsSupervisordsWordNotTheStatus() {
+        var tracker = tracker()
+        let two = SupervisorProcessInfo(state: .exited, start: 100, stop: 101, exitStatus: 2)
+        _ = tracker.tick(with: found(two), queuedAt: 1000, at: t0)
+        _ = tracker.tick(with: found(two), queuedAt: 2000, at: t1)
+        #expect(tracker.record.expected == true)
+        #expect(Verdict.commonCheck(tracker.record).line == "ready: 0 READY: program start exited with status 2")
+    }
+
+    /// A start.sh inside `[group:init]`: asked for by its real name, found
+    /// among every process; the answer's name is what later questions use.
+    @Test func aGroupedProgramIsFoundByItsRealName() {
+        var tracker = tracker()
+        #expect(tracker.startUp(with: found(.init(state: .starting, start: 100), "init:start"), at: t0) == nil)
+        #expect(tracker.processName == "init:start")
+        #expect(tracker.record.state == .notSeen, "found, but left to its events")
+    }
+
+    // MARK: Run identity and generations
+
+    func exitedRecord(runStart: Int? = 100, status: Int = 0) -> StatusRecord {
+        var tracker = tracker()
+        _ = tracker.apply(change(1, .starting, from: .stopped), poolSerial: 1, at: t0)
+        _ = tracker.apply(change(2, .running, from: .starting, pid: 5), poolSerial: 2, at: t0)
+        _ = tracker.apply(change(3, .exited, from: .running, expected: status == 0, pid: 5), poolSerial: 3, at: t1)
+        if let runStart {
+            tracker.learnDetails(from: .init(state: .exited, start: runStart, stop: Int(t1.millisecondsSinceEpoch / 1000), exitStatus: status))
+        }
+        return tracker.record
+    }
+
+    /// A restarted listener keeps a finished run only while supervisord shows that run.
+    @Test func aResumedRunIsKeptOnlyWhileSupervisordShowsIt() {
+        let record = exitedRecord()
+        #expect(record.runStart == 100)
+        var same = tracker(previous: record)
+        #expect(same.resumption == .resumed)
+        #expect(same.startUp(with: found(.init(state: .exited, start: 100, stop: 101, exitStatus: 0)), at: t1) == nil)
+        #expect(Verdict.commonCheck(same.record).code == .ready)
+
+        // A reload (or a restart while the listener was down): another run,
+        // even one that has exited too.
+        for live in [SupervisorProcessInfo(state: .starting, start: 200), .init(state: .exited, start: 200, stop: 201, exitStatus: 0)] {
+            var other = tracker(previous: record)
+            #expect(other.startUp(with: found(live), at: t1) == .transition(from: .exited, to: .notSeen, gap: nil))
+            #expect(Verdict.commonCheck(other.record).code == .startPending)
+        }
+        // A run it cannot name is not the same run.
+        var unnamed = tracker(previous: exitedRecord(runStart: nil))
+        #expect(unnamed.startUp(with: found(.init(state: .exited, start: 100, stop: 101)), at: t1) != nil)
+        #expect(unnamed.record.state == .notSeen)
+    }
+
+    /// SUPERVISOR_STATE_CHANGE_STOPPING: not ready from then on; the next
+    /// listener starts a new generation, dropping the essential failure too.
+    @Test func aReloadAnnouncedByTheStoppingEvent() throws {
+        var old = tracker(previous: exitedRecord())
+        _ = old.recordEssentialFailure(EssentialFailure(program: "app:app", state: .fatal, shutdown: .dryRun))
+        let first = old.supervisordStopping()
+        let second = old.supervisordStopping()
+        #expect(first && !second)
+        #expect(Verdict.commonCheck(old.record).code == .startStopped)
+        let written = try StatusRecord.parse(old.record.encoded)
+        #expect(written.supervisordStopping)
+        let new = tracker(previous: written)
+        #expect(new.resumption == .reloaded)
+        #expect(new.record.state == .notSeen)
+        #expect(new.record.essentialFailure == nil)
+        #expect(!new.record.supervisordStopping)
+        #expect(Verdict.commonCheck(new.record).code == .startPending)
+    }
+
+    /// Without XML-RPC: the first event's poolserial tells a reload (a new
+    /// pool counts from the start again) from a listener restart.
+    @Test(arguments: [(UInt64(4), UInt64(4), false), (3, 3, false), (1, 5, true), (3, 9, true)])
+    func theFirstEventsPoolSerialTellsAReload(poolSerial: UInt64, serial: UInt64, reload: Bool) {
+        var tracker = tracker(previous: exitedRecord())
+        #expect(tracker.startUp(with: .unavailable, at: t1) == nil)
+        let confirmed = tracker.confirmGeneration(by: EventHeader(eventName: "TICK_5", serial: serial, poolSerial: poolSerial), at: t1)
+        #expect(confirmed == reload)
+        #expect((tracker.record.state == .notSeen) == reload)
+        let again = tracker.confirmGeneration(by: EventHeader(eventName: "TICK_5", serial: 1, poolSerial: 0), at: t1)
+        #expect(!again, "only the first event")
+    }
+
+    // MARK: Details
 
     @Test func exitStatusOfTheSameRun() {
         var tracker = tracker()
@@ -66,6 +205,7 @@ import Testing
         _ = tracker.apply(change(3, .exited, from: .running, expected: false, pid: 5), at: t1)
         tracker.learnDetails(from: SupervisorProcessInfo(state: .exited, start: 1_795_389_209, stop: 1_795_389_210, exitStatus: 7))
         #expect(tracker.record.exitStatus == nil)
+        #expect(tracker.record.runStart == nil)
         tracker.learnDetails(from: SupervisorProcessInfo(state: .running, start: 1_795_389_210, exitStatus: 0))
         tracker.learnDetails(from: SupervisorProcessInfo(state: .exited, start: 1_795_389_208, stop: 1_795_389_211, exitStatus: 7))
         #expect(tracker.record.exitStatus == nil)

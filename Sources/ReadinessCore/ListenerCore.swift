@@ -1,0 +1,262 @@
+/// Everything the listener's logic needs from the outside world: supervisord's
+/// XML-RPC interface, a signal to supervisord, the status file, the log and
+/// the clock. The executable implements it over real I/O; the tests' model of
+/// supervisord implements it over a simulated one.
+package protocol ListenerPort: ~Copyable {
+    /// `supervisor.getProcessInfo(GROUP:NAME)`; `.unavailable` without XML-RPC.
+    mutating func processInfo(_ process: String) -> SupervisorAnswer
+    /// `supervisor.getAllProcessInfo()`; nil without XML-RPC.
+    mutating func allProcessInfo() -> [NamedProcessInfo]?
+    /// `supervisor.shutdown()`: nil once accepted, else why not.
+    mutating func requestShutdown() -> String?
+    /// SIGTERM to supervisord, once sure it is the one of the record: nil once sent, else why not.
+    mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String?
+    /// Replaces the status file; a failure is the port's to log and remember.
+    mutating func write(_ record: StatusRecord)
+    /// Writes the record again only if the last write failed.
+    mutating func retryPendingWrite(_ record: StatusRecord)
+    mutating func log(_ level: LogLine.Level, _ message: String, _ fields: [(String, String)])
+    var now: Timestamp { get }
+}
+
+/// How the listener was configured (its command line).
+package struct ListenerConfiguration: Sendable {
+    package var selector: ProgramSelector
+    package var statusPath: String
+    package var essential: EssentialRule
+    package var essentialDryRun: Bool
+    package var verbose: Bool
+
+    package init(
+        selector: ProgramSelector, statusPath: String, essential: EssentialRule = EssentialRule(specs: []), essentialDryRun: Bool = false,
+        verbose: Bool = false
+    ) {
+        self.selector = selector
+        self.statusPath = statusPath
+        self.essential = essential
+        self.essentialDryRun = essentialDryRun
+        self.verbose = verbose
+    }
+}
+
+/// The listener's logic, from start-up through every event: what to record,
+/// what to ask supervisord, when to shut it down. No I/O of its own (all goes
+/// through a `ListenerPort`), so unit tests and the model of supervisord drive
+/// exactly what the executable runs.
+package struct ListenerCore: Sendable {
+    package let configuration: ListenerConfiguration
+    package private(set) var tracker: ProgramTracker
+    /// The last reason a shutdown could not be carried out, so that retrying
+    /// on every TICK logs it once, not every five seconds.
+    private var shutdownFailure: String?
+
+    package init(configuration: ListenerConfiguration, tracker: ProgramTracker) {
+        self.configuration = configuration
+        self.tracker = tracker
+    }
+
+    package var record: StatusRecord { tracker.record }
+
+    /// Before the first READY: resumes or starts the record, brings it in
+    /// line with what no queued event can contradict, writes it (so that "no
+    /// file" means "the listener never ran"), and finishes a shutdown a
+    /// previous listener of this generation recorded but did not complete.
+    package mutating func start<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        switch tracker.resumption {
+        case .fresh, .resumed:
+            break
+        case .otherSupervisord:
+            port.log(.info, "previous status file is of another supervisord (or its identity cannot be told), starting afresh", [])
+        case .reloaded:
+            port.log(.info, "supervisord was reloaded: a new generation, nothing of the previous runs counts", [])
+        }
+        port.log(.info, "listener started", [
+            ("program", configuration.selector.description), ("status_file", configuration.statusPath), ("state", record.state.rawValue),
+            ("supervisord_pid", "\(record.supervisordPID)"), ("version", ReadinessVersion.current),
+            ("essential", configuration.essential.specs.map { $0.description }.joined(separator: ",")),
+        ])
+        if let transition = tracker.startUp(with: lookUpProgram(&port), at: port.now) {
+            logReconcile(transition, reason: "start-up", &port)
+        }
+        port.write(record)
+        // A supervisord that is shutting down restarts no listener: a resumed
+        // failure is of this generation, and its shutdown was not completed.
+        if let failure = record.essentialFailure, failure.shutdown != .dryRun {
+            port.log(.warning, "resuming the shutdown for an essential program's end recorded before a restart", [("program", failure.program)])
+            shutDownSupervisord(&port)
+        }
+        reconcileEssential(reason: "start-up", &port)
+    }
+
+    /// A frame that could not be parsed: logged, acknowledged, nothing changes.
+    package mutating func unparseable<Port: ListenerPort & ~Copyable>(_ error: EventError, _ port: inout Port) {
+        port.log(.error, "ignored an event that cannot be parsed", [("error", error.description)])
+        port.retryPendingWrite(record)
+    }
+
+    package mutating func handle<Port: ListenerPort & ~Copyable>(_ header: EventHeader, _ event: ListenerEvent, _ port: inout Port) {
+        if tracker.confirmGeneration(by: header, at: port.now) {
+            port.log(.info, "supervisord was reloaded (the event pool started again): a new generation", [
+                ("poolserial", header.poolSerial.map { "\($0)" } ?? "unknown"),
+            ])
+            port.write(record)
+        }
+        switch event {
+        case .tick(let when):
+            let before = record
+            if let transition = tracker.tick(with: lookUpProgram(&port), queuedAt: when, at: port.now) { logReconcile(transition, reason: "tick", &port) }
+            if record != before { port.write(record) } else { port.retryPendingWrite(record) }
+            if record.essentialFailure?.shutdown == .pending {
+                shutDownSupervisord(&port)
+            } else {
+                reconcileEssential(reason: "tick", &port)
+            }
+        case .supervisorStopping:
+            if tracker.supervisordStopping() {
+                port.log(.info, "supervisord is stopping (shutdown or reload): the current run no longer counts", [("serial", "\(header.serial)")])
+                port.write(record)
+            } else {
+                port.retryPendingWrite(record)
+            }
+        case .other(let name):
+            port.log(.warning, "ignored an event of a type the listener does not follow", [("event", name), ("serial", "\(header.serial)")])
+            port.retryPendingWrite(record)
+        case .processState(let change):
+            apply(change, poolSerial: header.poolSerial, &port)
+            if tracker.applyEssential(change, rule: configuration.essential, at: port.now) { essentialEnded(reason: "event", &port) }
+        }
+    }
+
+    private mutating func apply<Port: ListenerPort & ~Copyable>(_ change: ProcessStateEvent, poolSerial: UInt64?, _ port: inout Port) {
+        let outcome = tracker.apply(change, poolSerial: poolSerial, at: port.now)
+        switch outcome {
+        case .otherProgram:
+            if configuration.verbose {
+                port.log(.debug, "event of another program", [
+                    ("program", "\(change.groupName):\(change.processName)"), ("to", change.state.rawValue), ("serial", "\(change.serial)"),
+                ])
+            }
+        case .duplicate:
+            port.log(.info, "event already applied, ignored", [("program", configuration.selector.description), ("serial", "\(change.serial)")])
+        case .transition(let from, let to, let gap):
+            if let gap {
+                port.log(.warning, "events were lost; the next ticks reconcile with supervisord", [
+                    ("program", configuration.selector.description), ("recorded", gap.rawValue), ("from", from.rawValue),
+                ])
+            }
+            var fields = [("program", record.program), ("from", from.rawValue), ("to", to.rawValue)]
+            if let expected = record.expected { fields.append(("expected", expected ? "1" : "0")) }
+            if let pid = record.pid { fields.append(("pid", "\(pid)")) }
+            if let tries = change.tries { fields.append(("tries", "\(tries)")) }
+            fields.append(("serial", "\(change.serial)"))
+            port.log(.info, "transition", fields)
+        }
+        switch outcome.followUp {
+        case .retryPendingWrite:
+            port.retryPendingWrite(record)
+        case .write:
+            port.write(record)
+        case .fetchDetailsThenWrite:
+            learnDetails(&port)
+            port.write(record)
+        }
+    }
+
+    /// The followed program as supervisord knows it, by its real GROUP:NAME:
+    /// asked directly once known; else (or when that name is gone) found
+    /// among every process, where "none of that name" means absent.
+    private func lookUpProgram<Port: ListenerPort & ~Copyable>(_ port: inout Port) -> ProgramLookup {
+        if let process = tracker.processName {
+            switch port.processInfo(process) {
+            case .unavailable: return .unavailable
+            case .info(let info): return .found(process: process, info: info)
+            case .noSuchProgram: break
+            }
+        }
+        guard let programs = port.allProcessInfo() else { return .unavailable }
+        let selector = configuration.selector
+        guard let match = programs.first(where: { selector.matches(processName: $0.name, groupName: $0.group) }) else { return .absent }
+        return .found(process: "\(match.group):\(match.name)", info: match.info)
+    }
+
+    private func logReconcile<Port: ListenerPort & ~Copyable>(_ outcome: ProgramTracker.Outcome, reason: String, _ port: inout Port) {
+        guard case .transition(let from, let to, _) = outcome else { return }
+        port.log(.info, "reconciled with supervisord", [
+            ("program", configuration.selector.description), ("from", from.rawValue), ("to", to.rawValue), ("reason", reason),
+            ("exit_status", record.exitStatus.map { "\($0)" } ?? "unknown"),
+        ])
+    }
+
+    /// After EXITED, FATAL or BACKOFF: the exit status or spawn error, which no event carries.
+    private mutating func learnDetails<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        guard let process = tracker.processName, case .info(let info) = port.processInfo(process) else { return }
+        tracker.learnDetails(from: info)
+        if let status = record.exitStatus {
+            port.log(.info, "exit status", [("program", configuration.selector.description), ("exit_status", "\(status)")])
+        }
+        if let error = record.spawnError {
+            port.log(.info, "spawn error", [("program", configuration.selector.description), ("spawn_error", error)])
+        }
+    }
+
+    /// Asks supervisord for every program's state, for essential programs'
+    /// events lost to an overflow; nothing without XML-RPC.
+    private mutating func reconcileEssential<Port: ListenerPort & ~Copyable>(reason: String, _ port: inout Port) {
+        guard !configuration.essential.isEmpty, record.essentialFailure == nil, let programs = port.allProcessInfo() else { return }
+        if tracker.recordEssentialFailure(configuration.essential.failure(among: programs, at: port.now)) { essentialEnded(reason: reason, &port) }
+    }
+
+    /// The first essential program's end, just recorded in the tracker:
+    /// write it, say it, shut down (or, in a dry run, say what would be done).
+    private mutating func essentialEnded<Port: ListenerPort & ~Copyable>(reason: String, _ port: inout Port) {
+        guard let recorded = record.essentialFailure else { return }
+        if recorded.state == .exited || recorded.state == .fatal, case .info(let info) = port.processInfo(recorded.program) {
+            tracker.learnEssentialDetails(from: info)
+        }
+        let dryRun = configuration.essentialDryRun
+        if dryRun { tracker.markEssentialShutdown(.dryRun) }
+        port.write(record)
+        let failure = record.essentialFailure ?? recorded
+        port.log(.error, dryRun ? "essential program ended; dry run, supervisord is NOT shut down" : "essential program ended, shutting supervisord down", [
+            ("program", failure.program), ("state", failure.state.rawValue),
+            ("expected", failure.expected.map { $0 ? "1" : "0" } ?? "unknown"),
+            ("exit_status", failure.exitStatus.map { "\($0)" } ?? "unknown"), ("spawn_error", failure.spawnError ?? ""),
+            ("what", failure.summary), ("learnt_from", reason),
+        ])
+        if !dryRun { shutDownSupervisord(&port) }
+    }
+
+    /// The shutdown's steps: `supervisor.shutdown` over XML-RPC (→ requested);
+    /// when that is not possible, SIGTERM to supervisord (→ signaled). Either
+    /// is graceful: every program gets its stopsignal and stopwaitsecs. When
+    /// both fail it stays pending and the next TICK tries again; the reason is
+    /// logged when it first fails or changes, and once more when it works.
+    private mutating func shutDownSupervisord<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        guard let rpcFailure = port.requestShutdown() else {
+            port.log(.info, "asked supervisord to shut down (supervisor.shutdown)", [])
+            finishShutdown(.requested, &port)
+            return
+        }
+        let signalFailure = port.signalSupervisord(pid: record.supervisordPID, startTicks: record.supervisordStartTicks)
+        let reason = "supervisor.shutdown: \(rpcFailure); SIGTERM: \(signalFailure ?? "sent")"
+        if shutdownFailure == nil || signalFailure == nil {
+            port.log(.warning, "supervisor.shutdown failed, sending SIGTERM to supervisord instead", [("error", rpcFailure)])
+        }
+        guard let signalFailure else {
+            port.log(.info, "sent SIGTERM to supervisord", [("supervisord_pid", "\(record.supervisordPID)")])
+            finishShutdown(.signaled, &port)
+            return
+        }
+        if reason != shutdownFailure {
+            port.log(.error, "cannot shut supervisord down, trying again at every tick", [("error", signalFailure)])
+        }
+        shutdownFailure = reason
+    }
+
+    private mutating func finishShutdown<Port: ListenerPort & ~Copyable>(_ step: EssentialFailure.Shutdown, _ port: inout Port) {
+        if shutdownFailure != nil { port.log(.info, "the shutdown went through after failing", [("step", step.rawValue)]) }
+        shutdownFailure = nil
+        tracker.markEssentialShutdown(step)
+        port.write(record)
+    }
+}

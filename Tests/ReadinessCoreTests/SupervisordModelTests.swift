@@ -1,0 +1,401 @@
+import Testing
+
+@testable import ReadinessCore
+
+/// A model of what supervisord does to a listener, driving the real
+/// `ListenerCore` through seeded random histories, with the probe's verdict
+/// checked after every step.
+///
+/// Modelled: one start program (in its own group or in `[group:init]`, with
+/// `exitcodes=0` or `0,2`) going through supervisord's states; other
+/// programs' events; TICKs; an event pool of a few slots that drops its
+/// oldest event on overflow; serials that keep counting across a reload and
+/// poolserials that start again; XML-RPC answers that are live, taken a
+/// little later than the event that asked (supervisord moves on meanwhile);
+/// `supervisorctl restart` and `stop`; listener crashes before or after its
+/// status write, and supervisord redelivering the event; reloads (the
+/// STOPPING event, the old listener stopped at a random point, buffers
+/// dropped, the start program perhaps gone from the new configuration, the
+/// new listener started while start.sh may already run); histories with and
+/// without XML-RPC.
+///
+/// Invariants, after every step, on the status file as the probe reads it:
+/// 1. READY only for a run that exited with an expected status, in the
+///    current generation (for ABSENT: a generation without the program).
+///    The one window allowed: without XML-RPC, when the old listener never
+///    recorded the reload, until the new listener's first event.
+/// 2. The recorded states follow supervisord's order: each recorded state is
+///    one the program entered after the previously recorded one.
+/// 3. With XML-RPC, once the stream goes quiet: within two TICKs the record
+///    equals supervisord's truth.
+@Suite struct SupervisordModelTests {
+    static let histories = Int(Environment.value("READINESS_MODEL_HISTORIES") ?? "") ?? 10_000
+
+    @Test func randomHistoriesKeepTheInvariants() {
+        var failures: [String] = []
+        var steps = 0
+        for seed in 1...UInt64(Self.histories) {
+            var model = SupervisordModel(seed: seed)
+            let result = model.runHistory()
+            steps += model.stepCount
+            if let failure = result {
+                failures.append("seed \(seed): \(failure)" + model.trace.map { "\n  " + $0 }.joined())
+                if failures.count >= 5 { break }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        print("supervisord model: \(Self.histories) histories, \(steps) steps, invariants checked after each")
+    }
+}
+
+struct SupervisordModel: ListenerPort {
+    var random: FuzzTests.SeededGenerator
+
+    // This history's configuration.
+    let group: String
+    let exitcodes: Set<Int>
+    let xmlrpc: Bool
+    let bufferSize: Int
+
+    // supervisord's truth about the start program.
+    struct Entry {
+        var generation: Int
+        var state: ProcessState
+        var run: Int
+    }
+    struct Run {
+        var start: Int
+        var pid: Int
+        var generation: Int
+        var exitedExpected = false
+    }
+    var startConfigured = true
+    var generation = 0
+    var state: ProcessState = .stopped
+    var laststart = 0
+    var stop = 0
+    var pid = 0
+    var exitStatus = 0
+    var spawnError = ""
+    var clock = 1_000
+    var nextPID = 100
+    var runs: [Run] = []
+    var truth: [Entry] = []
+
+    // The listener's event pool.
+    struct Queued {
+        var header: EventHeader
+        var event: ListenerEvent
+    }
+    var buffer: [Queued] = []
+    var serial: UInt64 = 0
+    var poolSerial: UInt64 = 0
+
+    // The listener and its status file.
+    var core: ListenerCore?
+    var file: StatusRecord?
+    var writesLost = false
+    var listenerPID = 1_000
+    /// Whether the old listener recorded the reload, and whether the new
+    /// one has handled an event since: the window invariant 1 allows.
+    var reloadRecorded = true
+    var eventSinceReload = true
+
+    // The checks' own state.
+    var matchedTruth = -1
+    var seenHistory: [StatusRecord.Transition] = []
+    var stepCount = 0
+    /// What happened, for a failing seed (READINESS_MODEL_TRACE=1).
+    var trace: [String] = []
+    static let tracing = Environment.value("READINESS_MODEL_TRACE") != nil
+    mutating func note(_ line: String) { if Self.tracing { trace.append(line) } }
+
+    init(seed: UInt64) {
+        random = FuzzTests.SeededGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15)
+        group = Bool.random(using: &random) ? "start" : "init"
+        exitcodes = Bool.random(using: &random) ? [0] : [0, 2]
+        xmlrpc = Int.random(in: 0..<4, using: &random) != 0
+        bufferSize = Int.random(in: 2...12, using: &random)
+        startConfigured = Int.random(in: 0..<10, using: &random) != 0
+    }
+
+    // MARK: - The history
+
+    mutating func runHistory() -> String? {
+        let startFirst = Bool.random(using: &random)
+        if startFirst && startConfigured { spawn() }
+        startListener()
+        if !startFirst && startConfigured && state == .stopped && laststart == 0 { spawn() }
+        if let failure = check() { return failure }
+        for _ in 0..<Int.random(in: 20...60, using: &random) {
+            stepCount += 1
+            switch Int.random(in: 0..<100, using: &random) {
+            case 0..<30: advance()
+            case 30..<40: tick()
+            case 40..<45: enqueue(.processState(ProcessStateEvent(serial: 0, state: .running, processName: "other", groupName: "other", fromState: .starting, pid: 7)))
+            case 45..<48: crashListener()
+            case 48..<50: reload()
+            default: deliver()
+            }
+            if let failure = check() { return failure }
+        }
+        return converge()
+    }
+
+    /// With XML-RPC: the stream goes quiet, every event is delivered, then
+    /// two TICKs; the record must then equal supervisord's truth.
+    mutating func converge() -> String? {
+        guard xmlrpc else { return nil }
+        for _ in 0..<2 {
+            tick()
+            while !buffer.isEmpty {
+                deliver(crashes: false)
+                if let failure = check() { return failure }
+            }
+        }
+        guard let file else { return "no status file after the stream went quiet" }
+        let expected: RecordedState =
+            !startConfigured ? .absent : (state == .stopped && laststart == 0) ? .notSeen : .process(state)
+        guard file.state == expected else { return "after two quiet TICKs the file says \(file.state.rawValue), supervisord \(expected.rawValue)" }
+        if state == .exited, file.expected != exitcodes.contains(exitStatus) {
+            return "after two quiet TICKs expected=\(String(describing: file.expected)), supervisord's exit \(exitStatus) with exitcodes \(exitcodes.sorted())"
+        }
+        return nil
+    }
+
+    // MARK: - supervisord
+
+    mutating func enqueue(_ event: ListenerEvent) {
+        serial += 1
+        poolSerial += 1
+        var event = event
+        if case .processState(var change) = event {
+            change.serial = serial
+            event = .processState(change)
+        }
+        note("emit \(serial)/\(poolSerial) \(event)")
+        buffer.append(Queued(header: EventHeader(eventName: "MODEL", serial: serial, poolSerial: poolSerial), event: event))
+        if buffer.count > bufferSize {
+            note("overflow drops \(buffer[0].header.serial)")
+            buffer.removeFirst()
+        }
+    }
+
+    /// TICK_5: every five seconds of supervisord's clock.
+    mutating func tick() {
+        clock += 1
+        enqueue(.tick(when: clock))
+    }
+
+    mutating func enter(_ next: ProcessState, expected: Bool? = nil, eventPID: Int? = nil, tries: Int? = nil) {
+        let from = state
+        state = next
+        truth.append(Entry(generation: generation, state: next, run: runs.count - 1))
+        enqueue(.processState(ProcessStateEvent(
+            serial: 0, state: next, processName: "start", groupName: group, fromState: from, expected: expected, pid: eventPID, tries: tries)))
+    }
+
+    /// A spawn: a new run, with a `start` of its own.
+    mutating func spawn() {
+        clock += 1
+        laststart = clock
+        spawnError = ""
+        exitStatus = 0
+        pid = nextPID
+        nextPID += 1
+        runs.append(Run(start: laststart, pid: pid, generation: generation))
+        enter(.starting, tries: 0)
+    }
+
+    /// One thing supervisord does to the start program.
+    mutating func advance() {
+        guard startConfigured else { return }
+        let roll = Int.random(in: 0..<100, using: &random)
+        switch state {
+        case .stopped, .exited, .fatal:
+            if roll < 50 { spawn() }
+        case .starting:
+            if roll < 60 {
+                enter(.running, eventPID: pid)
+            } else if roll < 85 {
+                spawnError = "Exited too quickly (process log may have details)"
+                pid = 0
+                enter(.backoff, tries: 1)
+            } else {
+                stopProgram()
+            }
+        case .running:
+            if roll < 60 {
+                let status = [0, 0, 1, 2, 3, -1].randomElement(using: &random)!
+                let expected = exitcodes.contains(status)
+                clock += 1
+                stop = clock
+                exitStatus = status
+                spawnError = expected ? "" : "Bad exit code \(status)"
+                runs[runs.count - 1].exitedExpected = expected
+                let dead = pid
+                pid = 0
+                enter(.exited, expected: expected, eventPID: dead)
+            } else {
+                stopProgram()
+            }
+        case .backoff:
+            if roll < 60 { spawn() } else { enter(.fatal) }
+        case .stopping, .unknown:
+            enter(.stopped, eventPID: pid)
+        }
+    }
+
+    mutating func stopProgram() {
+        let running = pid
+        enter(.stopping, eventPID: running)
+        clock += 1
+        stop = clock
+        pid = 0
+        enter(.stopped, eventPID: running)
+    }
+
+    /// `supervisorctl reload`: STOPPING to the listener first, programs
+    /// stopped, the old listener stopped at a random point, a new generation.
+    mutating func reload() {
+        note("reload")
+        enqueue(.supervisorStopping)
+        for _ in 0..<Int.random(in: 0...3, using: &random) { deliver(crashes: false) }
+        if state == .running || state == .starting { stopProgram() }
+        for _ in 0..<Int.random(in: 0...2, using: &random) { deliver(crashes: false) }
+        core = nil
+        reloadRecorded = file?.supervisordStopping ?? true
+        eventSinceReload = false
+        generation += 1
+        buffer = []
+        poolSerial = 0
+        state = .stopped
+        laststart = 0
+        pid = 0
+        spawnError = ""
+        exitStatus = 0
+        startConfigured = Int.random(in: 0..<10, using: &random) != 0
+        truth.append(Entry(generation: generation, state: .stopped, run: -1))
+        // The pool subscribes before anything is spawned; the listener
+        // (priority -1) and start.sh are spawned in the same pass.
+        let startFirst = Bool.random(using: &random)
+        if startFirst && startConfigured { spawn() }
+        startListener()
+        if !startFirst && startConfigured && state == .stopped && laststart == 0 { spawn() }
+    }
+
+    // MARK: - The listener
+
+    mutating func startListener() {
+        note("listener starts, file: \(file?.state.rawValue ?? "none") stopping=\(file?.supervisordStopping ?? false)")
+        listenerPID += 1
+        let tracker = ProgramTracker(
+            selector: ProgramSelector("start"), listenerPID: listenerPID, supervisordPID: 1, supervisordStartTicks: 77, previous: file, at: now)
+        var core = ListenerCore(configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/model"), tracker: tracker)
+        core.start(&self)
+        self.core = core
+    }
+
+    /// The listener answers the event at the head of the pool; sometimes it
+    /// is killed on the way (before or after its status write), and
+    /// supervisord starts a new one, which gets the same event again.
+    mutating func deliver(crashes: Bool = true) {
+        guard var core, let head = buffer.first else { return }
+        self.core = nil
+        let crash = crashes ? Int.random(in: 0..<30, using: &random) : 1
+        note("deliver \(head.header.serial)/\(head.header.poolSerial ?? 0)\(crash == 0 ? " (killed before writing)" : crash == 2 ? " (killed before answering)" : "")")
+        writesLost = crash == 0
+        core.handle(head.header, head.event, &self)
+        writesLost = false
+        if crash != 0 { eventSinceReload = true }
+        if crash == 0 || crash == 2 {
+            startListener()
+        } else {
+            self.core = core
+            buffer.removeFirst()
+        }
+    }
+
+    mutating func crashListener() {
+        guard core != nil else { return }
+        core = nil
+        startListener()
+    }
+
+    // MARK: - ListenerPort: what the listener sees
+
+    /// XML-RPC answers are live: supervisord may have moved on since the
+    /// event that made the listener ask.
+    mutating func moveOnMaybe() {
+        for _ in 0..<Int.random(in: 0...2, using: &random) where Bool.random(using: &random) { advance() }
+    }
+
+    var info: SupervisorProcessInfo {
+        SupervisorProcessInfo(state: state, start: laststart, stop: stop, now: clock, pid: pid, exitStatus: exitStatus, spawnError: spawnError)
+    }
+
+    mutating func processInfo(_ process: String) -> SupervisorAnswer {
+        guard xmlrpc else { return .unavailable }
+        moveOnMaybe()
+        // supervisord reads NAME as NAME:NAME.
+        let full = process.contains(":") ? process : "\(process):\(process)"
+        note("getProcessInfo(\(process)) -> \(startConfigured && full == "\(group):start" ? "\(info)" : "BAD_NAME")")
+        return startConfigured && full == "\(group):start" ? .info(info) : .noSuchProgram
+    }
+
+    mutating func allProcessInfo() -> [NamedProcessInfo]? {
+        guard xmlrpc else { return nil }
+        moveOnMaybe()
+        var all = [NamedProcessInfo(group: "other", name: "other", info: .init(state: .running, start: 5, pid: 7))]
+        if startConfigured { all.append(NamedProcessInfo(group: group, name: "start", info: info)) }
+        note("getAllProcessInfo -> \(startConfigured ? "\(info)" : "no start")")
+        return all
+    }
+
+    mutating func requestShutdown() -> String? { "not modelled" }
+    mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { "not modelled" }
+
+    /// Through the text format, as the probe reads it.
+    mutating func write(_ record: StatusRecord) {
+        guard !writesLost else { return }
+        file = try! StatusRecord.parse(record.encoded)
+        note("write \(record.state.rawValue) pid=\(record.pid ?? 0) run_start=\(record.runStart ?? 0) stopping=\(record.supervisordStopping)")
+    }
+
+    mutating func retryPendingWrite(_ record: StatusRecord) {}
+    mutating func log(_ level: LogLine.Level, _ message: String, _ fields: [(String, String)]) {}
+    var now: Timestamp { Timestamp(millisecondsSinceEpoch: Int64(clock) * 1000 + 500) }
+
+    // MARK: - The invariants
+
+    mutating func check() -> String? {
+        guard let file else { return nil }
+        let verdict = Verdict.commonCheck(file)
+        let window = !xmlrpc && !reloadRecorded && !eventSinceReload
+        if verdict.isReady {
+            switch file.state {
+            case .absent:
+                if startConfigured && !window { return "READY (ABSENT) while generation \(generation) has the start program" }
+            case .process(.exited):
+                let run = file.pid.flatMap { pid in runs.firstIndex { $0.pid == pid } } ?? file.runStart.flatMap { start in runs.firstIndex { $0.start == start } }
+                guard let run else { return "READY for a run that cannot be named: \(file.encodedText)" }
+                if !runs[run].exitedExpected { return "READY for run \(run), which did not exit expected" }
+                if runs[run].generation != generation && !window { return "READY for run \(run) of generation \(runs[run].generation) in generation \(generation)" }
+            default:
+                return "READY in state \(file.state.rawValue)"
+            }
+        }
+        // Invariant 2: recorded states follow supervisord's order.
+        var fresh = file.history
+        if let last = seenHistory.last, let index = fresh.lastIndex(of: last) { fresh.removeFirst(index + 1) }
+        seenHistory = file.history
+        for transition in fresh {
+            guard case .process(let state) = transition.to else { continue }
+            guard let index = truth.indices.first(where: { $0 > matchedTruth && truth[$0].state == state }) else {
+                return "recorded \(transition.from.rawValue)->\(transition.to.rawValue), which supervisord did not go through after truth entry \(matchedTruth) (\(truth.map { "\($0.generation):\($0.state.rawValue)" }))"
+            }
+            matchedTruth = index
+        }
+        return nil
+    }
+}
