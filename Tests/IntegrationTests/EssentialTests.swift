@@ -131,12 +131,13 @@ import Testing
     }
 
     /// The listener is SIGKILLed after recording the failure, before shutting
-    /// down (READINESS_TEST_SHUTDOWN_DELAY_MS holds it there): supervisord
-    /// restarts it, and the new one finishes the shutdown from the record.
+    /// down (READINESS_TEST_SHUTDOWN_DELAY_MS, in the debug build only, holds
+    /// it there): supervisord restarts it, and the new one finishes the
+    /// shutdown from the record.
     @Test func aListenerKilledBeforeShuttingDownIsReplacedAndFinishes() throws {
         let supervisord = try Supervisord(
             start: "exit 0", listenerSettings: ["environment": "READINESS_TEST_SHUTDOWN_DELAY_MS=\"3000\""],
-            programs: [Self.crashingApp()] + Self.others, listenerArguments: "--essential app")
+            programs: [Self.crashingApp()] + Self.others, listenerArguments: "--essential app", listenerBinary: Paths.debugListener)
         #expect(eventually(within: 60) { supervisord.status?["essential_shutdown"] == "pending" })
         let first = try #require(supervisord.status?["listener_pid"].flatMap { pid_t($0) })
         // Readiness is withdrawn before anything is stopped.

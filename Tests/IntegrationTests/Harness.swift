@@ -8,6 +8,9 @@ enum Paths {
     /// The built products; `READINESS_BIN_DIR` points the tests at other builds (release).
     static let binaries = ProcessInfo.processInfo.environment["READINESS_BIN_DIR"] ?? "\(repository)/.build/debug"
     static let listener = "\(binaries)/readiness_listener"
+    /// The SwiftPM debug build, which alone has the listener's test hooks
+    /// (READINESS_TEST_SHUTDOWN_DELAY_MS): the release binaries do not ship them.
+    static let debugListener = "\(repository)/.build/debug/readiness_listener"
     static let probe = "\(binaries)/readiness_probe"
     /// supervisord and supervisorctl: `.venv` (4.3.0), or a matrix run's
     /// virtualenv named by `READINESS_SUPERVISOR_VENV`.
@@ -240,7 +243,8 @@ final class Supervisord {
 
     init(start: String?, startSettings: [String: String] = [:], otherPrograms: Int = 0, listenerSettings: [String: String] = [:],
          statusDirectory: String? = nil, server: Server = .unixSocket, otherProgram: String = "/bin/sleep 60",
-         programs: [Program] = [], listenerArguments: String = "", rpcInterfaceModule: String? = nil) throws {
+         programs: [Program] = [], listenerArguments: String = "", rpcInterfaceModule: String? = nil,
+         listenerBinary: String = Paths.listener, extraConfig: String? = nil) throws {
         _ = try SupervisordVersion.checked.get()
         let statusFile = statusDirectory.map { "\($0)/status" } ?? "\(scratch.path)/run/status"
         self.statusOverride = statusDirectory.map { "\($0)/status" }
@@ -290,7 +294,7 @@ final class Supervisord {
 
             """)
         var listener = try String(contentsOfFile: "\(Paths.repository)/supervisor.d/readiness_listener.conf", encoding: .utf8)
-        listener = listener.replacingOccurrences(of: "/usr/bin/readiness_listener", with: Paths.listener)
+        listener = listener.replacingOccurrences(of: "/usr/bin/readiness_listener", with: listenerBinary)
             .replacingOccurrences(of: "/run/readiness/status", with: statusFile)
         if !listenerArguments.isEmpty {
             listener = listener.replacingOccurrences(of: "--status-file \(statusFile)\n", with: "--status-file \(statusFile) \(listenerArguments)\n")
@@ -314,6 +318,7 @@ final class Supervisord {
             let settings = ["command": script, "stdout_logfile": "NONE", "stderr_logfile": "NONE"].merging(program.settings) { $1 }
             _ = scratch.write("conf.d/program-\(program.name).conf", Self.override("[program:\(program.name)]\n", settings))
         }
+        if let extraConfig { _ = scratch.write("conf.d/extra.conf", extraConfig) }
         var environment = ProcessInfo.processInfo.environment
         if rpcInterfaceModule != nil { environment["PYTHONPATH"] = scratch.path }
         process = try Child("\(Paths.venv)/supervisord", ["-c", "\(scratch.path)/supervisord.conf"], stdout: outputPath, stderr: outputPath, environment: environment)
@@ -365,6 +370,21 @@ final class Supervisord {
     var stops: String { (try? String(contentsOfFile: "\(scratch.path)/stops.log", encoding: .utf8)) ?? "" }
 
     func stop() { process?.stop() }
+
+    /// Runs the probe every few milliseconds until `done` holds (or
+    /// `seconds` pass), and returns every exit code it gave, in order: what
+    /// kubelet could have seen in that window.
+    func probeCodes(until done: () -> Bool, within seconds: Double = 30) throws -> [Int32] {
+        var codes: [Int32] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            codes.append(try probe().status)
+            if done() { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        codes.append(try probe().status)
+        return codes
+    }
 
     deinit { stop() }
 }

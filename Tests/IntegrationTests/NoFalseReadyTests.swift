@@ -1,0 +1,209 @@
+import Foundation
+import Testing
+
+/// READY is never a lie, against a real supervisord: each case of issue 16,
+/// asserted over the whole window (every probe answer in it), not only at
+/// the end.
+@Suite(.serialized) struct NoFalseReadyTests {
+    /// supervisord's own interface, with getProcessInfo answered `delay`
+    /// seconds late (below the listener's 1 s bound) while
+    /// supervisord goes on running: the live answer is then ahead of the
+    /// events queued for the listener. With `trigger`, the first
+    /// getProcessInfo that finds the program RUNNING also creates that file,
+    /// which the test's start.sh waits for: the program moves on exactly
+    /// while the listener waits for the answer.
+    static func lateAnswers(delay: Double, trigger: String = "") -> String {
+        """
+        import os, time
+        from supervisor.http import NOT_DONE_YET
+        from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
+
+        TRIGGER = '\(trigger)'
+
+        def later(answer, delay):
+            deadline = time.time() + delay
+            def wait():
+                if time.time() < deadline:
+                    return NOT_DONE_YET
+                return answer()
+            wait.delay = 0.05
+            return wait
+
+        class LateAnswers(SupervisorNamespaceRPCInterface):
+            def getProcessInfo(self, name):
+                now = SupervisorNamespaceRPCInterface.getProcessInfo(self, name)
+                if TRIGGER and now['statename'] == 'RUNNING' and not os.path.exists(TRIGGER):
+                    open(TRIGGER, 'w').close()
+                return later(lambda: SupervisorNamespaceRPCInterface.getProcessInfo(self, name), \(delay))
+
+        def make(supervisord, **config):
+            return LateAnswers(supervisord)
+        """
+    }
+
+    /// Case 1: `supervisorctl reload` while start.sh has exited 0. From the
+    /// moment the reload is heard (the listener records it, or a new listener
+    /// runs) until the new run of start.sh exits, the probe never says READY.
+    /// A program that takes 2 s to stop keeps the window open; before, the
+    /// file said EXITED expected=1 all through it, and the new listener
+    /// resumed that.
+    @Test func reloadIsNeverReadyUntilTheNewRunExits() throws {
+        let supervisord = try Supervisord(start: "sleep 1; exit 0", programs: [Supervisord.trapping("slow", stopSeconds: 2)])
+        let before = try #require(supervisord.waitForState("EXITED"))
+        #expect(try supervisord.probe().status == 0)
+        _ = try supervisord.ctl("reload")
+        #expect(eventually(within: 10) {
+            supervisord.status?["supervisord_stopping"] == "1" || supervisord.status?["listener_pid"] != before["listener_pid"]
+        })
+        let codes = try supervisord.probeCodes(until: {
+            let file = supervisord.status
+            return file?["state"] == "EXITED" && file?["since"] != before["since"] && file?["listener_pid"] != before["listener_pid"]
+        })
+        let firstReady = codes.firstIndex(of: 0) ?? codes.count
+        #expect(firstReady >= codes.count - 1, "READY before the new run exited: \(codes)")
+        #expect(codes.last == 0, "\(codes)")
+        #expect(codes.contains(103) || codes.contains(100), "\(codes)")
+        #expect(supervisord.output.contains("supervisord is stopping (shutdown or reload)"))
+        #expect(supervisord.output.contains("supervisord was reloaded: a new generation"))
+    }
+
+    /// Output every 10 ms keeps supervisord's loop turning, so that a late
+    /// answer goes out when due rather than at the loop's next 1 s wake-up.
+    static let chatty = Supervisord.Program(
+        name: "chatty", script: "while :; do echo .; sleep 0.01; done", settings: ["startsecs": "0", "stdout_logfile": "/dev/null"])
+
+    /// Case 2: a TICK's answer ahead of the events queued behind it. start.sh
+    /// runs until the TICK's getProcessInfo (answered 0.4 s late) triggers
+    /// it; then it exits 1, is restarted (autorestart=unexpected), exits at
+    /// once (BACKOFF) and supervisord gives up (FATAL), all before the answer,
+    /// which says FATAL while EXITED, STARTING, BACKOFF and FATAL are queued
+    /// behind the TICK. Once the probe said 102 it never says 100 or 101
+    /// again, and the file's history never leaves FATAL. Before, the answer
+    /// was applied at once and the queued events took it back: 102, 101, 100, 102.
+    @Test func aTickNeverTakesTheStateBackwards() throws {
+        let scratch = ScratchDirectory()
+        let trigger = "\(scratch.path)/trigger"
+        let supervisord = try Supervisord(
+            start: "while [ ! -e \(trigger) ]; do sleep 0.05; done; exit 1",
+            startSettings: ["startsecs": "1", "startretries": "0", "autorestart": "unexpected"],
+            programs: [Self.chatty], rpcInterfaceModule: Self.lateAnswers(delay: 0.4, trigger: trigger))
+        var codes: [Int32] = []
+        var histories: [[String]] = []
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            codes.append(try supervisord.probe().status)
+            if let file = supervisord.status { histories.append(file.history) }
+            if codes.suffix(40).count == 40 && codes.suffix(40).allSatisfy({ $0 == 102 }) { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(FileManager.default.fileExists(atPath: trigger), "no TICK asked while start.sh was RUNNING")
+        #expect(codes.last == 102, "\(codes)")
+        if let fatal = codes.firstIndex(of: 102) {
+            #expect(codes[fatal...].allSatisfy { $0 == 102 }, "went back after 102: \(codes)")
+        }
+        let backwards = histories.map { $0.map { String($0.split(separator: " ")[1]) } }.first { states in
+            states.firstIndex { $0.hasSuffix("->FATAL") }.map { $0 != states.count - 1 } ?? false
+        }
+        #expect(backwards == nil, "recorded after FATAL: \(backwards ?? [])")
+    }
+
+    /// Runs `supervisord` to the moment its listener has seen `program`
+    /// RUNNING, stops the listener (SIGSTOP), lets start.sh and 30 other
+    /// programs exit (they wait for `trigger`), so that a one-event buffer
+    /// drops the program's events, and lets the listener go on: what it
+    /// learns of that exit, it learns over XML-RPC.
+    func loseTheExitEvents(_ supervisord: Supervisord, program: String, trigger: String) throws {
+        #expect(eventually(within: 30) { (try? supervisord.state(of: "other30")) == "RUNNING" && (try? supervisord.state(of: program)) == "RUNNING" })
+        Thread.sleep(forTimeInterval: 0.5)
+        let listener = try #require(supervisord.status?["listener_pid"].flatMap { pid_t($0) })
+        kill(listener, SIGSTOP)
+        defer { kill(listener, SIGCONT) }
+        #expect(FileManager.default.createFile(atPath: trigger, contents: nil))
+        #expect(eventually(within: 20) { (try? supervisord.state(of: program)) == "EXITED" && (try? supervisord.state(of: "other30")) == "EXITED" })
+        #expect(supervisord.log.contains("overflowed"))
+    }
+
+    /// Case 3: `exitcodes=0,2` and an exit 2 whose events were lost: the
+    /// TICK reconcile learns it over XML-RPC, and supervisord says it was
+    /// expected (no "Bad exit code"), so it is READY. Before, status 2 was
+    /// taken for a failure (101).
+    @Test func anExpectedNonZeroExitLearntOnATickIsReady() throws {
+        let scratch = ScratchDirectory()
+        let trigger = "\(scratch.path)/trigger"
+        let waitThenExit = { (code: Int) in "while [ ! -e \(trigger) ]; do sleep 0.05; done; exit \(code)" }
+        let other = scratch.script("other.sh", "#!/bin/sh\n\(waitThenExit(0))\n")
+        let supervisord = try Supervisord(
+            start: nil, otherPrograms: 30, listenerSettings: ["buffer_size": "1"], otherProgram: other,
+            programs: [Supervisord.Program(name: "start", script: waitThenExit(2), settings: [
+                "startsecs": "0", "autorestart": "false", "exitcodes": "0,2",
+            ])])
+        try loseTheExitEvents(supervisord, program: "start", trigger: trigger)
+        #expect(eventually(within: 20) { supervisord.status?["state"] == "EXITED" && supervisord.status?["exit_status"] == "2" },
+                "\(supervisord.status?.values ?? [:])")
+        #expect(supervisord.output.contains("msg=\"reconciled with supervisord\" program=start"), "\(supervisord.output)")
+        #expect(supervisord.status?["expected"] == "1")
+        #expect(try supervisord.probe().status == 0)
+    }
+
+    /// Case 3, essential programs: the same exit 2 of an essential program,
+    /// learnt on a TICK, is not its end: supervisord keeps running. Before,
+    /// the listener shut it down.
+    @Test func anExpectedNonZeroExitOfAnEssentialProgramIsNoFailure() throws {
+        let scratch = ScratchDirectory()
+        let trigger = "\(scratch.path)/trigger"
+        let waitThenExit = { (code: Int) in "while [ ! -e \(trigger) ]; do sleep 0.05; done; exit \(code)" }
+        let other = scratch.script("other.sh", "#!/bin/sh\n\(waitThenExit(0))\n")
+        let supervisord = try Supervisord(
+            start: "exit 0", otherPrograms: 30, listenerSettings: ["buffer_size": "1"], otherProgram: other,
+            programs: [Supervisord.Program(name: "app", script: waitThenExit(2), settings: ["startsecs": "0", "autorestart": "false", "exitcodes": "0,2"])],
+            listenerArguments: "--essential app")
+        try loseTheExitEvents(supervisord, program: "app", trigger: trigger)
+        Thread.sleep(forTimeInterval: 12)  // past two TICK_5s
+        #expect(supervisord.process.isRunning, "supervisord was shut down for an expected exit")
+        #expect(supervisord.status?["essential_failure"] == "none", "\(supervisord.status?.values ?? [:])")
+        #expect(!supervisord.output.contains("essential program ended"))
+    }
+
+    /// Case 4: start.sh inside `[group:init]` that exits 3. The listener asks
+    /// supervisord for `init:start`, not `start` (BAD_NAME), so it never takes
+    /// it for absent: 101 throughout, past several TICKs. Before, it turned
+    /// READY within 5 s, for ever.
+    @Test func aStartProgramInAGroupIsNotAbsent() throws {
+        let supervisord = try Supervisord(start: "exit 3", extraConfig: "[group:init]\nprograms=start\n")
+        _ = try #require(supervisord.waitForState("EXITED"))
+        let deadline = Date().addingTimeInterval(12)
+        let codes = try supervisord.probeCodes(until: { Date() > deadline }, within: 15)
+        #expect(!codes.contains(0), "\(codes)")
+        #expect(codes.last == 101)
+        #expect(supervisord.status?["process"] == "init:start")
+        #expect(supervisord.status?["exit_status"] == "3")
+    }
+
+    /// Case 4, the other half: no process named start in any group is ABSENT
+    /// (READY), found over getAllProcessInfo.
+    @Test func noStartProgramInAnyGroupIsAbsent() throws {
+        let supervisord = try Supervisord(start: nil, programs: [Supervisord.trapping("web")], extraConfig: "[group:init]\nprograms=web\n")
+        _ = try #require(supervisord.waitForState("ABSENT"))
+        #expect(try supervisord.probe().status == 0)
+    }
+
+    /// Case 6: an essential failure recorded in a dry run belongs to its
+    /// generation. After `supervisorctl reload` it is gone, and the same
+    /// program's next end (at once: it cannot start) is recorded and logged again. Before, the old
+    /// failure was resumed and monitoring stayed off.
+    @Test func anEssentialFailureDoesNotOutliveAReload() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [EssentialProgramTests.crashingApp(settings: ["startsecs": "1", "startretries": "0"])],
+            listenerArguments: "--essential app --essential-dry-run")
+        #expect(eventually(within: 30) { supervisord.status?["essential_shutdown"] == "dry_run" })
+        let first = try #require(supervisord.status?["essential_since"])
+        let logged = { supervisord.output.components(separatedBy: "essential program ended; dry run").count - 1 }
+        #expect(logged() == 1)
+        _ = try supervisord.ctl("reload")
+        #expect(eventually(within: 30) { logged() == 2 }, "the next generation's end was not reported")
+        #expect(eventually(within: 10) { supervisord.status?["essential_since"].map { $0 != first } == true },
+                "\(supervisord.status?.values ?? [:])")
+        #expect(supervisord.status?["essential_shutdown"] == "dry_run")
+        #expect(supervisord.process.isRunning)
+    }
+}
