@@ -349,10 +349,15 @@ final class Supervisord {
 
     var status: StatusFile? { StatusFile(path: statusFile) }
 
-    /// Waits for the status file to say `state`.
+    /// Waits for the status file to say `state`: the file that said it, or
+    /// nil when it did not within `seconds` (so `#require` fails there).
     func waitForState(_ state: String, within seconds: Double = 20) -> StatusFile? {
-        _ = eventually(within: seconds) { status?["state"] == state }
-        return status
+        var seen: StatusFile?
+        let reached = eventually(within: seconds) {
+            seen = status
+            return seen?["state"] == state
+        }
+        return reached ? seen : nil
     }
 
     func probe(_ arguments: [String] = []) throws -> Completed {
