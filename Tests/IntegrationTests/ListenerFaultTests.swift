@@ -65,6 +65,26 @@ final class TmpfsMount {
         #expect(!supervisord.output.contains("cannot write the status file"))
     }
 
+    /// The status directory moved away (`mv`) while the listener runs: the
+    /// next write notices that its open directory is no longer at the path,
+    /// and the file appears at the original path again.
+    @Test func renamedStatusDirectoryIsCreatedAgain() throws {
+        let supervisord = try Supervisord(start: "exit 0")
+        defer { supervisord.stop() }
+        let first = try #require(supervisord.waitForState("EXITED"))
+        let directory = (supervisord.statusFile as NSString).deletingLastPathComponent
+        let moved = "\(supervisord.scratch.path)/moved"
+        try FileManager.default.moveItem(atPath: directory, toPath: moved)
+        _ = try supervisord.ctl("start", "start")
+        #expect(eventually {
+            guard let status = supervisord.status, let serial = status["serial"].flatMap(Int.init) else { return false }
+            return status["state"] == "EXITED" && serial > Int(first["serial"] ?? "") ?? .max
+        })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["status"])
+        #expect(StatusFile(path: "\(moved)/status")?["serial"] == first["serial"], "the moved directory is left as it was")
+        #expect(!supervisord.output.contains("cannot write the status file"))
+    }
+
     /// A full file system: the failed write leaves no temporary file, and the
     /// state is written once space is freed.
     @Test func fullDiskRecovers() throws {
