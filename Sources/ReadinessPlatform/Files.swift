@@ -21,12 +21,19 @@ package struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
 /// reader looks at, so the directory is created (if missing) and opened anew
 /// at its path. On a memory file system (tmpfs, ramfs: /run in containers)
 /// nothing can be made durable, so the two fsyncs are left out there.
+///
+/// The file is 0644 and a directory created for it 0755 whatever the umask
+/// (a umask of 077 is common hardening): the probe may run as
+/// another user than the listener.
 package struct ReplacedFile: ~Copyable {
     package let path: String
     private let directoryPath: String
     private let name: String
     private let temporaryName: String
     private var directory: OpenDirectory?
+    /// Whether the umask takes bits off the file's 0644, which then need a
+    /// fchmod after each create; read once, since the listener never changes it.
+    private let umaskRestrictsMode: Bool
 
     private struct OpenDirectory {
         let fd: Int32
@@ -36,11 +43,15 @@ package struct ReplacedFile: ~Copyable {
         let inode: UInt64
     }
 
+    /// The status file's mode.
+    static let mode: mode_t = 0o644
+
     package init(path: String) {
         self.path = path
         directoryPath = Files.directoryName(of: path)
         name = String(path.split(separator: "/").last ?? Substring(path))
         temporaryName = ".\(name).tmp"
+        umaskRestrictsMode = system_umask() & Self.mode != 0
     }
 
     deinit { if let directory { try? system_close(directory.fd) } }
@@ -72,13 +83,21 @@ package struct ReplacedFile: ~Copyable {
         }
     }
 
-    /// Creates the temporary file in the directory at the path.
+    /// Creates the temporary file, mode 0644, in the directory at the path.
     private mutating func createTemporary() throws(FileError) -> FileDescriptor {
         if let directory, !isAtPath(directory) { close() }
         let directory = try openDirectory()
+        let file: FileDescriptor
         do throws(Errno) {
-            return FileDescriptor(rawValue: try system_open(temporaryName, in: directory.fd, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644))
+            file = FileDescriptor(rawValue: try system_open(temporaryName, in: directory.fd, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, Self.mode))
         } catch { throw FileError(operation: "create", path: temporaryPath, errno: error) }
+        if umaskRestrictsMode {
+            do throws(Errno) { try system_fchmod(file.rawValue, Self.mode) } catch {
+                try? system_unlink(temporaryName, in: directory.fd)
+                throw FileError(operation: "set the mode of", path: temporaryPath, errno: error)
+            }
+        }
+        return file
     }
 
     /// Whether `directory` is still the directory at its path: not removed,
@@ -137,14 +156,18 @@ package enum Files {
         try? system_unlink(path)
     }
 
-    /// Creates `path` and its missing parents with mode 0755.
+    /// Creates `path` and its missing parents with mode 0755, whatever the
+    /// umask (mkdir applies it, so a chmod follows): the probe, perhaps
+    /// another user, must reach the file inside.
     package static func makeDirectory(_ path: String) throws(FileError) {
         if path.isEmpty || path == "/" { return }
         if let info = try? system_stat(path), info.isDirectory { return }
         try makeDirectory(directoryName(of: path))
         do { try system_mkdir(path, 0o755) } catch {
-            if error != .fileExists { throw FileError(operation: "create directory", path: path, errno: error) }
+            if error == .fileExists { return }
+            throw FileError(operation: "create directory", path: path, errno: error)
         }
+        do { try system_chmod(path, 0o755) } catch { throw FileError(operation: "set the mode of directory", path: path, errno: error) }
     }
 
     package static func directoryName(of path: String) -> String {
