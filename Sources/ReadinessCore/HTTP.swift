@@ -39,15 +39,18 @@ package enum HTTP {
                 length = value
             }
         }
-        let body = Array(bytes[(headEnd + 4)...])
+        // The body is copied only once it is all there: the reader asks after
+        // every read, and copying a partial body each time was quadratic in
+        // a large answer (getAllProcessInfo with many processes).
+        let bodyStart = headEnd + 4
         if let length {
-            if body.count < length {
+            if bytes.count - bodyStart < length {
                 if complete { throw .malformed("body shorter than Content-Length") }
                 return nil
             }
-            return Response(status: status, body: Array(body.prefix(length)))
+            return Response(status: status, body: Array(bytes[bodyStart..<bodyStart + length]))
         }
-        return complete ? Response(status: status, body: body) : nil
+        return complete ? Response(status: status, body: Array(bytes[bodyStart...])) : nil
     }
 }
 

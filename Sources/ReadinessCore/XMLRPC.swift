@@ -21,9 +21,14 @@ package enum XMLRPC {
         case fault(code: Int, message: String)
     }
 
-    /// The largest answer accepted; getProcessInfo's is about 1 KiB, so
-    /// getAllProcessInfo's fits a couple of hundred programs.
+    /// The largest answer accepted from a call about one program
+    /// (getProcessInfo's is about 1 KiB) or from shutdown.
     package static let maximumResponseBytes = 256 * 1024
+
+    /// The largest getAllProcessInfo answer accepted: each process is a
+    /// struct of about 1.2 KiB, so 1,000 processes (`numprocs=1000`) take
+    /// about 1.2 MiB, and this bound leaves room for about 3,000.
+    package static let maximumArrayResponseBytes = 4 * 1024 * 1024
 
     /// The request body for `method` with string arguments.
     package static func call(_ method: String, _ arguments: [String]) -> String {
@@ -66,24 +71,15 @@ package enum XMLRPC {
 
     /// Parses a methodResponse holding one flat struct, or a fault.
     package static func parse(_ bytes: some Collection<UInt8>) throws(XMLRPCError) -> Response {
-        guard bytes.count <= maximumResponseBytes else { throw .tooLarge(bytes.count) }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformed("not UTF-8") }
-        guard text[...].range(of: "<methodResponse>") != nil else { throw .malformed("no methodResponse") }
-        let members = try Self.members(of: text[...])
-        if text[...].range(of: "<fault>") != nil {
-            guard case .int(let code)? = members["faultCode"], case .string(let message)? = members["faultString"] else {
-                throw .malformed("fault without faultCode and faultString")
-            }
-            return .fault(code: code, message: message)
-        }
-        return .structure(members)
+        let text = try methodResponse(bytes, limit: maximumResponseBytes)
+        if let fault = try fault(in: text) { return .fault(code: fault.code, message: fault.message) }
+        return .structure(try members(of: text))
     }
 
     /// Parses a methodResponse holding an array of flat structs, or a fault.
     package static func parseArray(_ bytes: some Collection<UInt8>) throws(XMLRPCError) -> ArrayResponse {
-        if case .fault(let code, let message) = try parse(bytes) { return .fault(code: code, message: message) }
-        // parse has checked the size and the encoding.
-        let text = String(decoding: bytes, as: UTF8.self)[...]
+        let text = try methodResponse(bytes, limit: maximumArrayResponseBytes)
+        if let fault = try fault(in: text) { return .fault(code: fault.code, message: fault.message) }
         guard text.range(of: "<array>") != nil else { throw .malformed("no array") }
         var structures: [[String: Value]] = []
         var rest = text
@@ -93,6 +89,24 @@ package enum XMLRPC {
             rest = rest[close.upperBound...]
         }
         return .structures(structures)
+    }
+
+    /// The answer as text, once checked: at most `limit` bytes, UTF-8, a methodResponse.
+    private static func methodResponse(_ bytes: some Collection<UInt8>, limit: Int) throws(XMLRPCError) -> Substring {
+        guard bytes.count <= limit else { throw .tooLarge(bytes.count, limit: limit) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformed("not UTF-8") }
+        guard text[...].range(of: "<methodResponse>") != nil else { throw .malformed("no methodResponse") }
+        return text[...]
+    }
+
+    /// The fault's code and message; nil when the answer is not a fault.
+    private static func fault(in text: Substring) throws(XMLRPCError) -> (code: Int, message: String)? {
+        guard text.range(of: "<fault>") != nil else { return nil }
+        let members = try members(of: text)
+        guard case .int(let code)? = members["faultCode"], case .string(let message)? = members["faultString"] else {
+            throw .malformed("fault without faultCode and faultString")
+        }
+        return (code, message)
     }
 
     private static func members(of text: Substring) throws(XMLRPCError) -> [String: Value] {
@@ -142,12 +156,12 @@ package enum XMLRPC {
 }
 
 package enum XMLRPCError: Error, Equatable, Sendable, CustomStringConvertible {
-    case tooLarge(Int)
+    case tooLarge(Int, limit: Int)
     case malformed(String)
 
     package var description: String {
         switch self {
-        case .tooLarge(let size): "XML-RPC answer of \(size) bytes is larger than \(XMLRPC.maximumResponseBytes)"
+        case .tooLarge(let size, let limit): "XML-RPC answer of \(size) bytes is larger than \(limit)"
         case .malformed(let why): "malformed XML-RPC answer: \(why)"
         }
     }

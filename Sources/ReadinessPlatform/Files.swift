@@ -14,28 +14,44 @@ package struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
 ///
 /// Each replacement writes a temporary file in the same directory, fsyncs it,
 /// renames it over the file and fsyncs the directory. The directory stays open
-/// between replacements (openat, renameat: no path walks, no opening and
-/// closing of the directory each time). When it was removed, creating the
-/// temporary file fails with ENOENT, and the directory is created and opened
-/// anew. On a memory file system (tmpfs, ramfs: /run in containers) nothing
-/// can be made durable, so the two fsyncs are left out there.
+/// between replacements (openat, renameat: no opening and closing of the
+/// directory each time). Before each replacement one stat of the directory's
+/// path checks that the open directory is still there: when it was removed or
+/// renamed (`mv /run/readiness …`), the writes would go into a directory no
+/// reader looks at, so the directory is created (if missing) and opened anew
+/// at its path. On a memory file system (tmpfs, ramfs: /run in containers)
+/// nothing can be made durable, so the two fsyncs are left out there.
+///
+/// The file is 0644 and a directory created for it 0755 whatever the umask
+/// (a umask of 077 is common hardening): the probe may run as
+/// another user than the listener.
 package struct ReplacedFile: ~Copyable {
     package let path: String
     private let directoryPath: String
     private let name: String
     private let temporaryName: String
     private var directory: OpenDirectory?
+    /// Whether the umask takes bits off the file's 0644, which then need a
+    /// fchmod after each create; read once, since the listener never changes it.
+    private let umaskRestrictsMode: Bool
 
     private struct OpenDirectory {
         let fd: Int32
         let isInMemory: Bool
+        /// Which directory is open, to tell whether it is still at its path.
+        let device: UInt64
+        let inode: UInt64
     }
+
+    /// The status file's mode.
+    static let mode: mode_t = 0o644
 
     package init(path: String) {
         self.path = path
         directoryPath = Files.directoryName(of: path)
         name = String(path.split(separator: "/").last ?? Substring(path))
         temporaryName = ".\(name).tmp"
+        umaskRestrictsMode = system_umask() & Self.mode != 0
     }
 
     deinit { if let directory { try? system_close(directory.fd) } }
@@ -67,20 +83,28 @@ package struct ReplacedFile: ~Copyable {
         }
     }
 
-    /// Creates the temporary file in the open directory; when the directory
-    /// was removed since it was opened, in the directory created anew.
+    /// Creates the temporary file, mode 0644, in the directory at the path.
     private mutating func createTemporary() throws(FileError) -> FileDescriptor {
-        var reopened = false
-        while true {
-            let directory = try openDirectory()
-            do throws(Errno) {
-                return FileDescriptor(rawValue: try system_open(temporaryName, in: directory.fd, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644))
-            } catch {
-                guard error == .noSuchFileOrDirectory, !reopened else { throw FileError(operation: "create", path: temporaryPath, errno: error) }
-                close()
-                reopened = true
+        if let directory, !isAtPath(directory) { close() }
+        let directory = try openDirectory()
+        let file: FileDescriptor
+        do throws(Errno) {
+            file = FileDescriptor(rawValue: try system_open(temporaryName, in: directory.fd, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, Self.mode))
+        } catch { throw FileError(operation: "create", path: temporaryPath, errno: error) }
+        if umaskRestrictsMode {
+            do throws(Errno) { try system_fchmod(file.rawValue, Self.mode) } catch {
+                try? system_unlink(temporaryName, in: directory.fd)
+                throw FileError(operation: "set the mode of", path: temporaryPath, errno: error)
             }
         }
+        return file
+    }
+
+    /// Whether `directory` is still the directory at its path: not removed,
+    /// not renamed, not replaced.
+    private func isAtPath(_ directory: OpenDirectory) -> Bool {
+        guard let info = try? system_stat(directoryPath) else { return false }
+        return UInt64(info.st_dev) == directory.device && UInt64(info.st_ino) == directory.inode
     }
 
     /// The open directory, or the directory created if missing and opened.
@@ -89,14 +113,19 @@ package struct ReplacedFile: ~Copyable {
         try Files.makeDirectory(directoryPath)
         let fd: Int32
         let type: Int
+        let info: stat
         do throws(Errno) {
             fd = try system_open(directoryPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            do { type = try system_file_system_type(fd) } catch {
+            do {
+                type = try system_file_system_type(fd)
+                info = try system_fstat(fd)
+            } catch {
                 try? system_close(fd)
                 throw error
             }
         } catch { throw FileError(operation: "open directory", path: directoryPath, errno: error) }
-        let opened = OpenDirectory(fd: fd, isInMemory: type == Self.tmpfsMagic || type == Self.ramfsMagic)
+        let opened = OpenDirectory(
+            fd: fd, isInMemory: type == Self.tmpfsMagic || type == Self.ramfsMagic, device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
         directory = opened
         return opened
     }
@@ -127,14 +156,18 @@ package enum Files {
         try? system_unlink(path)
     }
 
-    /// Creates `path` and its missing parents with mode 0755.
+    /// Creates `path` and its missing parents with mode 0755, whatever the
+    /// umask (mkdir applies it, so a chmod follows): the probe, perhaps
+    /// another user, must reach the file inside.
     package static func makeDirectory(_ path: String) throws(FileError) {
         if path.isEmpty || path == "/" { return }
         if let info = try? system_stat(path), info.isDirectory { return }
         try makeDirectory(directoryName(of: path))
         do { try system_mkdir(path, 0o755) } catch {
-            if error != .fileExists { throw FileError(operation: "create directory", path: path, errno: error) }
+            if error == .fileExists { return }
+            throw FileError(operation: "create directory", path: path, errno: error)
         }
+        do { try system_chmod(path, 0o755) } catch { throw FileError(operation: "set the mode of directory", path: path, errno: error) }
     }
 
     package static func directoryName(of path: String) -> String {

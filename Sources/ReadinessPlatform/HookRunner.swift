@@ -118,7 +118,9 @@ package struct HookRunner: Sendable {
     }
 
     /// Drains the hook's output until it exits, its deadline passes or a
-    /// signal arrives, whichever is first.
+    /// signal arrives, whichever is first. Each round reads a bounded amount
+    /// and the deadline is checked between rounds, so endless output cannot
+    /// hold the probe past it.
     func wait(for hook: inout RunningHook, interruptions: Interruptions) -> HookTermination {
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         var outputOpen = true
@@ -243,10 +245,17 @@ struct OutputTail {
     /// hook run paid, against a few more reads for a chatty hook.
     static let chunkBytes = 1024
 
-    /// Reads what the non-blocking pipe holds; false at end of file.
+    /// At most so many reads per `drain`: 64 KiB, a pipe's default capacity,
+    /// so ordinary output still drains in one round.
+    static let chunksPerDrain = 64
+
+    /// Reads what the non-blocking pipe holds, up to `chunksPerDrain` reads;
+    /// false at end of file. Bounded because a hook that writes without end
+    /// (`yes`), faster than the probe reads, never lets the pipe run empty:
+    /// reading until EAGAIN kept the caller from checking its deadline.
     mutating func drain(_ fd: Int32) -> Bool {
         withUnsafeTemporaryAllocation(byteCount: Self.chunkBytes, alignment: 1) { chunk in
-            while true {
+            for _ in 0..<Self.chunksPerDrain {
                 let count: Int
                 do throws(Errno) {
                     count = try system_read(fd, chunk)
@@ -256,6 +265,7 @@ struct OutputTail {
                 if count == 0 { return false }
                 append(UnsafeRawBufferPointer(rebasing: chunk[..<count]))
             }
+            return true
         }
     }
 

@@ -63,6 +63,18 @@ func system_unlink(_ path: String) throws(Errno) { try retryingInterrupts { unli
 
 func system_mkdir(_ path: String, _ mode: mode_t) throws(Errno) { try retryingInterrupts { mkdir(path, mode) } }
 
+func system_chmod(_ path: String, _ mode: mode_t) throws(Errno) { try retryingInterrupts { chmod(path, mode) } }
+
+func system_fchmod(_ fd: Int32, _ mode: mode_t) throws(Errno) { try retryingInterrupts { fchmod(fd, mode) } }
+
+/// The process's file mode creation mask. umask(2) reads it only by setting
+/// it, so it is set back at once (the callers are single-threaded).
+func system_umask() -> mode_t {
+    let mask = umask(0)
+    umask(mask)
+    return mask
+}
+
 /// The file system's type (`f_type`, a magic number) of an open file.
 func system_file_system_type(_ fd: Int32) throws(Errno) -> Int {
     var info = statfs()

@@ -179,6 +179,41 @@ import Testing
         #expect(status["essential_shutdown"] == "requested")
     }
 
+    /// 1,000 processes (`numprocs=1000`): getAllProcessInfo's answer, over a
+    /// MiB, is read whole. The essential `many:many_0999` is SIGKILLed while
+    /// the listener is stopped; the restarted listener's start-up reconcile,
+    /// before any queued event reaches it, finds the end in that answer.
+    @Test func aThousandProcessesAreReconciled() throws {
+        let marker = ProbeHookLifecycleTests.marker()
+        let many = Supervisord.Program(name: "many", script: "", settings: [
+            "command": "/bin/sleep \(marker)", "numprocs": "1000", "process_name": "%(program_name)s_%(process_num)04d",
+            "startsecs": "0", "autostart": "true", "autorestart": "false", "exitcodes": "0",
+        ])
+        let supervisord = try Supervisord(start: "exit 0", programs: [many], listenerArguments: "--essential many:many_0999")
+        defer {
+            supervisord.stop()
+            processes(containing: marker).forEach { kill($0, SIGKILL) }
+        }
+        var running = 0
+        for _ in 0..<120 where running < 1000 {
+            Thread.sleep(forTimeInterval: 1)
+            running = try supervisord.ctl("status", "many:*").stdout.components(separatedBy: " RUNNING ").count - 1
+        }
+        try #require(running == 1000, "supervisord started \(running) of 1000 processes within 120 s")
+        _ = try supervisord.ctl("stop", "readiness_listener")
+        let pid = try #require(pid_t(try supervisord.ctl("pid", "many:many_0999").stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(pid, SIGKILL)
+        #expect(eventually(within: 30) { (try? supervisord.state(of: "many:many_0999")) == "EXITED" })
+        _ = try supervisord.ctl("start", "readiness_listener")
+        #expect(eventually(within: 60) { supervisord.status?["essential_failure"] == "many:many_0999" }, "\(supervisord.output)")
+        #expect(supervisord.status?["essential_state"] == "EXITED")
+        // supervisord relays the listener's stderr in its own loop, after the file is written.
+        #expect(eventually(within: 10) { supervisord.output.contains("learnt_from=start-up") }, "\(supervisord.output)")
+        #expect(supervisord.output.contains("msg=\"essential program ended, shutting supervisord down\" program=many:many_0999 state=EXITED"))
+        #expect(!supervisord.output.contains("larger than"), "\(supervisord.output)")
+        #expect(supervisord.process.wait(seconds: 120) == 0, "supervisord stops its 1,000 processes and exits")
+    }
+
     /// A dry run records and logs, and leaves supervisord and readiness alone.
     @Test func dryRun() throws {
         let supervisord = try Supervisord(

@@ -218,6 +218,9 @@ final class Supervisord {
     ///   - startSettings: replacements for lines of start.conf.example (`key=value`).
     ///   - otherPrograms: programs started at the same time as start.sh.
     ///   - statusDirectory: where the status file lives, if not in the scratch directory.
+    ///   - umask: the umask supervisord starts with, and its children inherit
+    ///     (`[supervisord] umask=` is applied only when it daemonizes, never
+    ///     with the `nodaemon=true` of containers and of these tests).
     /// How supervisord serves XML-RPC: the usual unix socket, one that wants a
     /// password, or none at all.
     enum Server: Equatable { case unixSocket, passwordProtected, none, inet(port: Int) }
@@ -244,7 +247,7 @@ final class Supervisord {
     init(start: String?, startSettings: [String: String] = [:], otherPrograms: Int = 0, listenerSettings: [String: String] = [:],
          statusDirectory: String? = nil, server: Server = .unixSocket, otherProgram: String = "/bin/sleep 60",
          programs: [Program] = [], listenerArguments: String = "", rpcInterfaceModule: String? = nil,
-         listenerBinary: String = Paths.listener, extraConfig: String? = nil) throws {
+         listenerBinary: String = Paths.listener, extraConfig: String? = nil, umask: String? = nil) throws {
         _ = try SupervisordVersion.checked.get()
         let statusFile = statusDirectory.map { "\($0)/status" } ?? "\(scratch.path)/run/status"
         self.statusOverride = statusDirectory.map { "\($0)/status" }
@@ -321,7 +324,10 @@ final class Supervisord {
         if let extraConfig { _ = scratch.write("conf.d/extra.conf", extraConfig) }
         var environment = ProcessInfo.processInfo.environment
         if rpcInterfaceModule != nil { environment["PYTHONPATH"] = scratch.path }
-        process = try Child("\(Paths.venv)/supervisord", ["-c", "\(scratch.path)/supervisord.conf"], stdout: outputPath, stderr: outputPath, environment: environment)
+        let command = ["\(Paths.venv)/supervisord", "-c", "\(scratch.path)/supervisord.conf"]
+        // Through sh, which sets the umask and execs supervisord: the child's pid stays supervisord's.
+        let (executable, arguments) = umask.map { ("/bin/sh", ["-c", "umask \($0) && exec \"$0\" \"$@\""] + command) } ?? (command[0], Array(command.dropFirst()))
+        process = try Child(executable, arguments, stdout: outputPath, stderr: outputPath, environment: environment)
     }
 
     private let statusOverride: String?
@@ -354,10 +360,15 @@ final class Supervisord {
 
     var status: StatusFile? { StatusFile(path: statusFile) }
 
-    /// Waits for the status file to say `state`.
+    /// Waits for the status file to say `state`: the file that said it, or
+    /// nil when it did not within `seconds` (so `#require` fails there).
     func waitForState(_ state: String, within seconds: Double = 20) -> StatusFile? {
-        _ = eventually(within: seconds) { status?["state"] == state }
-        return status
+        var seen: StatusFile?
+        let reached = eventually(within: seconds) {
+            seen = status
+            return seen?["state"] == state
+        }
+        return reached ? seen : nil
     }
 
     func probe(_ arguments: [String] = []) throws -> Completed {

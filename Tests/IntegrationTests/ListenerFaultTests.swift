@@ -65,6 +65,56 @@ final class TmpfsMount {
         #expect(!supervisord.output.contains("cannot write the status file"))
     }
 
+    /// The status directory moved away (`mv`) while the listener runs: the
+    /// next write notices that its open directory is no longer at the path,
+    /// and the file appears at the original path again.
+    @Test func renamedStatusDirectoryIsCreatedAgain() throws {
+        let supervisord = try Supervisord(start: "exit 0")
+        defer { supervisord.stop() }
+        let first = try #require(supervisord.waitForState("EXITED"))
+        let directory = (supervisord.statusFile as NSString).deletingLastPathComponent
+        let moved = "\(supervisord.scratch.path)/moved"
+        try FileManager.default.moveItem(atPath: directory, toPath: moved)
+        _ = try supervisord.ctl("start", "start")
+        #expect(eventually {
+            guard let status = supervisord.status, let serial = status["serial"].flatMap(Int.init) else { return false }
+            return status["state"] == "EXITED" && serial > Int(first["serial"] ?? "") ?? .max
+        })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["status"])
+        #expect(StatusFile(path: "\(moved)/status")?["serial"] == first["serial"], "the moved directory is left as it was")
+        #expect(!supervisord.output.contains("cannot write the status file"))
+    }
+
+    /// A umask of 077 (common hardening), inherited by the listener from
+    /// supervisord or set by `umask=077` in the listener's own section: the
+    /// directory it creates is still 0755 and the file 0644, so a probe
+    /// running as another user (a pod's runAsUser) can read them.
+    @Test(arguments: [true, false])
+    func restrictiveUmaskLeavesTheFileReadable(inherited: Bool) throws {
+        let supervisord = inherited
+            ? try Supervisord(start: "exit 0", umask: "077")
+            : try Supervisord(start: "exit 0", listenerSettings: ["umask": "077"])
+        defer { supervisord.stop() }
+        _ = try #require(supervisord.waitForState("EXITED"))
+        let listener = try #require(supervisord.status?["listener_pid"])
+        let umask = try String(contentsOfFile: "/proc/\(listener)/status", encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("Umask:") }
+        #expect(umask == "Umask:\t0077", "the listener runs with umask 077")
+        let directory = (supervisord.statusFile as NSString).deletingLastPathComponent
+        #expect(permissions(of: directory) == 0o755)
+        #expect(permissions(of: supervisord.statusFile) == 0o644)
+        let probe = try run("/usr/bin/setpriv", [
+            "--reuid=65534", "--regid=65534", "--clear-groups", Paths.probe,
+            "--status-file", supervisord.statusFile, "--hook", "\(supervisord.scratch.path)/no-hook",
+        ])
+        #expect(probe.status == 0, "\(probe.stdout)\(probe.stderr)")
+    }
+
+    func permissions(of path: String) -> mode_t? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return info.st_mode & 0o7777
+    }
+
     /// A full file system: the failed write leaves no temporary file, and the
     /// state is written once space is freed.
     @Test func fullDiskRecovers() throws {

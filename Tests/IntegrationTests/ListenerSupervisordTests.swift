@@ -39,6 +39,14 @@ import Testing
         #expect(try supervisord.probe().status == 0)
     }
 
+    /// The harness's own wait: a state that never comes is nil, not the
+    /// file as it happens to be, so `#require` stops the test there.
+    @Test func waitForStateIsNilWhenTheStateDoesNotCome() throws {
+        let supervisord = try Supervisord(start: "sleep 60")
+        _ = try #require(supervisord.waitForState("RUNNING"))
+        #expect(supervisord.waitForState("EXITED", within: 1) == nil)
+    }
+
     @Test func missingCommandIsFatal() throws {
         let supervisord = try Supervisord(start: nil)
         _ = supervisord.scratch.write("conf.d/start.conf", """

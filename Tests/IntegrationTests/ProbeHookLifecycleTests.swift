@@ -35,6 +35,38 @@ func processes(containing marker: String) -> [Int32] {
         #expect(processes(containing: marker).isEmpty)
     }
 
+    /// A hook that writes without end, itself or through children, faster
+    /// than the probe reads: the probe still ends at its deadline, and its
+    /// whole process group is killed. strace delays each of the probe's reads
+    /// by 200 µs (the hook is not traced), as a probe short of CPU on a busy
+    /// node would be, so the pipe never runs empty.
+    @Test(arguments: ["exec yes MARKER", "yes MARKER & yes MARKER; wait"])
+    func hookWritingWithoutEnd(body: String) throws {
+        let strace = "/usr/bin/strace"
+        try #require(FileManager.default.isExecutableFile(atPath: strace), "this test slows the probe's reads with strace")
+        let marker = Self.marker()
+        let fixture = ProbeTests.Fixture()
+        fixture.hook(body.replacingOccurrences(of: "MARKER", with: marker))
+        let started = Date()
+        let probe = try Child(strace, [
+            "-o", "/dev/null", "-e", "trace=read", "-e", "inject=read:delay_enter=200",
+            Paths.probe, "--status-file", fixture.statusFile, "--hook", fixture.hook, "--hook-timeout", "0.3",
+        ], stdout: "\(fixture.scratch.path)/out", stderr: "\(fixture.scratch.path)/err")
+        let status = probe.wait(seconds: 15)
+        let seconds = Date().timeIntervalSince(started)
+        if status == nil {
+            probe.signal(SIGKILL)
+            processes(containing: fixture.hook).forEach { kill($0, SIGKILL) }
+        }
+        let left = processes(containing: marker)
+        left.forEach { kill($0, SIGKILL) }
+        #expect(status == 110)
+        #expect(seconds < 3, "ends at the deadline plus grace (0.4 s), not when the output ends")
+        #expect(left.isEmpty, "no process of the hook's group is left")
+        let stderr = try String(contentsOfFile: "\(fixture.scratch.path)/err", encoding: .utf8)
+        #expect(stderr.hasPrefix("not ready: 110 HOOK_TIMEOUT: hook \(fixture.hook) did not finish within 0.3 s; its processes were killed: "), "\(stderr)")
+    }
+
     /// Runs the probe in the background with `body` as its hook, checks that
     /// the hook really started `expected` marked processes, and returns the
     /// probe's exit status once it ended.

@@ -69,9 +69,49 @@ enum RecordedAnswers {
         #expect(throws: XMLRPCError.self) { try XMLRPC.parse(Array(body.utf8)) }
     }
 
+    /// getAllProcessInfo's answer with `count` processes `many:many_0000`…,
+    /// each struct as supervisord 4.3.0 writes it (about 1.2 KiB with its log paths).
+    static func allProcessInfo(count: Int) -> [UInt8] {
+        func member(_ name: String, _ value: String) -> String { "<member>\n<name>\(name)</name>\n<value>\(value)</value>\n</member>\n" }
+        var body = "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><array><data>\n"
+        for index in 0..<count {
+            let digits = String(index)
+            let name = "many_" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+            body += "<value><struct>\n" + member("name", "<string>\(name)</string>") + member("group", "<string>many</string>")
+                + member("start", "<int>1795389208</int>") + member("stop", "<int>0</int>") + member("now", "<int>1795389210</int>")
+                + member("state", "<int>20</int>") + member("statename", "<string>RUNNING</string>") + member("spawnerr", "<string></string>")
+                + member("exitstatus", "<int>0</int>") + member("logfile", "<string>/tmp/\(name)-stdout---supervisor-aijfcs0l.log</string>")
+                + member("stdout_logfile", "<string>/tmp/\(name)-stdout---supervisor-aijfcs0l.log</string>")
+                + member("stderr_logfile", "<string>/tmp/\(name)-stderr---supervisor-5yifatw_.log</string>")
+                + member("pid", "<int>\(10000 + index)</int>") + member("description", "<string>pid \(10000 + index), uptime 0:00:02</string>")
+                + "</struct></value>\n"
+        }
+        return Array((body + "</data></array></value>\n</param>\n</params>\n</methodResponse>\n").utf8)
+    }
+
+    /// 1,000 processes (`numprocs=1000`): over a MiB, far more than one
+    /// program's answer may be, and every struct is read.
+    @Test func allProcessInfoOfAThousandProcesses() throws {
+        let bytes = Self.allProcessInfo(count: 1000)
+        #expect(bytes.count > 1024 * 1024)
+        guard case .structures(let structures) = try XMLRPC.parseArray(bytes) else {
+            Issue.record("not an array of structs")
+            return
+        }
+        let programs = structures.compactMap(NamedProcessInfo.init)
+        #expect(programs.count == 1000)
+        #expect(programs.first?.name == "many_0000")
+        #expect(programs.last?.name == "many_0999")
+        #expect(programs.last?.group == "many")
+        #expect(programs.last?.info.pid == 10999)
+    }
+
     @Test func oversizedAnswersAreRejected() {
-        #expect(throws: XMLRPCError.tooLarge(XMLRPC.maximumResponseBytes + 1)) {
+        #expect(throws: XMLRPCError.tooLarge(XMLRPC.maximumResponseBytes + 1, limit: XMLRPC.maximumResponseBytes)) {
             try XMLRPC.parse([UInt8](repeating: 0x20, count: XMLRPC.maximumResponseBytes + 1))
+        }
+        #expect(throws: XMLRPCError.tooLarge(XMLRPC.maximumArrayResponseBytes + 1, limit: XMLRPC.maximumArrayResponseBytes)) {
+            try XMLRPC.parseArray([UInt8](repeating: 0x20, count: XMLRPC.maximumArrayResponseBytes + 1))
         }
     }
 
