@@ -32,7 +32,7 @@ SUPERVISORD_CONF ?=
 SUPERVISOR_INCLUDE_DIR ?=
 SUPERVISOR_INCLUDE_EXT ?=
 
-.PHONY: all build test test-swift matrix e2e e2e-install release install demo bench fuzz clean
+.PHONY: all build test test-swift matrix e2e e2e-install release install demo bench fuzz model clean
 
 all: build
 
@@ -59,10 +59,11 @@ test-swift: $(VENV_STAMP) release
 	READINESS_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) READINESS_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) \
 		$(SWIFT) test --disable-xctest --skip-build --skip '$(E2E_SUITES)'
 
-# supervisor as Ubuntu 20.04 (4.1.0), 22.04 (4.2.1), Debian 12 and Ubuntu 24.04
-# (4.2.5) ship it; 4.3.0 is the .venv above. 4.0.x does not start on Python 3.11.
-SUPERVISOR_MATRIX := 4.1.0 4.2.1 4.2.5
-MATRIX_SUITES := ListenerSupervisordTests|ReconcileTests|ListenerFaultTests|EssentialProgramTests
+# supervisor as Ubuntu 20.04 (4.1.0), 22.04 (4.2.1), RHEL/EPEL 8 and 9 and
+# Debian 11 (4.2.2), Debian 12 and Ubuntu 24.04 (4.2.5) ship it; 4.3.0 is the
+# .venv above. 4.0.x does not start on Python 3.11.
+SUPERVISOR_MATRIX := 4.1.0 4.2.1 4.2.2 4.2.5
+MATRIX_SUITES := ListenerSupervisordTests|ReconcileTests|ListenerFaultTests|EssentialProgramTests|NoFalseReadyTests
 matrix_venv = .build/venvs/supervisor-$(1)
 .build/venvs/supervisor-%/.installed:
 	$(PYTHON) -m venv $(call matrix_venv,$*)
@@ -168,6 +169,13 @@ demo: build $(VENV_STAMP)
 bench: release $(VENV_STAMP) e2e-install
 	@command -v hyperfine >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine)
 	BENCH_ROOTFS=$(CURDIR)/$(E2E_OUT):$(CURDIR)/$(E2E_BASE) bench/run.sh $(CURDIR)/$(RELEASE_DIR)
+
+# The model of supervisord (SupervisordModelTests) over MODEL_HISTORIES seeded
+# histories; `make test` runs 10,000.
+MODEL_HISTORIES ?= 200000
+model:
+	$(SWIFT) build --build-tests
+	READINESS_MODEL_HISTORIES=$(MODEL_HISTORIES) $(SWIFT) test --disable-xctest --skip-build --filter SupervisordModelTests
 
 # libFuzzer (coverage-guided, with AddressSanitizer) on the three parsers that
 # read outside bytes: the event framer, the status file parser and the XML-RPC

@@ -49,6 +49,14 @@ package struct ListenerCore: Sendable {
     /// The last reason a shutdown could not be carried out, so that retrying
     /// on every TICK logs it once, not every five seconds.
     private var shutdownFailure: String?
+    /// The last event's `poolserial`: the pool numbers the events it accepts
+    /// one by one, so a jump means the buffer overflowed and dropped some.
+    private var lastPoolSerial: UInt64?
+    /// Whether essential programs' events may have been lost since they were
+    /// last reconciled: at start-up, after a gap, and always when headers
+    /// carry no poolserial. getAllProcessInfo costs supervisord about a
+    /// second of CPU with 1,000 processes, so it is not asked on every TICK.
+    private var essentialEventsMayBeLost = true
 
     package init(configuration: ListenerConfiguration, tracker: ProgramTracker) {
         self.configuration = configuration
@@ -95,6 +103,12 @@ package struct ListenerCore: Sendable {
     }
 
     package mutating func handle<Port: ListenerPort & ~Copyable>(_ header: EventHeader, _ event: ListenerEvent, _ port: inout Port) {
+        if let current = header.poolSerial, let last = lastPoolSerial, current > last {
+            if current - last > 1 { essentialEventsMayBeLost = true }
+        } else {
+            essentialEventsMayBeLost = true
+        }
+        lastPoolSerial = header.poolSerial
         if tracker.confirmGeneration(by: header, at: port.now) {
             port.log(.info, "supervisord was reloaded (the event pool started again): a new generation", [
                 ("poolserial", header.poolSerial.map { "\($0)" } ?? "unknown"),
@@ -200,9 +214,13 @@ package struct ListenerCore: Sendable {
     }
 
     /// Asks supervisord for every program's state, for essential programs'
-    /// events lost to an overflow; nothing without XML-RPC.
+    /// events lost to an overflow (or before the listener ran); nothing
+    /// without XML-RPC, nor when no event can have been lost.
     private mutating func reconcileEssential<Port: ListenerPort & ~Copyable>(reason: String, _ port: inout Port) {
-        guard !configuration.essential.isEmpty, record.essentialFailure == nil, let programs = port.allProcessInfo() else { return }
+        guard !configuration.essential.isEmpty, record.essentialFailure == nil, essentialEventsMayBeLost,
+            let programs = port.allProcessInfo()
+        else { return }
+        essentialEventsMayBeLost = false
         if tracker.recordEssentialFailure(configuration.essential.failure(among: programs, at: port.now)) { essentialEnded(reason: reason, &port) }
     }
 

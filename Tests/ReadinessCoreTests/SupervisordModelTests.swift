@@ -30,21 +30,24 @@ import Testing
 ///    equals supervisord's truth.
 @Suite struct SupervisordModelTests {
     static let histories = Int(Environment.value("READINESS_MODEL_HISTORIES") ?? "") ?? 10_000
+    static let batches = 8
 
-    @Test func randomHistoriesKeepTheInvariants() {
+    /// The seeds in `batches` parts, which Swift Testing runs in parallel.
+    @Test(arguments: 0..<batches)
+    func randomHistoriesKeepTheInvariants(batch: Int) {
         var failures: [String] = []
         var steps = 0
-        for seed in 1...UInt64(Self.histories) {
+        for seed in stride(from: UInt64(batch + 1), through: UInt64(Self.histories), by: Self.batches) {
             var model = SupervisordModel(seed: seed)
             let result = model.runHistory()
             steps += model.stepCount
             if let failure = result {
-                failures.append("seed \(seed): \(failure)" + model.trace.map { "\n  " + $0 }.joined())
+                failures.append("seed \(seed): \(failure)" + model.trace.lines.map { "\n  " + $0 }.joined())
                 if failures.count >= 5 { break }
             }
         }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
-        print("supervisord model: \(Self.histories) histories, \(steps) steps, invariants checked after each")
+        print("supervisord model, batch \(batch): \((Self.histories - batch + Self.batches - 1) / Self.batches) histories, \(steps) steps, invariants checked after each")
     }
 }
 
@@ -93,7 +96,11 @@ struct SupervisordModel: ListenerPort {
 
     // The listener and its status file.
     var core: ListenerCore?
-    var file: StatusRecord?
+    var file: StatusRecord? {
+        didSet { verdict = file.map { Verdict.commonCheck($0) } }
+    }
+    /// The probe's common check of `file`, computed once per write.
+    var verdict: Verdict?
     var writesLost = false
     var listenerPID = 1_000
     /// Whether the old listener recorded the reload, and whether the new
@@ -105,10 +112,12 @@ struct SupervisordModel: ListenerPort {
     var matchedTruth = -1
     var seenHistory: [StatusRecord.Transition] = []
     var stepCount = 0
-    /// What happened, for a failing seed (READINESS_MODEL_TRACE=1).
-    var trace: [String] = []
+    /// What happened, for a failing seed (READINESS_MODEL_TRACE=1); built
+    /// only then, since describing values is most of a step's cost.
+    final class Trace { var lines: [String] = [] }
+    let trace = Trace()
     static let tracing = Environment.value("READINESS_MODEL_TRACE") != nil
-    mutating func note(_ line: String) { if Self.tracing { trace.append(line) } }
+    func note(_ line: @autoclosure () -> String) { if Self.tracing { trace.lines.append(line()) } }
 
     init(seed: UInt64) {
         random = FuzzTests.SeededGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15)
@@ -369,8 +378,7 @@ struct SupervisordModel: ListenerPort {
     // MARK: - The invariants
 
     mutating func check() -> String? {
-        guard let file else { return nil }
-        let verdict = Verdict.commonCheck(file)
+        guard let file, let verdict else { return nil }
         let window = !xmlrpc && !reloadRecorded && !eventSinceReload
         if verdict.isReady {
             switch file.state {

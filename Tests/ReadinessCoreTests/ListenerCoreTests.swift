@@ -1,0 +1,113 @@
+import Testing
+
+@testable import ReadinessCore
+
+/// The listener's logic through a port that records what it was asked to do.
+@Suite struct ListenerCoreTests {
+    struct RecordingPort: ListenerPort {
+        var programs: [NamedProcessInfo]? = [NamedProcessInfo(group: "start", name: "start", info: .init(state: .exited, start: 1, stop: 2))]
+        var shutdownAnswer: String? = "XML-RPC fault 6: SHUTDOWN_STATE"
+        var signalAnswer: String? = "supervisord pid 1 is not this listener's parent (9)"
+        var written: [StatusRecord] = []
+        var logged: [(LogLine.Level, String, [(String, String)])] = []
+        var allProcessInfoCalls = 0
+        var shutdownCalls = 0
+
+        mutating func processInfo(_ process: String) -> SupervisorAnswer {
+            guard let programs else { return .unavailable }
+            return programs.first { "\($0.group):\($0.name)" == process }.map { .info($0.info) } ?? .noSuchProgram
+        }
+        mutating func allProcessInfo() -> [NamedProcessInfo]? {
+            allProcessInfoCalls += 1
+            return programs
+        }
+        mutating func requestShutdown() -> String? {
+            shutdownCalls += 1
+            return shutdownAnswer
+        }
+        mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { signalAnswer }
+        mutating func write(_ record: StatusRecord) { written.append(record) }
+        mutating func retryPendingWrite(_ record: StatusRecord) {}
+        mutating func log(_ level: LogLine.Level, _ message: String, _ fields: [(String, String)]) { logged.append((level, message, fields)) }
+        var now: Timestamp { Timestamp(millisecondsSinceEpoch: 1_795_387_133_000) }
+
+        func count(_ message: String) -> Int { logged.filter { $0.1 == message }.count }
+    }
+
+    func core(essential: String? = "app", dryRun: Bool = false) throws -> ListenerCore {
+        let rule = EssentialRule(specs: try essential.map { [try EssentialSpec(parsing: $0)] } ?? [])
+        let tracker = ProgramTracker(
+            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
+            at: Timestamp(millisecondsSinceEpoch: 0))
+        return ListenerCore(
+            configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s", essential: rule, essentialDryRun: dryRun),
+            tracker: tracker)
+    }
+
+    func header(_ serial: UInt64, pool: UInt64?) -> EventHeader { EventHeader(eventName: "X", serial: serial, poolSerial: pool) }
+
+    /// When neither supervisor.shutdown nor SIGTERM works, the shutdown stays
+    /// pending and is tried on every TICK, but the error is logged once (and
+    /// once more when it finally works), not every five seconds.
+    @Test func aFailingShutdownIsLoggedOnce() throws {
+        var core = try core()
+        var port = RecordingPort()
+        core.start(&port)
+        let fatal = ProcessStateEvent(serial: 2, state: .fatal, processName: "app", groupName: "app", fromState: .backoff)
+        core.handle(header(2, pool: 2), .processState(fatal), &port)
+        #expect(core.record.essentialFailure?.shutdown == .pending)
+        for tick in 3...12 { core.handle(header(UInt64(tick), pool: UInt64(tick)), .tick(when: tick), &port) }
+        #expect(port.shutdownCalls == 11)
+        #expect(port.count("cannot shut supervisord down, trying again at every tick") == 1)
+        #expect(core.record.essentialFailure?.shutdown == .pending)
+        port.shutdownAnswer = nil
+        core.handle(header(13, pool: 13), .tick(when: 13), &port)
+        #expect(core.record.essentialFailure?.shutdown == .requested)
+        #expect(port.count("the shutdown went through after failing") == 1)
+        #expect(port.written.last?.essentialFailure?.shutdown == .requested)
+    }
+
+    /// getAllProcessInfo for essential programs only when their events may
+    /// have been lost: at start-up, and after a gap in the pool's serials.
+    @Test func essentialProgramsAreReconciledOnlyAfterAGap() throws {
+        var core = try core()
+        var port = RecordingPort()
+        core.start(&port)
+        let afterStart = port.allProcessInfoCalls
+        #expect(afterStart >= 1)
+        core.handle(header(2, pool: 1), .tick(when: 5), &port)
+        core.handle(header(3, pool: 2), .tick(when: 10), &port)
+        core.handle(header(4, pool: 3), .tick(when: 15), &port)
+        let steady = port.allProcessInfoCalls
+        core.handle(header(9, pool: 8), .tick(when: 20), &port)  // five events dropped before this one
+        #expect(port.allProcessInfoCalls == steady + 1)
+        core.handle(header(10, pool: 9), .tick(when: 25), &port)
+        #expect(port.allProcessInfoCalls == steady + 1)
+        var noPoolSerials = try self.core()
+        var other = RecordingPort()
+        noPoolSerials.start(&other)
+        let before = other.allProcessInfoCalls
+        noPoolSerials.handle(header(2, pool: nil), .tick(when: 5), &other)
+        noPoolSerials.handle(header(3, pool: nil), .tick(when: 10), &other)
+        #expect(other.allProcessInfoCalls - before >= 2, "without poolserial every TICK asks")
+    }
+
+    /// A dry run's failure is cleared when its program runs again, so that
+    /// its next end is reported too.
+    @Test func aDryRunFailureIsReportedAgainAfterTheProgramRecovers() throws {
+        var core = try core(dryRun: true)
+        var port = RecordingPort()
+        core.start(&port)
+        let exited = ProcessStateEvent(serial: 2, state: .exited, processName: "app", groupName: "app", fromState: .running, expected: false, pid: 5)
+        core.handle(header(2, pool: 2), .processState(exited), &port)
+        #expect(core.record.essentialFailure?.shutdown == .dryRun)
+        let running = ProcessStateEvent(serial: 3, state: .running, processName: "app", groupName: "app", fromState: .starting, pid: 6)
+        core.handle(header(3, pool: 3), .processState(running), &port)
+        #expect(core.record.essentialFailure == nil)
+        var again = exited
+        again.serial = 4
+        core.handle(header(4, pool: 4), .processState(again), &port)
+        #expect(port.count("essential program ended; dry run, supervisord is NOT shut down") == 2)
+        #expect(port.shutdownCalls == 0)
+    }
+}
