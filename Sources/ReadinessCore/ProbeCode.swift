@@ -22,7 +22,7 @@ package struct ProbeCode: Equatable, Sendable {
     package static let startStopped = ProbeCode(103, "START_STOPPED", "start.sh was stopped (STOPPING, STOPPED) or is UNKNOWN, or supervisord is stopping (shutdown or reload)")
     package static let noStatus = ProbeCode(104, "NO_STATUS", "no status file: the listener never ran")
     package static let badStatus = ProbeCode(105, "BAD_STATUS", "the status file cannot be read, is malformed, too large, or of an unknown format version")
-    package static let staleStatus = ProbeCode(106, "STALE_STATUS", "the status file was written by a supervisord that is no longer running (its pid is gone, or now belongs to a newer process)")
+    package static let staleStatus = ProbeCode(106, "STALE_STATUS", "the status file was written by a supervisord that is no longer running (its pid is gone, or now belongs to a newer process), or whose start time cannot be read (no /proc)")
     package static let essentialDown = ProbeCode(107, "ESSENTIAL_DOWN", "an essential program (--essential) reached FATAL or exited: the listener is shutting supervisord down")
     package static let hookTimeout = ProbeCode(110, "HOOK_TIMEOUT", "the hook ran past its deadline and was killed with its process group")
     package static let hookSignaled = ProbeCode(111, "HOOK_SIGNALED", "the hook died from a signal")
@@ -120,7 +120,7 @@ extension ProbeCode {
         case ProbeCode.startPending.name: "start.sh is still initializing: wait, or read its log (supervisorctl tail start) if it takes too long."
         case ProbeCode.startFailed.name: "read start.sh's log (supervisorctl tail start stderr) for why it failed; fix it, then supervisorctl start start."
         case ProbeCode.startFatal.name: "supervisord could not spawn start.sh: check its command path and permissions in the [program:start] section and supervisord's log."
-        case ProbeCode.startStopped.name: "someone stopped start.sh (supervisorctl stop) or supervisord lost it: supervisorctl start start."
+        case ProbeCode.startStopped.name: "someone stopped start.sh (supervisorctl stop) or supervisord lost it: supervisorctl start start; or supervisord is shutting down or reloading (supervisorctl reload): wait for the next generation's start.sh."
         case ProbeCode.noStatus.name: "the listener never wrote the status file: is supervisor.d/readiness_listener.conf included, and is the listener RUNNING (supervisorctl status)?"
         case ProbeCode.badStatus.name: "the status file is damaged or not the listener's: remove it and restart the listener (supervisorctl restart readiness_listener)."
         case ProbeCode.staleStatus.name: "the file outlived its supervisord (a restarted container with a persisted /run?): the new listener rewrites it once it runs; if it lasts, check that the listener is RUNNING."
