@@ -144,9 +144,20 @@ import Testing
         }
         let before = try #require(supervisord.status)
         _ = try supervisord.ctl("reload")
-        #expect(eventually { supervisord.status?["listener_pid"] != before["listener_pid"] })
-        #expect(eventually { supervisord.status?["state"] == "RUNNING" && supervisord.status?["since"] != before["since"] })
-        let after = try #require(supervisord.waitForState("EXITED", within: 15))
+        // From the moment the reload is heard until the new run exits: never READY.
+        #expect(eventually(within: 10) {
+            supervisord.status?["supervisord_stopping"] == "1" || supervisord.status?["listener_pid"] != before["listener_pid"]
+        })
+        var sawNewRun = false
+        let codes = try supervisord.probeCodes(until: {
+            let file = supervisord.status
+            if file?["listener_pid"] != before["listener_pid"] && file?["state"] == "RUNNING" { sawNewRun = true }
+            return file?["listener_pid"] != before["listener_pid"] && file?["state"] == "EXITED" && file?["since"] != before["since"]
+        })
+        #expect(codes.dropLast().allSatisfy { $0 != 0 }, "READY before the new run exited: \(codes)")
+        #expect(codes.last == 0, "\(codes)")
+        #expect(sawNewRun, "the new run's RUNNING was never seen")
+        let after = try #require(supervisord.status)
         #expect(after["exit_status"] == "0")
         #expect(after["since"] != before["since"])
     }
