@@ -60,8 +60,12 @@ package struct ProgramTracker: Sendable {
     private var disagreement: SupervisorProcessInfo?
     /// Whether an event of the program was applied since the last TICK.
     private var eventSinceTick = false
-    /// A resumed record whose generation only the next event's `poolserial`
-    /// can confirm (no XML-RPC at start-up).
+    /// A resumed record whose generation the next event's `poolserial`
+    /// confirms. Asked with or without XML-RPC: the STOPPING event is not
+    /// always recorded (with nothing else to stop, supervisord stops the
+    /// listener within a few milliseconds of sending it), and supervisord
+    /// showing another run of start.sh does not tell a reload from a
+    /// restart of it, but only a reload ends an essential failure.
     private var generationUnconfirmed = false
 
     /// What applying an event did.
@@ -181,7 +185,7 @@ package struct ProgramTracker: Sendable {
         return .transition(from: .process(event.fromState), to: .process(event.state), gap: gap)
     }
 
-    /// The first event after a restart without XML-RPC says whether the pool
+    /// The first event after a restart says whether the pool
     /// is the one that wrote the record: a pool's `poolserial` only grows,
     /// and a redelivered event has the recorded serial too. A lower one, or
     /// the same with another serial, comes from a new pool: a reload.
@@ -239,7 +243,6 @@ package struct ProgramTracker: Sendable {
             if seen { return reset(at: time) }
             return enterAbsent(at: time)
         case .found(let process, let info):
-            generationUnconfirmed = false
             record.process = process
             learnLogfiles(from: info)
             guard seen else {

@@ -247,7 +247,8 @@ final class Supervisord {
     init(start: String?, startSettings: [String: String] = [:], otherPrograms: Int = 0, listenerSettings: [String: String] = [:],
          statusDirectory: String? = nil, server: Server = .unixSocket, otherProgram: String = "/bin/sleep 60",
          programs: [Program] = [], listenerArguments: String = "", rpcInterfaceModule: String? = nil,
-         listenerBinary: String = Paths.listener, extraConfig: String? = nil, umask: String? = nil) throws {
+         listenerBinary: String = Paths.listener, extraConfig: String? = nil, umask: String? = nil,
+         asPID1WithoutProc: Bool = false) throws {
         _ = try SupervisordVersion.checked.get()
         let statusFile = statusDirectory.map { "\($0)/status" } ?? "\(scratch.path)/run/status"
         self.statusOverride = statusDirectory.map { "\($0)/status" }
@@ -326,7 +327,16 @@ final class Supervisord {
         if rpcInterfaceModule != nil { environment["PYTHONPATH"] = scratch.path }
         let command = ["\(Paths.venv)/supervisord", "-c", "\(scratch.path)/supervisord.conf"]
         // Through sh, which sets the umask and execs supervisord: the child's pid stays supervisord's.
-        let (executable, arguments) = umask.map { ("/bin/sh", ["-c", "umask \($0) && exec \"$0\" \"$@\""] + command) } ?? (command[0], Array(command.dropFirst()))
+        var (executable, arguments) = umask.map { ("/bin/sh", ["-c", "umask \($0) && exec \"$0\" \"$@\""] + command) } ?? (command[0], Array(command.dropFirst()))
+        if asPID1WithoutProc {
+            // PID 1 of a pid namespace of its own, as in a container, with an
+            // empty /proc: nothing can read its start time. When unshare
+            // ends, supervisord is killed, and with it, by the kernel,
+            // everything in the namespace: a container killed at once.
+            arguments = ["--pid", "--fork", "--kill-child", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                         "mount -t tmpfs none /proc && exec \"$0\" \"$@\"", executable] + arguments
+            executable = "/usr/bin/unshare"
+        }
         process = try Child(executable, arguments, stdout: outputPath, stderr: outputPath, environment: environment)
     }
 
@@ -383,18 +393,20 @@ final class Supervisord {
     func stop() { process?.stop() }
 
     /// Runs the probe every few milliseconds until `done` holds (or
-    /// `seconds` pass), and returns every exit code it gave, in order: what
-    /// kubelet could have seen in that window.
-    func probeCodes(until done: () -> Bool, within seconds: Double = 30) throws -> [Int32] {
+    /// `seconds` pass): every exit code it gave, in order (what kubelet
+    /// could have seen in that window), and those it gave before `done`
+    /// held. `done` is asked right after each probe: the file only moves
+    /// forward, so a READY the probe read from the awaited state is followed
+    /// by `done` holding, and one from an earlier state is not.
+    func probeCodes(until done: () -> Bool, within seconds: Double = 30) throws -> (all: [Int32], beforeDone: [Int32]) {
         var codes: [Int32] = []
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             codes.append(try probe().status)
-            if done() { break }
+            if done() { return (codes, Array(codes.dropLast())) }
             Thread.sleep(forTimeInterval: 0.02)
         }
-        codes.append(try probe().status)
-        return codes
+        return (codes, codes)
     }
 
     deinit { stop() }
