@@ -336,6 +336,7 @@ final class Supervisord {
             arguments = ["--pid", "--fork", "--kill-child", "--mount", "--propagation", "private", "/bin/sh", "-c",
                          "mount -t tmpfs none /proc && exec \"$0\" \"$@\"", executable] + arguments
             executable = "/usr/bin/unshare"
+            killedToStop = true
         }
         process = try Child(executable, arguments, stdout: outputPath, stderr: outputPath, environment: environment)
     }
@@ -390,7 +391,18 @@ final class Supervisord {
     /// What programs made with `trapping` logged.
     var stops: String { (try? String(contentsOfFile: "\(scratch.path)/stops.log", encoding: .utf8)) ?? "" }
 
-    func stop() { process?.stop() }
+    /// SIGTERM, or for `asPID1WithoutProc` SIGKILL (unshare ignores SIGTERM
+    /// while it waits): a container killed.
+    func stop() {
+        if killedToStop {
+            process?.signal(SIGKILL)
+            process?.wait()
+        } else {
+            process?.stop()
+        }
+    }
+
+    private var killedToStop = false
 
     /// Runs the probe every few milliseconds until `done` holds (or
     /// `seconds` pass): every exit code it gave, in order (what kubelet
