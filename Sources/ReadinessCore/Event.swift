@@ -220,8 +220,8 @@ extension ListenerEvent {
 /// read, is skipped; of repeated keys the last counts.
 ///
 /// One pass and no allocation: every event of every program goes through
-/// this, and a table of tokens, or a scan per key, was most of the listener's
-/// work per event.
+/// this, where a table of tokens, or a scan per key, would be most of the
+/// listener's work per event.
 struct Fields {
     enum Key: Int {
         case len, eventname, serial, poolserial, processname, groupname, fromState, expected, pid, tries, when

@@ -40,8 +40,8 @@ package enum HTTP {
             }
         }
         // The body is copied only once it is all there: the reader asks after
-        // every read, and copying a partial body each time was quadratic in
-        // a large answer (getAllProcessInfo with many processes).
+        // every read, and copying a partial body each time would be quadratic
+        // in a large answer (getAllProcessInfo with many processes).
         let bodyStart = headEnd + 4
         if let length {
             if bytes.count - bodyStart < length {

@@ -244,8 +244,8 @@ extension StatusRecord {
 
     /// The `key=value` lines of a status file by key, the last of a repeated
     /// key counting. A scan of byte offsets: a file holds about twenty keys,
-    /// and hashing Substrings into a Dictionary was most of the probe's
-    /// instructions on its ready path.
+    /// and the probe's ready path reads it on every probe, where hashing
+    /// Substrings into a Dictionary costs more than the rest of its work.
     private struct Fields {
         let text: String
         let bytes: [UInt8]

@@ -113,8 +113,8 @@ func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
 }
 
 /// Byte scans of the listener's hot path, a machine word (eight bytes) at a
-/// time: every event is framed and parsed, and byte-at-a-time loops were most
-/// of the listener's instructions per event.
+/// time: every event is framed and parsed, and a byte-at-a-time loop would
+/// cost more than the rest of the listener's work per event.
 extension UnsafeBufferPointer<UInt8> {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let highBits: UInt64 = 0x8080_8080_8080_8080

@@ -171,8 +171,8 @@ struct SpawnFailure: Error {
 /// signals and every signal at its default. The environment is this
 /// process's own, each of `overrides` replacing the variable of its name:
 /// inherited entries are passed on as the C strings they are, not copied
-/// through Swift strings and back (on the probe's hook path that copying was
-/// most of its own instructions).
+/// through Swift strings and back (on the probe's hook path that copying
+/// would be most of its own work).
 func system_spawn_in_new_group(
     _ path: String, _ arguments: [String], _ overrides: [(name: String, value: String)], outputFD: Int32
 ) throws(SpawnFailure) -> pid_t {
