@@ -17,9 +17,38 @@ DESTDIR ?=
 # time, with the upcoming features Package.swift enables.
 SWIFTC := $(dir $(SWIFT))swiftc
 CLANG := $(dir $(SWIFT))clang
+# ARCH: what the release binaries run on, x86_64 (the default) or arm64; Docker's
+# TARGETARCH names (amd64, arm64) and aarch64 are accepted. Each goes to its own
+# directory. x86_64 is this machine's own target. arm64 is cross-built: the
+# toolchain has no Embedded standard library for aarch64-unknown-linux-gnu, so
+# Swift compiles against the one for aarch64-none-none-elf (the same aarch64 ELF
+# objects) while its Clang importer reads the arm64 glibc headers as
+# aarch64-linux-gnu; the toolchain's clang and lld link them statically against
+# Debian's arm64 glibc (GNU ld refuses the objects: "copy relocation against
+# non-copyable protected symbol"). Debian's libc6-dev-arm64-cross holds that
+# glibc, libgcc-12-dev-arm64-cross the crtbegin/crtend files and libgcc that a
+# static link takes; both are installed when missing (the cross compiler
+# gcc-aarch64-linux-gnu itself is not needed).
+ARCH ?= x86_64
+RELEASE_ARCH := $(or $(filter x86_64 arm64,$(subst amd64,x86_64,$(subst aarch64,arm64,$(ARCH)))),$(error ARCH=$(ARCH): say x86_64 (amd64) or arm64 (aarch64)))
+ARM64_SYSROOT := /usr/aarch64-linux-gnu
+ARM64_PACKAGES := libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
+ifeq ($(RELEASE_ARCH),arm64)
+RELEASE_DIR := .build/embedded-arm64
+EMBEDDED_LIB := $(dir $(SWIFT))../lib/swift/embedded/aarch64-none-none-elf
+SWIFT_TARGET := -target aarch64-none-none-elf -clang-target aarch64-unknown-linux-gnu -Xcc --sysroot=$(ARM64_SYSROOT)
+C_TARGET := --target=aarch64-linux-gnu --sysroot=$(ARM64_SYSROOT) --gcc-toolchain=/usr
+LINK_TARGET := $(C_TARGET) -fuse-ld=lld
+CROSS_PACKAGES := cross-packages-arm64
+else
 RELEASE_DIR := .build/embedded
 EMBEDDED_LIB := $(dir $(SWIFT))../lib/swift/embedded/x86_64-unknown-linux-gnu
-EMBEDDED_FLAGS := -enable-experimental-feature Embedded -target x86_64-unknown-linux-gnu -wmo -Osize \
+SWIFT_TARGET := -target x86_64-unknown-linux-gnu
+C_TARGET :=
+LINK_TARGET :=
+CROSS_PACKAGES :=
+endif
+EMBEDDED_FLAGS := -enable-experimental-feature Embedded $(SWIFT_TARGET) -wmo -Osize \
 	-package-name readiness -Xfrontend -function-sections -I Sources/CReadiness/include -I $(RELEASE_DIR) \
 	-enable-upcoming-feature ExistentialAny -enable-upcoming-feature MemberImportVisibility \
 	-enable-upcoming-feature InternalImportsByDefault
@@ -32,7 +61,7 @@ SUPERVISORD_CONF ?=
 SUPERVISOR_INCLUDE_DIR ?=
 SUPERVISOR_INCLUDE_EXT ?=
 
-.PHONY: all build test test-swift matrix e2e e2e-install release install demo bench fuzz clean
+.PHONY: all build test test-swift matrix e2e e2e-install release install demo bench fuzz clean cross-packages-arm64 test-arm64 test-arm64-full
 
 all: build
 
@@ -119,11 +148,17 @@ release: $(RELEASE_DIR)/readiness_listener $(RELEASE_DIR)/readiness_probe
 	@ls -l $^
 	@file $^
 
-$(RELEASE_DIR)/CReadiness.o: $(C_SOURCES)
-	mkdir -p $(RELEASE_DIR)
-	$(CLANG) -Os -ffunction-sections -fdata-sections -I Sources/CReadiness/include -c Sources/CReadiness/CReadiness.c -o $@
+# The arm64 cross packages, checked before each arm64 build (order-only: they
+# do not make the objects out of date).
+cross-packages-arm64:
+	@test -e $(ARM64_SYSROOT)/lib/libc.a && ls /usr/lib/gcc-cross/aarch64-linux-gnu/*/crtbeginT.o >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends $(ARM64_PACKAGES))
 
-$(RELEASE_DIR)/ReadinessCore.o: $(wildcard Sources/ReadinessCore/*.swift)
+$(RELEASE_DIR)/CReadiness.o: $(C_SOURCES) | $(CROSS_PACKAGES)
+	mkdir -p $(RELEASE_DIR)
+	$(CLANG) $(C_TARGET) -Os -ffunction-sections -fdata-sections -I Sources/CReadiness/include -c Sources/CReadiness/CReadiness.c -o $@
+
+$(RELEASE_DIR)/ReadinessCore.o: $(wildcard Sources/ReadinessCore/*.swift) | $(CROSS_PACKAGES)
 	mkdir -p $(RELEASE_DIR)
 	$(SWIFTC) $(EMBEDDED_FLAGS) -parse-as-library -module-name ReadinessCore \
 		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessCore.swiftmodule -c $^ -o $@
@@ -144,7 +179,7 @@ $(RELEASE_DIR)/readiness_%.o: $$(wildcard Sources/readiness_%/*.swift) $(RELEASE
 .SECONDARY: $(RELEASE_DIR)/readiness_listener.o $(RELEASE_DIR)/readiness_probe.o
 
 $(RELEASE_DIR)/readiness_%: $(RELEASE_DIR)/readiness_%.o $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o $(RELEASE_DIR)/CReadiness.o
-	$(CLANG) $^ $(EMBEDDED_LINK) -o $@
+	$(CLANG) $(LINK_TARGET) $^ $(EMBEDDED_LINK) -o $@
 
 # The config first: when the include directory cannot be told, nothing is installed.
 install: release
