@@ -10,8 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
+// System call numbers come from the target's headers (x86_64 and aarch64
+// number their calls differently), never from literals.
+#if !defined(SYS_pidfd_open) || !defined(SYS_rt_sigaction)
+#error "the kernel headers name no SYS_pidfd_open or SYS_rt_sigaction: Linux 5.3 headers or later are needed"
 #endif
 
 int readiness_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
@@ -125,13 +127,21 @@ int readiness_set_signal_mask(const sigset_t *mask) { return sigprocmask(SIG_SET
 
 int readiness_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 
-/// The kernel's struct sigaction with every field zero: SIG_DFL, no flags, no mask.
+/// The kernel's struct sigaction with every field zero: SIG_DFL, no flags, no
+/// mask. The same layout on x86_64 and aarch64 (asm-generic's, with the
+/// sa_restorer both define SA_RESTORER for); other architectures differ (mips
+/// puts the flags first, alpha has no restorer), so they must be checked first.
 struct kernel_sigaction {
     void *handler;
     unsigned long flags;
     void *restorer;
     unsigned long mask;
 };
+#if !defined(__x86_64__) && !defined(__aarch64__)
+#error "struct kernel_sigaction is checked for x86_64 and aarch64 only: compare it with the kernel's struct sigaction here"
+#endif
+// rt_sigaction's last argument, the size of the kernel's sigset_t: 64 signals.
+_Static_assert(sizeof(unsigned long) * 8 == NSIG - 1, "the kernel's signal mask is one unsigned long");
 
 /// Makes `fd` the descriptor `target`, open across exec.
 static int place(int fd, int target) {
@@ -139,7 +149,9 @@ static int place(int fd, int target) {
     return dup2(fd, target) == -1 ? -1 : 0;
 }
 
-/// The vfork child: shares the parent's memory until execve, so it calls
+/// The vfork child (glibc's vfork is clone(CLONE_VM|CLONE_VFORK) on x86_64
+/// and aarch64 alike; qemu-user alone runs it as a fork, see README "Release
+/// builds"): shares the parent's memory until execve, so it calls
 /// only async-signal-safe functions, writes nothing but `failure`, and never
 /// returns. Every signal goes to SIG_DFL through the raw system call: glibc's
 /// sigaction refuses its internal signals 32 and 33, which its posix_spawn
@@ -213,7 +225,8 @@ static int saved_argc;
 static char **saved_argv;
 
 /// glibc calls .init_array functions with (argc, argv, envp), in static and
-/// dynamic executables alike.
+/// dynamic executables alike, on every architecture (csu/libc-start.c's
+/// call_init; the dynamic loader's _dl_init).
 __attribute__((constructor)) static void save_arguments(int argc, char **argv, char **envp) {
     (void)envp;
     saved_argc = argc;

@@ -12,6 +12,18 @@ enum Paths {
     /// (READINESS_TEST_SHUTDOWN_DELAY_MS): the release binaries do not ship them.
     static let debugListener = "\(repository)/.build/debug/readiness_listener"
     static let probe = "\(binaries)/readiness_probe"
+    /// The program that runs the built binaries when they are not for this
+    /// machine: `READINESS_EMULATOR` (an absolute path, `make test-arm64` sets
+    /// qemu-aarch64-static), or nil to run them directly.
+    static let emulator = ProcessInfo.processInfo.environment["READINESS_EMULATOR"].flatMap { $0.isEmpty ? nil : $0 }
+
+    /// The command line that runs `executable`: behind the emulator when it is
+    /// one of the built binaries and there is one. Child spawns through this;
+    /// a test handing the probe to a shell or to Python splices it in.
+    static func command(_ executable: String) -> [String] {
+        guard let emulator, executable.hasPrefix("\(binaries)/") else { return [executable] }
+        return [emulator, executable]
+    }
     /// supervisord and supervisorctl: `.venv` (4.3.0), or a matrix run's
     /// virtualenv named by `READINESS_SUPERVISOR_VENV`.
     static let venv = "\(ProcessInfo.processInfo.environment["READINESS_SUPERVISOR_VENV"] ?? "\(repository)/.venv")/bin"
@@ -119,14 +131,15 @@ final class Child {
         }
         posix_spawnattr_setflags(&attributes, Int16(flags))
         let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let command = Paths.command(executable)
+        let argv = (command + arguments).map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
         guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO) }
         self.pid = pid
     }
@@ -298,7 +311,7 @@ final class Supervisord {
 
             """)
         var listener = try String(contentsOfFile: "\(Paths.repository)/supervisor.d/readiness_listener.conf", encoding: .utf8)
-        listener = listener.replacingOccurrences(of: "/usr/bin/readiness_listener", with: listenerBinary)
+        listener = listener.replacingOccurrences(of: "/usr/bin/readiness_listener", with: Paths.command(listenerBinary).joined(separator: " "))
             .replacingOccurrences(of: "/run/readiness/status", with: statusFile)
         if !listenerArguments.isEmpty {
             listener = listener.replacingOccurrences(of: "--status-file \(statusFile)\n", with: "--status-file \(statusFile) \(listenerArguments)\n")

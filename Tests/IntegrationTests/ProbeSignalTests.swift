@@ -84,8 +84,7 @@ import Testing
         fixture.hook("exit 7")
         let result = try run("\(Paths.venv)/python", [
             "-c", "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])",
-            Paths.probe, "--status-file", fixture.statusFile, "--hook", fixture.hook,
-        ])
+        ] + Paths.command(Paths.probe) + ["--status-file", fixture.statusFile, "--hook", fixture.hook])
         #expect(result.status == 7)
         #expect(result.stderr == "not ready: 7 HOOK_FAILED: hook \(fixture.hook) exited with status 7\n")
     }
@@ -108,7 +107,7 @@ import Testing
         }
         let direct = try run("\(Paths.venv)/python", ignoring + ["/bin/sh", "-c", report])
         #expect(try ignored(direct.stdout) == signals)
-        let result = try run("\(Paths.venv)/python", ignoring + [Paths.probe, "--status-file", fixture.statusFile, "--hook", fixture.hook])
+        let result = try run("\(Paths.venv)/python", ignoring + Paths.command(Paths.probe) + ["--status-file", fixture.statusFile, "--hook", fixture.hook])
         #expect(result.status == 3)
         let prefix = "not ready: 3 HOOK_FAILED: hook \(fixture.hook) exited with status 3: "
         #expect(result.stderr.hasPrefix(prefix))

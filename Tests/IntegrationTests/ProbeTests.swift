@@ -278,7 +278,7 @@ import Testing
     @Test func outOfDescriptorsIsInternal() throws {
         let fixture = Fixture()
         fixture.hook("exit 0")
-        let result = try run("/bin/sh", ["-c", "ulimit -n 4; exec \"$0\" \"$@\"", Paths.probe, "--status-file", fixture.statusFile, "--hook", fixture.hook])
+        let result = try run("/bin/sh", ["-c", "ulimit -n 4; exec \"$0\" \"$@\""] + Paths.command(Paths.probe) + ["--status-file", fixture.statusFile, "--hook", fixture.hook])
         #expect(result.status == 125)
         #expect(result.stderr.hasPrefix("not ready: 125 INTERNAL: cannot set up hook"))
     }

@@ -27,6 +27,7 @@ import Testing
             if line.hasPrefix("$(MAKE) install ") {
                 return line.replacingOccurrences(of: "$(MAKE) install ", with: "RUN make install ")
                     .replacingOccurrences(of: "$(CURDIR)/$(E2E_OUT)", with: "/out")
+                    .replacingOccurrences(of: "ARCH=$(ARCH)", with: "ARCH=$TARGETARCH")
             }
             return nil
         }
@@ -34,7 +35,7 @@ import Testing
 
     @Test func buildStageIsWhatTheE2EInstalls() throws {
         let steps = try Self.e2eSteps()
-        #expect(steps == ["COPY --from=runtime /etc/supervisor/ /out/etc/supervisor/", "RUN make install DESTDIR=/out PREFIX=/usr"])
+        #expect(steps == ["COPY --from=runtime /etc/supervisor/ /out/etc/supervisor/", "RUN make install DESTDIR=/out PREFIX=/usr ARCH=$TARGETARCH"])
         let dockerfile = try Self.dockerfile()
         let build = try #require(dockerfile.firstIndex { $0.hasPrefix("FROM ") && $0.hasSuffix(" AS build") })
         let buildStage = dockerfile[build...].prefix { !$0.hasPrefix("FROM runtime") }

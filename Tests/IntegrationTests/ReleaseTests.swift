@@ -8,19 +8,22 @@ import Testing
 @Suite struct ReleaseTests {
     static let releaseDirectory = ProcessInfo.processInfo.environment["READINESS_RELEASE_DIR"] ?? "\(Paths.repository)/.build/embedded"
 
-    /// A root containing only `binary`, at its top.
+    /// A root containing only `binary`, at its top, and the emulator (a
+    /// static qemu-user, as `/emulator`) when the binaries are not for this machine.
     func emptyRoot(with binary: String) throws -> ScratchDirectory {
         let root = ScratchDirectory()
         let source = "\(Self.releaseDirectory)/\(binary)"
         try #require(FileManager.default.isExecutableFile(atPath: source), "no release build at \(source): run `make test` or `make release`")
         root.executable(binary, Array(try Data(contentsOf: URL(fileURLWithPath: source))))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path) == [binary])
+        if let emulator = Paths.emulator { root.executable("emulator", Array(try Data(contentsOf: URL(fileURLWithPath: emulator)))) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).sorted() == ([binary] + (Paths.emulator == nil ? [] : ["emulator"])).sorted())
         return root
     }
 
-    /// Runs `arguments` chrooted into `root`, with no environment.
+    /// Runs `arguments` chrooted into `root`, with no environment, through
+    /// the emulator copied in when there is one.
     func chroot(_ root: ScratchDirectory, _ arguments: [String], stdin: String = "/dev/null") throws -> Completed {
-        try run("/usr/sbin/chroot", [root.path] + arguments, environment: [:], stdin: stdin)
+        try run("/usr/sbin/chroot", [root.path] + (Paths.emulator == nil ? [] : ["/emulator"]) + arguments, environment: [:], stdin: stdin)
     }
 
     @Test func probeGivesItsCodesInAnEmptyRoot() throws {

@@ -23,8 +23,8 @@ import Testing
         #expect(eventually { FileManager.default.fileExists(atPath: statusFile) })
 
         // A shell loop runs the probe far more often than spawning from here could.
-        let loop = "while kill -0 \(listener.pid) 2>/dev/null; do \"$0\" --status-file \"$1\" --hook /nonexistent >/dev/null 2>>\"$2.err\"; echo $?; done"
-        let reader = try Child("/bin/sh", ["-c", loop, Paths.probe, statusFile, "\(scratch.path)/codes"],
+        let loop = "status=$0 codes=$1; shift; while kill -0 \(listener.pid) 2>/dev/null; do \"$@\" --status-file \"$status\" --hook /nonexistent >/dev/null 2>>\"$codes.err\"; echo $?; done"
+        let reader = try Child("/bin/sh", ["-c", loop, statusFile, "\(scratch.path)/codes"] + Paths.command(Paths.probe),
                                stdout: "\(scratch.path)/codes", stderr: "\(scratch.path)/loop.err")
         listener.wait(seconds: 120)
         reader.wait(seconds: 30)
