@@ -60,6 +60,8 @@ package struct ProgramTracker: Sendable {
     private var disagreement: SupervisorProcessInfo?
     /// Whether an event of the program was applied since the last TICK.
     private var eventSinceTick = false
+    /// After `reset`: an event with the recorded serial is applied once more.
+    private var redeliveryWelcome = false
     /// A resumed record whose generation the next event's `poolserial`
     /// confirms. Asked with or without XML-RPC: the STOPPING event is not
     /// always recorded (with nothing else to stop, supervisord stops the
@@ -173,7 +175,8 @@ package struct ProgramTracker: Sendable {
     /// is the event header's.
     package mutating func apply(_ event: ProcessStateEvent, poolSerial: UInt64? = nil, at time: @autoclosure () -> Timestamp) -> Outcome {
         guard selector.matches(processName: event.processName, groupName: event.groupName) else { return .otherProgram }
-        if let applied = record.serial, event.serial <= applied { return .duplicate }
+        if let applied = record.serial, event.serial < applied || (event.serial == applied && !redeliveryWelcome) { return .duplicate }
+        redeliveryWelcome = false
         let recorded = record.state
         record.process = "\(event.groupName):\(event.processName)"
         enter(.process(event.state), from: .process(event.fromState), expected: event.state == .exited ? event.expected : nil,
@@ -250,7 +253,7 @@ package struct ProgramTracker: Sendable {
                 return record.state == .absent ? reset(at: time) : nil
             }
             guard isSameRun(info) else { return reset(at: time) }
-            learnDetails(from: info, eventsDrained: true)
+            learnDetails(from: info)
             return nil
         }
     }
@@ -274,17 +277,31 @@ package struct ProgramTracker: Sendable {
                 disagreement = nil
                 return record.state == .absent ? reset(at: time) : nil
             }
-            if info.state == record.state.processState && (record.runStart == nil || record.runStart == info.start) {
-                disagreement = nil
-                learnDetails(from: info, eventsDrained: true)
+            // The same answer as at an earlier TICK, with no event of the
+            // program since, and this tick queued after that answer (its
+            // `when` later than the answer's `now`; ticks queue up behind a
+            // busy listener): no older event is left to arrive.
+            let repeated = !eventSinceTick && disagreement?.state == info.state && disagreement?.start == info.start
+            let confirmed = repeated && (tickTime ?? Int.min) > (disagreement?.now ?? Int.max)
+            if isSameRun(info) {
+                // The same state, and the run known to be the same: what
+                // supervisord adds is this run's. With the run unknown, the
+                // answer may be of a newer run whose events are queued behind
+                // this tick: its details are taken once confirmed, as a
+                // change of state is.
+                if record.runStart != nil || confirmed {
+                    disagreement = nil
+                    learnDetails(from: info, eventsDrained: true)
+                } else if !repeated {
+                    disagreement = info
+                }
                 return nil
             }
-            guard let earlier = disagreement, !eventSinceTick, earlier.state == info.state, earlier.start == info.start else {
+            guard repeated else {
                 disagreement = info
                 return nil
             }
-            // Queued before that answer: events emitted after it may still be queued behind this tick.
-            guard let tickTime, tickTime > earlier.now else { return nil }
+            guard confirmed else { return nil }
             disagreement = nil
             let from = record.state
             enter(.process(info.state), from: from, expected: info.state == .exited ? info.exitWasExpected : nil,
@@ -302,22 +319,30 @@ package struct ProgramTracker: Sendable {
     }
 
     /// Back to NOT_SEEN: the recorded run is not the one supervisord has.
+    /// The event that set the record may come again (its listener died
+    /// before answering it): it is the newest word on the program, so it is
+    /// applied then.
     private mutating func reset(at time: Timestamp) -> Outcome {
+        redeliveryWelcome = true
         let from = record.state
         enter(.notSeen, from: from, expected: nil, pid: nil, serial: nil, at: time)
         return .transition(from: from, to: .notSeen, gap: nil)
     }
 
-    /// Whether `info` describes the run the record describes: the same state
-    /// and the same `start`, which the record knows once supervisord was
-    /// asked about that run. A run the record cannot name is taken for the
-    /// same when the state is, unless the record says READY: a READY is
-    /// kept only for a run supervisord confirms.
+    /// Whether `info` describes the run the record describes: the same
+    /// state, the same exit (status, expected) for EXITED, and the same
+    /// `start` once the record knows it (supervisord was asked about that
+    /// run). Without it, an exit supervisord dates after the listener
+    /// recorded its own is another run's.
     private func isSameRun(_ info: SupervisorProcessInfo) -> Bool {
         guard info.state == record.state.processState else { return false }
-        guard let runStart = record.runStart else { return !(info.state == .exited && record.expected == true) }
-        if info.state == .exited, let status = record.exitStatus, info.exitStatus >= 0, status != info.exitStatus { return false }
-        return runStart == info.start
+        if info.state == .exited {
+            if let status = record.exitStatus, info.exitStatus >= 0, status != info.exitStatus { return false }
+            if let expected = record.expected, expected != info.exitWasExpected { return false }
+        }
+        if let runStart = record.runStart { return runStart == info.start }
+        if info.state == .exited, let since = record.since { return Int64(info.stop) <= since.millisecondsSinceEpoch / 1000 }
+        return true
     }
 
     private mutating func learnLogfiles(from info: SupervisorProcessInfo) {
@@ -330,30 +355,34 @@ package struct ProgramTracker: Sendable {
     /// leaves them unknown.
     ///
     /// getProcessInfo's values are live, so a newer run may already have
-    /// started: the run matches only when supervisord is in the recorded state,
-    /// stopped no later than the listener saw the program stop, and started no
-    /// later than the STARTING (or RUNNING) the listener saw. Once every event
-    /// emitted before the question has been applied (`eventsDrained`, on a
-    /// TICK), a newer run would have shown in the record, so the STARTING
-    /// (which a buffer overflow may have dropped) is not needed.
+    /// started: the exit status or spawn error is taken only when supervisord
+    /// is in the recorded state, stopped no later than the listener saw the
+    /// program stop, and started no later than the STARTING (or RUNNING) the
+    /// listener saw. The run's identity (`runStart`), which decides whether a
+    /// READY is kept, is taken only from an answer a later TICK confirmed
+    /// (`eventsDrained`): the listener sees a STARTING when it handles it, not
+    /// when the run began, so times alone can take a newer run for this one.
     package mutating func learnDetails(from info: SupervisorProcessInfo, eventsDrained: Bool = false) {
         guard info.state == record.state.processState else { return }
         learnLogfiles(from: info)
+        // This run's STARTING, or its RUNNING when the STARTING was lost: a
+        // later run started after both.
+        let startedNoLater: Bool
+        if eventsDrained {
+            startedNoLater = true
+        } else if let started = record.history.last(where: { $0.to == .process(.starting) || $0.to == .process(.running) })?.time {
+            startedNoLater = Int64(info.start) <= started.millisecondsSinceEpoch / 1000
+        } else {
+            startedNoLater = false
+        }
         switch info.state {
         case .exited:
-            guard let since = record.since, Int64(info.stop) <= since.millisecondsSinceEpoch / 1000 else { return }
-            if !eventsDrained {
-                // This run's STARTING, or its RUNNING when the STARTING was lost:
-                // a later run started after both.
-                guard let started = record.history.last(where: { $0.to == .process(.starting) || $0.to == .process(.running) })?.time,
-                    Int64(info.start) <= started.millisecondsSinceEpoch / 1000
-                else { return }
-            }
-            record.runStart = info.start
+            guard startedNoLater, let since = record.since, Int64(info.stop) <= since.millisecondsSinceEpoch / 1000 else { return }
+            if eventsDrained { record.runStart = info.start }
             // Exit statuses are 0 to 255; -1 stands for a signal, not a status.
             if record.exitStatus == nil, info.exitStatus >= 0 { record.exitStatus = info.exitStatus }
         case .fatal:
-            record.runStart = info.start
+            if eventsDrained { record.runStart = info.start }
             if !info.spawnError.isEmpty { record.spawnError = info.spawnError }
         case .backoff:
             if !info.spawnError.isEmpty { record.spawnError = info.spawnError }

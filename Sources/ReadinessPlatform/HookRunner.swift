@@ -270,10 +270,12 @@ struct OutputTail {
     }
 
     /// After the hook exited, takes what is already in the pipe and no more:
-    /// a background child still writing must not keep the probe reading.
+    /// up to its capacity (what the hook left when it exited, which a slow
+    /// reader may find full), so a background child still writing cannot
+    /// keep the probe reading.
     mutating func drainAvailable(_ fd: Int32) {
         withUnsafeTemporaryAllocation(byteCount: Self.chunkBytes, alignment: 1) { chunk in
-            for _ in 0..<16 {
+            for _ in 0..<Self.chunksPerDrain {
                 guard let count = try? system_read(fd, chunk), count > 0 else { return }
                 append(UnsafeRawBufferPointer(rebasing: chunk[..<count]))
             }

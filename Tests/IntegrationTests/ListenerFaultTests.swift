@@ -103,7 +103,7 @@ final class TmpfsMount {
         #expect(permissions(of: directory) == 0o755)
         #expect(permissions(of: supervisord.statusFile) == 0o644)
         let probe = try run("/usr/bin/setpriv", [
-            "--reuid=65534", "--regid=65534", "--clear-groups", Paths.probe,
+            "--reuid=65534", "--regid=65534", "--clear-groups"] + Paths.command(Paths.probe) + [
             "--status-file", supervisord.statusFile, "--hook", "\(supervisord.scratch.path)/no-hook",
         ])
         #expect(probe.status == 0, "\(probe.stdout)\(probe.stderr)")

@@ -50,7 +50,8 @@ func processes(containing marker: String) -> [Int32] {
         let started = Date()
         let probe = try Child(strace, [
             "-o", "/dev/null", "-e", "trace=read", "-e", "inject=read:delay_enter=200",
-            Paths.probe, "--status-file", fixture.statusFile, "--hook", fixture.hook, "--hook-timeout", "0.3",
+        ] + Paths.command(Paths.probe) + [
+            "--status-file", fixture.statusFile, "--hook", fixture.hook, "--hook-timeout", "0.3",
         ], stdout: "\(fixture.scratch.path)/out", stderr: "\(fixture.scratch.path)/err")
         let status = probe.wait(seconds: 15)
         let seconds = Date().timeIntervalSince(started)

@@ -74,7 +74,12 @@ import Testing
         _ = tracker.apply(change(3, .fatal, from: .backoff), at: t1)
         #expect(tracker.tick(with: found(fatal), queuedAt: 2000, at: t1) == nil)
         #expect(tracker.record.history.map(\.to) == [.starting, .backoff, .fatal])
+        // The run is the same once a later quiet tick confirms it: its details are taken then.
+        #expect(tracker.record.runStart == nil)
+        #expect(tracker.tick(with: found(fatal), queuedAt: 3000, at: t1) == nil)
+        #expect(tracker.record.history.map(\.to) == [.starting, .backoff, .fatal])
         #expect(tracker.record.spawnError == "Exited too quickly")
+        #expect(tracker.record.runStart == 1_795_389_208)
     }
 
     /// A TICK queued before the earlier answer was taken (ticks queue up
@@ -126,7 +131,8 @@ import Testing
         _ = tracker.apply(change(2, .running, from: .starting, pid: 5), poolSerial: 2, at: t0)
         _ = tracker.apply(change(3, .exited, from: .running, expected: status == 0, pid: 5), poolSerial: 3, at: t1)
         if let runStart {
-            tracker.learnDetails(from: .init(state: .exited, start: runStart, stop: Int(t1.millisecondsSinceEpoch / 1000), exitStatus: status))
+            // As a confirmed TICK answer gives it.
+            tracker.learnDetails(from: .init(state: .exited, start: runStart, stop: Int(t1.millisecondsSinceEpoch / 1000), exitStatus: status), eventsDrained: true)
         }
         return tracker.record
     }
@@ -147,10 +153,31 @@ import Testing
             #expect(other.startUp(with: found(live), at: t1) == .transition(from: .exited, to: .notSeen, gap: nil))
             #expect(Verdict.commonCheck(other.record).code == .startPending)
         }
-        // A run it cannot name is not the same run.
-        var unnamed = tracker(previous: exitedRecord(runStart: nil))
-        #expect(unnamed.startUp(with: found(.init(state: .exited, start: 100, stop: 101)), at: t1) != nil)
-        #expect(unnamed.record.state == .notSeen)
+        // A run it cannot name (its listener died before asking): the same
+        // exit, not dated after the listener recorded it, is that run's; an
+        // exit supervisord dates later, or another status, is another run's.
+        let unnamedRecord = exitedRecord(runStart: nil)
+        let recorded = Int(unnamedRecord.since!.millisecondsSinceEpoch / 1000)
+        var unnamed = tracker(previous: unnamedRecord)
+        #expect(unnamed.startUp(with: found(.init(state: .exited, start: 100, stop: recorded)), at: t1) == nil)
+        #expect(Verdict.commonCheck(unnamed.record).code == .ready)
+        var later = tracker(previous: unnamedRecord)
+        #expect(later.startUp(with: found(.init(state: .exited, start: 100, stop: recorded + 1)), at: t1) != nil)
+        #expect(later.record.state == .notSeen)
+        var failed = tracker(previous: unnamedRecord)
+        #expect(failed.startUp(with: found(.init(state: .exited, start: 100, stop: recorded, exitStatus: 3, spawnError: "Bad exit code 3")), at: t1) != nil)
+        #expect(failed.record.state == .notSeen)
+    }
+
+    /// A listener killed after writing EXITED but before answering: its
+    /// successor resets a run it cannot confirm, and the event supervisord
+    /// delivers again is then applied, not dropped as already seen.
+    @Test func theRedeliveredEventIsAppliedAfterAReset() {
+        var tracker = tracker(previous: exitedRecord(runStart: nil))
+        #expect(tracker.startUp(with: found(.init(state: .running, start: 300, pid: 9)), at: t1) != nil)
+        let again = tracker.apply(change(3, .exited, from: .running, expected: true, pid: 5), poolSerial: 3, at: t1)
+        #expect(again == .transition(from: .running, to: .exited, gap: nil))
+        #expect(tracker.apply(change(3, .exited, from: .running, expected: true, pid: 5), poolSerial: 3, at: t1) == .duplicate)
     }
 
     /// SUPERVISOR_STATE_CHANGE_STOPPING: not ready from then on; the next

@@ -107,9 +107,15 @@ struct SupervisordModel: ListenerPort {
     /// one has handled an event since: the window invariant 1 allows.
     var reloadRecorded = true
     var eventSinceReload = true
+    /// Whether the listener handled the STOPPING event and wrote the file
+    /// (from the model's side, not the file's: a listener that ignored the
+    /// event must not open the window for itself).
+    var stoppingHandled = false
 
     // The checks' own state.
     var matchedTruth = -1
+    var forgotten = false
+    var finishedRun: Int?
     var seenHistory: [StatusRecord.Transition] = []
     var stepCount = 0
     /// What happened, for a failing seed (READINESS_MODEL_TRACE=1); built
@@ -268,12 +274,13 @@ struct SupervisordModel: ListenerPort {
     /// stopped, the old listener stopped at a random point, a new generation.
     mutating func reload() {
         note("reload")
+        stoppingHandled = false
         enqueue(.supervisorStopping)
         for _ in 0..<Int.random(in: 0...3, using: &random) { deliver(crashes: false) }
         if state == .running || state == .starting { stopProgram() }
         for _ in 0..<Int.random(in: 0...2, using: &random) { deliver(crashes: false) }
         core = nil
-        reloadRecorded = file?.supervisordStopping ?? true
+        reloadRecorded = stoppingHandled
         eventSinceReload = false
         generation += 1
         buffer = []
@@ -316,7 +323,10 @@ struct SupervisordModel: ListenerPort {
         writesLost = crash == 0
         core.handle(head.header, head.event, &self)
         writesLost = false
-        if crash != 0 { eventSinceReload = true }
+        if crash != 0 {
+            eventSinceReload = true
+            if head.event == .supervisorStopping { stoppingHandled = true }
+        }
         if crash == 0 || crash == 2 {
             startListener()
         } else {
@@ -379,6 +389,15 @@ struct SupervisordModel: ListenerPort {
 
     mutating func check() -> String? {
         guard let file, let verdict else { return nil }
+        // Invariant 2, in the probe's answers: once it gave a finished answer
+        // (0, 101, 102) for the run supervisord still has as its latest, it
+        // does not go back to 100.
+        let latest = runs.indices.last.flatMap { runs[$0].generation == generation ? $0 : nil }
+        let recordedRun = file.pid.flatMap { pid in runs.firstIndex { $0.pid == pid } } ?? file.runStart.flatMap { start in runs.firstIndex { $0.start == start } }
+        if [0, 101, 102].contains(verdict.code.rawValue), let recordedRun, recordedRun == latest { finishedRun = recordedRun }
+        if verdict.code.rawValue == 100, let finishedRun, finishedRun == latest {
+            return "100 after a finished answer for run \(finishedRun), still supervisord's latest: \(verdict.line)"
+        }
         let window = !xmlrpc && !reloadRecorded && !eventSinceReload
         if verdict.isReady {
             switch file.state {
@@ -393,13 +412,20 @@ struct SupervisordModel: ListenerPort {
                 return "READY in state \(file.state.rawValue)"
             }
         }
-        // Invariant 2: recorded states follow supervisord's order.
+        // Invariant 2: recorded states follow supervisord's order. NOT_SEEN
+        // forgets (a run the listener cannot confirm): the state after it
+        // may be the one it forgot, not an earlier one.
         var fresh = file.history
         if let last = seenHistory.last, let index = fresh.lastIndex(of: last) { fresh.removeFirst(index + 1) }
         seenHistory = file.history
         for transition in fresh {
-            guard case .process(let state) = transition.to else { continue }
-            guard let index = truth.indices.first(where: { $0 > matchedTruth && truth[$0].state == state }) else {
+            guard case .process(let state) = transition.to else {
+                if transition.to == .notSeen { forgotten = true }
+                continue
+            }
+            let first = forgotten ? max(matchedTruth, 0) : matchedTruth + 1
+            forgotten = false
+            guard let index = truth.indices.first(where: { $0 >= first && truth[$0].state == state }) else {
                 return "recorded \(transition.from.rawValue)->\(transition.to.rawValue), which supervisord did not go through after truth entry \(matchedTruth) (\(truth.map { "\($0.generation):\($0.state.rawValue)" }))"
             }
             matchedTruth = index
