@@ -41,9 +41,10 @@ package enum ProgramLookup: Equatable, Sendable {
 ///   finished state only while supervisord still shows that same run.
 /// - **Generation.** A reload keeps supervisord's pid, start time and event
 ///   serials but starts every program again. It is heard three ways:
-///   SUPERVISOR_STATE_CHANGE_STOPPING (recorded before the listener is
-///   stopped), supervisord showing another run at start-up, and without
-///   XML-RPC a first event whose `poolserial` went back. Each resets the record.
+///   SUPERVISOR_STATE_CHANGE_STOPPING (when the listener records it before
+///   it is stopped), a first event whose `poolserial` went back (a new event
+///   pool), and supervisord showing another run at start-up, which resets
+///   the program's state but not an essential failure.
 /// - **Two-phase reconcile.** A TICK's XML-RPC answer is live, ahead of the
 ///   events still queued behind the TICK; applied at once it could take the
 ///   record backwards when they arrive. A disagreement seen at one TICK is
