@@ -45,7 +45,7 @@ import Testing
         let stops = supervisord.stops
         #expect(stops.contains("other1 got TERM") && stops.contains("other2 got TERM"), "\(stops)")
         #expect(!supervisord.log.contains("with SIGKILL"), "\(supervisord.log)")
-        #expect(supervisord.output.contains("level=error msg=\"essential program ended, shutting supervisord down\" program=app:app state=\(state)"),
+        #expect(supervisord.logged("level=error msg=\"essential program ended, shutting supervisord down\" program=app:app state=\(state)"),
                 "\(supervisord.output)")
     }
 
@@ -60,7 +60,7 @@ import Testing
         let supervisord = try Supervisord(
             start: "exit 0", programs: [Self.crashingApp()] + Self.others, listenerArguments: "--essential app")
         try expectGracefulShutdown(supervisord, state: "FATAL", shutdown: "requested")
-        #expect(supervisord.output.contains("asked supervisord to shut down (supervisor.shutdown)"))
+        #expect(supervisord.logged("asked supervisord to shut down (supervisor.shutdown)"))
     }
 
     @Test(arguments: [false, true])
@@ -107,8 +107,8 @@ import Testing
         let supervisord = try Supervisord(
             start: "exit 0", server: .none, programs: [Self.crashingApp()] + Self.others, listenerArguments: "--essential app:app")
         try expectGracefulShutdown(supervisord, state: "FATAL", shutdown: "signaled")
-        #expect(supervisord.output.contains("supervisor.shutdown failed, sending SIGTERM to supervisord instead"))
-        #expect(supervisord.output.contains("msg=\"sent SIGTERM to supervisord\" supervisord_pid=\(supervisord.process.pid)"))
+        #expect(supervisord.logged("supervisor.shutdown failed, sending SIGTERM to supervisord instead"))
+        #expect(supervisord.logged("msg=\"sent SIGTERM to supervisord\" supervisord_pid=\(supervisord.process.pid)"))
     }
 
     /// supervisord's own interface, with shutdown refused as it is while
@@ -130,7 +130,7 @@ import Testing
             start: "exit 0", programs: [Self.crashingApp()] + Self.others, listenerArguments: "--essential app:*",
             rpcInterfaceModule: Self.refusingShutdown)
         try expectGracefulShutdown(supervisord, state: "FATAL", shutdown: "signaled")
-        #expect(supervisord.output.contains("error=\"XML-RPC fault 6: SHUTDOWN_STATE\""), "\(supervisord.output)")
+        #expect(supervisord.logged("error=\"XML-RPC fault 6: SHUTDOWN_STATE\""), "\(supervisord.output)")
     }
 
     /// The listener is SIGKILLed after recording the failure, before shutting
@@ -152,7 +152,7 @@ import Testing
         #expect(status["essential_failure"] == "app:app")
         #expect(status["essential_shutdown"] == "requested")
         #expect(status["listener_pid"] != "\(first)")
-        #expect(supervisord.output.contains("resuming the shutdown for an essential program's end recorded before a restart"))
+        #expect(supervisord.logged("resuming the shutdown for an essential program's end recorded before a restart"))
         #expect(supervisord.stops.contains("other1 got TERM") && supervisord.stops.contains("other2 got TERM"))
         #expect(!supervisord.log.contains("with SIGKILL"), "supervisord killed a program that did not stop in time")
     }
@@ -212,7 +212,7 @@ import Testing
         #expect(supervisord.status?["essential_state"] == "EXITED")
         // supervisord relays the listener's stderr in its own loop, after the file is written.
         #expect(eventually(within: 10) { supervisord.output.contains("learnt_from=start-up") }, "\(supervisord.output)")
-        #expect(supervisord.output.contains("msg=\"essential program ended, shutting supervisord down\" program=many:many_0999 state=EXITED"))
+        #expect(supervisord.logged("msg=\"essential program ended, shutting supervisord down\" program=many:many_0999 state=EXITED"))
         #expect(!supervisord.output.contains("larger than"), "\(supervisord.output)")
         #expect(supervisord.process.wait(seconds: 120) == 0, "supervisord stops its 1,000 processes and exits")
     }
@@ -227,7 +227,7 @@ import Testing
         #expect(try supervisord.probe(["--json"]).stdout.contains("\"shutdown\":\"dry_run\""))
         Thread.sleep(forTimeInterval: 6)
         #expect(supervisord.process.isRunning)
-        #expect(supervisord.output.contains("level=error msg=\"essential program ended; dry run, supervisord is NOT shut down\" program=app:app state=FATAL"))
+        #expect(supervisord.logged("level=error msg=\"essential program ended; dry run, supervisord is NOT shut down\" program=app:app state=FATAL"))
         #expect(try supervisord.probe().status == 0)
         #expect(!supervisord.stops.contains("got TERM"))
     }

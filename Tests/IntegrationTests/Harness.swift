@@ -401,6 +401,13 @@ final class Supervisord {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
     var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    /// Whether the listener has logged `text`, waiting a little: its log
+    /// reaches `output` through supervisord, which copies the listener's
+    /// stderr when its loop gets to it, possibly after the status file
+    /// that the log line came with was written.
+    func logged(_ text: String, within seconds: Double = 5) -> Bool {
+        eventually(within: seconds) { output.contains(text) }
+    }
     /// What programs made with `trapping` logged.
     var stops: String { (try? String(contentsOfFile: "\(scratch.path)/stops.log", encoding: .utf8)) ?? "" }
 

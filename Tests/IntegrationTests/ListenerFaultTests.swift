@@ -30,8 +30,8 @@ final class TmpfsMount {
         let supervisord = try Supervisord(start: "exit 0", otherPrograms: 3, statusDirectory: "\(mount.path)/readiness")
         defer { supervisord.stop() }
         #expect(eventually { supervisord.output.contains("to=EXITED") })
-        #expect(supervisord.output.contains("level=error msg=\"cannot write the status file, will retry on the next event\""))
-        #expect(supervisord.output.contains("Read-only file system (EROFS)"))
+        #expect(supervisord.logged("level=error msg=\"cannot write the status file, will retry on the next event\""))
+        #expect(supervisord.logged("Read-only file system (EROFS)"))
         #expect(supervisord.status == nil)
         // Events of other programs still flow through the listener.
         _ = try supervisord.ctl("stop", "other1")
@@ -125,7 +125,7 @@ final class TmpfsMount {
         let supervisord = try Supervisord(start: "exit 3", statusDirectory: "\(mount.path)/readiness")
         defer { supervisord.stop() }
         #expect(eventually { supervisord.output.contains("to=EXITED") })
-        #expect(supervisord.output.contains("No space left on device (ENOSPC)"))
+        #expect(supervisord.logged("No space left on device (ENOSPC)"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness") == [])
         #expect(try supervisord.state(of: "readiness_listener") == "RUNNING")
 

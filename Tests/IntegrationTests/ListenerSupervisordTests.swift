@@ -14,7 +14,7 @@ import Testing
         #expect(status["supervisord_start_ticks"] == startTicks(of: supervisord.process.pid).map { "\($0)" })
         #expect(status.history.map { $0.split(separator: " ")[1] } == ["STOPPED->STARTING", "STARTING->RUNNING", "RUNNING->EXITED"])
         #expect(try supervisord.state(of: "readiness_listener") == "RUNNING")
-        #expect(supervisord.output.contains("msg=transition program=start from=RUNNING to=EXITED expected=1"))
+        #expect(supervisord.logged("msg=transition program=start from=RUNNING to=EXITED expected=1"))
         #expect(try supervisord.probe().status == 0)
     }
 
