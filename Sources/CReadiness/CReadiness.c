@@ -127,6 +127,8 @@ int readiness_set_signal_mask(const sigset_t *mask) { return sigprocmask(SIG_SET
 
 int readiness_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 
+int readiness_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
 /// The kernel's struct sigaction with every field zero: SIG_DFL, no flags, no
 /// mask. The same layout on x86_64 and aarch64 (asm-generic's, with the
 /// sa_restorer both define SA_RESTORER for); other architectures differ (mips

@@ -32,6 +32,8 @@ package enum StandardStreams {
     /// A rendered log line, best effort like `standardError`.
     package static func log(_ line: [UInt8]) { try? writeAll(STDERR_FILENO, line) }
 
+    package static var inputDescriptor: Int32 { STDIN_FILENO }
+
     /// Reads what is available on standard input into `buffer`; 0 is end of input.
     package static func readStandardInput(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
         try system_read(STDIN_FILENO, buffer)

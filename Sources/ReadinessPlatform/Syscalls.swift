@@ -318,6 +318,58 @@ func system_connect_inet(_ fd: Int32, _ host: String, _ port: UInt16) throws(Err
     if result == -1, Errno.current != .nowInProgress { throw Errno.current }
 }
 
+/// Binds `fd` (SO_REUSEADDR set, so a restarted listener can bind while old
+/// connections linger in TIME_WAIT) to a numeric address; an empty host is
+/// every address. IPv6 sockets take IPv4 too (IPV6_V6ONLY off).
+func system_bind(_ fd: Int32, host: String, port: UInt16, ipv6: Bool) throws(Errno) {
+    var on: Int32 = 1
+    if setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size)) == -1 { throw Errno.current }
+    let result: Int32
+    if ipv6 {
+        var off: Int32 = 0
+        if setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size)) == -1 { throw Errno.current }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = port.bigEndian
+        if !host.isEmpty, inet_pton(AF_INET6, host, &address.sin6_addr) != 1 { throw Errno.invalidArgument }
+        result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+    } else {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        if !host.isEmpty, inet_pton(AF_INET, host, &address.sin_addr) != 1 { throw Errno.invalidArgument }
+        result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    }
+    if result == -1 { throw Errno.current }
+}
+
+func system_listen(_ fd: Int32, backlog: Int32) throws(Errno) {
+    if listen(fd, backlog) == -1 { throw Errno.current }
+}
+
+/// accept4(2), the new socket non-blocking and close-on-exec; nil when no
+/// connection is waiting (EAGAIN) or it was reset before it was taken.
+func system_accept(_ fd: Int32) throws(Errno) -> Int32? {
+    let result = readiness_accept(fd)
+    if result >= 0 { return result }
+    switch Errno.current.rawValue {
+    case EAGAIN, EWOULDBLOCK, EINTR, ECONNABORTED, EPROTO: return nil
+    default: throw Errno.current
+    }
+}
+
+/// send(2) without SIGPIPE for a peer that went away (EPIPE is thrown).
+func system_send(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) -> Int {
+    try retryingInterrupts { bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+}
+
+/// Ends the sending half: the peer reads the response, then end of stream.
+func system_shutdown_write(_ fd: Int32) { _ = shutdown(fd, Int32(SHUT_WR)) }
+
 /// The pending error of a non-blocking connect (SO_ERROR).
 func system_socket_error(_ fd: Int32) -> Errno? {
     var value: Int32 = 0

@@ -10,11 +10,22 @@ import ReadinessPlatform
 /// When an essential program ends it records that first (the probe answers
 /// ESSENTIAL_DOWN), logs it, then shuts supervisord down, and goes on
 /// answering events until supervisord stops it.
+///
+/// With `--http` the same loop also answers kubelet's httpGet probes from the
+/// record in memory: one poll over the event pipe and the HTTP sockets,
+/// events first, so no client can hold an event's answer back.
 struct Listener: ~Copyable {
     private var core: ListenerCore
     private var io: ListenerIO
+    private let http: ListenAddress?
+    /// The image's hook, which httpGet answers never run.
+    private let hookPath: String
+    /// How often an unbound HTTP socket is tried again.
+    private static let bindRetryMilliseconds: Int64 = 5000
 
-    init(configuration: ListenerConfiguration) {
+    init(configuration: ListenerConfiguration, http: ListenAddress? = nil, hookPath: String) {
+        self.http = http
+        self.hookPath = hookPath
         let statusPath = configuration.statusPath
         io = ListenerIO(statusPath: statusPath)
         let tracker = ProgramTracker(
@@ -47,35 +58,80 @@ struct Listener: ~Copyable {
         }
         io.writer.file.removeTemporary()
         core.start(&io)
+        var server = ProbeServer(address: http)
+        var nextBindAttempt: Int64 = 0
+        var bindAttempts = 0
         guard send("READY\n") else { return 0 }
 
         var framer = EventFramer()
         while true {
-            let count: Int
+            if server.isEnabled && !server.isListening && Clock.monotonicMilliseconds() >= nextBindAttempt {
+                nextBindAttempt = Clock.monotonicMilliseconds() + Self.bindRetryMilliseconds
+                listen(&server, firstTry: bindAttempts == 0)
+                bindAttempts += 1
+            }
+            let inputReady: Bool
             do {
-                count = try framer.append(reading: StandardStreams.readStandardInput)
+                inputReady = try server.wait(forInputOn: StandardStreams.inputDescriptor)
             } catch {
-                log(.error, "cannot read standard input", [("error", error.description)])
+                log(.error, "cannot wait for events and HTTP probes", [("error", error.description)])
                 return 2
             }
-            if count == 0 {
-                log(.info, "end of input, exiting", [])
-                return 0
-            }
-            do {
-                while let frame = try framer.next() {
-                    do {
-                        let (header, event) = try ListenerEvent.parse(frame)
-                        core.handle(header, event, &io)
-                    } catch {
-                        core.unparseable(error, &io)
-                    }
-                    guard send("RESULT 2\nOKREADY\n") else { return 0 }
+            if inputReady {
+                let count: Int
+                do {
+                    count = try framer.append(reading: StandardStreams.readStandardInput)
+                } catch {
+                    log(.error, "cannot read standard input", [("error", error.description)])
+                    return 2
                 }
-            } catch {
-                log(.error, "cannot frame the event stream, exiting so supervisord restarts the listener", [("error", error.description)])
-                return 2
+                if count == 0 {
+                    log(.info, "end of input, exiting", [])
+                    return 0
+                }
+                do {
+                    while let frame = try framer.next() {
+                        do {
+                            let (header, event) = try ListenerEvent.parse(frame)
+                            core.handle(header, event, &io)
+                        } catch {
+                            core.unparseable(error, &io)
+                        }
+                        guard send("RESULT 2\nOKREADY\n") else { return 0 }
+                    }
+                } catch {
+                    log(.error, "cannot frame the event stream, exiting so supervisord restarts the listener", [("error", error.description)])
+                    return 2
+                }
             }
+            server.serve { ProbeEndpoint.Answers(record: core.record, hook: hookVerdict()) }
+        }
+    }
+
+    /// Binds the HTTP socket, saying so or why not (once: retries are quiet
+    /// until they succeed).
+    private func listen(_ server: inout ProbeServer, firstTry: Bool) {
+        guard let http else { return }
+        do throws(Errno) {
+            try server.listen()
+            log(.info, "answering httpGet probes", [("address", http.description), ("paths", "/readyz,/livez")])
+        } catch {
+            if firstTry {
+                log(.error, "cannot listen for httpGet probes, retrying every 5 s (they fail until then)", [
+                    ("address", http.description), ("error", error.description),
+                ])
+            }
+        }
+    }
+
+    /// What the hook adds to `/readyz`: nothing when there is none. A request
+    /// never starts a process, so an installed hook is not run, and the
+    /// answer says so rather than pass without it.
+    private func hookVerdict() -> Verdict? {
+        switch HookRunner(path: hookPath, timeoutMilliseconds: 0).usability() {
+        case .absent: nil
+        case .unusable(let reason): Verdict(.hookUnusable, reason)
+        case .usable: Verdict(.hookUnusable, "hook \(hookPath) is installed, and httpGet probes do not run it: use the exec probe")
         }
     }
 

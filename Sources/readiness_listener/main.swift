@@ -7,7 +7,8 @@ import ReadinessPlatform
 
 let usage = """
     usage: readiness_listener [--program NAME] [--status-file PATH] [--essential SPEC]...
-                              [--essential-exit unexpected|any] [--essential-dry-run] [--verbose]
+                              [--essential-exit unexpected|any] [--essential-dry-run]
+                              [--http ADDR:PORT] [--hook PATH] [--verbose]
     Run by supervisord as [eventlistener:readiness_listener] with events=PROCESS_STATE,TICK_5.
       --program NAME       program to follow, NAME or GROUP:NAME (default: start)
       --status-file PATH   status file to keep (default: /run/readiness/status)
@@ -18,6 +19,12 @@ let usage = """
       --essential-exit any also treat an expected exit of an essential program as its end
                            (default: unexpected, for programs that may finish)
       --essential-dry-run  log and record what would be done, without shutting down
+      --http ADDR:PORT     answer kubelet's httpGet probes: GET /readyz is 200 when
+                           readiness_probe would exit 0, else 503 with its line;
+                           GET /livez is 503 once an essential program ended.
+                           ADDR is numeric: 127.0.0.1, 0.0.0.0, [::], or empty for all
+      --hook PATH          the image's hook (default /usr/bin/readiness_probe_hook):
+                           httpGet probes do not run it, so /readyz is 503 while it exists
       --verbose            also log events of other programs
       --version, --help
     Exit status: 0 at end of input or on SIGTERM, SIGINT or SIGHUP, 2 when the event
@@ -33,7 +40,7 @@ func fail(_ message: String) -> Never {
 let options: CommandLineOptions
 do {
     options = try CommandLineOptions(
-        Processes.arguments.dropFirst(), valued: ["program", "status-file", "essential", "essential-exit"],
+        Processes.arguments.dropFirst(), valued: ["program", "status-file", "essential", "essential-exit", "http", "hook"],
         flags: ["verbose", "version", "help", "essential-dry-run"])
 } catch {
     fail(error.description)
@@ -59,9 +66,15 @@ if essential.isEmpty && (options.values["essential-exit"] != nil || options.flag
     fail("--essential-exit and --essential-dry-run need at least one --essential")
 }
 
+var http: ListenAddress?
+if let text = options.values["http"] {
+    do { http = try ListenAddress(parsing: text) } catch { fail(error.description) }
+}
+
 var listener = Listener(
     configuration: ListenerConfiguration(
         selector: ProgramSelector(options.values["program"] ?? "start"),
         statusPath: options.values["status-file"] ?? "/run/readiness/status", essential: essential,
-        essentialDryRun: options.flags.contains("essential-dry-run"), verbose: options.flags.contains("verbose")))
+        essentialDryRun: options.flags.contains("essential-dry-run"), verbose: options.flags.contains("verbose")),
+    http: http, hookPath: options.values["hook"] ?? "/usr/bin/readiness_probe_hook")
 Processes.exit(listener.run())

@@ -119,6 +119,9 @@ pid_t readiness_spawn(const char *path, char *const argv[], char *const envp[], 
 /// pipe2(2), which is declared only with _GNU_SOURCE.
 int readiness_pipe2(int fds[2], int flags);
 
+/// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, declared only with _GNU_SOURCE.
+int readiness_accept(int fd);
+
 /// The C name of an error number ("ENOENT"), or NULL for an unknown one:
 /// strerrorname_np(3), which glibc declares only under _GNU_SOURCE.
 const char *readiness_errno_name(int error);

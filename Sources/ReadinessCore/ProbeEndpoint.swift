@@ -1,0 +1,176 @@
+/// The listener's HTTP endpoint for kubelet's httpGet probes, as plain values:
+/// the request head as far as it has arrived, and the response to it. The
+/// decision is the probe's own (`Verdict.commonCheck`), taken from the
+/// listener's record in memory, so an httpGet probe and the exec probe
+/// cannot disagree.
+package enum ProbeEndpoint {
+    /// The most bytes of request line and headers read; more is refused (431).
+    package static let maximumRequestBytes = 8192
+
+    /// What the bytes received so far are.
+    package enum Request: Equatable, Sendable {
+        /// The head has not ended yet, and is within the limit.
+        case incomplete
+        case complete(method: String, path: String)
+        /// Refused with this status (400, 431 or 505).
+        case refused(status: Int)
+    }
+
+    /// The request head in `bytes`: the request line, then header lines up to
+    /// an empty line (CRLF or bare LF). Headers are not interpreted: one
+    /// request per connection, no body wanted. The query is dropped.
+    package static func request(_ bytes: some Collection<UInt8>) -> Request {
+        let bytes = Array(bytes.prefix(maximumRequestBytes + 1))
+        guard let headEnd = endOfHead(bytes) else {
+            return bytes.count > maximumRequestBytes ? .refused(status: 431) : .incomplete
+        }
+        guard headEnd <= maximumRequestBytes else { return .refused(status: 431) }
+        let lineEnd = bytes.firstIndex(of: UInt8(ascii: "\n")) ?? headEnd
+        var line = bytes[..<lineEnd]
+        if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+        let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy(isTokenByte), parts[1].first == UInt8(ascii: "/"),
+            parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        else { return .refused(status: 400) }
+        guard parts[2].elementsEqual("HTTP/1.1".utf8) || parts[2].elementsEqual("HTTP/1.0".utf8) else {
+            return parts[2].starts(with: "HTTP/".utf8) ? .refused(status: 505) : .refused(status: 400)
+        }
+        let target = parts[1]
+        let path = target.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false)[0]
+        return .complete(method: String(decoding: parts[0], as: UTF8.self), path: String(decoding: path, as: UTF8.self))
+    }
+
+    /// Where the head ends (the index after its empty line), if it has.
+    private static func endOfHead(_ bytes: [UInt8]) -> Int? {
+        var index = 0
+        var lineStart = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "\n") {
+                let line = bytes[lineStart..<index]
+                if line.isEmpty || (line.count == 1 && line.first == UInt8(ascii: "\r")) {
+                    // The request line itself cannot be empty.
+                    if lineStart > 0 { return index + 1 }
+                }
+                lineStart = index + 1
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// RFC 9110's token characters, for the method.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
+        }
+    }
+
+    /// The two endpoints' answers for one record.
+    package struct Answers: Equatable, Sendable {
+        /// What the exec probe would answer, the hook included.
+        package var readiness: Verdict
+        /// Nil while no essential program has ended; else why the container must go.
+        package var livenessFailure: Verdict?
+
+        package init(readiness: Verdict, livenessFailure: Verdict?) {
+            self.readiness = readiness
+            self.livenessFailure = livenessFailure
+        }
+
+        /// The common check of `record`, and `hook` when that passed: the
+        /// exec probe's order. `hook` is nil when no hook is installed.
+        package init(record: StatusRecord, hook: Verdict?) {
+            let common = Verdict.commonCheck(record)
+            if common.isReady {
+                readiness = hook ?? Verdict(.ready, "\(common.message); no hook")
+            } else {
+                readiness = common
+            }
+            livenessFailure = record.essentialFailure.map { failure in
+                Verdict(.essentialDown, failure.shutdown == .dryRun ? "\(failure.summary); dry run, supervisord is not shut down" : failure.summary)
+            }
+        }
+    }
+
+    /// The complete response to `request` (a `.complete` or `.refused` one):
+    /// status line, a few headers, and a one-line body. `Connection: close`
+    /// always: one request per connection.
+    package static func response(to request: Request, answers: Answers) -> [UInt8] {
+        switch request {
+        case .incomplete:
+            return response(status: 408, body: "request not complete")
+        case .refused(let status):
+            return response(status: status, body: reason(status))
+        case .complete(let method, let path):
+            let body: String
+            let ready: Bool
+            switch path {
+            case "/readyz":
+                ready = answers.readiness.isReady
+                body = answers.readiness.line
+            case "/livez":
+                ready = answers.livenessFailure == nil
+                body = answers.livenessFailure.map { "not alive: \($0.code.rawValue) \($0.code.name): \($0.message)" }
+                    ?? "alive: no essential program has ended"
+            default:
+                return response(status: 404, body: "not found: the listener serves /readyz and /livez", head: method == "HEAD")
+            }
+            guard method == "GET" || method == "HEAD" else {
+                return response(status: 405, body: "method not allowed: GET or HEAD", extraHeaders: "Allow: GET, HEAD\r\n")
+            }
+            return response(status: ready ? 200 : 503, body: body, head: method == "HEAD")
+        }
+    }
+
+    private static func response(status: Int, body: String, head: Bool = false, extraHeaders: String = "") -> [UInt8] {
+        let body = body + "\n"
+        var text = "HTTP/1.1 \(status) \(reason(status))\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        text += "Content-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\nConnection: close\r\n\(extraHeaders)\r\n"
+        if !head { text += body }
+        return Array(text.utf8)
+    }
+
+    private static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 400: "Bad Request"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
+        case 431: "Request Header Fields Too Large"
+        case 503: "Service Unavailable"
+        case 505: "HTTP Version Not Supported"
+        default: "Error"
+        }
+    }
+}
+
+/// `--http`'s address: `HOST:PORT`, `[IPV6]:PORT` or `:PORT` (every
+/// address). Numeric only: the listener resolves no names.
+package struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
+    /// Empty for every address.
+    package var host: String
+    package var port: UInt16
+    package var isIPv6: Bool
+
+    package init(parsing text: String) throws(UsageError) {
+        let problem = UsageError("--http takes HOST:PORT, [IPV6]:PORT or :PORT with a numeric host and a port from 1 to 65535, not \(text)")
+        guard let colon = text.lastIndex(of: ":") else { throw problem }
+        var host = String(text[..<colon])
+        guard let port = UInt16(text[text.index(after: colon)...]), port > 0 else { throw problem }
+        isIPv6 = host.hasPrefix("[")
+        if isIPv6 {
+            guard host.hasSuffix("]"), host.count > 2 else { throw problem }
+            host = String(host.dropFirst().dropLast())
+        } else if host.contains(":") {
+            throw problem
+        }
+        self.host = host
+        self.port = port
+    }
+
+    package var description: String {
+        isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}

@@ -1,0 +1,194 @@
+import CReadiness
+package import ReadinessCore
+
+/// The listener's HTTP server for kubelet's httpGet probes: a listening
+/// socket and a bounded set of connections, one request each, all
+/// non-blocking, polled together with supervisord's event pipe.
+///
+/// Hostile clients cost little and delay nothing: a connection lives at most
+/// `connectionMilliseconds` from its accept, its request head is capped at
+/// `ProbeEndpoint.maximumRequestBytes`, and past `connectionLimit`
+/// connections the oldest is closed for the newest. Nothing here blocks.
+/// Its sockets live as long as the listener (no deinit: Embedded Swift
+/// cannot run one from another module), and not copyable: one owner.
+package struct ProbeServer: ~Copyable {
+    package static let connectionLimit = 32
+    package static let connectionMilliseconds: Int64 = 1000
+    /// Bytes a client may send after its request before it is cut off.
+    private static let drainLimit = 65536
+
+    private enum Phase {
+        case reading
+        /// The response, or what of it is left to send.
+        case writing([UInt8])
+        /// Response sent, sending half shut: reading to end of stream, so the
+        /// close does not reset the connection under an unread response.
+        case draining(discarded: Int)
+        case finished
+    }
+
+    private struct Connection {
+        let fd: Int32
+        let deadline: Int64
+        var received: [UInt8] = []
+        var phase = Phase.reading
+        var revents: Int16 = 0
+    }
+
+    /// -1 when disabled (no `--http`) or not bound yet.
+    private var socket: Int32 = -1
+    private let address: ListenAddress?
+    private var listenRevents: Int16 = 0
+    /// Oldest first.
+    private var connections: [Connection] = []
+
+    /// A server that serves nothing: `wait` returns at once, without polling.
+    package static var disabled: ProbeServer { ProbeServer(address: nil) }
+
+    package init(address: ListenAddress?) { self.address = address }
+
+    package var isEnabled: Bool { address != nil }
+    package var isListening: Bool { socket >= 0 }
+    package var openConnections: Int { connections.count }
+
+    /// Binds and listens; a failure is thrown, and the next call tries again.
+    package mutating func listen() throws(Errno) {
+        guard let address, socket < 0 else { return }
+        let fd = try system_socket(address.isIPv6 || address.host.isEmpty ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue))
+        do throws(Errno) {
+            try system_bind(fd, host: address.host, port: address.port, ipv6: address.isIPv6 || address.host.isEmpty)
+            try system_listen(fd, backlog: 64)
+        } catch {
+            try? system_close(fd)
+            // `:PORT` where IPv6 is off: every IPv4 address.
+            if address.host.isEmpty, error.rawValue == EAFNOSUPPORT || error.rawValue == EADDRNOTAVAIL {
+                let v4 = try system_socket(AF_INET, Int32(SOCK_STREAM.rawValue))
+                do throws(Errno) {
+                    try system_bind(v4, host: "", port: address.port, ipv6: false)
+                    try system_listen(v4, backlog: 64)
+                } catch {
+                    try? system_close(v4)
+                    throw error
+                }
+                socket = v4
+                return
+            }
+            throw error
+        }
+        socket = fd
+    }
+
+    /// Waits until `input` is readable (or at its end) or a connection needs
+    /// work; true when `input` is. Without a listening socket it returns true
+    /// at once and the caller's read blocks as it always did.
+    package mutating func wait(forInputOn input: Int32) throws(Errno) -> Bool {
+        guard socket >= 0 || !connections.isEmpty else { return true }
+        var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
+        if socket >= 0 { fds.append(pollfd(fd: socket, events: Int16(POLLIN), revents: 0)) }
+        for connection in connections {
+            let events = if case .writing = connection.phase { Int16(POLLOUT) } else { Int16(POLLIN) }
+            fds.append(pollfd(fd: connection.fd, events: events, revents: 0))
+        }
+        let now = Clock.monotonicMilliseconds()
+        let timeout = connections.map { max(0, $0.deadline - now) }.min().map { Int32(clamping: $0) } ?? -1
+        _ = try system_poll(&fds, timeout)
+        var index = 1
+        if socket >= 0 {
+            listenRevents = fds[1].revents
+            index = 2
+        }
+        for position in connections.indices {
+            connections[position].revents = fds[index + position].revents
+        }
+        return fds[0].revents != 0
+    }
+
+    /// Does what the last `wait` found: closes expired connections, reads,
+    /// answers, drains, accepts. `answers` is asked only for a complete
+    /// request, after the events that were waiting were handled.
+    package mutating func serve(answers: () -> ProbeEndpoint.Answers) {
+        let now = Clock.monotonicMilliseconds()
+        var kept: [Connection] = []
+        kept.reserveCapacity(connections.count)
+        for var connection in connections {
+            if connection.revents != 0 { advance(&connection, answers: answers) }
+            connection.revents = 0
+            if isFinished(connection) || now >= connection.deadline {
+                try? system_close(connection.fd)
+            } else {
+                kept.append(connection)
+            }
+        }
+        connections = kept
+        if listenRevents != 0 { accept(now: now) }
+        listenRevents = 0
+    }
+
+    private func isFinished(_ connection: Connection) -> Bool {
+        if case .finished = connection.phase { return true }
+        return false
+    }
+
+    private mutating func accept(now: Int64) {
+        // A bounded batch per wait: a flood of connections cannot hold the
+        // loop away from supervisord's next event.
+        for _ in 0..<Self.connectionLimit {
+            guard let fd = try? system_accept(socket) else { return }
+            if connections.count >= Self.connectionLimit {
+                try? system_close(connections.removeFirst().fd)
+            }
+            connections.append(Connection(fd: fd, deadline: now + Self.connectionMilliseconds))
+        }
+    }
+
+    /// One step of a connection whose descriptor is ready.
+    private func advance(_ connection: inout Connection, answers: () -> ProbeEndpoint.Answers) {
+        switch connection.phase {
+        case .reading:
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count: Int
+            do { count = try system_read(connection.fd, into: &buffer) } catch {
+                if error != .wouldBlock { connection.phase = .finished }
+                return
+            }
+            guard count > 0 else {
+                // The client gave up before its head was complete.
+                connection.phase = .finished
+                return
+            }
+            connection.received += buffer[..<count]
+            let request = ProbeEndpoint.request(connection.received)
+            guard request != .incomplete else { return }
+            connection.received = []
+            connection.phase = .writing(ProbeEndpoint.response(to: request, answers: answers()))
+            send(&connection)
+        case .writing:
+            send(&connection)
+        case .draining(let discarded):
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count: Int
+            do { count = try system_read(connection.fd, into: &buffer) } catch {
+                if error != .wouldBlock { connection.phase = .finished }
+                return
+            }
+            connection.phase = count == 0 || discarded + count > Self.drainLimit ? .finished : .draining(discarded: discarded + count)
+        case .finished:
+            break
+        }
+    }
+
+    private func send(_ connection: inout Connection) {
+        guard case .writing(let pending) = connection.phase else { return }
+        let count: Int
+        do { count = try system_send(connection.fd, pending) } catch {
+            if error != .wouldBlock { connection.phase = .finished }
+            return
+        }
+        if count < pending.count {
+            connection.phase = .writing(Array(pending[count...]))
+        } else {
+            system_shutdown_write(connection.fd)
+            connection.phase = .draining(discarded: 0)
+        }
+    }
+}
