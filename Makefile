@@ -266,9 +266,9 @@ model:
 	$(SWIFT) build --build-tests
 	READINESS_MODEL_HISTORIES=$(MODEL_HISTORIES) $(SWIFT) test --disable-xctest --skip-build --filter SupervisordModelTests
 
-# libFuzzer (coverage-guided, with AddressSanitizer) on the three parsers that
-# read outside bytes: the event framer, the status file parser and the XML-RPC
-# answer parser, FUZZ_SECONDS each (default 60). `make test` runs a bounded,
+# libFuzzer (coverage-guided, with AddressSanitizer) on the four parsers that
+# read outside bytes: the event framer, the status file parser, the XML-RPC
+# answer parser and the HTTP request head parser, FUZZ_SECONDS each (default 60). `make test` runs a bounded,
 # seeded fuzzer of its own on the same parsers.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build/fuzz
@@ -276,7 +276,7 @@ fuzz:
 	mkdir -p $(FUZZ_DIR)
 	$(dir $(SWIFT))swiftc -O -sanitize=fuzzer,address -parse-as-library -package-name readiness -module-name ReadinessFuzz \
 		Sources/ReadinessCore/*.swift Tests/LibFuzzer/Fuzz.swift -o $(FUZZ_DIR)/readiness_fuzz
-	for target in framer status xmlrpc; do \
+	for target in framer status xmlrpc http; do \
 		mkdir -p $(FUZZ_DIR)/corpus-$$target && \
 		READINESS_FUZZ_TARGET=$$target $(FUZZ_DIR)/readiness_fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 \
 			-print_final_stats=1 $(FUZZ_DIR)/corpus-$$target || exit 1; \

@@ -147,7 +147,8 @@ package enum ProbeEndpoint {
 }
 
 /// `--http`'s address: `HOST:PORT`, `[IPV6]:PORT` or `:PORT` (every
-/// address). Numeric only: the listener resolves no names.
+/// address). Numeric only: the listener resolves no names. The IPv6 form is
+/// checked for its characters only; the bind finds the rest.
 package struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
     /// Empty for every address.
     package var host: String
@@ -163,8 +164,12 @@ package struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
         if isIPv6 {
             guard host.hasSuffix("]"), host.count > 2 else { throw problem }
             host = String(host.dropFirst().dropLast())
-        } else if host.contains(":") {
-            throw problem
+            guard host.contains(":"), host.utf8.allSatisfy({ Array("0123456789abcdefABCDEF:.".utf8).contains($0) }) else {
+                throw problem
+            }
+        } else if !host.isEmpty {
+            let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 4, parts.allSatisfy({ !$0.isEmpty && $0.count <= 3 && (UInt8($0) != nil) }) else { throw problem }
         }
         self.host = host
         self.port = port

@@ -1,6 +1,6 @@
 // libFuzzer entry point for `make fuzz`: compiled with ReadinessCore's sources
 // into one binary (swiftc -sanitize=fuzzer,address), not a SwiftPM target.
-// READINESS_FUZZ_TARGET picks the parser: framer, status or xmlrpc.
+// READINESS_FUZZ_TARGET picks the parser: framer, status, xmlrpc or http.
 
 import Glibc
 
@@ -14,6 +14,16 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         // Whatever parses must survive its own round trip.
         if let record = try? StatusRecord.parse(bytes), (try? StatusRecord.parse(record.encoded)) != record {
             fatalError("status record does not survive its round trip")
+        }
+    case "http":
+        // Bytes after a decided head change nothing.
+        let request = ProbeEndpoint.request(bytes)
+        let split = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
+        let early = ProbeEndpoint.request(bytes[..<split])
+        if early != .incomplete && early != request { fatalError("the verdict changed after the head was decided") }
+        if request != .incomplete {
+            let answers = ProbeEndpoint.Answers(record: StatusRecord(program: "start", state: .notSeen, listenerPID: 2, supervisordPID: 1), hook: nil)
+            if !ProbeEndpoint.response(to: request, answers: answers).starts(with: "HTTP/1.1 ".utf8) { fatalError("not an HTTP response") }
         }
     case "xmlrpc":
         if let response = try? HTTP.parse(bytes, complete: true) { _ = try? XMLRPC.parse(response.body) }

@@ -5,9 +5,10 @@ import Testing
 
 @testable import ReadinessCore
 
-/// Bounded, seeded fuzzing of the three parsers that read bytes from outside:
+/// Bounded, seeded fuzzing of the four parsers that read bytes from outside:
 /// the event framer (supervisord's stream), the status file parser (a file
-/// anyone may write) and the XML-RPC answer parser. Each gets mutated valid
+/// anyone may write), the XML-RPC answer parser and the HTTP request head
+/// parser (anything on the cluster network). Each gets mutated valid
 /// inputs and random bytes; none may crash, hang or grow without bound.
 /// READINESS_FUZZ_ITERATIONS changes the count; `make fuzz` runs libFuzzer on the same parsers.
 @Suite struct FuzzTests {
@@ -107,6 +108,29 @@ import Testing
             _ = try? XMLRPC.parseArray(input)
         }
         #expect(parsed > 0)
+    }
+}
+
+extension FuzzTests {
+    @Test func httpRequestParser() {
+        var complete = 0
+        let answers = ProbeEndpoint.Answers(
+            record: StatusRecord(program: "start", state: .notSeen, listenerPID: 2, supervisordPID: 1), hook: nil)
+        let seeds = ["GET /readyz HTTP/1.1\r\nHost: 10.0.0.7:8080\r\nUser-Agent: kube-probe/1.30\r\n\r\n", "HEAD /livez HTTP/1.0\n\n"]
+        Self.inputs(seeds: seeds.map { Array($0.utf8) }, seed: 4) { input in
+            let request = ProbeEndpoint.request(input)
+            if case .complete = request { complete += 1 }
+            // Bytes after a decided head change nothing: the verdict is the
+            // head's, whichever read completed it.
+            let split = input.isEmpty ? 0 : Int(input[0]) % (input.count + 1)
+            let early = ProbeEndpoint.request(input[..<split])
+            if early != .incomplete { #expect(early == request, "\(String(decoding: input, as: UTF8.self).debugDescription)") }
+            if request != .incomplete {
+                let response = ProbeEndpoint.response(to: request, answers: answers)
+                #expect(response.starts(with: "HTTP/1.1 ".utf8) && response.count < 1024)
+            }
+        }
+        #expect(complete > 0)
     }
 }
 

@@ -1,0 +1,291 @@
+import Foundation
+import Testing
+
+/// A plain TCP client for the listener's HTTP endpoint, as kubelet's prober
+/// uses it: one request per connection, read to the end.
+enum HTTPClient {
+    /// A port nothing listens on now: bound to port 0, read back, released.
+    static func freePort() -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(fd) }
+        var address = loopback(port: 0)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    static func loopback(port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+
+    /// A connected blocking socket with 5 s read and write timeouts, or nil.
+    static func connect(port: UInt16) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = loopback(port: port)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    static func send(_ fd: Int32, _ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
+    }
+
+    /// Everything the server sends until it closes.
+    static func readAll(_ fd: Int32) -> String {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            received += buffer[..<count]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    struct Response {
+        var status: Int
+        var head: String
+        var body: String
+    }
+
+    /// Sends `raw` as it is and parses what comes back; nil when the
+    /// connection fails or the answer is not HTTP.
+    static func exchange(port: UInt16, _ raw: String) -> Response? {
+        guard let fd = connect(port: port) else { return nil }
+        defer { close(fd) }
+        guard send(fd, raw) else { return nil }
+        let text = readAll(fd)
+        guard let split = text.range(of: "\r\n\r\n"), text.hasPrefix("HTTP/1.1 "),
+            let status = Int(text.dropFirst(9).prefix(3))
+        else { return nil }
+        return Response(status: status, head: String(text[..<split.lowerBound]), body: String(text[split.upperBound...]))
+    }
+
+    static func get(port: UInt16, _ path: String) -> Response? {
+        exchange(port: port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUser-Agent: kube-probe/1.30\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+    }
+}
+
+extension Supervisord {
+    /// The listener's pid, from the status file.
+    var listenerPID: pid_t? { status?["listener_pid"].flatMap { pid_t($0) } }
+}
+
+/// The listener's `--http` endpoint under a real supervisord: the same
+/// verdicts as readiness_probe on the same record, the liveness half, and
+/// hostile clients that cannot hold supervisord's events back.
+@Suite struct HTTPProbeTests {
+    /// `/readyz` and the exec probe agree: 200 exactly when the probe exits
+    /// 0, and the body is the probe's line.
+    func expectSameVerdict(_ supervisord: Supervisord, port: UInt16, _ context: String) throws {
+        let probe = try supervisord.probe()
+        let line = (probe.status == 0 ? probe.stdout : probe.stderr).trimmingCharacters(in: .newlines)
+        let response = try #require(HTTPClient.get(port: port, "/readyz"), "no answer on /readyz (\(context))")
+        #expect((response.status == 200) == (probe.status == 0), "\(context): /readyz \(response.status), probe \(probe.status)")
+        #expect([200, 503].contains(response.status))
+        #expect(response.body == line + "\n", "\(context)")
+    }
+
+    /// Every state start.sh passes through, and its ends: exit 0, exit 3,
+    /// FATAL, stopped. At each, `/readyz` says what the probe says.
+    @Test(arguments: ["exit 0", "exit 3", "fatal", "stopped"])
+    func readyzAgreesWithTheProbeInEveryState(ending: String) throws {
+        let port = HTTPClient.freePort()
+        let scratch = ScratchDirectory()
+        let trigger = "\(scratch.path)/go"
+        let script = ending == "fatal" ? "exit 0" : "while [ ! -e \(trigger) ]; do sleep 0.05; done\n\(ending == "exit 3" ? "exit 3" : "exit 0")"
+        let settings = ending == "fatal" ? ["command": "/nonexistent/start.sh", "startretries": "0"] : ["startsecs": "1"]
+        let supervisord = try Supervisord(start: script, startSettings: settings, listenerArguments: "--http 127.0.0.1:\(port) --hook /nonexistent-hook")
+        #expect(eventually { HTTPClient.get(port: port, "/readyz") != nil }, "the listener never answered on port \(port)")
+        switch ending {
+        case "fatal":
+            _ = try #require(supervisord.waitForState("FATAL"))
+            try expectSameVerdict(supervisord, port: port, "FATAL")
+            #expect(HTTPClient.get(port: port, "/readyz")?.body.hasPrefix("not ready: 102 START_FATAL: ") == true)
+        case "stopped":
+            _ = try #require(supervisord.waitForState("RUNNING"))
+            try expectSameVerdict(supervisord, port: port, "RUNNING")
+            _ = try supervisord.ctl("stop", "start")
+            _ = try #require(supervisord.waitForState("STOPPED"))
+            try expectSameVerdict(supervisord, port: port, "STOPPED")
+            #expect(HTTPClient.get(port: port, "/readyz")?.body.hasPrefix("not ready: 103 START_STOPPED: ") == true)
+        default:
+            _ = try #require(supervisord.waitForState("RUNNING"))
+            try expectSameVerdict(supervisord, port: port, "RUNNING")
+            #expect(HTTPClient.get(port: port, "/readyz")?.status == 503)
+            #expect(FileManager.default.createFile(atPath: trigger, contents: nil))
+            _ = try #require(supervisord.waitForState("EXITED"))
+            #expect(eventually { supervisord.status?["exit_status"] != nil })
+            try expectSameVerdict(supervisord, port: port, ending)
+            let expected = ending == "exit 0" ? 200 : 503
+            #expect(HTTPClient.get(port: port, "/readyz")?.status == expected)
+        }
+        #expect(HTTPClient.get(port: port, "/livez")?.status == 200)
+        #expect(HTTPClient.get(port: port, "/livez")?.body == "alive: no essential program has ended\n")
+    }
+
+    /// With `--essential-dry-run` supervisord keeps running after an
+    /// essential program ended: `/readyz` answers as the probe (a dry run
+    /// does not withdraw readiness), `/livez` turns 503 so that kubelet's
+    /// livenessProbe restarts the container.
+    @Test func livezFailsOnceAnEssentialProgramEnded() throws {
+        let port = HTTPClient.freePort()
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [EssentialProgramTests.crashingApp()],
+            listenerArguments: "--http 127.0.0.1:\(port) --hook /nonexistent-hook --essential app --essential-dry-run")
+        #expect(eventually(within: 60) { supervisord.status?["essential_failure"] == "app:app" })
+        let live = try #require(HTTPClient.get(port: port, "/livez"))
+        #expect(live.status == 503)
+        #expect(live.body == "not alive: 107 ESSENTIAL_DOWN: supervisord could not start essential program app:app (FATAL): Exited too quickly (process log may have details); dry run, supervisord is not shut down\n")
+        try expectSameVerdict(supervisord, port: port, "dry run")
+        #expect(HTTPClient.get(port: port, "/readyz")?.status == 200)
+        #expect(supervisord.process.isRunning)
+    }
+
+    /// An installed hook is not run for httpGet probes: `/readyz` does not
+    /// pass without it, and says why.
+    @Test func anInstalledHookIsNotSkippedSilently() throws {
+        let port = HTTPClient.freePort()
+        let scratch = ScratchDirectory()
+        let hook = scratch.script("hook", "#!/bin/sh\nexit 0\n")
+        let supervisord = try Supervisord(start: "exit 0", listenerArguments: "--http 127.0.0.1:\(port) --hook \(hook)")
+        _ = try #require(supervisord.waitForState("EXITED"))
+        let response = try #require(HTTPClient.get(port: port, "/readyz"))
+        #expect(response.status == 503)
+        #expect(response.body == "not ready: 113 HOOK_UNUSABLE: hook \(hook) is installed, and httpGet probes do not run it: use the exec probe\n")
+    }
+
+    /// HEAD, other paths, other methods, garbage, an oversized head, and a
+    /// client that sends nothing: each gets its status (or is closed at the
+    /// deadline) and the listener goes on.
+    @Test func requestsOtherThanAProbeAreRefused() throws {
+        let port = HTTPClient.freePort()
+        let supervisord = try Supervisord(start: "exit 0", listenerArguments: "--http 127.0.0.1:\(port) --hook /nonexistent-hook")
+        _ = try #require(supervisord.waitForState("EXITED"))
+        let head = try #require(HTTPClient.exchange(port: port, "HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n"))
+        #expect(head.status == 200 && head.body.isEmpty && head.head.contains("Content-Length: "))
+        #expect(HTTPClient.get(port: port, "/")?.status == 404)
+        #expect(HTTPClient.get(port: port, "/status")?.status == 404)
+        #expect(HTTPClient.exchange(port: port, "POST /readyz HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")?.status == 405)
+        #expect(HTTPClient.exchange(port: port, "\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}\r\n\r\n")?.status == 400)
+        #expect(HTTPClient.exchange(port: port, "GET /readyz HTTP/1.1\r\n" + String(repeating: "X: y\r\n", count: 3000))?.status == 431)
+        #expect(HTTPClient.exchange(port: port, "GET /readyz HTTP/2.0\r\n\r\n")?.status == 505)
+        // Nothing sent: closed at the deadline, without an answer.
+        let silent = try #require(HTTPClient.connect(port: port))
+        let started = Date()
+        #expect(HTTPClient.readAll(silent).isEmpty)
+        close(silent)
+        #expect(Date().timeIntervalSince(started) < 4.5, "not closed by the listener's deadline")
+        #expect(HTTPClient.get(port: port, "/readyz")?.status == 200)
+        #expect(!supervisord.output.contains("level=error"), "\(supervisord.output)")
+    }
+
+    /// Slowloris, a burst of connections, garbage and vanishing clients at
+    /// once, while start.sh moves on: its transitions are recorded as they
+    /// happen, a fresh probe is answered, and afterwards the listener's
+    /// descriptors are back to what they were and its memory did not grow.
+    @Test func hostileClientsHoldNothingBack() throws {
+        let port = HTTPClient.freePort()
+        let scratch = ScratchDirectory()
+        let trigger = "\(scratch.path)/go"
+        let supervisord = try Supervisord(
+            start: "while [ ! -e \(trigger) ]; do sleep 0.05; done; exit 0", startSettings: ["startsecs": "0"],
+            listenerArguments: "--http 127.0.0.1:\(port) --hook /nonexistent-hook")
+        _ = try #require(supervisord.waitForState("RUNNING"))
+        let listener = try #require(supervisord.listenerPID)
+        #expect(eventually { HTTPClient.get(port: port, "/readyz")?.status == 503 })
+        Thread.sleep(forTimeInterval: 1.2)  // the probe connections above are gone
+        let descriptors = { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(listener)/fd").count) ?? -1 }
+        let baseline = descriptors()
+        let baselineRSS = try #require(Self.residentKilobytes(listener))
+
+        // 100 slowloris connections, a byte a second; garbage; vanishing clients.
+        var slow: [Int32] = (0..<100).compactMap { _ in HTTPClient.connect(port: port) }
+        for fd in slow { _ = HTTPClient.send(fd, "G") }
+        let stop = Date().addingTimeInterval(4)
+        let burst = Thread {
+            var opened = 0
+            while opened < 10_000 && Date() < stop.addingTimeInterval(20) {
+                guard let fd = HTTPClient.connect(port: port) else { continue }
+                opened += 1
+                switch opened % 4 {
+                case 0: _ = HTTPClient.send(fd, String(repeating: "\u{0}\u{FF}garbage", count: 500))
+                case 1: _ = HTTPClient.send(fd, "GET /readyz HTTP/1.1\r\n")  // and vanish mid-head
+                default: break  // connect and vanish
+                }
+                close(fd)
+            }
+        }
+        burst.start()
+        // start.sh exits while all that goes on: recorded, and a fresh probe sees it.
+        #expect(FileManager.default.createFile(atPath: trigger, contents: nil))
+        var ticks = 0
+        while Date() < stop {
+            for fd in slow { _ = HTTPClient.send(fd, "E") }
+            ticks += 1
+            Thread.sleep(forTimeInterval: 1)
+        }
+        #expect(supervisord.waitForState("EXITED") != nil)
+        #expect(supervisord.logged("msg=transition program=start from=RUNNING to=EXITED expected=1"))
+        #expect(eventually { HTTPClient.get(port: port, "/readyz")?.status == 200 }, "a fresh probe was not answered")
+        while !burst.isFinished { Thread.sleep(forTimeInterval: 0.1) }
+        for fd in slow { close(fd) }
+        slow.removeAll()
+        #expect(eventually(within: 5) { descriptors() == baseline }, "descriptors: \(descriptors()), baseline \(baseline)")
+        let rss = try #require(Self.residentKilobytes(listener))
+        #expect(rss <= baselineRSS + 512, "RSS grew from \(baselineRSS) to \(rss) KiB")
+        #expect(supervisord.process.isRunning)
+        #expect(!supervisord.output.contains("level=error"), "\(supervisord.output)")
+    }
+
+    /// The port is taken when the listener starts: it says so, follows
+    /// events all the same, and binds once the port is free.
+    @Test func aTakenPortIsRetried() throws {
+        let port = HTTPClient.freePort()
+        // Close-on-exec: supervisord, spawned meanwhile, must not hold it too.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = HTTPClient.loopback(port: port)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound == 0 && listen(holder, 1) == 0)
+        let supervisord = try Supervisord(start: "exit 0", listenerArguments: "--http 127.0.0.1:\(port) --hook /nonexistent-hook")
+        #expect(supervisord.logged("level=error msg=\"cannot listen for httpGet probes, retrying every 5 s (they fail until then)\" address=127.0.0.1:\(port) error=\"Address already in use (EADDRINUSE)\""))
+        _ = try #require(supervisord.waitForState("EXITED"))
+        #expect(try supervisord.probe().status == 0)
+        close(holder)
+        #expect(eventually(within: 15) { HTTPClient.get(port: port, "/readyz")?.status == 200 }, "\(supervisord.output)")
+        #expect(supervisord.logged("msg=\"answering httpGet probes\" address=127.0.0.1:\(port)"))
+    }
+
+    @Test(arguments: ["nonsense", "127.0.0.1", "localhost:80", "127.0.0.1:0"])
+    func badHTTPAddressesAreUsageErrors(address: String) throws {
+        let scratch = ScratchDirectory()
+        let result = try run(Paths.listener, ["--status-file", "\(scratch.path)/status", "--http", address])
+        #expect(result.status == 64)
+        #expect(result.stderr.hasPrefix("readiness_listener: --http takes HOST:PORT, [IPV6]:PORT or :PORT"))
+    }
+
+    /// VmRSS of `pid`, in KiB.
+    static func residentKilobytes(_ pid: pid_t) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+        return line.flatMap { Int($0.split(separator: " ")[1]) }
+    }
+}
