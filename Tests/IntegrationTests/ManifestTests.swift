@@ -13,7 +13,18 @@ import Testing
     @Test func shippedManifestsAreValid() throws {
         let result = try validate([])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.hasSuffix("2 files, 0 errors\n"))
+        #expect(result.stdout.hasSuffix("3 files, 0 errors\n"))
+    }
+
+    /// The httpGet example probes the paths the listener serves, on the port
+    /// the shipped config's example gives it.
+    @Test func httpGetManifestMatchesTheListener() throws {
+        let text = try String(contentsOfFile: "\(Self.directory)/deployment-httpget.yaml", encoding: .utf8)
+        let config = try String(contentsOfFile: "\(Paths.repository)/supervisor.d/readiness_listener.conf", encoding: .utf8)
+        #expect(config.contains("--http :8099\n"))
+        #expect(text.contains("containerPort: 8099\n              name: readiness\n"))
+        #expect(text.contains("httpGet:\n              path: /readyz\n              port: readiness\n"))
+        #expect(text.contains("httpGet:\n              path: /livez\n              port: readiness\n"))
     }
 
     @Test func manifestsNameTheInstalledProbe() throws {
