@@ -40,6 +40,7 @@ SWIFT_TARGET := -target aarch64-none-none-elf -clang-target aarch64-unknown-linu
 C_TARGET := --target=aarch64-linux-gnu --sysroot=$(ARM64_SYSROOT) --gcc-toolchain=/usr
 LINK_TARGET := $(C_TARGET) -fuse-ld=lld
 CROSS_PACKAGES := cross-packages-arm64
+DROP_UNWIND_TABLES :=
 else
 RELEASE_DIR := .build/embedded
 EMBEDDED_LIB := $(dir $(SWIFT))../lib/swift/embedded/x86_64-unknown-linux-gnu
@@ -47,6 +48,12 @@ SWIFT_TARGET := -target x86_64-unknown-linux-gnu
 C_TARGET :=
 LINK_TARGET :=
 CROSS_PACKAGES :=
+# Static glibc brings about 58 KB of unwind tables (.eh_frame) that nothing
+# here reads: Embedded Swift is compiled nounwind and traps, and there is no
+# C++, no backtrace() and no thread cancellation. Dropped after the link
+# (binutils' objcopy; llvm-objcopy leaves the space in place), which keeps the
+# listener under 1 MiB. arm64 (lld, another glibc build) is well under it.
+DROP_UNWIND_TABLES := objcopy --remove-section=.eh_frame --remove-section=.eh_frame_hdr
 endif
 EMBEDDED_FLAGS := -enable-experimental-feature Embedded $(SWIFT_TARGET) -wmo -Osize \
 	-package-name readiness -Xfrontend -function-sections -I Sources/CReadiness/include -I $(RELEASE_DIR) \
@@ -233,6 +240,7 @@ $(RELEASE_DIR)/readiness_%.o: $$(wildcard Sources/readiness_%/*.swift) $(RELEASE
 
 $(RELEASE_DIR)/readiness_%: $(RELEASE_DIR)/readiness_%.o $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o $(RELEASE_DIR)/CReadiness.o
 	$(CLANG) $(LINK_TARGET) $^ $(EMBEDDED_LINK) -o $@
+	$(if $(DROP_UNWIND_TABLES),$(DROP_UNWIND_TABLES) $@)
 
 # The config first: when the include directory cannot be told, nothing is installed.
 install: release

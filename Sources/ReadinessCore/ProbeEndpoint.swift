@@ -179,3 +179,18 @@ package struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
         isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }
+
+extension Verdict {
+    /// The verdict readiness_probe gave as a child of the listener: its exit
+    /// status says the code, its one line the message.
+    package init(probeExit status: Int32, output: some Collection<UInt8>) {
+        let line = String(decoding: output.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        let code = ProbeCode.all.first { $0.rawValue == status && $0 != .hookFailed } ?? ProbeCode.forHookExit(status)
+        let prefix = "\(status == 0 ? "ready" : "not ready"): \(code.rawValue) \(code.name): "
+        guard line.hasPrefix(prefix) else {
+            self.init(.internalError, "readiness_probe exited \(status) without its line (printed: \(line.prefix(200)))")
+            return
+        }
+        self.init(code, String(line.dropFirst(prefix.count)))
+    }
+}

@@ -19,6 +19,13 @@ package struct FileDescriptor: ~Copyable {
     /// made durable: a failed close loses nothing then.
     deinit { try? system_close(rawValue) }
 
+    /// Gives up the duty to close: the caller owns the raw descriptor now.
+    consuming func release() -> Int32 {
+        let fd = rawValue
+        discard self
+        return fd
+    }
+
     /// Closes the descriptor and reports a failure, which after writes can be
     /// the only sign that they did not reach the file (NFS, a full quota).
     consuming func close() throws(Errno) {

@@ -78,29 +78,41 @@ package struct ProbeServer: ~Copyable {
         socket = fd
     }
 
-    /// Waits until `input` is readable (or at its end) or a connection needs
-    /// work; true when `input` is. Without a listening socket it returns true
-    /// at once and the caller's read blocks as it always did.
-    package mutating func wait(forInputOn input: Int32) throws(Errno) -> Bool {
-        guard socket >= 0 || !connections.isEmpty else { return true }
+    /// What a `wait` found ready.
+    package struct Readiness {
+        /// The event input is readable, or at its end.
+        package var input: Bool
+        /// The extra descriptor is.
+        package var extra: Bool
+    }
+
+    /// Waits until `input` is readable (or at its end), `extra` is (when not
+    /// -1), a connection needs work, or the monotonic clock reaches `wake`.
+    /// With nothing to poll but `input` it returns at once, input ready, and
+    /// the caller's read blocks as it always did.
+    package mutating func wait(forInputOn input: Int32, extra: Int32 = -1, wake: Int64? = nil) throws(Errno) -> Readiness {
+        guard socket >= 0 || !connections.isEmpty || extra >= 0 || wake != nil else { return Readiness(input: true, extra: false) }
         var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
+        if extra >= 0 { fds.append(pollfd(fd: extra, events: Int16(POLLIN), revents: 0)) }
+        let first = fds.count
         if socket >= 0 { fds.append(pollfd(fd: socket, events: Int16(POLLIN), revents: 0)) }
         for connection in connections {
             let events = if case .writing = connection.phase { Int16(POLLOUT) } else { Int16(POLLIN) }
             fds.append(pollfd(fd: connection.fd, events: events, revents: 0))
         }
         let now = Clock.monotonicMilliseconds()
-        let timeout = connections.map { max(0, $0.deadline - now) }.min().map { Int32(clamping: $0) } ?? -1
+        let deadlines = connections.map { $0.deadline } + (wake.map { [$0] } ?? [])
+        let timeout = deadlines.map { max(0, $0 - now) }.min().map { Int32(clamping: $0) } ?? -1
         _ = try system_poll(&fds, timeout)
-        var index = 1
+        var index = first
         if socket >= 0 {
-            listenRevents = fds[1].revents
-            index = 2
+            listenRevents = fds[index].revents
+            index += 1
         }
         for position in connections.indices {
             connections[position].revents = fds[index + position].revents
         }
-        return fds[0].revents != 0
+        return Readiness(input: fds[0].revents != 0, extra: extra >= 0 && fds[1].revents != 0)
     }
 
     /// Does what the last `wait` found: closes expired connections, reads,

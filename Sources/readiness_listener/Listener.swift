@@ -18,14 +18,21 @@ struct Listener: ~Copyable {
     private var core: ListenerCore
     private var io: ListenerIO
     private let http: ListenAddress?
-    /// The image's hook, which httpGet answers never run.
+    /// The image's hook, for `/readyz`.
     private let hookPath: String
+    /// With `--hook-interval`: the hook run on the listener's timer; else
+    /// httpGet answers never run it.
+    private var periodicProbe: PeriodicProbe
+    /// Whether the common check passed at the last look: when it starts to,
+    /// the hook's last verdict no longer counts and it runs at once.
+    private var commonCheckPassed = false
     /// How often an unbound HTTP socket is tried again.
     private static let bindRetryMilliseconds: Int64 = 5000
 
-    init(configuration: ListenerConfiguration, http: ListenAddress? = nil, hookPath: String) {
+    init(configuration: ListenerConfiguration, http: ListenAddress? = nil, hookPath: String, periodicProbe: consuming PeriodicProbe = .disabled) {
         self.http = http
         self.hookPath = hookPath
+        self.periodicProbe = periodicProbe
         let statusPath = configuration.statusPath
         io = ListenerIO(statusPath: statusPath)
         let tracker = ProgramTracker(
@@ -70,14 +77,17 @@ struct Listener: ~Copyable {
                 listen(&server, firstTry: bindAttempts == 0)
                 bindAttempts += 1
             }
-            let inputReady: Bool
+            runHookIfDue()
+            let ready: ProbeServer.Readiness
             do {
-                inputReady = try server.wait(forInputOn: StandardStreams.inputDescriptor)
+                ready = try server.wait(
+                    forInputOn: StandardStreams.inputDescriptor, extra: periodicProbe.outputDescriptor, wake: periodicProbe.wakeAt)
             } catch {
                 log(.error, "cannot wait for events and HTTP probes", [("error", error.description)])
                 return 2
             }
-            if inputReady {
+            if ready.extra { periodicProbe.readOutput() }
+            if ready.input {
                 let count: Int
                 do {
                     count = try framer.append(reading: StandardStreams.readStandardInput)
@@ -108,6 +118,20 @@ struct Listener: ~Copyable {
         }
     }
 
+    /// With `--hook-interval`: starts the hook's run through readiness_probe
+    /// when one is due, the common check passes and a hook is installed; at
+    /// once when the common check has just started to pass.
+    private mutating func runHookIfDue() {
+        guard periodicProbe.isEnabled else { return }
+        let passes = Verdict.commonCheck(core.record).isReady
+        defer { commonCheckPassed = passes }
+        if passes && !commonCheckPassed { periodicProbe.restart() }
+        guard passes, HookRunner(path: hookPath, timeoutMilliseconds: 0).usability() == .usable else { return }
+        if let error = periodicProbe.startIfDue() {
+            log(.error, "cannot run the hook for httpGet probes", [("hook", hookPath), ("error", error)])
+        }
+    }
+
     /// Binds the HTTP socket, saying so or why not (once: retries are quiet
     /// until they succeed).
     private func listen(_ server: inout ProbeServer, firstTry: Bool) {
@@ -125,13 +149,20 @@ struct Listener: ~Copyable {
     }
 
     /// What the hook adds to `/readyz`: nothing when there is none. A request
-    /// never starts a process, so an installed hook is not run, and the
-    /// answer says so rather than pass without it.
+    /// never starts a process: the hook's verdict is the latest periodic
+    /// run's, and without `--hook-interval` an installed hook is not run,
+    /// which the answer says rather than pass without it.
     private func hookVerdict() -> Verdict? {
         switch HookRunner(path: hookPath, timeoutMilliseconds: 0).usability() {
-        case .absent: nil
-        case .unusable(let reason): Verdict(.hookUnusable, reason)
-        case .usable: Verdict(.hookUnusable, "hook \(hookPath) is installed, and httpGet probes do not run it: use the exec probe")
+        case .absent:
+            return nil
+        case .unusable(let reason):
+            return Verdict(.hookUnusable, reason)
+        case .usable:
+            guard periodicProbe.isEnabled else {
+                return Verdict(.hookUnusable, "hook \(hookPath) is installed, and httpGet probes do not run it: use the exec probe, or --hook-interval")
+            }
+            return periodicProbe.latest ?? Verdict(.startPending, "\(Verdict.commonCheck(core.record).message); the hook has not run since")
         }
     }
 

@@ -8,7 +8,8 @@ import ReadinessPlatform
 let usage = """
     usage: readiness_listener [--program NAME] [--status-file PATH] [--essential SPEC]...
                               [--essential-exit unexpected|any] [--essential-dry-run]
-                              [--http ADDR:PORT] [--hook PATH] [--verbose]
+                              [--http ADDR:PORT [--hook PATH] [--hook-interval SECONDS]
+                              [--hook-timeout SECONDS] [--probe PATH]] [--verbose]
     Run by supervisord as [eventlistener:readiness_listener] with events=PROCESS_STATE,TICK_5.
       --program NAME       program to follow, NAME or GROUP:NAME (default: start)
       --status-file PATH   status file to keep (default: /run/readiness/status)
@@ -24,7 +25,11 @@ let usage = """
                            GET /livez is 503 once an essential program ended.
                            ADDR is numeric: 127.0.0.1, 0.0.0.0, [::], or empty for all
       --hook PATH          the image's hook (default /usr/bin/readiness_probe_hook):
-                           httpGet probes do not run it, so /readyz is 503 while it exists
+                           requests never run it; without --hook-interval /readyz
+                           is 503 while it exists
+      --hook-interval SECONDS  run the hook every SECONDS through readiness_probe
+                           (--probe, default: beside this binary) with --hook-timeout
+                           (default 0.7); /readyz answers with the latest run's verdict
       --verbose            also log events of other programs
       --version, --help
     Exit status: 0 at end of input or on SIGTERM, SIGINT or SIGHUP, 2 when the event
@@ -40,7 +45,7 @@ func fail(_ message: String) -> Never {
 let options: CommandLineOptions
 do {
     options = try CommandLineOptions(
-        Processes.arguments.dropFirst(), valued: ["program", "status-file", "essential", "essential-exit", "http", "hook"],
+        Processes.arguments.dropFirst(), valued: ["program", "status-file", "essential", "essential-exit", "http", "hook", "hook-interval", "hook-timeout", "probe"],
         flags: ["verbose", "version", "help", "essential-dry-run"])
 } catch {
     fail(error.description)
@@ -70,11 +75,30 @@ var http: ListenAddress?
 if let text = options.values["http"] {
     do { http = try ListenAddress(parsing: text) } catch { fail(error.description) }
 }
+let statusPath = options.values["status-file"] ?? "/run/readiness/status"
+let hookPath = options.values["hook"] ?? "/usr/bin/readiness_probe_hook"
+
+/// `--hook-interval`'s periodic hook run, or none.
+func periodicProbe(_ options: CommandLineOptions, http: ListenAddress?, statusPath: String, hookPath: String) -> PeriodicProbe {
+    guard options.values["hook-interval"] != nil || options.values["hook-timeout"] != nil || options.values["probe"] != nil else { return .disabled }
+    guard http != nil, options.values["hook-interval"] != nil else { fail("--hook-timeout and --probe go with --hook-interval, and --hook-interval with --http") }
+    do {
+        // Beside this binary, as `make install` puts them; else where it installs.
+        let this = Processes.arguments.first ?? ""
+        let besideThis = this.contains("/") ? String(this[...this.lastIndex(of: "/")!]) + "readiness_probe" : "/usr/bin/readiness_probe"
+        return PeriodicProbe(
+            probePath: options.values["probe"] ?? besideThis, statusPath: statusPath, hookPath: hookPath,
+            hookTimeout: options.values["hook-timeout"] ?? "0.7", hookTimeoutMilliseconds: try options.milliseconds("hook-timeout", default: 700, range: 1...3_600_000),
+            intervalMilliseconds: try options.milliseconds("hook-interval", default: 10_000, range: 1000...3_600_000))
+    } catch {
+        fail(error.description)
+    }
+}
 
 var listener = Listener(
     configuration: ListenerConfiguration(
         selector: ProgramSelector(options.values["program"] ?? "start"),
-        statusPath: options.values["status-file"] ?? "/run/readiness/status", essential: essential,
+        statusPath: statusPath, essential: essential,
         essentialDryRun: options.flags.contains("essential-dry-run"), verbose: options.flags.contains("verbose")),
-    http: http, hookPath: options.values["hook"] ?? "/usr/bin/readiness_probe_hook")
+    http: http, hookPath: hookPath, periodicProbe: periodicProbe(options, http: http, statusPath: statusPath, hookPath: hookPath))
 Processes.exit(listener.run())

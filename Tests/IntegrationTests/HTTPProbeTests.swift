@@ -168,7 +168,47 @@ extension Supervisord {
         _ = try #require(supervisord.waitForState("EXITED"))
         let response = try #require(HTTPClient.get(port: port, "/readyz"))
         #expect(response.status == 503)
-        #expect(response.body == "not ready: 113 HOOK_UNUSABLE: hook \(hook) is installed, and httpGet probes do not run it: use the exec probe\n")
+        #expect(response.body == "not ready: 113 HOOK_UNUSABLE: hook \(hook) is installed, and httpGet probes do not run it: use the exec probe, or --hook-interval\n")
+    }
+
+    /// `--hook-interval`: the listener runs the hook through readiness_probe
+    /// on its own timer, and `/readyz` answers with what that run said,
+    /// the same line as the exec probe; a changed hook is seen at the next
+    /// run. A hook that hangs is killed at its deadline, and meanwhile
+    /// events are answered.
+    @Test func theHookRunsOnTheListenersTimer() throws {
+        let port = HTTPClient.freePort()
+        let scratch = ScratchDirectory()
+        let verdict = "\(scratch.path)/hook-exit"
+        _ = scratch.write("hook-exit", "3")
+        let hook = scratch.script("hook", "#!/bin/sh\necho checking\ncode=$(cat \(verdict))\n[ \"$code\" = hang ] && exec sleep 60\nexit $code\n")
+        let trigger = "\(scratch.path)/go"
+        let supervisord = try Supervisord(
+            start: "while [ ! -e \(trigger) ]; do sleep 0.05; done; exit 0",
+            listenerArguments: "--http 127.0.0.1:\(port) --hook \(hook) --hook-interval 1 --hook-timeout 0.5 --probe \(Paths.probe)")
+        _ = try #require(supervisord.waitForState("RUNNING"))
+        #expect(eventually { HTTPClient.get(port: port, "/readyz")?.body.hasPrefix("not ready: 100 START_PENDING: program start is RUNNING") == true })
+        #expect(FileManager.default.createFile(atPath: trigger, contents: nil))
+        _ = try #require(supervisord.waitForState("EXITED"))
+        #expect(eventually { HTTPClient.get(port: port, "/readyz")?.body.hasPrefix("not ready: 3 HOOK_FAILED: ") == true })
+        let failing = try #require(HTTPClient.get(port: port, "/readyz"))
+        let probe = try supervisord.probe(["--hook", hook])
+        #expect(probe.status == 3)
+        #expect(failing.status == 503 && failing.body == probe.stderr, "\(failing.body) vs \(probe.stderr)")
+
+        _ = scratch.write("hook-exit", "0")
+        #expect(eventually { HTTPClient.get(port: port, "/readyz")?.status == 200 })
+        let passing = try #require(HTTPClient.get(port: port, "/readyz"))
+        let passed = try supervisord.probe(["--hook", hook])
+        #expect(passed.status == 0 && passing.body == passed.stdout, "\(passing.body) vs \(passed.stdout)")
+
+        _ = scratch.write("hook-exit", "hang")
+        #expect(eventually { HTTPClient.get(port: port, "/readyz")?.body.hasPrefix("not ready: 110 HOOK_TIMEOUT: ") == true })
+        // Events are answered while hooks hang: start.sh runs again and is seen.
+        _ = try supervisord.ctl("start", "start")
+        #expect(eventually { supervisord.status?["state"] == "RUNNING" || supervisord.status?["state"] == "STARTING" })
+        #expect(HTTPClient.get(port: port, "/readyz")?.body.hasPrefix("not ready: 100 START_PENDING: ") == true)
+        #expect(!supervisord.output.contains("level=error"), "\(supervisord.output)")
     }
 
     /// HEAD, other paths, other methods, garbage, an oversized head, and a

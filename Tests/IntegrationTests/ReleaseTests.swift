@@ -26,6 +26,13 @@ import Testing
         try run("/usr/sbin/chroot", [root.path] + (Paths.emulator == nil ? [] : ["/emulator"]) + arguments, environment: [:], stdin: stdin)
     }
 
+    /// C-class footprint: each binary at most 1 MiB, static and stripped.
+    @Test(arguments: ["readiness_listener", "readiness_probe"])
+    func binariesAreAtMostOneMebibyte(binary: String) throws {
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: "\(Self.releaseDirectory)/\(binary)")[.size] as? Int)
+        #expect(size <= 1 << 20, "\(binary) is \(size) bytes")
+    }
+
     @Test func probeGivesItsCodesInAnEmptyRoot() throws {
         let root = try emptyRoot(with: "readiness_probe")
         let codes = try chroot(root, ["/readiness_probe", "--codes"])
