@@ -85,7 +85,9 @@ import Testing
         let trigger = "\(scratch.path)/trigger"
         let supervisord = try Supervisord(
             start: "while [ ! -e \(trigger) ]; do sleep 0.05; done; exit 1",
-            startSettings: ["startsecs": "1", "startretries": "0", "autorestart": "unexpected"],
+            // startsecs=3: the restarted run, which exits at once, is a failed
+            // start even on a starved machine.
+            startSettings: ["startsecs": "3", "startretries": "0", "autorestart": "unexpected"],
             programs: [Self.chatty], rpcInterfaceModule: Self.lateAnswers(delay: 0.4, trigger: trigger))
         var codes: [Int32] = []
         var histories: [[String]] = []
