@@ -22,6 +22,10 @@ enum ContainerImage {
     static let startConfig = "/etc/supervisor/conf.d/start.conf"
     /// Where the listener's config lands in Debian's layout.
     static let listenerConfig = "/etc/supervisor/conf.d/readiness_listener.conf"
+    /// The listener's `--http` address in every container (Options.http):
+    /// loopback of the container's own network namespace, where the
+    /// kubelet-like prober's httpGet probes connect.
+    static let httpPort: UInt16 = 8080
 
     /// Containers and overlay mounts a crashed earlier run left in this
     /// repository's directory: only ids with our prefix whose bundle is ours.
@@ -47,7 +51,8 @@ enum ContainerImage {
 struct ContainerError: Error, CustomStringConvertible { let description: String }
 
 /// One runc container: supervisord as PID 1 over an overlay of
-/// `own layer : installed : base`, /run a tmpfs, no network, no rlimits.
+/// `own layer : installed : base`, /run a tmpfs, no rlimits, and a network
+/// namespace of its own with only the loopback interface (runc brings it up).
 final class Container {
     struct Options {
         /// The body of /usr/local/bin/start.sh; nil leaves the command missing.
@@ -58,6 +63,9 @@ final class Container {
         var programs = ""
         /// More arguments for the listener's command line.
         var listenerArguments: [String] = []
+        /// The listener's `--http` address, inside the container's network
+        /// namespace; nil leaves httpGet probes out (and the config as installed).
+        var http: String? = "127.0.0.1:\(ContainerImage.httpPort)"
         /// readOnlyRootFilesystem: only the tmpfs mounts are writable.
         var readOnlyRoot = false
         /// A host directory kept at /run/readiness, as an emptyDir outlives a container.
@@ -68,6 +76,8 @@ final class Container {
 
     let id: String
     let bundle: String
+    /// Where the listener answers httpGet probes, if it was given `--http`.
+    let httpPort: UInt16?
     var rootfs: String { "\(bundle)/rootfs" }
     private(set) var initPID: Int32 = 0
     private var mounted = false
@@ -76,6 +86,7 @@ final class Container {
         ContainerImage.leftoversRemoved
         id = "\(ContainerImage.runToken)-\(UUID().uuidString.prefix(6).lowercased())"
         bundle = "\(ContainerImage.directory)/\(id)"
+        httpPort = options.http.flatMap { $0.split(separator: ":").last.flatMap { UInt16($0) } }
         do { try create(options) } catch {
             destroy()
             throw error
@@ -97,14 +108,15 @@ final class Container {
         if let start = options.start { try put(ContainerImage.startScript, "#!/bin/sh\n\(start)\n", mode: 0o755) }
         if let hook = options.hook { try put("/usr/bin/readiness_probe_hook", "#!/bin/sh\n\(hook)\n", mode: 0o755) }
         if !options.programs.isEmpty { try put("/etc/supervisor/conf.d/programs.conf", options.programs) }
-        if !options.listenerArguments.isEmpty {
+        let listenerArguments = options.listenerArguments + (options.http.map { ["--http", $0] } ?? [])
+        if !listenerArguments.isEmpty {
             guard let installed = try? String(contentsOfFile: options.installed + ContainerImage.listenerConfig, encoding: .utf8) else {
                 throw ContainerError(description: "the installed layer has no \(ContainerImage.listenerConfig) to give more arguments to: a broken install")
             }
             let command = "command=/usr/bin/readiness_listener --program start --status-file /run/readiness/status"
             guard installed.contains(command) else { throw ContainerError(description: "no `\(command)` line to extend") }
             try put(ContainerImage.listenerConfig,
-                    installed.replacingOccurrences(of: command, with: ([command] + options.listenerArguments).joined(separator: " ")))
+                    installed.replacingOccurrences(of: command, with: ([command] + listenerArguments).joined(separator: " ")))
         }
         try runChecked("/usr/bin/mount", ["-t", "overlay", "overlay", "-o",
             "lowerdir=\(layer):\(options.installed):\(ContainerImage.base ?? ""),upperdir=\(bundle)/upper,workdir=\(bundle)/work", rootfs])
@@ -129,6 +141,15 @@ final class Container {
         process["rlimits"] = nil  // setrlimit is not permitted in this sandbox
         spec["process"] = process
         spec["root"] = ["path": rootfs, "readonly": options.readOnlyRoot]
+        // A network namespace of its own, as a pod has (runc spec's default
+        // already): with no path, runc creates it and brings its loopback up,
+        // where the listener's --http socket is.
+        if var linux = spec["linux"] as? [String: Any] {
+            var namespaces = linux["namespaces"] as? [[String: Any]] ?? []
+            if !namespaces.contains(where: { $0["type"] as? String == "network" }) { namespaces.append(["type": "network"]) }
+            linux["namespaces"] = namespaces
+            spec["linux"] = linux
+        }
         mounts.append(["destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=755"]])
         if options.readOnlyRoot {
             // Debian's supervisord does not start on a read-only root as
@@ -238,43 +259,87 @@ final class Container {
     }
 }
 
-/// A kubelet-like readiness prober: every `period` it runs the probe through
-/// `runc exec` (killed past `timeout`), counts consecutive results against the
-/// thresholds, and prints each Ready/NotReady transition with the probe's
-/// message, as `kubectl get pod -w` and `kubectl describe pod` show them.
+/// A kubelet-like readiness prober: every `period` it probes the container,
+/// counts consecutive results against the thresholds, and prints each
+/// Ready/NotReady transition with the probe's message, as `kubectl get pod -w`
+/// and `kubectl describe pod` show them. Two kinds, as a pod spec has them:
+/// `exec` runs the probe through `runc exec` (killed past `timeout`, as
+/// containerd does); `httpGet` asks the listener's `--http` endpoint from
+/// inside the container's network namespace (`HTTPGet`: 200 to 399 is a
+/// success; any other status, a refused connection or a timeout a failure).
+///
+/// An exec prober of a container whose listener has `--http` carries an
+/// httpGet prober of `/readyz` along (`companion`), probed right after it on
+/// every tick with the same timeout and thresholds, so that every scenario
+/// also shows the two kinds reaching the same Ready/NotReady transitions.
 final class Prober {
+    enum Kind: CustomStringConvertible {
+        case exec
+        case httpGet(path: String, port: UInt16)
+
+        var description: String {
+            switch self {
+            case .exec: "exec"
+            case .httpGet(let path, let port): "httpGet :\(port)\(path)"
+            }
+        }
+    }
+
     struct Result {
         var at: Double
+        /// The exec probe's exit status (`Container.timedOut` past the
+        /// timeout), or the HTTP status (`HTTPGet.timedOut`, `HTTPGet.failed`).
         var code: Int32
+        /// The probe's output, or the response's body or why there is none.
         var message: String
+        var succeeded: Bool
     }
 
     let container: Container
+    let kind: Kind
     var period = 0.5
     var timeout = 1.0
     var successThreshold = 1
     var failureThreshold = 1
     var user: String?
+    /// What kubelet's events call it: Readiness or Liveness.
+    var role = "Readiness"
+    /// The httpGet `/readyz` prober that goes along with this exec prober.
+    let companion: Prober?
     private(set) var ready = false
     private(set) var results: [Result] = []
     private(set) var transitions: [(ready: Bool, message: String)] = []
     private var successes = 0
     private var failures = 0
-    private let started = Date()
+    private let started: Date
 
-    init(_ container: Container, user: String? = nil) {
+    init(_ container: Container, user: String? = nil, kind: Kind = .exec, started: Date = Date()) {
         self.container = container
         self.user = user
+        self.kind = kind
+        self.started = started
+        if case .exec = kind, user == nil, let port = container.httpPort {
+            companion = Prober(container, kind: .httpGet(path: "/readyz", port: port), started: started)
+        } else {
+            companion = nil
+        }
     }
 
-    /// One probe, counted like kubelet counts it.
+    /// One probe, counted like kubelet counts it; then the companion's.
     @discardableResult
     func probe() throws -> Result {
-        let completed = try container.exec(["/usr/bin/readiness_probe.sh"], user: user, timeout: timeout)
-        let message = (completed.stdout + completed.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
-        let result = Result(at: Date().timeIntervalSince(started), code: completed.status, message: message)
+        let result: Result
+        switch kind {
+        case .exec:
+            let completed = try container.exec(["/usr/bin/readiness_probe.sh"], user: user, timeout: timeout)
+            let message = (completed.stdout + completed.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+            result = Result(at: Date().timeIntervalSince(started), code: completed.status, message: message, succeeded: completed.status == 0)
+        case .httpGet(let path, let port):
+            let answer = HTTPGet.get(inNetworkNamespaceOf: container.initPID, port: port, path: path, timeout: timeout)
+            result = Result(at: Date().timeIntervalSince(started), code: answer.status, message: answer.message, succeeded: answer.succeeded)
+        }
         results.append(result)
-        if result.code == 0 {
+        if result.succeeded {
             successes += 1
             failures = 0
             if !ready && successes >= successThreshold { transition(to: true, result) }
@@ -282,29 +347,59 @@ final class Prober {
             failures += 1
             successes = 0
             if ready && failures >= failureThreshold { transition(to: false, result) }
-            if failures == 1 || results.dropLast().last?.message != message {
-                print(String(format: "  %6.1fs  Warning  Unhealthy  pod/%@  Readiness probe failed: %@", result.at, container.id, message))
+            if failures == 1 || results.dropLast().last?.message != result.message {
+                print(String(format: "  %6.1fs  Warning  Unhealthy  pod/%@  %@ probe (%@) failed: %@", result.at, container.id, role, kind.description, failure(result)))
             }
         }
+        if let companion {
+            companion.timeout = timeout
+            companion.successThreshold = successThreshold
+            companion.failureThreshold = failureThreshold
+            try companion.probe()
+        }
         return result
+    }
+
+    /// kubelet's words for a failed probe.
+    private func failure(_ result: Result) -> String {
+        if case .httpGet = kind, result.code > 0 { return "HTTP probe failed with statuscode: \(result.code) (\(result.message))" }
+        return result.message
     }
 
     private func transition(to ready: Bool, _ result: Result) {
         self.ready = ready
         transitions.append((ready, result.message))
-        print(String(format: "%@   %@   Running   %.1fs   (%@)", container.id, ready ? "1/1" : "0/1", result.at, result.message))
+        print(String(format: "%@   %@   Running   %.1fs   (%@: %@)", container.id, ready ? "1/1" : "0/1", result.at, kind.description, result.message))
     }
 
-    /// Probes every `period` until `condition` holds for the latest result.
+    /// Probes every `period` until `condition` holds for the latest result
+    /// and the companion, if any, agrees on Ready or NotReady (kubelet's
+    /// probes go on, so a kind that lags by a tick is seen catching up).
     @discardableResult
     func probe(until condition: (Result) -> Bool, within seconds: Double = 30) throws -> Result? {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let next = Date().addingTimeInterval(period)
             let result = try probe()
-            if condition(result) { return result }
+            if condition(result) && (companion?.ready ?? ready) == ready { return result }
             Thread.sleep(until: next)
         }
         return nil
+    }
+
+    /// The companion httpGet prober went through the same Ready/NotReady
+    /// transitions as this exec prober (false without a companion).
+    var transitionsAgree: Bool {
+        guard let companion else { return false }
+        return companion.transitions.map(\.ready) == transitions.map(\.ready)
+    }
+
+    /// Both kinds' transitions and results, for a failed expectation.
+    var comparison: String {
+        func lines(_ prober: Prober) -> String {
+            "\(prober.kind): transitions \(prober.transitions.map { $0.ready ? "Ready" : "NotReady" }); results "
+                + prober.results.map { String(format: "%.1fs %d %@", $0.at, $0.code, $0.message) }.joined(separator: " | ")
+        }
+        return ([self] + (companion.map { [$0] } ?? [])).map(lines).joined(separator: "\n")
     }
 }

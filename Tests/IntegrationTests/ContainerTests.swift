@@ -3,8 +3,12 @@ import Testing
 
 /// The product in a real container (`make e2e`): Debian 12's supervisord as
 /// PID 1 under runc, installed with the README's Dockerfile steps, and the
-/// probe run through `runc exec` by a kubelet-like prober. Every test deletes
-/// its container and unmounts its overlay, also when it fails.
+/// probe run through `runc exec` by a kubelet-like prober. The listener also
+/// has `--http 127.0.0.1:8080` in the container's own network namespace, and
+/// the prober asks its `/readyz` on every tick as an httpGet probe: each
+/// scenario checks that both kinds went through the same Ready/NotReady
+/// transitions. Every test deletes its container and unmounts its overlay,
+/// also when it fails.
 @Suite(.serialized, .enabled(if: ContainerImage.available, "make e2e prepares the root file system"))
 struct ContainerTests {
     @Test func startInitializesThenReady() throws {
@@ -17,6 +21,12 @@ struct ContainerTests {
         #expect(prober.results.contains { $0.code == 100 && $0.message.contains("START_PENDING") })
         #expect(prober.transitions.map(\.ready) == [true])
         #expect(container.status?["supervisord_pid"] == "1")
+        #expect(prober.transitionsAgree, "\(prober.comparison)")
+        let http = try #require(prober.companion)
+        #expect(http.results.contains { $0.code == 503 && $0.message.hasPrefix("not ready: 100 START_PENDING: program start is") },
+                "\(prober.comparison)")
+        #expect(http.results.last.map { $0.code == 200 && $0.message.hasPrefix("ready: 0 READY: program start exited with status 0") } == true,
+                "\(prober.comparison)")
     }
 
     @Test func startExitsWithStatus3() throws {
@@ -27,6 +37,9 @@ struct ContainerTests {
         let failed = try prober.probe(until: { $0.code == 101 }, within: 30)
         #expect(failed?.message.contains("exited with status 3") == true, "\(prober.results.map(\.message))")
         #expect(!prober.ready)
+        #expect(prober.transitionsAgree, "\(prober.comparison)")
+        #expect(prober.companion?.results.last.map { $0.code == 503 && $0.message.hasPrefix("not ready: 101 START_FAILED: program start exited with status 3") } == true,
+                "\(prober.comparison)")
     }
 
     @Test func startCommandMissing() throws {
@@ -36,6 +49,9 @@ struct ContainerTests {
         let prober = Prober(container)
         let fatal = try prober.probe(until: { $0.code == 102 }, within: 60)
         #expect(fatal?.message.contains("can't find command") == true, "\(prober.results.map(\.message))")
+        #expect(prober.transitionsAgree, "\(prober.comparison)")
+        #expect(prober.companion?.results.last.map { $0.code == 503 && $0.message.hasPrefix("not ready: 102 START_FATAL") && $0.message.contains("can't find command") } == true,
+                "\(prober.comparison)")
     }
 
     /// Hooks run inside the container: their codes, and no process of theirs
@@ -46,6 +62,10 @@ struct ContainerTests {
         try container.waitForListener()
         let prober = Prober(container)
         #expect(try prober.probe(until: { $0.code == 7 }, within: 30) != nil, "\(prober.results.map(\.message))")
+        // httpGet answers never run a process: with a hook installed /readyz
+        // says to use the exec probe, rather than pass without the hook.
+        #expect(prober.companion?.results.last.map { $0.code == 503 && $0.message.hasPrefix("not ready: 113 HOOK_UNUSABLE") && $0.message.contains("httpGet probes do not run it") } == true,
+                "\(prober.comparison)")
         let cases = [
             ("hang", "echo hanging; exec sleep 3017.1"),
             ("setsid", "setsid sleep 3017.2 & echo detached; wait"),
@@ -83,13 +103,19 @@ struct ContainerTests {
         let first = try #require(container.status?["listener_pid"])
         #expect(try container.shell("kill -9 \(first)").status == 0)
         #expect(eventually(within: 20) { (container.status?["listener_pid"]).map { $0 != first } == true }, "supervisord restarted the listener")
+        // It writes the file, then binds its HTTP socket and says so: the
+        // httpGet probe (which a killed listener fails) asks once it has.
+        #expect(eventually(within: 10) { container.console.components(separatedBy: "answering httpGet probes").count == 3 }, "\(container.console)")
         #expect(try prober.probe().code == 0, "the restarted listener resumed from the file")
+        #expect(prober.companion?.results.last?.code == 200, "and answers httpGet from it: \(prober.comparison)")
         for command in [["restart", "start"], ["reload"]] {
             #expect(try container.exec(["supervisorctl"] + command).status == 0)
             #expect(try prober.probe(until: { $0.code == 100 }, within: 10) != nil, "\(command): start.sh runs again")
             #expect(try prober.probe(until: { $0.code == 0 }) != nil, "\(command): and is ready again")
         }
         #expect(container.status?["supervisord_pid"] == "1")
+        #expect(prober.transitions.map(\.ready) == [true, false, true, false, true], "\(prober.comparison)")
+        #expect(prober.transitionsAgree, "\(prober.comparison)")
     }
 
     /// The status directory outlives the container, as an emptyDir outlives a
@@ -112,14 +138,20 @@ struct ContainerTests {
         let ready = try prober.probe(until: { $0.code == 0 }, within: 30)
         #expect(ready != nil)
         #expect(FileManager.default.fileExists(atPath: done))
-        for result in prober.results where result.code == 0 {
-            #expect(FileManager.default.fileExists(atPath: done), "READY at \(result.at) s before start.sh exited")
+        for result in prober.results + (prober.companion?.results ?? []) where result.succeeded {
+            #expect(FileManager.default.fileExists(atPath: done), "READY at \(result.at) s before start.sh exited: \(prober.comparison)")
         }
         #expect(prober.results.first?.code != 0)
+        #expect(prober.transitionsAgree, "\(prober.comparison)")
     }
 
     /// runAsUser: the probe as nobody reads the file the root listener wrote.
-    @Test func probeAsNonRootUser() throws {
+    /// Then where the two kinds differ by design: an httpGet probe needs the
+    /// listener itself to answer, so a hung (SIGSTOPped) listener times it
+    /// out, counted against failureThreshold, while the exec probe still
+    /// reads the file; once it runs again it answers the requests it was
+    /// left (their clients gone, EPIPE, not SIGPIPE) and the next ones.
+    @Test func probeAsNonRootUserAndHungListener() throws {
         let container = try Container()
         defer { container.destroy() }
         try container.waitForListener()
@@ -127,6 +159,27 @@ struct ContainerTests {
         let prober = Prober(container, user: "65534:65534")
         let result = try prober.probe()
         #expect(result.code == 0, "\(result.message)")
+
+        let http = Prober(container, kind: .httpGet(path: "/readyz", port: ContainerImage.httpPort))
+        http.timeout = 0.5
+        http.successThreshold = 2
+        http.failureThreshold = 2
+        #expect(try http.probe(until: { _ in http.ready }, within: 10) != nil, "\(http.comparison)")
+        #expect(http.results.filter(\.succeeded).count == 2, "Ready after successThreshold 200s: \(http.comparison)")
+        let listener = try #require(container.status?["listener_pid"])
+        #expect(try container.shell("kill -STOP \(listener)").status == 0)
+        let first = try http.probe()
+        #expect(first.code == HTTPGet.timedOut && first.message.contains("context deadline exceeded"), "\(first)")
+        #expect(http.ready, "one failure of failureThreshold 2")
+        #expect(try http.probe().code == HTTPGet.timedOut)
+        #expect(!http.ready, "two failures: NotReady")
+        #expect(try prober.probe().code == 0, "the exec probe reads the file the stopped listener left")
+        #expect(try container.shell("kill -CONT \(listener)").status == 0)
+        #expect(try http.probe().code == 200)
+        #expect(!http.ready, "one success of successThreshold 2")
+        #expect(try http.probe().code == 200)
+        #expect(http.transitions.map(\.ready) == [true, false, true], "\(http.comparison)")
+        #expect(container.status?["listener_pid"] == listener, "the listener survived the requests it was left")
     }
 
     /// readOnlyRootFilesystem with only /run writable (a tmpfs), TMPDIR=/run,
@@ -135,7 +188,9 @@ struct ContainerTests {
         let container = try Container(.init(start: "sleep 1; exit 0", readOnlyRoot: true))
         defer { container.destroy() }
         try container.waitForListener()
-        #expect(try Prober(container).probe(until: { $0.code == 0 }) != nil, "\(container.console)")
+        let prober = Prober(container)
+        #expect(try prober.probe(until: { $0.code == 0 }) != nil, "\(container.console)")
+        #expect(prober.transitionsAgree, "\(prober.comparison)")
         #expect(try container.shell("touch /usr/local/bin/x").status != 0, "the root really is read-only")
         #expect(container.console.contains("supervisord started with pid 1"), "its log is in the container log")
     }
@@ -148,7 +203,9 @@ struct ContainerTests {
             listenerArguments: ["--verbose"]))
         defer { container.destroy() }
         try container.waitForListener()
-        #expect(try Prober(container).probe(until: { $0.code == 0 }) != nil)
+        let prober = Prober(container)
+        #expect(try prober.probe(until: { $0.code == 0 }) != nil)
+        #expect(prober.transitionsAgree, "with --verbose and --http both: \(prober.comparison)")
         #expect(try container.exec(["supervisorctl", "status", "sidecar"]).stdout.contains("RUNNING"))
         #expect(eventually(within: 10) { container.console.contains("sidecar") }, "--verbose logs other programs' events: \(container.console)")
         #expect(container.state == "running")
@@ -182,9 +239,23 @@ struct ContainerTests {
         defer { container.destroy() }
         try container.waitForListener()
         let prober = Prober(container)
+        // An httpGet livenessProbe on /livez, asked now and then.
+        let liveness = Prober(container, kind: .httpGet(path: "/livez", port: ContainerImage.httpPort))
+        liveness.role = "Liveness"
         #expect(try prober.probe(until: { $0.code == 0 }) != nil, "ready once start.sh exited")
+        let alive = try liveness.probe()
+        #expect(alive.code == 200 && alive.message.hasPrefix("alive:"), "\(alive)")
         let down = try #require(try prober.probe(until: { $0.code == 107 }, within: 60))
         #expect(down.message.contains("107 ESSENTIAL_DOWN: supervisord could not start essential program app:app (FATAL)"), "\(down.message)")
+        #expect(prober.transitions.map(\.ready) == [true, false])
+        #expect(prober.transitionsAgree, "\(prober.comparison)")
+        #expect(prober.companion?.results.last.map { $0.code == 503 && $0.message.hasPrefix("not ready: 107 ESSENTIAL_DOWN") } == true,
+                "\(prober.comparison)")
+        // The listener is stopped last (priority -1), after the sidecar's 2 s.
+        let dead = try liveness.probe()
+        #expect(dead.code == 503 && dead.message.hasPrefix("not alive: 107 ESSENTIAL_DOWN: supervisord could not start essential program app:app (FATAL)"),
+                "\(dead)")
+        #expect(liveness.transitions.map(\.ready) == [true, false])
         #expect(container.waitUntilStopped(within: 20), "the container stops by itself: \(container.console.suffix(3000))")
         let console = container.console
         #expect(console.contains("level=error msg=\"essential program ended, shutting supervisord down\" program=app:app state=FATAL"), "\(console)")
@@ -199,7 +270,7 @@ struct ContainerTests {
         let broken = ScratchDirectory()
         #expect(try run("/bin/cp", ["-a", "\(ContainerImage.installed ?? "")/.", broken.path]).status == 0)
         #expect(unlink(broken.path + ContainerImage.listenerConfig) == 0)
-        let container = try Container(.init(installed: broken.path))
+        let container = try Container(.init(http: nil, installed: broken.path))
         defer { container.destroy() }
         let error = #expect(throws: ContainerError.self) { try container.waitForListener(within: 8) }
         #expect(error?.description.contains("readiness_listener is not registered") == true)
