@@ -332,19 +332,22 @@ func system_bind(_ fd: Int32, host: String, port: UInt16, ipv6: Bool) throws(Err
         address.sin6_family = sa_family_t(AF_INET6)
         address.sin6_port = port.bigEndian
         if !host.isEmpty, inet_pton(AF_INET6, host, &address.sin6_addr) != 1 { throw Errno.invalidArgument }
-        result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-        }
+        result = bind(fd, to: &address)
     } else {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         if !host.isEmpty, inet_pton(AF_INET, host, &address.sin_addr) != 1 { throw Errno.invalidArgument }
-        result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        result = bind(fd, to: &address)
     }
     if result == -1 { throw Errno.current }
+}
+
+/// bind(2) to a `sockaddr_in` or `sockaddr_in6`, passed as the `sockaddr` it starts with.
+private func bind<Address>(_ fd: Int32, to address: inout Address) -> Int32 {
+    withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
+    }
 }
 
 func system_listen(_ fd: Int32, backlog: Int32) throws(Errno) {
