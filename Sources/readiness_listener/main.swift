@@ -10,7 +10,8 @@ let usage = """
                               [--essential-exit unexpected|any] [--essential-dry-run]
                               [--http ADDR:PORT [--hook PATH] [--hook-interval SECONDS]
                               [--hook-timeout SECONDS] [--probe PATH]] [--verbose]
-    Run by supervisord as [eventlistener:readiness_listener] with events=PROCESS_STATE,TICK_5.
+    Run by supervisord as [eventlistener:readiness_listener] with
+    events=PROCESS_STATE,TICK_5,SUPERVISOR_STATE_CHANGE_STOPPING.
       --program NAME       program to follow, NAME or GROUP:NAME (default: start)
       --status-file PATH   status file to keep (default: /run/readiness/status)
       --essential SPEC     a program supervisord cannot run without: NAME, GROUP:NAME
