@@ -116,7 +116,8 @@ mkfifo "$work/http-stdin"
     < "$work/http-stdin" > /dev/null 2> "$work/http-listener.log" &
 http_listener_pid=$!
 background="$background $http_listener_pid"
-exec 3> "$work/http-stdin"
+# Read-write: opening a fifo so never blocks, even if the listener is gone.
+exec 3<> "$work/http-stdin"
 cat "$work/event" >&3
 for round in $(seq 1 "$rounds"); do
     "$work/http_client" -n "$http_probes" -p "$floor_http_pid" -w 5000 127.0.0.1 "$floor_port" > "$work/http_b2b_floor$round.txt"
