@@ -14,7 +14,7 @@
  * to answer read) as latency_us_p50=, latency_us_p99= and latency_us_max=.
  * SIDECAR=COMMAND runs `sh -c COMMAND` once the listener said READY, with
  * LISTENER_PID in its environment, waits SIDECAR_DELAY_MS (default 500) before
- * the first event, and after the last one sends it SIGTERM and waits for it
+ * the first event, and after the last one sends its process group SIGTERM and waits for it
  * (e.g. an HTTP client loading the listener while its events are timed).
  */
 #define _GNU_SOURCE
@@ -98,6 +98,7 @@ int main(int argc, char **argv) {
         setenv("LISTENER_PID", pid_text, 1);
         sidecar = fork();
         if (sidecar == 0) {
+            setpgid(0, 0); /* its own group: SIGTERM reaches the command, not only sh */
             close(to_child[1]);
             close(from_child[0]);
             execl("/bin/sh", "sh", "-c", sidecar_command, (char *)NULL);
@@ -142,7 +143,8 @@ int main(int argc, char **argv) {
     long hwm_end = status_kb(pid, "VmHWM:");
     long anon_end = status_kb(pid, "RssAnon:");
     if (sidecar > 0) {
-        kill(sidecar, SIGTERM);
+        setpgid(sidecar, sidecar); /* in case the child has not run yet */
+        kill(-sidecar, SIGTERM);
         waitpid(sidecar, NULL, 0);
     }
     close(to_child[1]);
