@@ -7,6 +7,13 @@
 #   BENCH_RUNC_RUNS (default 100) runs of each `runc exec`; BENCH_ROOTFS, a root file
 #   system with supervisord and the product installed (one directory, or overlay
 #   lower layers `INSTALLED:BASE`, leftmost on top), enables the container rows.
+#   BENCH_HTTP_PROBES (default 20000) httpGet probes per round, against the C floor
+#   server and against the listener's /readyz (one long-lived client, bench/http_client.c)
+#   BENCH_HTTP_PACED_PROBES (default 500) more per round at BENCH_HTTP_PACED_RATE (default
+#   100) per second: probes that each find the processes asleep, as kubelet's do
+#   BENCH_LATENCY_EVENTS (default 2000) events per round at BENCH_LATENCY_RATE (default 500)
+#   per second, timed one by one, for each of: no --http, --http idle, --http under
+#   BENCH_HTTP_RATE (default 1000) probes per second
 # Arguments: the release directory measured, and optionally the arm64 release
 # directory, whose binaries' sizes only are reported (their speed under
 # qemu-user would say nothing about an arm64 machine).
@@ -19,12 +26,20 @@ rounds=${BENCH_ROUNDS:-5}
 runs=${BENCH_RUNS:-300}
 events=${BENCH_EVENTS:-200000}
 runc_runs=${BENCH_RUNC_RUNS:-100}
+http_probes=${BENCH_HTTP_PROBES:-20000}
+latency_events=${BENCH_LATENCY_EVENTS:-2000}
+latency_rate=${BENCH_LATENCY_RATE:-500}
+http_rate=${BENCH_HTTP_RATE:-1000}
+http_paced_probes=${BENCH_HTTP_PACED_PROBES:-500}
+http_paced_rate=${BENCH_HTTP_PACED_RATE:-100}
 mkdir -p "$out"
 # /dev/shm is a tmpfs: the listeners' status files live there, so the figures
 # are the listener's work, not the disk's.
 work=$(mktemp -d /dev/shm/readiness-bench.XXXXXX)
 container=""
+background=""
 cleanup() {
+    for pid in $background; do kill "$pid" 2>/dev/null || true; done
     if [ -n "$container" ]; then
         runc kill "$container" KILL 2>/dev/null || true
         runc delete -f "$container" 2>/dev/null || true
@@ -38,6 +53,8 @@ cc -O2 -Wall -o "$work/driver" "$repo/bench/driver.c"
 cc -O2 -Wall -static -s -o "$work/floor_listener" "$repo/bench/floor_listener.c"
 # The exec floor: a static C no-op, also the trivial static hook.
 cc -O2 -static -s -o "$work/noop" "$repo/bench/noop.c"
+cc -O2 -Wall -o "$work/http_client" "$repo/bench/http_client.c"
+cc -O2 -Wall -static -s -o "$work/floor_http" "$repo/bench/floor_http.c"
 
 # A status file that says READY, written by the release listener itself; its
 # parent, this shell, stands in for supervisord (alive for the whole run).
@@ -80,6 +97,56 @@ FOLLOWED_EVERY=0 listener "$events" "$release/readiness_listener" --status-file 
 listener $((events / 4)) "$repo/.venv/bin/python" "$repo/bench/listener_peer.py" "$work/python/status" > "$work/python.txt"
 listener 1000000 "$release/readiness_listener" --status-file "$work/swift-1m/status" > "$work/swift-1m.txt"
 
+# kubelet's httpGet probe: one long-lived client (kubelet starts no process
+# per probe) making a new connection, `GET /readyz`, reading to end of stream
+# and closing, against the C floor server (a fixed 200) and against the
+# listener's /readyz, interleaved in rounds: back to back (the processes stay
+# warm), then paced (each probe wakes both from sleep, as kubelet's do). Both servers are this shell's
+# children (it stands in for supervisord), on loopback: not the container's
+# network namespace, which adds a veth hop. The listener's stdin is a fifo
+# kept open, fed the one event that makes start READY; closing it ends it.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+floor_port=$(free_port)
+"$work/floor_http" 127.0.0.1 "$floor_port" &
+floor_http_pid=$!
+background="$floor_http_pid"
+http_port=$(free_port)
+mkfifo "$work/http-stdin"
+"$release/readiness_listener" --status-file "$work/http/status" --http "127.0.0.1:$http_port" --hook "$work/none" \
+    < "$work/http-stdin" > /dev/null 2> "$work/http-listener.log" &
+http_listener_pid=$!
+background="$background $http_listener_pid"
+# Read-write: opening a fifo so never blocks, even if the listener is gone.
+exec 3<> "$work/http-stdin"
+cat "$work/event" >&3
+for round in $(seq 1 "$rounds"); do
+    "$work/http_client" -n "$http_probes" -p "$floor_http_pid" -w 5000 127.0.0.1 "$floor_port" > "$work/http_b2b_floor$round.txt"
+    "$work/http_client" -n "$http_probes" -p "$http_listener_pid" -w 5000 127.0.0.1 "$http_port" > "$work/http_b2b_listener$round.txt"
+    "$work/http_client" -n "$http_paced_probes" -r "$http_paced_rate" -p "$floor_http_pid" 127.0.0.1 "$floor_port" > "$work/http_paced_floor$round.txt"
+    "$work/http_client" -n "$http_paced_probes" -r "$http_paced_rate" -p "$http_listener_pid" 127.0.0.1 "$http_port" > "$work/http_paced_listener$round.txt"
+done
+exec 3>&-
+wait "$http_listener_pid"
+kill "$floor_http_pid"
+wait "$floor_http_pid" 2>/dev/null || true
+background=""
+
+# The listener's answer to supervisord's events, timed one by one at a steady
+# rate: without --http, with --http and no client, and while the client hits
+# /readyz at BENCH_HTTP_RATE probes per second (started once the listener is
+# READY, stopped after the last event). Not pinned: driver, listener and
+# client share the machine's cores, as supervisord, the listener and kubelet do.
+# Interleaved rounds; the figures are the medians of the rounds' percentiles.
+latency() { EVENT_RATE=$latency_rate "$work/driver" "$latency_events" "$release/readiness_listener" "$@" 2>/dev/null; }
+for round in $(seq 1 "$rounds"); do
+    latency --status-file "$work/latency-none/status" > "$work/latency_none$round.txt"
+    port=$(free_port)
+    latency --status-file "$work/latency-idle/status" --http "127.0.0.1:$port" --hook "$work/none" > "$work/latency_idle$round.txt"
+    port=$(free_port)
+    SIDECAR="exec '$work/http_client' -n 0 -r $http_rate -p \"\$LISTENER_PID\" -w 5000 127.0.0.1 $port > '$work/latency_client$round.txt'" \
+        latency --status-file "$work/latency-load/status" --http "127.0.0.1:$port" --hook "$work/none" > "$work/latency_load$round.txt"
+done
+
 # The node's view: kubelet's probe is a `runc exec` into the running container
 # (containerd's ExecSync). The same static no-op exec'd the same way is the
 # runtime's own cost, so the difference is ours.
@@ -117,10 +184,14 @@ PY
         hyperfine -N --style none --warmup 5 --runs "$runc_runs" --export-json "$work/runc$round.json" \
             -n runc_noop "runc exec $container /usr/local/bin/noop" \
             -n runc_probe "runc exec $container /usr/bin/readiness_probe.sh" > /dev/null
+        # Paced as the httpGet rows' paced probes are: each exec after a
+        # pause (BENCH_HTTP_PACED_RATE's period), from a machine at rest.
+        hyperfine -N --style none --warmup 2 --runs $(( (runc_runs + 1) / 2 )) --prepare "sleep $(python3 -c "print(1 / $http_paced_rate)")" \
+            --export-json "$work/paced_runc$round.json" -n runc_probe_paced "runc exec $container /usr/bin/readiness_probe.sh" > /dev/null
     done
 fi
 
-python3 - "$work" "$release" "$rounds" "$runs" "$release_arm64" > "$out/results.md" <<'PY'
+python3 - "$work" "$release" "$rounds" "$runs" "$release_arm64" "$latency_rate" "$http_rate" "$http_paced_rate" > "$out/results.md" <<'PY'
 import json, os, pathlib, platform, statistics, subprocess, sys
 work, release, rounds, runs = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 medians = {}
@@ -137,7 +208,7 @@ cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d:
 print(f"Machine: {cpu}, {os.cpu_count()} cores, Linux {platform.release()}; {rounds} interleaved rounds of {runs} runs each (hyperfine -N).")
 print()
 def target(ok, text):
-    """Issue 10's target for the row, and whether this run met it."""
+    """The issue's target for the row (10, 18), and whether this run met it."""
     return f"{text}: {'met' if ok else '**missed**'}"
 mib = 1024
 idle, at_1000, end = (int(million[k]) / mib for k in ["rss_kb_idle", "rss_kb_at_1000", "rss_kb_end"])
@@ -183,7 +254,45 @@ if sys.argv[5]:
     for binary in ["readiness_probe", "readiness_listener"]:
         size = os.path.getsize(os.path.join(sys.argv[5], binary)) / 1048576
         print(f"| {binary} size, arm64 (static, stripped; size only) | {size:.2f} MiB | | {target(size <= 1, '≤ 1 MiB')} |")
-runc_rounds = sorted(work.glob("runc*.json"))
+# httpGet: the medians over the rounds of each round's mean per probe.
+def http(kind):
+    rounds = [pairs(path.name) for path in sorted(work.glob(f"http_{kind}*.txt"))]
+    row = {key: statistics.median(float(r[key]) for r in rounds)
+           for key in ["node_cpu_us_per_probe", "client_cpu_us_per_probe", "server_cpu_us_per_probe", "wall_us_per_probe", "wall_us_p50", "wall_us_p99"]}
+    row["probes"] = sum(int(r["probes"]) for r in rounds)
+    row["ok"] = sum(int(r["ok"]) for r in rounds)
+    row["rss_kb"], row["hwm_kb"] = int(rounds[-1]["server_rss_kb"]), int(rounds[-1]["server_hwm_kb"])
+    return row
+http_floor, http_listener = http("b2b_floor"), http("b2b_listener")
+paced_floor, paced_listener = http("paced_floor"), http("paced_listener")
+paced_rate = int(float(sys.argv[8]))
+def http_row(name, row, base):
+    ratio = f"{row['node_cpu_us_per_probe']/base['node_cpu_us_per_probe']:.2f} × floor (server part {row['server_cpu_us_per_probe']/base['server_cpu_us_per_probe']:.2f} ×)"
+    answered = "" if row["ok"] == row["probes"] else f"; only {row['ok']:,} of {row['probes']:,} answered 200"
+    print(f"| {name} | {row['node_cpu_us_per_probe']:.1f} µs CPU (client {row['client_cpu_us_per_probe']:.1f} + server {row['server_cpu_us_per_probe']:.1f}); "
+          f"wall {row['wall_us_per_probe']:.0f} µs mean, {row['wall_us_p50']:.0f} / {row['wall_us_p99']:.0f} µs p50 / p99{answered} | {ratio} | |")
+http_row("httpGet probe, back to back: C floor server (fixed 200), per probe", http_floor, http_floor)
+http_row("httpGet probe, back to back: readiness_listener `GET /readyz`, per probe", http_listener, http_floor)
+http_row(f"httpGet probe, {paced_rate}/s: C floor server, per probe", paced_floor, paced_floor)
+http_row(f"httpGet probe, {paced_rate}/s: readiness_listener `GET /readyz`, per probe", paced_listener, paced_floor)
+http_hwm = http_listener["hwm_kb"] / mib
+print(f"| readiness_listener RSS / peak RSS (VmHWM) after {http_listener['probes'] + paced_listener['probes']:,} httpGet probes | {http_listener['rss_kb']/mib:.2f} / {http_hwm:.2f} MiB | | {target(http_hwm <= 1.25, '≤ 1.25 MiB')} |")
+latency_rate, http_rate = sys.argv[6], sys.argv[7]
+def median_of(prefix):
+    """Each key's median over the rounds' files `prefix`N.txt."""
+    rounds = [pairs(path.name) for path in sorted(work.glob(f"{prefix}[0-9]*.txt"))]
+    return {key: statistics.median(float(r[key]) for r in rounds) for key in rounds[0]}
+lat = {name: median_of(f"latency_{name}") for name in ["none", "idle", "load"]}
+client = median_of("latency_client")
+client_errors = sum(int(pairs(path.name)["errors"]) for path in work.glob("latency_client[0-9]*.txt"))
+print(f"| event answer latency at {int(float(latency_rate)):,} events/s, p50 / p99: without `--http` | {float(lat['none']['latency_us_p50']):.0f} / {float(lat['none']['latency_us_p99']):.0f} µs | 1.00 | |")
+print(f"| event answer latency, p50 / p99: `--http`, no probes | {float(lat['idle']['latency_us_p50']):.0f} / {float(lat['idle']['latency_us_p99']):.0f} µs | "
+      f"{float(lat['idle']['latency_us_p50'])/float(lat['none']['latency_us_p50']):.2f} / {float(lat['idle']['latency_us_p99'])/float(lat['none']['latency_us_p99']):.2f} × without | |")
+print(f"| event answer latency, p50 / p99: `--http` while {client['probes']/client['seconds']:,.0f} probes/s hit /readyz ({client_errors} failed) | "
+      f"{float(lat['load']['latency_us_p50']):.0f} / {float(lat['load']['latency_us_p99']):.0f} µs | "
+      f"{float(lat['load']['latency_us_p50'])/float(lat['none']['latency_us_p50']):.2f} / {float(lat['load']['latency_us_p99'])/float(lat['none']['latency_us_p99']):.2f} × without | |")
+print(f"| httpGet probe at {int(float(http_rate)):,}/s (that run): node CPU per probe, wall p50 / p99 | {float(client['node_cpu_us_per_probe']):.1f} µs (client {float(client['client_cpu_us_per_probe']):.1f} + listener {float(client['server_cpu_us_per_probe']):.1f}); {float(client['wall_us_p50']):.0f} / {float(client['wall_us_p99']):.0f} µs | | |")
+runc_rounds = sorted(work.glob("runc*.json")) + sorted(work.glob("paced_runc*.json"))
 if runc_rounds:
     # Medians over the rounds of each round's median wall time and mean CPU
     # (hyperfine's user + system: runc and everything it waited for).
@@ -196,6 +305,17 @@ if runc_rounds:
     cpu = {name: statistics.median(values) for name, values in cpu.items()}
     print(f"| `runc exec` of the static no-op (the runtime's own cost) | {wall['runc_noop']:.2f} ms wall, {cpu['runc_noop']:.2f} ms CPU | 1.00 | |")
     print(f"| `runc exec` of the probe (what one probe costs the node) | {wall['runc_probe']:.2f} ms wall, {cpu['runc_probe']:.2f} ms CPU | {wall['runc_probe']/wall['runc_noop']:.2f} × (ours: {wall['runc_probe']-wall['runc_noop']:+.2f} ms wall, {cpu['runc_probe']-cpu['runc_noop']:+.2f} ms CPU) | |")
+    # (a) / (b): the exec probe against the httpGet probe, node CPU per probe.
+    print(f"| `runc exec` of the probe, a {1000/float(sys.argv[8]):.0f} ms pause before each | {wall['runc_probe_paced']:.2f} ms wall, {cpu['runc_probe_paced']:.2f} ms CPU | {cpu['runc_probe_paced']/cpu['runc_probe']:.2f} × back to back (CPU) | |")
+    for how, name, row in [("back to back", "runc_probe", http_listener), (f"{paced_rate}/s", "runc_probe_paced", paced_listener)]:
+        exec_us, http_us = cpu[name] * 1000, row["node_cpu_us_per_probe"]
+        ratio = exec_us / http_us
+        print(f"| (a) / (b), node CPU per probe, {how}: `runc exec` of the probe / httpGet of /readyz | {exec_us/1000:.2f} ms / {http_us:.1f} µs | "
+              f"httpGet is {ratio:,.0f} × cheaper (wall {wall[name]*1000/row['wall_us_per_probe']:,.0f} ×) | {target(ratio >= 100, '≥ 100 × (b ≤ a / 100)')} |")
+    # A fleet: 1,000 pods probed every 10 s is 100 probes per second, each one
+    # finding the processes at rest: the paced figures.
+    print(f"| 1,000 pods probed every 10 s (100 probes/s), node CPU: exec / httpGet ({paced_rate}/s figures) | "
+          f"{100*cpu['runc_probe_paced']/1e3:.3f} / {100*paced_listener['node_cpu_us_per_probe']/1e6:.4f} cores | | |")
 PY
 cat "$out/results.md"
 echo
