@@ -21,8 +21,9 @@ package struct ProbeServer: ~Copyable {
         case reading
         /// The response, or what of it is left to send.
         case writing([UInt8])
-        /// Response sent, sending half shut: reading to end of stream, so the
-        /// close does not reset the connection under an unread response.
+        /// Response sent, sending half shut, the client had sent more: reading
+        /// to end of stream, so the close does not reset the connection
+        /// under an unread response.
         case draining(discarded: Int)
         case finished
     }
@@ -132,7 +133,7 @@ package struct ProbeServer: ~Copyable {
             }
         }
         connections = kept
-        if listenRevents != 0 { accept(now: now) }
+        if listenRevents != 0 { accept(now: now, answers: answers) }
         listenRevents = 0
     }
 
@@ -141,15 +142,24 @@ package struct ProbeServer: ~Copyable {
         return false
     }
 
-    private mutating func accept(now: Int64) {
+    /// Accepts waiting connections and reads each at once: a client sends
+    /// its request right after connecting, so it has often arrived, and is
+    /// answered without another wake-up.
+    private mutating func accept(now: Int64, answers: () -> ProbeEndpoint.Answers) {
         // A bounded batch per wait: a flood of connections cannot hold the
         // loop away from supervisord's next event.
         for _ in 0..<Self.connectionLimit {
             guard let fd = try? system_accept(socket) else { return }
+            var connection = Connection(fd: fd, deadline: now + Self.connectionMilliseconds)
+            advance(&connection, answers: answers)
+            if isFinished(connection) {
+                try? system_close(fd)
+                continue
+            }
             if connections.count >= Self.connectionLimit {
                 try? system_close(connections.removeFirst().fd)
             }
-            connections.append(Connection(fd: fd, deadline: now + Self.connectionMilliseconds))
+            connections.append(connection)
         }
     }
 
@@ -198,9 +208,18 @@ package struct ProbeServer: ~Copyable {
         }
         if count < pending.count {
             connection.phase = .writing(Array(pending[count...]))
-        } else {
-            system_shutdown_write(connection.fd)
-            connection.phase = .draining(discarded: 0)
+            return
         }
+        // Closed at once when the client sent nothing past its request (a
+        // probe never does); else the sending half is shut and the rest
+        // read away first, since closing over unread bytes resets the
+        // connection, and the response with it.
+        var buffer = [UInt8](repeating: 0, count: 512)
+        do {
+            connection.phase = try system_read(connection.fd, into: &buffer) == 0 ? .finished : .draining(discarded: 0)
+        } catch {
+            connection.phase = .finished
+        }
+        if case .draining = connection.phase { system_shutdown_write(connection.fd) }
     }
 }

@@ -204,7 +204,9 @@ extension Supervisord {
 
         _ = scratch.write("hook-exit", "hang")
         #expect(eventually { HTTPClient.get(port: port, "/readyz")?.body.hasPrefix("not ready: 110 HOOK_TIMEOUT: ") == true })
-        // Events are answered while hooks hang: start.sh runs again and is seen.
+        // Events are answered while hooks hang: start.sh runs again (and
+        // waits for its trigger) and is seen.
+        try FileManager.default.removeItem(atPath: trigger)
         _ = try supervisord.ctl("start", "start")
         #expect(eventually { supervisord.status?["state"] == "RUNNING" || supervisord.status?["state"] == "STARTING" })
         #expect(HTTPClient.get(port: port, "/readyz")?.body.hasPrefix("not ready: 100 START_PENDING: ") == true)
