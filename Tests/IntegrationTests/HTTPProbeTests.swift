@@ -82,6 +82,11 @@ enum HTTPClient {
     }
 }
 
+/// A count the burst thread keeps and the test reads once it has ended.
+final class Counter: @unchecked Sendable {
+    var value = 0
+}
+
 extension Supervisord {
     /// The listener's pid, from the status file.
     var listenerPID: pid_t? { status?["listener_pid"].flatMap { pid_t($0) } }
@@ -261,12 +266,12 @@ extension Supervisord {
         var slow: [Int32] = (0..<100).compactMap { _ in HTTPClient.connect(port: port) }
         for fd in slow { _ = HTTPClient.send(fd, "G") }
         let stop = Date().addingTimeInterval(4)
+        let opened = Counter()
         let burst = Thread {
-            var opened = 0
-            while opened < 10_000 && Date() < stop.addingTimeInterval(20) {
+            while opened.value < 10_000 && Date() < stop.addingTimeInterval(30) {
                 guard let fd = HTTPClient.connect(port: port) else { continue }
-                opened += 1
-                switch opened % 4 {
+                opened.value += 1
+                switch opened.value % 4 {
                 case 0: _ = HTTPClient.send(fd, String(repeating: "\u{0}\u{FF}garbage", count: 500))
                 case 1: _ = HTTPClient.send(fd, "GET /readyz HTTP/1.1\r\n")  // and vanish mid-head
                 default: break  // connect and vanish
@@ -287,6 +292,7 @@ extension Supervisord {
         #expect(supervisord.logged("msg=transition program=start from=RUNNING to=EXITED expected=1"))
         #expect(eventually { HTTPClient.get(port: port, "/readyz")?.status == 200 }, "a fresh probe was not answered")
         while !burst.isFinished { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(opened.value == 10_000, "the burst opened only \(opened.value) connections")
         for fd in slow { close(fd) }
         slow.removeAll()
         #expect(eventually(within: 5) { descriptors() == baseline }, "descriptors: \(descriptors()), baseline \(baseline)")
