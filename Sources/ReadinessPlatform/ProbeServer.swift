@@ -43,40 +43,34 @@ package struct ProbeServer: ~Copyable {
     /// Oldest first.
     private var connections: [Connection] = []
 
-    /// A server that serves nothing: `wait` returns at once, without polling.
-    package static var disabled: ProbeServer { ProbeServer(address: nil) }
-
     package init(address: ListenAddress?) { self.address = address }
 
     package var isEnabled: Bool { address != nil }
     package var isListening: Bool { socket >= 0 }
-    package var openConnections: Int { connections.count }
 
     /// Binds and listens; a failure is thrown, and the next call tries again.
     package mutating func listen() throws(Errno) {
         guard let address, socket < 0 else { return }
-        let fd = try system_socket(address.isIPv6 || address.host.isEmpty ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue))
+        let everyAddress = address.host.isEmpty
         do throws(Errno) {
-            try system_bind(fd, host: address.host, port: address.port, ipv6: address.isIPv6 || address.host.isEmpty)
+            socket = try Self.listeningSocket(host: address.host, port: address.port, ipv6: address.isIPv6 || everyAddress)
+        } catch {
+            // `:PORT` where IPv6 is off: every IPv4 address.
+            guard everyAddress, error.rawValue == EAFNOSUPPORT || error.rawValue == EADDRNOTAVAIL else { throw error }
+            socket = try Self.listeningSocket(host: "", port: address.port, ipv6: false)
+        }
+    }
+
+    private static func listeningSocket(host: String, port: UInt16, ipv6: Bool) throws(Errno) -> Int32 {
+        let fd = try system_socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue))
+        do throws(Errno) {
+            try system_bind(fd, host: host, port: port, ipv6: ipv6)
             try system_listen(fd, backlog: 64)
         } catch {
             try? system_close(fd)
-            // `:PORT` where IPv6 is off: every IPv4 address.
-            if address.host.isEmpty, error.rawValue == EAFNOSUPPORT || error.rawValue == EADDRNOTAVAIL {
-                let v4 = try system_socket(AF_INET, Int32(SOCK_STREAM.rawValue))
-                do throws(Errno) {
-                    try system_bind(v4, host: "", port: address.port, ipv6: false)
-                    try system_listen(v4, backlog: 64)
-                } catch {
-                    try? system_close(v4)
-                    throw error
-                }
-                socket = v4
-                return
-            }
             throw error
         }
-        socket = fd
+        return fd
     }
 
     /// What a `wait` found ready.
