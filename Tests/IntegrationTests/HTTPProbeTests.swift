@@ -322,6 +322,25 @@ extension Supervisord {
         #expect(supervisord.logged("msg=\"answering httpGet probes\" address=127.0.0.1:\(port)"))
     }
 
+    /// `:PORT` is every address, IPv4 included, also in a network namespace
+    /// with IPv6 turned off (as some clusters' nodes have it).
+    @Test(arguments: [false, true])
+    func everyAddressTakesIPv4(ipv6Off: Bool) throws {
+        let scratch = ScratchDirectory()
+        let port = HTTPClient.freePort()
+        let script = scratch.script("run.sh", """
+            #!/bin/sh
+            ip link set lo up || exit 90
+            \(ipv6Off ? "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || exit 91" : "")
+            sleep 5 | \(Paths.command(Paths.listener).joined(separator: " ")) --status-file \(scratch.path)/status --http :\(port) --hook /nonexistent-hook >/dev/null 2>\(scratch.path)/log &
+            for i in $(seq 50); do grep -q "answering httpGet" \(scratch.path)/log 2>/dev/null && break; sleep 0.1; done
+            exec python3 -c 'import socket; s = socket.create_connection(("127.0.0.1", \(port))); s.sendall(b"GET /readyz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"); print(s.recv(4096).decode().splitlines()[-1])'
+            """)
+        let result = try run("/usr/bin/unshare", ["--net", script])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "not ready: 100 START_PENDING: program start has not been seen yet\n", "\(result.stdout)\(result.stderr)")
+    }
+
     @Test(arguments: ["nonsense", "127.0.0.1", "localhost:80", "127.0.0.1:0"])
     func badHTTPAddressesAreUsageErrors(address: String) throws {
         let scratch = ScratchDirectory()
