@@ -87,35 +87,40 @@ struct Listener: ~Copyable {
                 return 2
             }
             if ready.extra { periodicProbe.readOutput() }
-            if ready.input {
-                let count: Int
-                do {
-                    count = try framer.append(reading: StandardStreams.readStandardInput)
-                } catch {
-                    log(.error, "cannot read standard input", [("error", error.description)])
-                    return 2
-                }
-                if count == 0 {
-                    log(.info, "end of input, exiting", [])
-                    return 0
-                }
-                do {
-                    while let frame = try framer.next() {
-                        do {
-                            let (header, event) = try ListenerEvent.parse(frame)
-                            core.handle(header, event, &io)
-                        } catch {
-                            core.unparseable(error, &io)
-                        }
-                        guard send("RESULT 2\nOKREADY\n") else { return 0 }
-                    }
-                } catch {
-                    log(.error, "cannot frame the event stream, exiting so supervisord restarts the listener", [("error", error.description)])
-                    return 2
-                }
-            }
+            if ready.input, let status = handleInput(&framer) { return status }
             server.serve { ProbeEndpoint.Answers(record: core.record, hook: hookVerdict()) }
         }
+    }
+
+    /// Reads what supervisord sent and answers every complete event in it;
+    /// the exit status once the listener must end.
+    private mutating func handleInput(_ framer: inout EventFramer) -> Int32? {
+        let count: Int
+        do {
+            count = try framer.append(reading: StandardStreams.readStandardInput)
+        } catch {
+            log(.error, "cannot read standard input", [("error", error.description)])
+            return 2
+        }
+        if count == 0 {
+            log(.info, "end of input, exiting", [])
+            return 0
+        }
+        do {
+            while let frame = try framer.next() {
+                do {
+                    let (header, event) = try ListenerEvent.parse(frame)
+                    core.handle(header, event, &io)
+                } catch {
+                    core.unparseable(error, &io)
+                }
+                guard send("RESULT 2\nOKREADY\n") else { return 0 }
+            }
+        } catch {
+            log(.error, "cannot frame the event stream, exiting so supervisord restarts the listener", [("error", error.description)])
+            return 2
+        }
+        return nil
     }
 
     /// With `--hook-interval`: starts the hook's run through readiness_probe
