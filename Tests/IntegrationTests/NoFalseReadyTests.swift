@@ -109,13 +109,19 @@ import Testing
         #expect(backwards == nil, "recorded after FATAL: \(backwards ?? [])")
     }
 
-    /// A supervisord whose listener will lose `program`'s exit events: every
-    /// program waits for a trigger file. `loseTheExitEvents` stops the
-    /// listener (SIGSTOP) and creates it; a decoy exits at once (its event
-    /// goes into the stopped listener's pipe: it is now busy), `program`
-    /// 0.3 s later (its EXITED waits in the one-event buffer), 30 others 0.8 s
-    /// later (the first drops it). Then the listener goes on, and what it
-    /// learns of that exit it learns over XML-RPC.
+    /// A supervisord whose listener will lose `program`'s exit events: the
+    /// programs wait for a trigger file. `loseTheExitEvents` stops the
+    /// listener (SIGSTOP) and creates it. A decoy exits at once: its event
+    /// goes into the stopped listener's pipe, and the listener is now busy.
+    /// `program` exits once supervisord has logged the decoy's exit, so its
+    /// EXITED comes in a later turn of supervisord's loop and waits in the
+    /// one-event buffer. A dropper exits once supervisord has logged
+    /// `program`'s exit, and its event drops that one. Each waits for
+    /// supervisord's log, not for a time: supervisord reaps children when
+    /// its loop turns, up to a second apart, and two exits reaped in one
+    /// turn reach the buffer together (CI saw that with 0.5 s between them).
+    /// Then the listener goes on, and what it learns of that exit it learns
+    /// over XML-RPC.
     final class LostExit {
         let scratch = ScratchDirectory()
         var trigger: String { "\(scratch.path)/trigger" }
@@ -125,28 +131,32 @@ import Testing
         init(program: String, status: Int, exitcodes: String, start: String? = nil, listenerArguments: String = "") throws {
             self.program = program
             let trigger = "\(scratch.path)/trigger"
-            func after(_ seconds: String, exit code: Int) -> String {
-                "while [ ! -e \(trigger) ]; do sleep 0.05; done; sleep \(seconds); exit \(code)"
+            func after(_ logged: String?, exit code: Int) -> String {
+                let wait = logged.map { "; until grep -q '\($0)' @SCRATCH@/supervisord.log; do sleep 0.05; done" } ?? ""
+                return "while [ ! -e \(trigger) ]; do sleep 0.05; done\(wait); exit \(code)"
             }
-            let other = scratch.script("other.sh", "#!/bin/sh\n\(after("1.2", exit: 0))\n")
             let settings = ["startsecs": "0", "autorestart": "false"]
             supervisord = try Supervisord(
-                start: start, otherPrograms: 30, listenerSettings: ["buffer_size": "1"], otherProgram: other,
+                start: start, otherPrograms: 30, listenerSettings: ["buffer_size": "1"],
                 programs: [
-                    Supervisord.Program(name: "decoy", script: after("0", exit: 0), settings: settings),
-                    Supervisord.Program(name: program, script: after("0.5", exit: status), settings: settings.merging(["exitcodes": exitcodes]) { $1 }),
+                    Supervisord.Program(name: "decoy", script: after(nil, exit: 0), settings: settings),
+                    Supervisord.Program(
+                        name: program, script: after("exited: decoy ", exit: status), settings: settings.merging(["exitcodes": exitcodes]) { $1 }),
+                    Supervisord.Program(name: "dropper", script: after("exited: \(program) ", exit: 0), settings: settings),
                 ],
                 listenerArguments: listenerArguments)
         }
 
         func loseTheExitEvents() throws {
-            #expect(eventually(within: 30) { (try? self.supervisord.state(of: "other30")) == "RUNNING" && (try? self.supervisord.state(of: self.program)) == "RUNNING" })
+            #expect(eventually(within: 30) {
+                ["other30", self.program, "dropper"].allSatisfy { (try? self.supervisord.state(of: $0)) == "RUNNING" }
+            })
             Thread.sleep(forTimeInterval: 0.5)
             let listener = try #require(supervisord.status?["listener_pid"].flatMap { pid_t($0) })
             kill(listener, SIGSTOP)
             defer { kill(listener, SIGCONT) }
             #expect(FileManager.default.createFile(atPath: trigger, contents: nil))
-            #expect(eventually(within: 20) { self.supervisord.log.contains("exited: other") })
+            #expect(eventually(within: 20) { self.supervisord.log.contains("exited: dropper ") })
             Thread.sleep(forTimeInterval: 0.2)
             #expect(supervisord.log.contains("overflowed"))
         }
