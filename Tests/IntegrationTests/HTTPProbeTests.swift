@@ -188,9 +188,13 @@ extension Supervisord {
         _ = scratch.write("hook-exit", "3")
         let hook = scratch.script("hook", "#!/bin/sh\necho checking\ncode=$(cat \(verdict))\n[ \"$code\" = hang ] && exec sleep 60\nexit $code\n")
         let trigger = "\(scratch.path)/go"
+        // Under an emulator the listener, itself emulated, runs the probe
+        // through a script that runs it emulated too.
+        let probeCommand = Paths.emulator == nil
+            ? Paths.probe : scratch.script("probe.sh", "#!/bin/sh\nexec \(Paths.command(Paths.probe).joined(separator: " ")) \"$@\"\n")
         let supervisord = try Supervisord(
             start: "while [ ! -e \(trigger) ]; do sleep 0.05; done; exit 0",
-            listenerArguments: "--http 127.0.0.1:\(port) --hook \(hook) --hook-interval 1 --hook-timeout 0.5 --probe \(Paths.probe)")
+            listenerArguments: "--http 127.0.0.1:\(port) --hook \(hook) --hook-interval 1 --hook-timeout 0.5 --probe \(probeCommand)")
         _ = try #require(supervisord.waitForState("RUNNING"))
         #expect(eventually { HTTPClient.get(port: port, "/readyz")?.body.hasPrefix("not ready: 100 START_PENDING: program start is RUNNING") == true })
         #expect(FileManager.default.createFile(atPath: trigger, contents: nil))
