@@ -56,6 +56,17 @@ package struct CommandLineOptions: Equatable, Sendable {
     }
 }
 
+extension CommandLineOptions {
+    /// A count from 1 to 1000, such as a threshold.
+    package func count(_ name: String, default fallback: Int) throws(UsageError) -> Int {
+        guard let text = values[name] else { return fallback }
+        guard let value = UInt64(decimal: text.utf8), (1...1000).contains(value) else {
+            throw UsageError("--\(name) takes a whole number from 1 to 1000, not \(text)")
+        }
+        return Int(value)
+    }
+}
+
 /// Bad command-line arguments, with what was wrong.
 package struct UsageError: Error, Equatable, Sendable, CustomStringConvertible {
     package var description: String

@@ -12,9 +12,9 @@ package struct EssentialSpec: Equatable, Sendable, CustomStringConvertible {
 
     /// Rejects what supervisord could never name: empty parts, more than one
     /// colon, a `*` anywhere but as the whole process part.
-    package init(parsing text: String) throws(UsageError) {
+    package init(parsing text: String, option: String = "--essential") throws(UsageError) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        let bad = UsageError("--essential takes NAME, GROUP:NAME or GROUP:*, not \"\(text)\"")
+        let bad = UsageError("\(option) takes NAME, GROUP:NAME or GROUP:*, not \"\(text)\"")
         guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty }), !parts[0].contains("*") else { throw bad }
         if parts.count == 1 {
             pattern = .name(parts[0])

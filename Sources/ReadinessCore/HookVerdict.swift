@@ -50,7 +50,8 @@ extension Verdict {
             "probe got signal \(signal) (\(signalName(signal))) while waiting to check again; last check: \(last.code.rawValue) \(last.code.name)")
     }
 
-    static func seconds(_ milliseconds: Int64) -> String {
+    /// `0.7`, `2`: milliseconds as the seconds people write on command lines.
+    package static func seconds(_ milliseconds: Int64) -> String {
         let fraction = milliseconds % 1000
         guard fraction != 0 else { return "\(milliseconds / 1000)" }
         var digits = fraction.zeroPadded(3)

@@ -9,6 +9,9 @@ package protocol ListenerPort: ~Copyable {
     mutating func allProcessInfo() -> [NamedProcessInfo]?
     /// `supervisor.shutdown()`: nil once accepted, else why not.
     mutating func requestShutdown() -> String?
+    /// `supervisor.startProcess(GROUP:NAME, wait=false)`: nil once accepted
+    /// (or already started), else why not.
+    mutating func startProcess(_ process: String) -> String?
     /// SIGTERM to supervisord, once sure it is the one of the record: nil once sent, else why not.
     mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String?
     /// Replaces the status file; a failure is the port's to log and remember.
@@ -26,16 +29,20 @@ package struct ListenerConfiguration: Sendable {
     package var essential: EssentialRule
     package var essentialDryRun: Bool
     package var verbose: Bool
+    package var services: [ServiceSpec]
+    package var checkTiming: CheckTiming
 
     package init(
         selector: ProgramSelector, statusPath: String, essential: EssentialRule = EssentialRule(specs: []), essentialDryRun: Bool = false,
-        verbose: Bool = false
+        verbose: Bool = false, services: [ServiceSpec] = [], checkTiming: CheckTiming = CheckTiming()
     ) {
         self.selector = selector
         self.statusPath = statusPath
         self.essential = essential
         self.essentialDryRun = essentialDryRun
         self.verbose = verbose
+        self.services = services
+        self.checkTiming = checkTiming
     }
 }
 
@@ -46,6 +53,14 @@ package struct ListenerConfiguration: Sendable {
 package struct ListenerCore: Sendable {
     package let configuration: ListenerConfiguration
     package private(set) var tracker: ProgramTracker
+    package internal(set) var services: ServiceTracker
+    /// When supervisord was last asked for every process to attribute a
+    /// datagram: at most once per `refreshMilliseconds`, so a flood of
+    /// forged datagrams costs supervisord little.
+    var lastRefresh: Timestamp?
+    static let refreshMilliseconds: Int64 = 200
+    /// Dropped datagrams are logged once, then counted (a flood must not flood the log).
+    var drops = LogThrottle()
     /// The last reason a shutdown could not be carried out, so that retrying
     /// on every TICK logs it once, not every five seconds.
     private var shutdownFailure: String?
@@ -57,13 +72,25 @@ package struct ListenerCore: Sendable {
     /// carry no poolserial. getAllProcessInfo costs supervisord about a
     /// second of CPU with 1,000 processes, so it is not asked on every TICK.
     private var essentialEventsMayBeLost = true
+    /// The same for the services' events, reconciled on their own.
+    var serviceEventsMayBeLost = true
 
-    package init(configuration: ListenerConfiguration, tracker: ProgramTracker) {
+    package init(configuration: ListenerConfiguration, tracker: ProgramTracker, at time: Timestamp) {
         self.configuration = configuration
         self.tracker = tracker
+        // Only a restarted listener's services are still the same runs; a
+        // reload started every program again.
+        services = ServiceTracker(
+            specs: configuration.services, timing: configuration.checkTiming,
+            previous: tracker.resumption == .resumed ? tracker.record.services : [], at: time)
     }
 
-    package var record: StatusRecord { tracker.record }
+    /// The followed program's record, with the services.
+    package var record: StatusRecord {
+        var record = tracker.record
+        record.services = services.services
+        return record
+    }
 
     /// Before the first READY: resumes or starts the record, brings it in
     /// line with what no queued event can contradict, writes it (so that "no
@@ -86,6 +113,7 @@ package struct ListenerCore: Sendable {
         if let transition = tracker.startUp(with: lookUpProgram(&port), at: port.now) {
             logReconcile(transition, reason: "start-up", &port)
         }
+        startServices(&port)
         port.write(record)
         // A supervisord that is shutting down restarts no listener: a resumed
         // failure is of this generation, and its shutdown was not completed.
@@ -104,9 +132,13 @@ package struct ListenerCore: Sendable {
 
     package mutating func handle<Port: ListenerPort & ~Copyable>(_ header: EventHeader, _ event: ListenerEvent, _ port: inout Port) {
         if let current = header.poolSerial, let last = lastPoolSerial, current > last {
-            if current - last > 1 { essentialEventsMayBeLost = true }
+            if current - last > 1 {
+                essentialEventsMayBeLost = true
+                serviceEventsMayBeLost = true
+            }
         } else {
             essentialEventsMayBeLost = true
+            serviceEventsMayBeLost = true
         }
         lastPoolSerial = header.poolSerial
         if tracker.confirmGeneration(by: header, at: port.now) {
@@ -117,6 +149,8 @@ package struct ListenerCore: Sendable {
         }
         switch event {
         case .tick(let when):
+            if serviceEventsMayBeLost { reconcileServices(&port) }
+            redeliverHeld(&port)
             let before = record
             if let transition = tracker.tick(with: lookUpProgram(&port), queuedAt: when, at: port.now) { logReconcile(transition, reason: "tick", &port) }
             if record != before { port.write(record) } else { port.retryPendingWrite(record) }
@@ -138,6 +172,7 @@ package struct ListenerCore: Sendable {
         case .processState(let change):
             apply(change, poolSerial: header.poolSerial, &port)
             if tracker.applyEssential(change, rule: configuration.essential, at: port.now) { essentialEnded(reason: "event", &port) }
+            applyToServices(change, &port)
         }
     }
 

@@ -13,7 +13,7 @@ package struct ProbeCode: Equatable, Sendable {
         self.meaning = meaning
     }
 
-    package static let ready = ProbeCode(0, "READY", "start.sh exited with an expected status (or supervisord has no start program) and the hook passed (or there is none)")
+    package static let ready = ProbeCode(0, "READY", "start.sh exited with an expected status (or supervisord has no start program), every service is ready, and the hook passed (or there is none)")
     /// Stands for the hook's own codes 1 to 99, passed through unchanged.
     package static let hookFailed = ProbeCode(1, "HOOK_FAILED", "the hook's own exit code, 1 to 99, passed through unchanged")
     package static let startPending = ProbeCode(100, "START_PENDING", "start.sh has not finished: not seen yet, STARTING, RUNNING or BACKOFF")
@@ -24,6 +24,7 @@ package struct ProbeCode: Equatable, Sendable {
     package static let badStatus = ProbeCode(105, "BAD_STATUS", "the status file cannot be read, is malformed, too large, or of an unknown format version")
     package static let staleStatus = ProbeCode(106, "STALE_STATUS", "the status file was written by a supervisord that is no longer running (its pid is gone, or now belongs to a newer process), or whose start time cannot be read (no /proc)")
     package static let essentialDown = ProbeCode(107, "ESSENTIAL_DOWN", "an essential program (--essential) reached FATAL or exited: the listener is shutting supervisord down")
+    package static let serviceNotReady = ProbeCode(108, "SERVICE_NOT_READY", "a service (--service) is not ready: not RUNNING, has not sent READY=1 for its current run, or its checks fail")
     package static let hookTimeout = ProbeCode(110, "HOOK_TIMEOUT", "the hook ran past its deadline and was killed with its process group")
     package static let hookSignaled = ProbeCode(111, "HOOK_SIGNALED", "the hook died from a signal")
     package static let hookOutOfRange = ProbeCode(112, "HOOK_OUT_OF_RANGE", "the hook exited with a code of 100 or more (the real code is in the message)")
@@ -34,7 +35,7 @@ package struct ProbeCode: Equatable, Sendable {
 
     package static let all: [ProbeCode] = [
         .ready, .hookFailed, .startPending, .startFailed, .startFatal, .startStopped, .noStatus, .badStatus,
-        .staleStatus, .essentialDown, .hookTimeout, .hookSignaled, .hookOutOfRange, .hookUnusable, .interrupted, .usage, .internalError,
+        .staleStatus, .essentialDown, .serviceNotReady, .hookTimeout, .hookSignaled, .hookOutOfRange, .hookUnusable, .interrupted, .usage, .internalError,
     ]
 
     /// The code a hook's exit status maps to: 0 and 1–99 pass through, the rest are ours.
@@ -78,8 +79,15 @@ package struct Verdict: Equatable, Sendable {
 
     /// The common check: an essential program's end first (readiness is
     /// withdrawn before the container goes), then what the followed program's
-    /// recorded state means. A dry run's failure does not withdraw readiness.
+    /// recorded state means, then the services. A dry run's failure does not
+    /// withdraw readiness.
     package static func commonCheck(_ record: StatusRecord) -> Verdict {
+        let start = startCheck(record)
+        guard start.isReady else { return start }
+        return servicesCheck(record.services, after: start)
+    }
+
+    private static func startCheck(_ record: StatusRecord) -> Verdict {
         if let failure = record.essentialFailure, failure.shutdown != .dryRun {
             return Verdict(.essentialDown, "\(failure.summary); supervisord is being shut down")
         }
@@ -125,6 +133,7 @@ extension ProbeCode {
         case ProbeCode.badStatus.name: "the status file is damaged or not the listener's: remove it and restart the listener (supervisorctl restart readiness_listener)."
         case ProbeCode.staleStatus.name: "the file outlived its supervisord (a restarted container with a persisted /run?): the new listener rewrites it once it runs; if it lasts, check that the listener is RUNNING."
         case ProbeCode.essentialDown.name: "an essential program ended and supervisord is stopping the container: read the listener's level=error line and the essential_* keys of the status file, then that program's log."
+        case ProbeCode.serviceNotReady.name: "the named service is not ready: a notify service must send READY=1 for its current run (is NOTIFY_SOCKET set in its [program:x] section?), a checked one must pass its check; read the listener's log and the service= lines of the status file."
         case ProbeCode.hookTimeout.name: "the hook is too slow: make it faster, or raise --hook-timeout (and the probe's timeoutSeconds)."
         case ProbeCode.hookSignaled.name: "the hook crashed: run it by hand to see why."
         case ProbeCode.hookOutOfRange.name: "the hook must exit 0 when ready and 1 to 99 otherwise."

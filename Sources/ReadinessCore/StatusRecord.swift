@@ -63,6 +63,8 @@ package struct StatusRecord: Equatable, Sendable {
     package var history: [Transition]
     /// An essential program's end (`--essential`), once seen; nil while none has ended.
     package var essentialFailure: EssentialFailure?
+    /// The `--service` programs, in the order of the listener's command line.
+    package var services: [ServiceState] = []
 
     package init(
         program: String, state: RecordedState = .notSeen, previousState: RecordedState? = nil,
@@ -135,6 +137,7 @@ extension StatusRecord {
         text.write(orUnknown: supervisordStartTicks)
         text.write("\n")
         writeEssentialLines(into: &text)
+        for service in services { service.write(into: &text) }
         for transition in history {
             text.write("history=")
             text.write(orUnknown: transition.time)
@@ -167,6 +170,7 @@ extension StatusRecord {
 
         var values = Fields(text: text, bytes: bytes)
         var history: [Transition] = []
+        var services: [ServiceState] = []
         var lineStart = 0
         var lineNumber = 0
         while let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -179,6 +183,11 @@ extension StatusRecord {
                     throw .invalidValue(key: "history", value: String(values.text(equals + 1..<lineEnd)))
                 }
                 history.append(transition)
+            } else if bytes[lineStart..<equals].elementsEqual("service".utf8) {
+                guard let service = ServiceState(parsing: bytes[(equals + 1)..<lineEnd]) else {
+                    throw .invalidValue(key: "service", value: String(values.text(equals + 1..<lineEnd)))
+                }
+                services.append(service)
             } else {
                 values.entries.append((key: lineStart..<equals, value: equals + 1..<lineEnd))
             }
@@ -232,6 +241,7 @@ extension StatusRecord {
             record.supervisordStartTicks = value
         }
         record.essentialFailure = try essentialFailure(values)
+        record.services = services
         record.process = try optional("process") { $0.isEmpty ? nil : String($0) }
         record.poolSerial = try optional("pool_serial") { UInt64($0) }
         record.runStart = try optional("run_start") { Int($0) }
@@ -336,20 +346,20 @@ extension StatusRecord {
 
 /// How the status file writes a value that may not be known.
 extension ByteText {
-    fileprivate mutating func write(orUnknown value: Int?) {
+    mutating func write(orUnknown value: Int?) {
         if let value { write(value) } else { write("unknown") }
     }
 
-    fileprivate mutating func write(orUnknown value: UInt64?) {
+    mutating func write(orUnknown value: UInt64?) {
         if let value { write(value) } else { write("unknown") }
     }
 
-    fileprivate mutating func write(orUnknown value: Timestamp?) {
+    mutating func write(orUnknown value: Timestamp?) {
         if let value { write(value) } else { write("unknown") }
     }
 
     /// `1` or `0`.
-    fileprivate mutating func write(orUnknown flag: Bool?) {
+    mutating func write(orUnknown flag: Bool?) {
         if let flag { write(flag ? "1" : "0") } else { write("unknown") }
     }
 }

@@ -73,22 +73,34 @@ package struct ProbeServer: ~Copyable {
         return fd
     }
 
+    /// A descriptor `wait` also watches: for input (or its end), or for a
+    /// non-blocking connect to complete.
+    package struct Interest {
+        package var fd: Int32
+        package var forOutput: Bool
+
+        package init(fd: Int32, forOutput: Bool = false) {
+            self.fd = fd
+            self.forOutput = forOutput
+        }
+    }
+
     /// What a `wait` found ready.
     package struct Readiness {
         /// The event input is readable, or at its end.
         package var input: Bool
-        /// The extra descriptor is.
-        package var extra: Bool
+        /// The `revents` of each extra descriptor, in the order given.
+        package var extras: [Int16]
     }
 
-    /// Waits until `input` is readable (or at its end), `extra` is (when not
-    /// -1), a connection needs work, or the monotonic clock reaches `wake`.
-    /// With nothing to poll but `input` it returns at once, input ready, and
-    /// the caller's read blocks as it always did.
-    package mutating func wait(forInputOn input: Int32, extra: Int32 = -1, wake: Int64? = nil) throws(Errno) -> Readiness {
-        guard socket >= 0 || !connections.isEmpty || extra >= 0 || wake != nil else { return Readiness(input: true, extra: false) }
+    /// Waits until `input` is readable (or at its end), one of `extras` is
+    /// ready for what it asks, a connection needs work, or the monotonic
+    /// clock reaches `wake`. With nothing to poll but `input` it returns at
+    /// once, input ready, and the caller's read blocks as it always did.
+    package mutating func wait(forInputOn input: Int32, extras: [Interest] = [], wake: Int64? = nil) throws(Errno) -> Readiness {
+        guard socket >= 0 || !connections.isEmpty || !extras.isEmpty || wake != nil else { return Readiness(input: true, extras: []) }
         var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
-        if extra >= 0 { fds.append(pollfd(fd: extra, events: Int16(POLLIN), revents: 0)) }
+        for extra in extras { fds.append(pollfd(fd: extra.fd, events: Int16(extra.forOutput ? POLLOUT : POLLIN), revents: 0)) }
         let first = fds.count
         if socket >= 0 { fds.append(pollfd(fd: socket, events: Int16(POLLIN), revents: 0)) }
         for connection in connections {
@@ -107,7 +119,7 @@ package struct ProbeServer: ~Copyable {
         for position in connections.indices {
             connections[position].revents = fds[index + position].revents
         }
-        return Readiness(input: fds[0].revents != 0, extra: extra >= 0 && fds[1].revents != 0)
+        return Readiness(input: fds[0].revents != 0, extras: fds[1..<first].map { $0.revents })
     }
 
     /// Does what the last `wait` found: closes expired connections, reads,

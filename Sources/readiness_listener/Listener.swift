@@ -28,9 +28,20 @@ struct Listener: ~Copyable {
     private var commonCheckPassed = false
     /// How often an unbound HTTP socket is tried again.
     private static let bindRetryMilliseconds: Int64 = 5000
+    /// `--notify-socket`, bound when a service is `notify`.
+    private let notifySocketPath: String
+    /// The checks of `tcp:` and `exec:` services.
+    private var checks: ServiceChecks
+    /// Datagrams taken per loop turn at most, so a flood cannot hold back events.
+    private static let datagramsPerTurn = 64
 
-    init(configuration: ListenerConfiguration, http: ListenAddress? = nil, hookPath: String, periodicProbe: consuming PeriodicProbe = .disabled) {
+    init(
+        configuration: ListenerConfiguration, http: ListenAddress? = nil, hookPath: String, periodicProbe: consuming PeriodicProbe = .disabled,
+        notifySocketPath: String = "/run/readiness/notify"
+    ) {
         self.http = http
+        self.notifySocketPath = notifySocketPath
+        checks = ServiceChecks(timing: configuration.checkTiming)
         self.hookPath = hookPath
         self.periodicProbe = periodicProbe
         let statusPath = configuration.statusPath
@@ -39,7 +50,7 @@ struct Listener: ~Copyable {
             selector: configuration.selector, listenerPID: Processes.currentPID, supervisordPID: Processes.parentPID,
             supervisordStartTicks: Processes.startTicks(of: Processes.parentPID), previous: Self.previousRecord(at: statusPath),
             at: Clock.now())
-        core = ListenerCore(configuration: configuration, tracker: tracker)
+        core = ListenerCore(configuration: configuration, tracker: tracker, at: Clock.now())
     }
 
     /// The record a previous listener left, to resume from after a restart.
@@ -64,6 +75,18 @@ struct Listener: ~Copyable {
             log(.error, "cannot install the signal handlers; SIGTERM may now cut a status write short", [("error", error.description)])
         }
         io.writer.file.removeTemporary()
+        var notify = NotifySocket.none
+        if core.services.hasNotifyServices {
+            if let problem = io.xmlrpcProblem {
+                log(.error, "notify services need supervisord's XML-RPC interface, to be started once the notify socket is bound", [
+                    ("error", problem),
+                    ("fix", "add a [unix_http_server] section (file=/run/supervisor.sock) and [rpcinterface:supervisor] to supervisord.conf"),
+                ])
+                return 78
+            }
+            notify = bindNotifySocket()
+            guard notify.isBound else { return 2 }
+        }
         core.start(&io)
         var server = ProbeServer(address: http)
         var nextBindAttempt: Int64 = 0
@@ -78,16 +101,26 @@ struct Listener: ~Copyable {
                 bindAttempts += 1
             }
             runHookIfDue()
+            startDueChecks()
+            var extras: [ProbeServer.Interest] = []
+            if notify.isBound { extras.append(ProbeServer.Interest(fd: notify.descriptor)) }
+            let probeAt = extras.count
+            if periodicProbe.outputDescriptor >= 0 { extras.append(ProbeServer.Interest(fd: periodicProbe.outputDescriptor)) }
+            extras += checks.interests(startingAt: extras.count)
             let ready: ProbeServer.Readiness
             do {
-                ready = try server.wait(
-                    forInputOn: StandardStreams.inputDescriptor, extra: periodicProbe.outputDescriptor, wake: periodicProbe.wakeAt)
+                let wake = [periodicProbe.wakeAt, checks.wakeAt].compactMap { $0 }.min()
+                ready = try server.wait(forInputOn: StandardStreams.inputDescriptor, extras: extras, wake: wake)
             } catch {
-                log(.error, "cannot wait for events and HTTP probes", [("error", error.description)])
+                log(.error, "cannot wait for events, datagrams, checks and HTTP probes", [("error", error.description)])
                 return 2
             }
-            if ready.extra { periodicProbe.readOutput() }
             if ready.input, let status = handleInput(&framer) { return status }
+            if notify.isBound, ready.extras[0] != 0 { receiveDatagrams(&notify) }
+            if periodicProbe.outputDescriptor >= 0, ready.extras[probeAt] != 0 { periodicProbe.readOutput() }
+            for result in checks.collect(ready.extras, now: Clock.monotonicMilliseconds()) {
+                core.checked(result.process, pid: result.pid, passed: result.passed, detail: result.detail, &io)
+            }
             server.serve { ProbeEndpoint.Answers(record: core.record, hook: hookVerdict()) }
         }
     }
@@ -121,6 +154,42 @@ struct Listener: ~Copyable {
             return 2
         }
         return nil
+    }
+
+    /// Binds the sd_notify socket, saying where; `.none` (said why) when it cannot be.
+    private func bindNotifySocket() -> NotifySocket {
+        do throws(Errno) {
+            let socket = try NotifySocket.bind(path: notifySocketPath)
+            log(.info, "receiving sd_notify messages", [("socket", notifySocketPath)])
+            return socket
+        } catch {
+            log(.error, "cannot bind the notify socket, exiting (supervisord restarts the listener)", [
+                ("socket", notifySocketPath), ("error", error.description),
+            ])
+            return .none
+        }
+    }
+
+    /// Takes the datagrams waiting (a bounded number per turn), each with its
+    /// sender's ancestry as /proc shows it now, for attribution.
+    private mutating func receiveDatagrams(_ notify: inout NotifySocket) {
+        for _ in 0..<Self.datagramsPerTurn {
+            guard let datagram = notify.receive() else { return }
+            let ancestry = datagram.senderPID.map { Processes.ancestry(of: $0) } ?? []
+            core.receive(
+                datagram: datagram.bytes, length: datagram.length, sender: datagram.senderPID, ancestry: ancestry,
+                passedDescriptors: datagram.passedDescriptors, &io)
+        }
+    }
+
+    /// Starts the checks that are due, for the runs RUNNING now.
+    private mutating func startDueChecks() {
+        let services = core.services
+        let checkable = services.checkable.compactMap { run in services.check(forProcess: run.process).map { (run.process, run.pid, $0) } }
+        guard !checkable.isEmpty || checks.isFollowingAny else { return }
+        for result in checks.startDue(checkable, now: Clock.monotonicMilliseconds()) {
+            core.checked(result.process, pid: result.pid, passed: result.passed, detail: result.detail, &io)
+        }
     }
 
     /// With `--hook-interval`: starts the hook's run through readiness_probe
@@ -191,6 +260,11 @@ struct ListenerIO: ~Copyable, ListenerPort {
 
     init(statusPath: String) { writer = StatusWriter(path: statusPath) }
 
+    /// Why supervisord's XML-RPC interface cannot be used at all; nil when it is configured.
+    var xmlrpcProblem: String? { supervisor.configurationProblem }
+
+    mutating func startProcess(_ process: String) -> String? { supervisor.startProcess(process) }
+
     mutating func processInfo(_ process: String) -> SupervisorAnswer { supervisor.processInfo(process) }
 
     mutating func allProcessInfo() -> [NamedProcessInfo]? { supervisor.allProcessInfo() }
@@ -243,6 +317,23 @@ struct SupervisorConnection {
     /// Every program's info, or nil when XML-RPC is unusable.
     mutating func allProcessInfo() -> [NamedProcessInfo]? {
         note(client.flatMap { $0.allProcessInfo() })
+    }
+
+    /// Nil when the client is configured (SUPERVISOR_SERVER_URL), else why not.
+    var configurationProblem: String? {
+        switch client {
+        case .success: nil
+        case .failure(let failure): failure.description
+        }
+    }
+
+    /// Nil once supervisord accepted, or had it started already; else why not.
+    mutating func startProcess(_ process: String) -> String? {
+        switch note(client.flatMap { $0.startProcess(process) }) {
+        case .started?, .alreadyStarted?: nil
+        case .refused(let fault)?: fault
+        case nil: "XML-RPC unusable"
+        }
     }
 
     /// Nil once supervisord accepted; else why not.

@@ -9,7 +9,10 @@ let usage = """
     usage: readiness_listener [--program NAME] [--status-file PATH] [--essential SPEC]...
                               [--essential-exit unexpected|any] [--essential-dry-run]
                               [--http ADDR:PORT [--hook PATH] [--hook-interval SECONDS]
-                              [--hook-timeout SECONDS] [--probe PATH]] [--verbose]
+                              [--hook-timeout SECONDS] [--probe PATH]]
+                              [--service PROGRAM=HOW]... [--notify-socket PATH]
+                              [--check-period SECONDS] [--check-timeout SECONDS]
+                              [--check-success N] [--check-failure N] [--verbose]
     Run by supervisord as [eventlistener:readiness_listener] with
     events=PROCESS_STATE,TICK_5,SUPERVISOR_STATE_CHANGE_STOPPING.
       --program NAME       program to follow, NAME or GROUP:NAME (default: start)
@@ -31,10 +34,25 @@ let usage = """
       --hook-interval SECONDS  run the hook every SECONDS through readiness_probe
                            (--probe, default: beside this binary) with --hook-timeout
                            (default 0.7); /readyz answers with the latest run's verdict
+      --service PROGRAM=HOW  a long-running program whose readiness is part of the
+                           container's (repeatable; PROGRAM as for --essential). HOW:
+                           notify        it sends sd_notify READY=1 to --notify-socket
+                                         (set NOTIFY_SOCKET in its section, autostart=false:
+                                         the listener starts it once the socket is bound)
+                           tcp:[HOST:]PORT  a connect succeeds (HOST numeric, default 127.0.0.1)
+                           exec:COMMAND  /bin/sh -c COMMAND exits 0
+                           running       supervisord's RUNNING is enough
+                           The probe answers 108 SERVICE_NOT_READY until each is ready.
+      --notify-socket PATH the sd_notify socket (default /run/readiness/notify)
+      --check-period SECONDS, --check-timeout SECONDS  for tcp: and exec: (default 2, 1)
+      --check-success N, --check-failure N  checks in a row that make a service
+                           ready (default 1) and not ready again (default 3)
       --verbose            also log events of other programs
       --version, --help
     Exit status: 0 at end of input or on SIGTERM, SIGINT or SIGHUP, 2 when the event
-    stream cannot be framed (supervisord then restarts the listener), 64 for bad arguments.
+    stream cannot be framed or the notify socket cannot be bound (supervisord then
+    restarts the listener), 64 for bad arguments, 78 for notify services without
+    supervisord's XML-RPC interface.
 
     """
 
@@ -46,7 +64,10 @@ func fail(_ message: String) -> Never {
 let options: CommandLineOptions
 do {
     options = try CommandLineOptions(
-        Processes.arguments.dropFirst(), valued: ["program", "status-file", "essential", "essential-exit", "http", "hook", "hook-interval", "hook-timeout", "probe"],
+        Processes.arguments.dropFirst(), valued: [
+            "program", "status-file", "essential", "essential-exit", "http", "hook", "hook-interval", "hook-timeout", "probe", "service",
+            "notify-socket", "check-period", "check-timeout", "check-success", "check-failure",
+        ],
         flags: ["verbose", "version", "help", "essential-dry-run"])
 } catch {
     fail(error.description)
@@ -70,6 +91,20 @@ if let text = options.values["essential-exit"] {
 }
 if essential.isEmpty && (options.values["essential-exit"] != nil || options.flags.contains("essential-dry-run")) {
     fail("--essential-exit and --essential-dry-run need at least one --essential")
+}
+
+var services: [ServiceSpec] = []
+for text in options.allValues["service"] ?? [] {
+    do { services.append(try ServiceSpec(parsing: text)) } catch { fail(error.description) }
+}
+var checkTiming = CheckTiming()
+do {
+    checkTiming.periodMilliseconds = try options.milliseconds("check-period", default: 2000, range: 100...3_600_000)
+    checkTiming.timeoutMilliseconds = try options.milliseconds("check-timeout", default: 1000, range: 10...3_600_000)
+    checkTiming.successThreshold = try options.count("check-success", default: 1)
+    checkTiming.failureThreshold = try options.count("check-failure", default: 3)
+} catch {
+    fail(error.description)
 }
 
 var http: ListenAddress?
@@ -100,6 +135,8 @@ var listener = Listener(
     configuration: ListenerConfiguration(
         selector: ProgramSelector(options.values["program"] ?? "start"),
         statusPath: statusPath, essential: essential,
-        essentialDryRun: options.flags.contains("essential-dry-run"), verbose: options.flags.contains("verbose")),
-    http: http, hookPath: hookPath, periodicProbe: periodicProbe(options, http: http, statusPath: statusPath, hookPath: hookPath))
+        essentialDryRun: options.flags.contains("essential-dry-run"), verbose: options.flags.contains("verbose"), services: services,
+        checkTiming: checkTiming),
+    http: http, hookPath: hookPath, periodicProbe: periodicProbe(options, http: http, statusPath: statusPath, hookPath: hookPath),
+    notifySocketPath: options.values["notify-socket"] ?? "/run/readiness/notify")
 Processes.exit(listener.run())

@@ -26,6 +26,11 @@ import Testing
             return shutdownAnswer
         }
         mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { signalAnswer }
+        var started: [String] = []
+        mutating func startProcess(_ process: String) -> String? {
+            started.append(process)
+            return nil
+        }
         mutating func write(_ record: StatusRecord) { written.append(record) }
         mutating func retryPendingWrite(_ record: StatusRecord) {}
         mutating func log(_ level: LogLine.Level, _ message: String, _ fields: [(String, String)]) { logged.append((level, message, fields)) }
@@ -41,7 +46,7 @@ import Testing
             at: Timestamp(millisecondsSinceEpoch: 0))
         return ListenerCore(
             configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s", essential: rule, essentialDryRun: dryRun),
-            tracker: tracker)
+            tracker: tracker, at: Timestamp(millisecondsSinceEpoch: 0))
     }
 
     func header(_ serial: UInt64, pool: UInt64?) -> EventHeader { EventHeader(eventName: "X", serial: serial, poolSerial: pool) }

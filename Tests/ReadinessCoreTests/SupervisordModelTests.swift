@@ -307,7 +307,7 @@ struct SupervisordModel: ListenerPort {
         listenerPID += 1
         let tracker = ProgramTracker(
             selector: ProgramSelector("start"), listenerPID: listenerPID, supervisordPID: 1, supervisordStartTicks: 77, previous: file, at: now)
-        var core = ListenerCore(configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/model"), tracker: tracker)
+        var core = ListenerCore(configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/model"), tracker: tracker, at: now)
         core.start(&self)
         self.core = core
     }
@@ -373,6 +373,7 @@ struct SupervisordModel: ListenerPort {
 
     mutating func requestShutdown() -> String? { "not modelled" }
     mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { "not modelled" }
+    mutating func startProcess(_ process: String) -> String? { "not modelled" }
 
     /// Through the text format, as the probe reads it.
     mutating func write(_ record: StatusRecord) {

@@ -1,0 +1,188 @@
+/// The listener's logic for `--service` programs: starting notify services
+/// once the socket is bound, following their events, attributing sd_notify
+/// datagrams, taking check results.
+extension ListenerCore {
+    /// At start-up, the notify socket bound: what supervisord has of the
+    /// services, a warning for each notify service that started before the
+    /// socket existed, and a start for each one supervisord never started
+    /// (`autostart=false`).
+    mutating func startServices<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        guard !configuration.services.isEmpty else { return }
+        guard let programs = port.allProcessInfo() else {
+            if services.hasNotifyServices {
+                port.log(.error, "cannot ask supervisord which notify services to start: they stay not ready until started by hand", [])
+            }
+            return
+        }
+        serviceEventsMayBeLost = false
+        for process in services.notifyServicesStartedEarly(among: programs) {
+            port.log(.error, "notify service started before the listener bound its socket: its READY=1 may have been lost, and it is not ready until it sends one", [
+                ("service", process),
+                ("fix", "set autostart=false in its [program:x] section: the listener starts it once the socket is bound"),
+            ])
+        }
+        logChanges(services.learn(programs, at: port.now), reason: "start-up", &port)
+        for process in services.notifyServicesToStart(among: programs) {
+            if let failure = port.startProcess(process) {
+                port.log(.error, "cannot start notify service", [("service", process), ("error", failure)])
+            } else {
+                port.log(.info, "started notify service, its socket bound", [("service", process)])
+            }
+        }
+    }
+
+    /// A PROCESS_STATE event, for the services.
+    mutating func applyToServices<Port: ListenerPort & ~Copyable>(_ event: ProcessStateEvent, _ port: inout Port) {
+        guard !configuration.services.isEmpty else { return }
+        let before = services.services
+        if let change = services.apply(event, at: port.now) { logChanges([change], reason: "event", &port) }
+        redeliverHeld(&port)
+        if services.services != before { port.write(record) }
+    }
+
+    /// After events may have been lost: what supervisord has now.
+    mutating func reconcileServices<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        guard !configuration.services.isEmpty, let programs = port.allProcessInfo() else { return }
+        serviceEventsMayBeLost = false
+        let before = services.services
+        logChanges(services.learn(programs, at: port.now), reason: "reconcile", &port)
+        if services.services != before { port.write(record) }
+    }
+
+    /// Held datagrams, tried again now that a run may be known; those held
+    /// too long are dropped, and said so.
+    mutating func redeliverHeld<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        guard !services.held.isEmpty else { return }
+        let (delivered, expired) = services.redeliverHeld(at: port.now)
+        for case .applied(_, let change?) in delivered { logChanges([change], reason: "notify", &port) }
+        for message in expired {
+            port.log(.warning, "dropped a notify message: no notify service's current run has its sender's pid, MAINPID or an ancestor of it", [
+                ("sender_pid", "\(message.sender)"), ("held_ms", "\(ServiceTracker.holdMilliseconds)"),
+            ])
+        }
+        if !delivered.isEmpty || !expired.isEmpty { port.write(record) }
+    }
+
+    /// One datagram from the notify socket. `sender` is its SCM_CREDENTIALS
+    /// pid (nil: none), `ancestry` the sender and its ancestors as /proc
+    /// showed them at reception (empty when the sender was already gone).
+    package mutating func receive<Port: ListenerPort & ~Copyable>(
+        datagram bytes: [UInt8], length: Int, sender: Int?, ancestry: [Int], passedDescriptors: Int, _ port: inout Port
+    ) {
+        let now = port.now
+        if passedDescriptors > 0 {
+            logThrottled("closed file descriptors passed with a notify message (nothing here keeps them)", [
+                ("descriptors", "\(passedDescriptors)"), ("sender_pid", sender.map { "\($0)" } ?? "unknown"),
+            ], at: now, &port)
+        }
+        let message: NotifyMessage
+        do throws(NotifyMessage.Rejection) {
+            message = try NotifyMessage(parsing: bytes, length: length)
+        } catch {
+            return drop(error.description, sender: sender, at: now, &port)
+        }
+        guard let sender else { return drop("it carries no sender credentials", sender: nil, at: now, &port) }
+        let before = services.services
+        var delivery = services.deliver(message, from: sender, ancestry: ancestry, at: now)
+        // Only a process of supervisord's can be a service's run; /proc
+        // tells for a sender still alive (not for one already gone).
+        let ofSupervisord = ancestry.isEmpty || ancestry.contains(record.supervisordPID)
+        var refreshed = false
+        if delivery == .unattributed, ofSupervisord, mayRefresh(at: now), let programs = port.allProcessInfo() {
+            // A run that started after the last event handled: supervisord knows its pid already.
+            lastRefresh = now
+            refreshed = true
+            logChanges(services.learn(programs, at: now), reason: "notify", &port)
+            delivery = services.deliver(message, from: sender, ancestry: ancestry, at: now)
+        }
+        switch delivery {
+        case .applied(let service, let change):
+            if let change {
+                logChanges([change], reason: "notify", &port)
+            } else if configuration.verbose {
+                port.log(.debug, "notify message", [("service", service), ("signal", message.signal?.rawValue ?? "none"), ("status", message.status ?? "")])
+            }
+            redeliverHeld(&port)
+            if services.services != before { port.write(record) }
+        case .unattributed where !ofSupervisord:
+            drop("its sender is not a process of supervisord's", sender: sender, at: now, &port)
+        case .unattributed where refreshed && !ancestry.isEmpty:
+            drop("its sender is not a notify service's current run, a descendant of one, nor its MAINPID", sender: sender, at: now, &port)
+        case .unattributed:
+            // Its sender may be a run supervisord was asked about too
+            // recently, or gone before /proc could tell its parent: kept for
+            // a while, never dropped silently.
+            if let pushedOut = services.hold(message, from: sender, ancestry: ancestry, at: now) {
+                drop("more than \(ServiceTracker.holdLimit) messages waited for their sender's run to be known", sender: pushedOut.sender, at: now, &port)
+            }
+        }
+    }
+
+    /// A check's result for the run `pid` of `process`.
+    package mutating func checked<Port: ListenerPort & ~Copyable>(_ process: String, pid: Int, passed: Bool, detail: String, _ port: inout Port) {
+        let before = services.services
+        if let change = services.checked(process, pid: pid, passed: passed, detail: detail, at: port.now) {
+            logChanges([change], reason: "check", &port)
+        }
+        if services.services != before { port.write(record) }
+    }
+
+    private func mayRefresh(at time: Timestamp) -> Bool {
+        guard let last = lastRefresh else { return true }
+        return time.millisecondsSinceEpoch - last.millisecondsSinceEpoch >= Self.refreshMilliseconds
+    }
+
+    private mutating func drop<Port: ListenerPort & ~Copyable>(_ reason: String, sender: Int?, at time: Timestamp, _ port: inout Port) {
+        logThrottled("dropped a notify message", [("reason", reason), ("sender_pid", sender.map { "\($0)" } ?? "unknown")], at: time, &port)
+    }
+
+    /// A warning about the notify socket's traffic: the first, then at most
+    /// one per `LogThrottle.intervalMilliseconds`, with how many were not logged.
+    private mutating func logThrottled<Port: ListenerPort & ~Copyable>(
+        _ message: String, _ fields: [(String, String)], at time: Timestamp, _ port: inout Port
+    ) {
+        guard let suppressed = drops.admit(at: time) else { return }
+        var fields = fields
+        if suppressed > 0 { fields.append(("not_logged_since_last", "\(suppressed)")) }
+        port.log(.warning, message, fields)
+    }
+
+    private func logChanges<Port: ListenerPort & ~Copyable>(_ changes: [ServiceTracker.Change], reason: String, _ port: inout Port) {
+        for change in changes {
+            let service = change.service
+            if change.becameReady == true {
+                port.log(.info, "service ready", [
+                    ("service", service.name), ("check", service.kind.rawValue), ("pid", service.run.map { "\($0)" } ?? "unknown"),
+                    ("learnt_from", reason), ("detail", service.detail ?? ""),
+                ])
+            } else {
+                port.log(.warning, "service not ready", [
+                    ("service", service.name), ("check", service.kind.rawValue), ("state", service.state?.rawValue ?? "NOT_SEEN"),
+                    ("learnt_from", reason), ("why", service.notReadyReason),
+                ])
+            }
+        }
+    }
+}
+
+/// Lets the first of a kind of log line through, then at most one per
+/// `intervalMilliseconds`, saying how many were held back.
+package struct LogThrottle: Sendable {
+    package static let intervalMilliseconds: Int64 = 10_000
+    private var lastLogged: Int64?
+    private var suppressed = 0
+
+    package init() {}
+
+    /// The number held back since the last line, when this one may be logged; nil when it may not.
+    package mutating func admit(at time: Timestamp) -> Int? {
+        let now = time.millisecondsSinceEpoch
+        if let last = lastLogged, now - last < Self.intervalMilliseconds {
+            suppressed += 1
+            return nil
+        }
+        lastLogged = now
+        defer { suppressed = 0 }
+        return suppressed
+    }
+}

@@ -1,0 +1,198 @@
+import CReadiness
+package import ReadinessCore
+
+/// The checks of `tcp:` and `exec:` services, run on the listener's poll
+/// loop: a non-blocking connect, or a contained command (own process group,
+/// deadline, output tail, no process left), at most one at a time per
+/// service, the first as soon as its run is RUNNING, then every period.
+/// Nothing here blocks: the loop polls `interests` and hands back what it found.
+package struct ServiceChecks {
+    private enum Running {
+        case tcp(TCPConnect, deadline: Int64)
+        case exec(BackgroundCommand)
+    }
+
+    private struct Slot {
+        let process: String
+        let pid: Int
+        let check: ServiceCheck
+        var nextAt: Int64
+        var running: Running?
+        /// Where its descriptors sit in the last `interests`.
+        var interestIndices: [Int] = []
+    }
+
+    /// A finished check, for `ListenerCore.checked`.
+    package struct Result: Equatable, Sendable {
+        package var process: String
+        package var pid: Int
+        package var passed: Bool
+        package var detail: String
+    }
+
+    private let timing: CheckTiming
+    private var slots: [Slot] = []
+
+    package init(timing: CheckTiming) { self.timing = timing }
+
+    /// Follows the runs that are checkable now: a slot per run, made when a
+    /// run becomes RUNNING (checked at once), dropped (its check abandoned)
+    /// when it no longer is. Starts the checks that are due; a check that
+    /// cannot even start is a failed one.
+    package mutating func startDue(_ checkable: [(process: String, pid: Int, check: ServiceCheck)], now: Int64) -> [Result] {
+        var kept: [Slot] = []
+        for slot in slots {
+            if checkable.contains(where: { $0.process == slot.process && $0.pid == slot.pid }) {
+                kept.append(slot)
+            } else {
+                Self.abandon(slot.running)
+            }
+        }
+        for run in checkable where !kept.contains(where: { $0.process == run.process && $0.pid == run.pid }) {
+            kept.append(Slot(process: run.process, pid: run.pid, check: run.check, nextAt: now))
+        }
+        slots = kept
+        var results: [Result] = []
+        for index in slots.indices where slots[index].running == nil && now >= slots[index].nextAt {
+            slots[index].nextAt = now + timing.periodMilliseconds
+            switch start(slots[index].check, now: now) {
+            case .success(let running): slots[index].running = running
+            case .failure(let detail): results.append(Result(process: slots[index].process, pid: slots[index].pid, passed: detail.passed, detail: detail.text))
+            }
+        }
+        return results
+    }
+
+    private struct Immediate: Error {
+        var passed: Bool
+        var text: String
+    }
+
+    private func start(_ check: ServiceCheck, now: Int64) -> Swift.Result<Running, Immediate> {
+        switch check {
+        case .tcp(let host, let port):
+            switch TCPConnect.start(host: host, port: port) {
+            case .connected: return .failure(Immediate(passed: true, text: "\(check.target): connected"))
+            case .failed(let error): return .failure(Immediate(passed: false, text: "\(check.target): \(error.message.lowercasedFirst)"))
+            case .inProgress(let connect): return .success(.tcp(connect, deadline: now + timing.timeoutMilliseconds))
+            }
+        case .exec(let command):
+            do throws(BackgroundCommand.StartFailure) {
+                return .success(.exec(try BackgroundCommand.start(arguments: ["/bin/sh", "-c", command], timeoutMilliseconds: timing.timeoutMilliseconds)))
+            } catch {
+                return .failure(Immediate(passed: false, text: "exec: cannot run /bin/sh: \(error)"))
+            }
+        case .notify, .running:
+            return .failure(Immediate(passed: false, text: "not a checked service"))
+        }
+    }
+
+    private static func abandon(_ running: Running?) {
+        switch running {
+        case .tcp(let connect, _): connect.cancel()
+        case .exec(let command): _ = command.kill()
+        case nil: break
+        }
+    }
+
+    /// The descriptors to poll for the running checks.
+    package mutating func interests(startingAt offset: Int) -> [ProbeServer.Interest] {
+        var fds: [ProbeServer.Interest] = []
+        for index in slots.indices {
+            slots[index].interestIndices = []
+            switch slots[index].running {
+            case .tcp(let connect, _):
+                slots[index].interestIndices.append(offset + fds.count)
+                fds.append(ProbeServer.Interest(fd: connect.descriptor, forOutput: true))
+            case .exec(let command):
+                for fd in [command.outputDescriptor, command.exitDescriptor] where fd >= 0 {
+                    slots[index].interestIndices.append(offset + fds.count)
+                    fds.append(ProbeServer.Interest(fd: fd))
+                }
+            case nil:
+                break
+            }
+        }
+        return fds
+    }
+
+    /// Whether any run is followed (its slot goes, and its check is
+    /// abandoned, once it is no longer checkable).
+    package var isFollowingAny: Bool { !slots.isEmpty }
+
+    /// When the loop must wake: the next due check or a running one's deadline.
+    package var wakeAt: Int64? {
+        slots.map { slot in
+            switch slot.running {
+            case .tcp(_, let deadline): deadline
+            case .exec(let command): command.killAt
+            case nil: slot.nextAt
+            }
+        }.min()
+    }
+
+    /// What the poll found (`revents`, indexed as `interests` placed them),
+    /// and the deadlines that passed: the checks that ended.
+    package mutating func collect(_ revents: [Int16], now: Int64) -> [Result] {
+        var results: [Result] = []
+        for index in slots.indices {
+            guard let running = slots[index].running else { continue }
+            let woken = slots[index].interestIndices.contains { $0 < revents.count && revents[$0] != 0 }
+            let slot = slots[index]
+            switch running {
+            case .tcp(let connect, let deadline):
+                if woken {
+                    slots[index].running = nil
+                    let error = connect.finish()
+                    results.append(Result(process: slot.process, pid: slot.pid, passed: error == nil,
+                                          detail: "\(slot.check.target): \(error.map { $0.message.lowercasedFirst } ?? "connected")"))
+                } else if now >= deadline {
+                    slots[index].running = nil
+                    connect.cancel()
+                    results.append(Result(process: slot.process, pid: slot.pid, passed: false,
+                                          detail: "\(slot.check.target): no answer within \(Verdict.seconds(timing.timeoutMilliseconds)) s"))
+                }
+            case .exec(var command):
+                var ended: BackgroundCommand.Ended?
+                if woken { ended = command.readOutput() }
+                if ended == nil, now >= command.killAt { ended = command.kill() }
+                if let ended {
+                    slots[index].running = nil
+                    results.append(Result(process: slot.process, pid: slot.pid, passed: ended.termination == .exited(0), detail: Self.describe(ended, timing: timing)))
+                } else {
+                    slots[index].running = .exec(command)
+                }
+            }
+        }
+        return results
+    }
+
+    /// `exec: exited with status 1: <its last line>`.
+    private static func describe(_ ended: BackgroundCommand.Ended, timing: CheckTiming) -> String {
+        let said = HookOutput.lastLine(of: ended.outputTail).map { ": \($0)" } ?? ""
+        switch ended.termination {
+        case .exited(let status): return "exec: exited with status \(status)\(said)"
+        case .signaled(let signal): return "exec: killed by signal \(signal)\(said)"
+        case .timedOut: return "exec: did not finish within \(Verdict.seconds(timing.timeoutMilliseconds)) s; its processes were killed\(said)"
+        }
+    }
+}
+
+extension ServiceCheck {
+    /// `tcp 127.0.0.1:8080`, as check results name it.
+    var target: String {
+        switch self {
+        case .tcp(let host, let port): host.contains(":") ? "tcp [\(host)]:\(port)" : "tcp \(host):\(port)"
+        case .exec: "exec"
+        case .notify, .running: kind.rawValue
+        }
+    }
+}
+
+extension String {
+    /// `connection refused` from strerror's `Connection refused`.
+    var lowercasedFirst: String {
+        guard let first = utf8.first, first >= UInt8(ascii: "A"), first <= UInt8(ascii: "Z") else { return self }
+        return String(decoding: [first + 32] + Array(utf8.dropFirst()), as: UTF8.self)
+    }
+}
