@@ -41,7 +41,7 @@ package struct SupervisorClient: Sendable {
         return .success(SupervisorClient(endpoint: endpoint, authorization: user.map { ($0, password ?? "") }))
     }
 
-    private init(endpoint: Endpoint, authorization: (user: String, password: String)?) {
+    init(endpoint: Endpoint, authorization: (user: String, password: String)?) {
         self.endpoint = endpoint
         self.authorization = authorization
     }
