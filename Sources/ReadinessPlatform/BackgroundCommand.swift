@@ -10,7 +10,9 @@ import CReadiness
 ///
 /// The loop polls `outputDescriptor` and `exitDescriptor` for POLLIN, calls
 /// `readOutput()` when either is ready, and `kill()` at `killAt`. Nothing
-/// here blocks. (No deinit, as Embedded Swift wants for a ~Copyable type used
+/// here blocks. (Without a pidfd, on kernels before 5.3, an exit is seen only
+/// at the end of the output: a background child that holds the pipe then
+/// keeps the command running until `killAt`.) (No deinit, as Embedded Swift wants for a ~Copyable type used
 /// in another module: the owner lets it end through `readOutput` or `kill`.)
 package struct BackgroundCommand: ~Copyable {
     package let pid: Int32
@@ -21,6 +23,9 @@ package struct BackgroundCommand: ~Copyable {
     /// A pidfd, readable once the command exited; -1 on kernels before 5.3.
     package let exitDescriptor: Int32
     private var tail = OutputTail(limit: BackgroundCommand.tailLimit, headLimit: BackgroundCommand.tailLimit)
+    /// Set once the command was reaped: later calls answer with it and
+    /// never signal its pid, which may belong to another process by then.
+    private var ended: Ended?
 
     /// How much of the end, and of the start, of the output is kept.
     package static let tailLimit = 4096
@@ -101,6 +106,7 @@ package struct BackgroundCommand: ~Copyable {
     /// output cannot hold the loop) and, once it exited, ends it: its group
     /// killed, it reaped, the descriptors closed. Nil while it runs.
     package mutating func readOutput() -> Ended? {
+        if let ended { return ended }
         if output >= 0, !tail.drain(output) {
             try? system_close(output)
             output = -1
@@ -114,6 +120,7 @@ package struct BackgroundCommand: ~Copyable {
 
     /// Kills the command past its deadline, with its process group.
     package consuming func kill() -> Ended {
+        if let ended { return ended }
         try? system_kill(pid, SIGKILL)  // in case it left its group
         return end(as: .timedOut)
     }
@@ -131,11 +138,14 @@ package struct BackgroundCommand: ~Copyable {
         }
         if exitDescriptor >= 0 { try? system_close(exitDescriptor) }
         let decoded = status.map { system_wait_status($0.status) }
+        // No status (ECHILD: reaped elsewhere) is counted as killed.
         let ending =
             termination
             ?? decoded?.exitCode.map { .exited($0) }
             ?? decoded?.signal.map { .signaled($0) }
             ?? .signaled(SIGKILL)
-        return Ended(termination: ending, outputTail: tail.bytes, outputHead: tail.head, outputByteCount: tail.total)
+        let result = Ended(termination: ending, outputTail: tail.bytes, outputHead: tail.head, outputByteCount: tail.total)
+        ended = result
+        return result
     }
 }

@@ -96,6 +96,20 @@ import Testing
         #expect(longest < 200)
     }
 
+    /// Once reaped, the command answers with its ending again and signals
+    /// nothing: its pid may be another process's by then.
+    @Test func endedCommandAnswersAgain() throws {
+        var command = try Self.shell("exit 5")
+        var first: BackgroundCommand.Ended?
+        while first == nil {
+            _ = TestSockets.isReady(command.exitDescriptor, for: POLLIN, within: 5000)
+            first = command.readOutput()
+        }
+        #expect(first?.termination == .exited(5))
+        #expect(command.readOutput() == first)
+        #expect(command.kill() == first)
+    }
+
     @Test func programThatDoesNotExist() {
         #expect(throws: BackgroundCommand.StartFailure.spawn(call: "execve", errno: .noSuchFileOrDirectory)) {
             let command = try BackgroundCommand.start(arguments: ["/nonexistent/check"], timeoutMilliseconds: 1000)
