@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -217,6 +218,57 @@ pid_t readiness_spawn(const char *path, char *const argv[], char *const envp[], 
         return -1;
     }
     return pid;
+}
+
+ssize_t readiness_receive_notify(int fd, void *buffer, size_t size, int *pid, int *descriptors_closed) {
+    *pid = 0;
+    *descriptors_closed = 0;
+    struct iovec vector = {.iov_base = buffer, .iov_len = size};
+    // Room for the credentials and for as many descriptors as one message
+    // can carry (SCM_MAX_FD, 253); the kernel closes any that do not fit.
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(253 * sizeof(int))];
+    } control;
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    message.msg_control = control.bytes;
+    message.msg_controllen = sizeof control.bytes;
+    ssize_t length;
+    do {
+        length = recvmsg(fd, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+    } while (length == -1 && errno == EINTR);
+    if (length == -1) return -1;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET) continue;
+        if (header->cmsg_type == SCM_CREDENTIALS && header->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred credentials;
+            memcpy(&credentials, CMSG_DATA(header), sizeof credentials);
+            *pid = credentials.pid;
+        } else if (header->cmsg_type == SCM_RIGHTS) {
+            size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < count; i++) {
+                int passed;
+                memcpy(&passed, CMSG_DATA(header) + i * sizeof(int), sizeof passed);
+                (void)close(passed);
+                (*descriptors_closed)++;
+            }
+        }
+    }
+    return length;
+}
+
+int readiness_child_exited(pid_t pid, int block) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int result;
+    do {
+        result = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT | (block ? 0 : WNOHANG));
+    } while (result == -1 && errno == EINTR);
+    if (result == -1) return -1;
+    return info.si_pid == pid ? 1 : 0;
 }
 
 const char *readiness_errno_name(int error) { return strerrorname_np(error); }

@@ -66,4 +66,27 @@ package enum SupervisorAnswer: Equatable, Sendable {
 /// other (SHUTDOWN_STATE while supervisord stops, say) means "no answer".
 package enum SupervisorFault {
     package static let badName = 10
+    /// startProcess of a program that is already STARTING, RUNNING or BACKOFF.
+    package static let alreadyStarted = 60
+}
+
+/// What `supervisor.startProcess(name, false)` answered: supervisord spawns
+/// the program and returns at once, before `startsecs` has passed.
+package enum StartAnswer: Equatable, Sendable {
+    case started
+    /// The ALREADY_STARTED fault: nothing to do.
+    case alreadyStarted
+    /// Any other fault (BAD_NAME, NO_FILE, NOT_EXECUTABLE, SPAWN_ERROR,
+    /// SHUTDOWN_STATE…), with supervisord's fault string ("SPAWN_ERROR: web").
+    case refused(String)
+
+    /// The answer in a startProcess response body.
+    package init(response bytes: some Collection<UInt8>) throws(XMLRPCError) {
+        switch try XMLRPC.parseValue(bytes) {
+        case .fault(let code, _) where code == SupervisorFault.alreadyStarted: self = .alreadyStarted
+        case .fault(_, let message): self = .refused(message)
+        case .value(.bool(true)): self = .started
+        case .value: throw .malformed("startProcess answered something other than true")
+        }
+    }
 }

@@ -1,7 +1,7 @@
 /// The small part of XML-RPC the listener speaks to supervisord:
 /// `supervisor.getProcessInfo(name)`, whose answer is a flat struct or a fault;
-/// `supervisor.getAllProcessInfo()`, an array of such structs; and
-/// `supervisor.shutdown()`, a boolean.
+/// `supervisor.getAllProcessInfo()`, an array of such structs;
+/// `supervisor.shutdown()` and `supervisor.startProcess(name, false)`, a boolean.
 package enum XMLRPC {
     /// A value of a struct member; supervisord sends ints, strings and booleans.
     package enum Value: Equatable, Sendable {
@@ -30,10 +30,29 @@ package enum XMLRPC {
     /// about 1.2 MiB, and this bound leaves room for about 3,000.
     package static let maximumArrayResponseBytes = 4 * 1024 * 1024
 
+    /// An answer that is one plain value (startProcess's boolean), or a fault.
+    package enum ValueResponse: Equatable, Sendable {
+        case value(Value)
+        case fault(code: Int, message: String)
+    }
+
     /// The request body for `method` with string arguments.
     package static func call(_ method: String, _ arguments: [String]) -> String {
-        let parameters = arguments.map { "<param><value><string>\(escaped($0))</string></value></param>" }.joined()
+        call(method, arguments.map { .string($0) })
+    }
+
+    /// The request body for `method` with these arguments.
+    package static func call(_ method: String, _ arguments: [Value]) -> String {
+        let parameters = arguments.map { "<param><value>\(encoded($0))</value></param>" }.joined()
         return "<?xml version='1.0'?><methodCall><methodName>\(escaped(method))</methodName><params>\(parameters)</params></methodCall>"
+    }
+
+    private static func encoded(_ value: Value) -> String {
+        switch value {
+        case .string(let text): "<string>\(escaped(text))</string>"
+        case .int(let number): "<int>\(number)</int>"
+        case .bool(let flag): "<boolean>\(flag ? 1 : 0)</boolean>"
+        }
     }
 
     static func escaped(_ text: String) -> String {
@@ -89,6 +108,16 @@ package enum XMLRPC {
             rest = rest[close.upperBound...]
         }
         return .structures(structures)
+    }
+
+    /// Parses a methodResponse holding one plain value, or a fault.
+    package static func parseValue(_ bytes: some Collection<UInt8>) throws(XMLRPCError) -> ValueResponse {
+        let text = try methodResponse(bytes, limit: maximumResponseBytes)
+        if let fault = try fault(in: text) { return .fault(code: fault.code, message: fault.message) }
+        guard let parameter = element("param", in: text), let value = element("value", in: parameter) else {
+            throw .malformed("no param value")
+        }
+        return .value(try Self.value(value))
     }
 
     /// The answer as text, once checked: at most `limit` bytes, UTF-8, a methodResponse.

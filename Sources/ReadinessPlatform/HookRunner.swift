@@ -231,13 +231,19 @@ struct RunningHook: ~Copyable {
     }
 }
 
-/// The last `limit` bytes written to a pipe, and how many there were in all.
+/// The last `limit` bytes written to a pipe, and how many there were in all;
+/// also the first `headLimit` bytes, for a caller that reads the first line.
 struct OutputTail {
     let limit: Int
+    let headLimit: Int
     private(set) var bytes: [UInt8] = []
+    private(set) var head: [UInt8] = []
     private(set) var total = 0
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, headLimit: Int = 0) {
+        self.limit = limit
+        self.headLimit = headLimit
+    }
 
     /// One read's room, on the stack: Embedded Swift puts a temporary
     /// allocation of up to 1 KiB there. Larger, it came from the heap, and
@@ -284,6 +290,7 @@ struct OutputTail {
 
     private mutating func append(_ chunk: UnsafeRawBufferPointer) {
         total += chunk.count
+        if head.count < headLimit { head.append(contentsOf: chunk.prefix(headLimit - head.count)) }
         bytes.append(contentsOf: chunk.suffix(limit))
         if bytes.count > limit { bytes.removeFirst(bytes.count - limit) }
     }

@@ -4,16 +4,15 @@ package import ReadinessCore
 /// The image's hook, run on the listener's own timer for `/readyz`
 /// (`--hook-interval`): through readiness_probe, so with exactly the exec
 /// probe's containment (own process group, deadline, output tail, every
-/// descendant killed) and verdict. The probe runs as a child whose output
-/// pipe the listener's poll loop watches: nothing here blocks, except the
-/// reaping of a child that has already closed its output.
+/// descendant killed) and verdict. The probe runs as a `BackgroundCommand`
+/// whose output the listener's poll loop watches: nothing here blocks.
 package struct PeriodicProbe: ~Copyable {
     private let arguments: [String]
     private let intervalMilliseconds: Int64
     /// Past this, a run is killed: the probe keeps its hook's deadline
     /// itself, so only a probe that hangs gets here.
     private let runLimitMilliseconds: Int64
-    private var running: (pid: pid_t, output: Int32, killAt: Int64, received: [UInt8])?
+    private var running: BackgroundCommand?
     private var nextRun: Int64 = 0
     /// Results of runs started before the last `restart()` are not taken.
     private var epoch = 0
@@ -38,12 +37,24 @@ package struct PeriodicProbe: ~Copyable {
 
     package var isEnabled: Bool { !arguments[0].isEmpty }
 
-    /// The read end of the running probe's output, or -1.
-    package var outputDescriptor: Int32 { running?.output ?? -1 }
+    /// What to poll for the running probe, or -1: its output, and once that
+    /// ended (a probe that closed it early), its exit.
+    package var outputDescriptor: Int32 {
+        switch running {
+        case .some(let command): command.outputDescriptor >= 0 ? command.outputDescriptor : command.exitDescriptor
+        case .none: -1
+        }
+    }
 
     /// When the loop must wake: the next run, or a running one's limit;
     /// nil when disabled.
-    package var wakeAt: Int64? { isEnabled ? running?.killAt ?? nextRun : nil }
+    package var wakeAt: Int64? {
+        guard isEnabled else { return nil }
+        return switch running {
+        case .some(let command): command.killAt
+        case .none: nextRun
+        }
+    }
 
     /// Forgets the latest verdict and runs again as soon as asked: the
     /// common check has just passed, and the hook has not been run for it.
@@ -57,63 +68,38 @@ package struct PeriodicProbe: ~Copyable {
     /// it cannot be started.
     package mutating func startIfDue() -> String? {
         let now = Clock.monotonicMilliseconds()
-        if let running, now >= running.killAt {
-            try? system_kill(-running.pid, SIGKILL)
-            try? system_kill(running.pid, SIGKILL)
-            finish(status: nil)
+        if running != nil, let killAt = wakeAt, now >= killAt, let overdue = running.take() {
+            finish(overdue.kill())
             return "readiness_probe ran past \(runLimitMilliseconds) ms and was killed"
         }
         guard running == nil, now >= nextRun else { return nil }
         nextRun = now + intervalMilliseconds
-        var pipe: Pipe
-        do { pipe = try Self.outputPipe() } catch { return "cannot run readiness_probe: pipe: \(error)" }
-        let pid: pid_t
-        do throws(SpawnFailure) {
-            pid = try system_spawn_in_new_group(arguments[0], arguments, [], outputFD: pipe.write.rawValue)
+        do throws(BackgroundCommand.StartFailure) {
+            running = try BackgroundCommand.start(arguments: arguments, timeoutMilliseconds: runLimitMilliseconds)
         } catch {
-            latest = Verdict(.internalError, "cannot run \(arguments[0]) for the hook: \(error.call): \(error.errno)")
-            return "cannot run readiness_probe: \(error.call): \(error.errno)"
+            if case .spawn = error { latest = Verdict(.internalError, "cannot run \(arguments[0]) for the hook: \(error)") }
+            return "cannot run readiness_probe: \(error)"
         }
-        // The read end stays open, owned by `running` until `finish`; the
-        // write end closes here, so the probe's exit is the pipe's end.
-        running = (pid, pipe.read.release(), now + runLimitMilliseconds, [])
         runEpoch = epoch
         return nil
     }
 
-    private static func outputPipe() throws(Errno) -> Pipe {
-        let pipe = try Pipe(flags: O_CLOEXEC)
-        try system_set_nonblocking(pipe.read.rawValue)
-        return pipe
-    }
-
-    /// Reads what the probe printed; at its end, reaps it and takes its verdict.
+    /// Reads what the probe printed; at its end, takes its verdict.
     package mutating func readOutput() {
-        guard let current = running else { return }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count: Int
-        do { count = try system_read(current.output, into: &buffer) } catch {
-            if error == .wouldBlock { return }
-            count = 0
+        guard var current = running.take() else { return }
+        if let ended = current.readOutput() {
+            finish(ended)
+        } else {
+            running = consume current
         }
-        if count > 0 {
-            if current.received.count < 4096 { running?.received += buffer[..<count] }
-            return
-        }
-        let status = try? system_waitpid(current.pid, 0)
-        finish(status: status.map { system_wait_status($0.status) })
     }
 
-    private mutating func finish(status: (exitCode: Int32?, signal: Int32?)?) {
-        guard let current = running else { return }
-        running = nil
-        try? system_close(current.output)
-        if status == nil { _ = try? system_waitpid(current.pid, 0) }
+    private mutating func finish(_ ended: BackgroundCommand.Ended) {
         guard runEpoch == epoch else { return }
-        if let code = status?.exitCode {
-            latest = Verdict(probeExit: code, output: current.received)
-        } else {
-            latest = Verdict(.internalError, "readiness_probe for the hook died\(status?.signal.map { " from signal \($0)" } ?? " (killed past its limit)")")
+        switch ended.termination {
+        case .exited(let code): latest = Verdict(probeExit: code, output: ended.outputHead)
+        case .signaled(let signal): latest = Verdict(.internalError, "readiness_probe for the hook died from signal \(signal)")
+        case .timedOut: latest = Verdict(.internalError, "readiness_probe for the hook died (killed past its limit)")
         }
     }
 }

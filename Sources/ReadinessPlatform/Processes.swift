@@ -36,6 +36,21 @@ package enum Processes {
         }
     }
 
+    /// `pid`, its parent, grandparent and so on, from `/proc/PID/stat`: to
+    /// tie a notification's sender to a program that may have forked it (a
+    /// wrapper, a master-worker daemon). Ends after pid 1, at a parent 0, at
+    /// an entry that cannot be read (a process that exited meanwhile), or at
+    /// `limit` entries; empty when `pid` itself cannot be read.
+    package static func ancestry(of pid: Int, limit: Int = 32) -> [Int] {
+        var chain: [Int] = []
+        var current = pid
+        while current > 0, chain.count < limit, let known = pid_t(exactly: current), let parent = parentPID(of: known) {
+            chain.append(current)
+            current = parent
+        }
+        return chain
+    }
+
     static func parentPID(of pid: pid_t) -> Int? {
         statField(4, of: Int(pid)).flatMap { Int($0) }
     }

@@ -41,7 +41,7 @@ package struct SupervisorClient: Sendable {
         return .success(SupervisorClient(endpoint: endpoint, authorization: user.map { ($0, password ?? "") }))
     }
 
-    private init(endpoint: Endpoint, authorization: (user: String, password: String)?) {
+    init(endpoint: Endpoint, authorization: (user: String, password: String)?) {
         self.endpoint = endpoint
         self.authorization = authorization
     }
@@ -58,7 +58,7 @@ package struct SupervisorClient: Sendable {
     /// `supervisor.getProcessInfo(name)`: the program's info, `.noSuchProgram`
     /// (BAD_NAME), or a failure. Never `.unavailable`: that is the failure.
     package func processInfo(_ name: String) -> Result<SupervisorAnswer, Failure> {
-        call("supervisor.getProcessInfo", [name], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds).flatMap { body in
+        call("supervisor.getProcessInfo", [.string(name)], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds).flatMap { body in
             switch Result(catching: { () throws(XMLRPCError) in try XMLRPC.parse(body) }) {
             case .failure(let error): return .failure(Failure(error.description))
             case .success(.fault(let code, _)) where code == SupervisorFault.badName: return .success(.noSuchProgram)
@@ -104,9 +104,20 @@ package struct SupervisorClient: Sendable {
         }
     }
 
+    /// `supervisor.startProcess(name, false)`: starts a program that is not
+    /// running (`autostart=false`, or stopped) without waiting for it to
+    /// reach RUNNING. A fault is an answer (`.alreadyStarted`, `.refused`);
+    /// no answer is a failure.
+    package func startProcess(_ name: String) -> Result<StartAnswer, Failure> {
+        call("supervisor.startProcess", [.string(name), .bool(false)], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds)
+            .flatMap { body in
+                do throws(XMLRPCError) { return .success(try StartAnswer(response: body)) } catch { return .failure(Failure(error.description)) }
+            }
+    }
+
     /// One call: the answer's XML body (at most `limit` bytes, within
     /// `timeoutMilliseconds`), or why there is none.
-    private func call(_ method: String, _ arguments: [String], limit: Int, timeoutMilliseconds: Int64) -> Result<[UInt8], Failure> {
+    private func call(_ method: String, _ arguments: [XMLRPC.Value], limit: Int, timeoutMilliseconds: Int64) -> Result<[UInt8], Failure> {
         let answer: [UInt8]
         let request = HTTP.post(body: XMLRPC.call(method, arguments), authorization: authorization)
         switch exchange(request, limit: limit, deadline: Deadline.after(milliseconds: timeoutMilliseconds)) {

@@ -98,6 +98,7 @@ extension stat {
     var isRegularFile: Bool { readiness_s_isreg(st_mode) != 0 }
     var isDirectory: Bool { readiness_s_isdir(st_mode) != 0 }
     var isSymbolicLink: Bool { readiness_s_islnk(st_mode) != 0 }
+    var isSocket: Bool { readiness_s_issock(st_mode) != 0 }
 }
 
 func system_access(_ path: String, _ mode: Int32) -> Bool { access(path, mode) == 0 }
@@ -290,32 +291,91 @@ func system_socket(_ domain: Int32, _ type: Int32) throws(Errno) -> Int32 {
     try retryingInterrupts { socket(domain, type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
 }
 
-/// Starts a non-blocking connect; EINPROGRESS is not an error (poll for POLLOUT).
-func system_connect_unix(_ fd: Int32, _ path: String) throws(Errno) {
+/// The address of a unix socket: a path, or `@name` for Linux's abstract
+/// namespace (a leading NUL byte, and a length that covers exactly the name,
+/// which has no terminating NUL), as `NOTIFY_SOCKET` names them.
+private func unixAddress(_ path: String) throws(Errno) -> (address: sockaddr_un, length: socklen_t) {
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
+    var bytes = Array(path.utf8)
+    let abstract = bytes.first == UInt8(ascii: "@")
+    if abstract { bytes[0] = 0 }
     guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw Errno.fileNameTooLong }
     withUnsafeMutableBytes(of: &address.sun_path) { buffer in
         buffer.copyBytes(from: bytes)
         buffer[bytes.count] = 0
     }
-    let result = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    // sun_path follows sun_family directly (no key paths in Embedded Swift for offset(of:)).
+    let length = abstract ? MemoryLayout.size(ofValue: address.sun_family) + bytes.count : MemoryLayout<sockaddr_un>.size
+    return (address, socklen_t(length))
+}
+
+/// Starts a non-blocking connect to a unix socket; EINPROGRESS is not an
+/// error (poll for POLLOUT).
+func system_connect_unix(_ fd: Int32, _ path: String) throws(Errno) {
+    var (address, length) = try unixAddress(path)
+    if connect(fd, to: &address, length: length) == -1, Errno.current != .nowInProgress { throw Errno.current }
+}
+
+/// Binds a unix socket to a path or an abstract `@name`.
+func system_bind_unix(_ fd: Int32, _ path: String) throws(Errno) {
+    var (address, length) = try unixAddress(path)
+    if bind(fd, to: &address, length: length) == -1 { throw Errno.current }
+}
+
+/// Asks the kernel to attach the sender's pid, uid and gid (SCM_CREDENTIALS)
+/// to every datagram this socket receives, even from senders that do not
+/// send them: set before bind, so that no datagram arrives without them.
+func system_set_pass_credentials(_ fd: Int32) throws(Errno) {
+    var on: Int32 = 1
+    if setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, socklen_t(MemoryLayout<Int32>.size)) == -1 { throw Errno.current }
+}
+
+/// One datagram of a notify socket: its real length (even when longer than
+/// `buffer`), the sender's pid (0 when none came) and how many passed
+/// descriptors were closed on arrival; nil when none is waiting.
+func system_receive_notify(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> (length: Int, pid: Int32, descriptorsClosed: Int32)? {
+    var pid: Int32 = 0
+    var closed: Int32 = 0
+    let length = readiness_receive_notify(fd, buffer.baseAddress, buffer.count, &pid, &closed)
+    if length >= 0 { return (length, pid, closed) }
+    let error = Errno.current
+    if error == .wouldBlock { return nil }
+    throw error
+}
+
+/// Whether child `pid` has exited, leaving it unreaped (its pid, which is its
+/// process group's id, stays reserved until then); waits for the exit when
+/// `blocking`.
+func system_child_exited(_ pid: pid_t, blocking: Bool) throws(Errno) -> Bool {
+    let result = readiness_child_exited(pid, blocking ? 1 : 0)
+    if result == -1 { throw Errno.current }
+    return result == 1
+}
+
+/// Starts a non-blocking connect to a numeric IPv4 or IPv6 (with a colon)
+/// address; EINPROGRESS is not an error (poll for POLLOUT).
+func system_connect_inet(_ fd: Int32, _ host: String, _ port: UInt16) throws(Errno) {
+    let result: Int32
+    if host.utf8.contains(UInt8(ascii: ":")) {
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = port.bigEndian
+        guard inet_pton(AF_INET6, host, &address.sin6_addr) == 1 else { throw Errno.invalidArgument }
+        result = connect(fd, to: &address)
+    } else {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw Errno.invalidArgument }
+        result = connect(fd, to: &address)
     }
     if result == -1, Errno.current != .nowInProgress { throw Errno.current }
 }
 
-/// Starts a non-blocking connect to an IPv4 address given as text.
-func system_connect_inet(_ fd: Int32, _ host: String, _ port: UInt16) throws(Errno) {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw Errno.invalidArgument }
-    let result = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    if result == -1, Errno.current != .nowInProgress { throw Errno.current }
+/// connect(2) to a socket address, passed as the `sockaddr` it starts with.
+private func connect<Address>(_ fd: Int32, to address: inout Address, length: socklen_t = socklen_t(MemoryLayout<Address>.size)) -> Int32 {
+    withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } }
 }
 
 /// Binds `fd` (SO_REUSEADDR set, so a restarted listener can bind while old
@@ -343,11 +403,9 @@ func system_bind(_ fd: Int32, host: String, port: UInt16, ipv6: Bool) throws(Err
     if result == -1 { throw Errno.current }
 }
 
-/// bind(2) to a `sockaddr_in` or `sockaddr_in6`, passed as the `sockaddr` it starts with.
-private func bind<Address>(_ fd: Int32, to address: inout Address) -> Int32 {
-    withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
-    }
+/// bind(2) to a socket address, passed as the `sockaddr` it starts with.
+private func bind<Address>(_ fd: Int32, to address: inout Address, length: socklen_t = socklen_t(MemoryLayout<Address>.size)) -> Int32 {
+    withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
 }
 
 func system_listen(_ fd: Int32, backlog: Int32) throws(Errno) {

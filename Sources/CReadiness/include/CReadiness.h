@@ -41,6 +41,7 @@ char **readiness_environ(void);
 static inline int readiness_s_isreg(mode_t mode) { return S_ISREG(mode); }
 static inline int readiness_s_isdir(mode_t mode) { return S_ISDIR(mode); }
 static inline int readiness_s_islnk(mode_t mode) { return S_ISLNK(mode); }
+static inline int readiness_s_issock(mode_t mode) { return S_ISSOCK(mode); }
 
 /// SIG_IGN is a cast macro Swift does not import.
 static inline int readiness_ignore_signal(int signo) { return signal(signo, SIG_IGN) == SIG_ERR ? -1 : 0; }
@@ -121,6 +122,21 @@ int readiness_pipe2(int fds[2], int flags);
 
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, declared only with _GNU_SOURCE.
 int readiness_accept(int fd);
+
+/// One non-blocking recvmsg(2) of a datagram into `buffer`, for an sd_notify
+/// socket with SO_PASSCRED set: cmsg parsing needs the CMSG_* macros. `pid`
+/// gets the sender's pid from SCM_CREDENTIALS (0 when none came);
+/// every descriptor passed with SCM_RIGHTS is closed at once (no one asked
+/// for it, as systemd does) and counted in `descriptors_closed`. Returns the
+/// datagram's real length, even when it was longer than `size` (MSG_TRUNC),
+/// or -1 (errno; EAGAIN when nothing is waiting). EINTR is retried.
+ssize_t readiness_receive_notify(int fd, void *buffer, size_t size, int *pid, int *descriptors_closed);
+
+/// Whether child `pid` has exited, without reaping it (waitid(2) with
+/// WNOWAIT): 1 or 0, or -1 (errno). Blocks until it exits when `block` is
+/// set. Its process group can then still be signalled safely: the pid (the
+/// group's id) cannot be reused before it is reaped.
+int readiness_child_exited(pid_t pid, int block);
 
 /// The C name of an error number ("ENOENT"), or NULL for an unknown one:
 /// strerrorname_np(3), which glibc declares only under _GNU_SOURCE.

@@ -1,0 +1,42 @@
+import Testing
+
+@testable import ReadinessCore
+
+/// `supervisor.startProcess(name, false)`: the request, and the answers
+/// supervisord 4.3.0 gives (its bodies are Python's xmlrpc.client.dumps).
+@Suite struct StartAnswerTests {
+    @Test func requestCarriesTheNameAndWaitFalse() {
+        #expect(
+            XMLRPC.call("supervisor.startProcess", [.string("grp:web&1"), .bool(false)])
+                == "<?xml version='1.0'?><methodCall><methodName>supervisor.startProcess</methodName><params><param><value><string>grp:web&amp;1</string></value></param><param><value><boolean>0</boolean></value></param></params></methodCall>"
+        )
+        #expect(XMLRPC.call("m", [.bool(true), .int(-7)]).contains("<param><value><boolean>1</boolean></value></param><param><value><int>-7</int></value></param>"))
+    }
+
+    @Test func trueIsStarted() throws {
+        let body = "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><boolean>1</boolean></value>\n</param>\n</params>\n</methodResponse>\n"
+        #expect(try StartAnswer(response: Array(body.utf8)) == .started)
+    }
+
+    static func fault(_ code: Int, _ message: String) -> [UInt8] {
+        Array(
+            "<?xml version='1.0'?>\n<methodResponse>\n<fault>\n<value><struct>\n<member>\n<name>faultCode</name>\n<value><int>\(code)</int></value>\n</member>\n<member>\n<name>faultString</name>\n<value><string>\(message)</string></value>\n</member>\n</struct></value>\n</fault>\n</methodResponse>\n"
+                .utf8)
+    }
+
+    @Test func alreadyStartedFault() throws {
+        #expect(try StartAnswer(response: Self.fault(60, "ALREADY_STARTED: web")) == .alreadyStarted)
+    }
+
+    @Test(arguments: [(10, "BAD_NAME: nope"), (50, "SPAWN_ERROR: web"), (21, "NOT_EXECUTABLE: /bin/nothing")])
+    func otherFaultsAreRefusals(code: Int, message: String) throws {
+        #expect(try StartAnswer(response: Self.fault(code, message)) == .refused(message))
+    }
+
+    @Test func falseOrNoValueIsMalformed() {
+        let falseBody = "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><boolean>0</boolean></value>\n</param>\n</params>\n</methodResponse>\n"
+        #expect(throws: XMLRPCError.self) { try StartAnswer(response: Array(falseBody.utf8)) }
+        #expect(throws: XMLRPCError.self) { try StartAnswer(response: Array("<methodResponse></methodResponse>".utf8)) }
+        #expect(throws: XMLRPCError.self) { try StartAnswer(response: Array("not xml".utf8)) }
+    }
+}

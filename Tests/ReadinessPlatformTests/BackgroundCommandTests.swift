@@ -1,0 +1,119 @@
+import Glibc
+import Testing
+
+@testable import ReadinessPlatform
+
+/// Commands run through `/bin/sh -c`, as exec checks will run them, driven by
+/// a poll loop like the listener's.
+@Suite struct BackgroundCommandTests {
+    static func shell(_ script: String, environment: [String] = [], timeoutMilliseconds: Int64 = 10_000) throws -> BackgroundCommand {
+        try BackgroundCommand.start(arguments: ["/bin/sh", "-c", script], environment: environment, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Polls the output and the exit until the command ends or its deadline
+    /// passes; also the longest a single `readOutput` took.
+    static func run(_ command: consuming BackgroundCommand) -> (ended: BackgroundCommand.Ended, longestReadMilliseconds: Int64) {
+        var command = command
+        var longest: Int64 = 0
+        while true {
+            let now = Clock.monotonicMilliseconds()
+            if now >= command.killAt { return (command.kill(), longest) }
+            var fds = [
+                pollfd(fd: command.outputDescriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: command.exitDescriptor, events: Int16(POLLIN), revents: 0),
+            ]
+            guard poll(&fds, 2, Int32(command.killAt - now)) > 0 else { continue }
+            let before = Clock.monotonicMilliseconds()
+            let ended = command.readOutput()
+            longest = max(longest, Clock.monotonicMilliseconds() - before)
+            if let ended { return (ended, longest) }
+        }
+    }
+
+    /// Whether `pid` is gone (or a zombie awaiting its reaper), within a second.
+    static func isGone(_ pid: Int32) -> Bool {
+        let deadline = Clock.monotonicMilliseconds() + 1000
+        while Clock.monotonicMilliseconds() < deadline {
+            if kill(pid, 0) != 0 { return true }
+            if case .contents(let stat) = Files.readBounded("/proc/\(pid)/stat", limit: 4096),
+                let close = stat.lastIndex(of: UInt8(ascii: ")")), stat.count > close + 2, stat[close + 2] == UInt8(ascii: "Z")
+            {
+                return true
+            }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The shell exits 0 at once, its `sleep 100` keeps the output pipe
+    /// open: the exit is seen through the pidfd, and the group kill ends the sleep.
+    @Test func backgroundChildOfACommandThatExitedIsKilled() throws {
+        let (ended, _) = Self.run(try Self.shell("sleep 100 & echo $!; exit 0"))
+        #expect(ended.termination == .exited(0))
+        let sleeper = try #require(Int32(Self.text(ended.outputTail).split(separator: "\n").first ?? ""))
+        #expect(Self.isGone(sleeper), "sleep \(sleeper) outlived its command")
+    }
+
+    @Test func hangingCommandIsKilledAtItsDeadline() throws {
+        let started = Clock.monotonicMilliseconds()
+        let command = try Self.shell("echo started; sleep 100", timeoutMilliseconds: 300)
+        let shellPID = command.pid
+        let (ended, _) = Self.run(command)
+        #expect(ended.termination == .timedOut)
+        #expect(Self.text(ended.outputTail) == "started\n")
+        #expect(Clock.monotonicMilliseconds() - started < 3000)
+        #expect(Self.isGone(shellPID))
+    }
+
+    /// 10 MB of output: only the first and last 4096 bytes are kept, and no
+    /// single read holds the loop (each takes a bounded amount).
+    @Test func floodOfOutputKeepsABoundedTailAndDoesNotBlock() throws {
+        let (ended, longest) = Self.run(try Self.shell("yes | head -c 10000000; printf end", timeoutMilliseconds: 60_000))
+        #expect(ended.termination == .exited(0))
+        #expect(ended.outputByteCount == 10_000_003)
+        #expect(ended.outputTail.count == BackgroundCommand.tailLimit)
+        #expect(Self.text(ended.outputTail).hasSuffix("y\ny\nend"))
+        #expect(ended.outputHead.count == BackgroundCommand.tailLimit)
+        #expect(Self.text(ended.outputHead).hasPrefix("y\ny\n"))
+        #expect(longest < 1000)
+    }
+
+    @Test func exitCodeSignalAndEnvironment() throws {
+        #expect(Self.run(try Self.shell("exit 3")).ended.termination == .exited(3))
+        #expect(Self.run(try Self.shell("kill -TERM $$")).ended.termination == .signaled(SIGTERM))
+        let greeting = Self.run(try Self.shell("echo \"$GREETING\" >&2", environment: ["GREETING=hello=world"])).ended
+        #expect(Self.text(greeting.outputTail) == "hello=world\n")
+    }
+
+    /// A command that closes its output and goes on: still waited for,
+    /// through the pidfd, without blocking.
+    @Test func commandThatClosesItsOutputEarly() throws {
+        let (ended, longest) = Self.run(try Self.shell("echo bye; exec >&- 2>&-; sleep 0.3; exit 4"))
+        #expect(ended.termination == .exited(4))
+        #expect(Self.text(ended.outputTail) == "bye\n")
+        #expect(longest < 200)
+    }
+
+    /// Once reaped, the command answers with its ending again and signals
+    /// nothing: its pid may be another process's by then.
+    @Test func endedCommandAnswersAgain() throws {
+        var command = try Self.shell("exit 5")
+        var first: BackgroundCommand.Ended?
+        while first == nil {
+            _ = TestSockets.isReady(command.exitDescriptor, for: POLLIN, within: 5000)
+            first = command.readOutput()
+        }
+        #expect(first?.termination == .exited(5))
+        #expect(command.readOutput() == first)
+        #expect(command.kill() == first)
+    }
+
+    @Test func programThatDoesNotExist() {
+        #expect(throws: BackgroundCommand.StartFailure.spawn(call: "execve", errno: .noSuchFileOrDirectory)) {
+            let command = try BackgroundCommand.start(arguments: ["/nonexistent/check"], timeoutMilliseconds: 1000)
+            _ = command.kill()
+        }
+    }
+}

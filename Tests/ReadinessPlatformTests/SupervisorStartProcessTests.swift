@@ -1,0 +1,55 @@
+import Glibc
+import ReadinessCore
+import Testing
+
+@testable import ReadinessPlatform
+
+/// The supervisord the integration tests use: `READINESS_SUPERVISOR_VENV`, or
+/// the repository's `.venv` (`make test` creates it); absent, the test is skipped.
+private let supervisorBin = "\(getenv("READINESS_SUPERVISOR_VENV").map { String(cString: $0) } ?? "\(#filePath.split(separator: "/").dropLast(3).map { "/\($0)" }.joined())/.venv")/bin"
+
+/// `startProcess` against a real supervisord, for a program with autostart=false.
+@Suite struct SupervisorStartProcessTests {
+    @Test(.enabled(if: access("\(supervisorBin)/supervisord", X_OK) == 0))
+    func startsAProgramThatDoesNotAutostart() throws {
+        let scratch = TestSockets.scratchDirectory()
+        defer { TestSockets.removeTree(scratch) }
+        let configuration = """
+            [supervisord]
+            nodaemon=true
+            logfile=\(scratch)/supervisord.log
+            pidfile=\(scratch)/supervisord.pid
+            [unix_http_server]
+            file=\(scratch)/supervisor.sock
+            [rpcinterface:supervisor]
+            supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+            [program:web]
+            command=/bin/sleep 100
+            autostart=false
+            startsecs=0
+
+            """
+        let fd = open("\(scratch)/supervisord.conf", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        #expect(write(fd, configuration, configuration.utf8.count) == configuration.utf8.count)
+        close(fd)
+        let supervisord = try BackgroundCommand.start(
+            arguments: ["\(supervisorBin)/supervisord", "-c", "\(scratch)/supervisord.conf"], timeoutMilliseconds: 30_000)
+        let client = SupervisorClient(endpoint: .unix(path: "\(scratch)/supervisor.sock"), authorization: nil)
+
+        var before = client.processInfo("web")
+        for _ in 0..<100 where (try? before.get()) == nil {
+            usleep(50_000)
+            before = client.processInfo("web")
+        }
+        if case .success(.info(let info)) = before { #expect(info.state == .stopped) } else { Issue.record("no answer: \(before)") }
+        #expect(client.startProcess("web") == .success(.started))
+        if case .success(.info(let info)) = client.processInfo("web") { #expect(info.state == .running) } else { Issue.record("no info after start") }
+        #expect(client.startProcess("web") == .success(.alreadyStarted))
+        #expect(client.startProcess("nope") == .success(.refused("BAD_NAME: nope")))
+
+        // SIGTERM: supervisord stops the program (in a process group of its
+        // own, which the command's group kill would miss), then exits.
+        kill(supervisord.pid, SIGTERM)
+        #expect(BackgroundCommandTests.run(supervisord).ended.termination == .exited(0))
+    }
+}
