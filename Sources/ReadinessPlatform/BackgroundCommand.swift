@@ -12,9 +12,10 @@ import CReadiness
 /// `readOutput()` when either is ready, and `kill()` at `killAt`. Nothing
 /// here blocks. (Without a pidfd, on kernels before 5.3, an exit is seen only
 /// at the end of the output: a background child that holds the pipe then
-/// keeps the command running until `killAt`.) (No deinit, as Embedded Swift wants for a ~Copyable type used
-/// in another module: the owner lets it end through `readOutput` or `kill`.)
-package struct BackgroundCommand: ~Copyable {
+/// keeps the command running until `killAt`.) Copyable, so that a loop can
+/// keep many in an array: exactly one copy is ended, through `readOutput`
+/// or `kill`.
+package struct BackgroundCommand {
     package let pid: Int32
     /// The monotonic time (`Clock.monotonicMilliseconds`) past which the
     /// command is killed.

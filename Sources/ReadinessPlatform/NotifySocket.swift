@@ -18,6 +18,11 @@ package struct NotifySocket: ~Copyable {
 
     private init(descriptor: Int32) { self.descriptor = descriptor }
 
+    /// No socket: no service is `notify`.
+    package static var none: NotifySocket { NotifySocket(descriptor: -1) }
+
+    package var isBound: Bool { descriptor >= 0 }
+
     /// Binds a datagram socket at `path`, or at the abstract `@name`.
     ///
     /// A missing parent directory is created (mode 0755). A socket file

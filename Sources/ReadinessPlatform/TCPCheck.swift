@@ -5,15 +5,15 @@ import CReadiness
 /// POLLOUT until the check's deadline, then calls `finish()` for the result
 /// or `cancel()` past the deadline. Either closes the socket, which is all a
 /// check needs: a plain close after the handshake leaves the peer a normal
-/// end of stream, nothing half-open. (No deinit, as Embedded Swift wants for
-/// a ~Copyable type used in another module: the owner ends it.)
-package struct TCPConnect: ~Copyable {
+/// end of stream, nothing half-open. Copyable, so that a loop can keep many
+/// in an array: exactly one copy is ended, by `finish()` or `cancel()`.
+package struct TCPConnect {
     package let descriptor: Int32
 
     private init(descriptor: Int32) { self.descriptor = descriptor }
 
     /// How a connect began.
-    package enum Start: ~Copyable {
+    package enum Start {
         /// Connected at once (the socket is already closed).
         case connected
         /// Poll `descriptor` for POLLOUT, then `finish()`.
