@@ -179,7 +179,8 @@ E2E_RELEASE := bookworm
 # supervisor is the product's runtime; redis-server and haproxy are Debian's own
 # daemons that send sd_notify READY=1 (the services e2e, ServicesContainerTests);
 # its tcp-checked web server is python3's http.server (python3 comes with supervisor).
-# The cache's name lists the packages: changing the list builds a new root
+# The cache's name lists the packages, joined with + (a comma in the path would
+# end the overlay mount's lowerdir= option): changing the list builds a new root
 # beside the old one, which nothing reads any more (`make clean` removes it).
 E2E_PACKAGES := supervisor redis-server haproxy
 E2E_COMMA := ,
