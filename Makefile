@@ -173,11 +173,18 @@ test-arm64-full: test-arm64 $(foreach version,$(SUPERVISOR_MATRIX),.build/venvs/
 # once and cached under a name that says what it holds; it stays pristine
 # (each container gets an overlay). The installed layer is built with the
 # README's Dockerfile steps (a test compares them).
-E2E_SUITES := ContainerTests
+E2E_SUITES := ContainerTests|ServicesContainerTests
 E2E_DIR := .build/e2e
 E2E_RELEASE := bookworm
-E2E_PACKAGES := supervisor
-E2E_BASE := $(E2E_DIR)/debian-$(E2E_RELEASE)-minbase-$(E2E_PACKAGES)
+# supervisor is the product's runtime; redis-server and haproxy are Debian's own
+# daemons that send sd_notify READY=1 (the services e2e, ServicesContainerTests);
+# its tcp-checked web server is python3's http.server (python3 comes with supervisor).
+# The cache's name lists the packages, joined with + (a comma in the path would
+# end the overlay mount's lowerdir= option): changing the list builds a new root
+# beside the old one, which nothing reads any more (`make clean` removes it).
+E2E_PACKAGES := supervisor redis-server haproxy
+E2E_COMMA := ,
+E2E_BASE := $(E2E_DIR)/debian-$(E2E_RELEASE)-minbase-$(subst $() ,+,$(strip $(E2E_PACKAGES)))
 E2E_OUT := $(E2E_DIR)/installed
 E2E_MIRROR = $(or $(shell sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1),http://deb.debian.org/debian)
 
@@ -185,7 +192,7 @@ $(E2E_BASE).stamp:
 	@command -v runc >/dev/null && command -v debootstrap >/dev/null || (apt-get update -qq && apt-get install -y -qq runc debootstrap)
 	rm -rf $(E2E_BASE) $(E2E_BASE).tmp
 	mkdir -p $(E2E_DIR)
-	debootstrap --variant=minbase --include=$(E2E_PACKAGES) $(E2E_RELEASE) $(CURDIR)/$(E2E_BASE).tmp $(E2E_MIRROR)
+	debootstrap --variant=minbase --include=$(subst $() ,$(E2E_COMMA),$(strip $(E2E_PACKAGES))) $(E2E_RELEASE) $(CURDIR)/$(E2E_BASE).tmp $(E2E_MIRROR)
 	mv $(E2E_BASE).tmp $(E2E_BASE)
 	touch $@
 

@@ -26,6 +26,14 @@ enum ContainerImage {
     /// loopback of the container's own network namespace, where the
     /// kubelet-like prober's httpGet probes connect.
     static let httpPort: UInt16 = 8080
+    /// What containerd gives a pod's container by default (its
+    /// defaultUnixCaps); `runc spec` gives only AUDIT_WRITE, KILL and
+    /// NET_BIND_SERVICE, under which supervisord's `user=` fails ("couldn't
+    /// setuid to 100: Could not set groups of effective user", no CAP_SETGID).
+    static let containerdCapabilities = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    ]
 
     /// Containers and overlay mounts a crashed earlier run left in this
     /// repository's directory: only ids with our prefix whose bundle is ours.
@@ -63,6 +71,12 @@ final class Container {
         var programs = ""
         /// More arguments for the listener's command line.
         var listenerArguments: [String] = []
+        /// More files in the container's own layer (absolute path: contents),
+        /// as an image adds the configs of its programs.
+        var files: [String: String] = [:]
+        /// The container's capabilities (bounding, effective, permitted); nil
+        /// keeps `runc spec`'s three.
+        var capabilities: [String]?
         /// The listener's `--http` address, inside the container's network
         /// namespace; nil leaves httpGet probes out (and the config as installed).
         var http: String? = "127.0.0.1:\(ContainerImage.httpPort)"
@@ -108,6 +122,7 @@ final class Container {
         if let start = options.start { try put(ContainerImage.startScript, "#!/bin/sh\n\(start)\n", mode: 0o755) }
         if let hook = options.hook { try put("/usr/bin/readiness_probe_hook", "#!/bin/sh\n\(hook)\n", mode: 0o755) }
         if !options.programs.isEmpty { try put("/etc/supervisor/conf.d/programs.conf", options.programs) }
+        for (path, text) in options.files { try put(path, text) }
         let listenerArguments = options.listenerArguments + (options.http.map { ["--http", $0] } ?? [])
         if !listenerArguments.isEmpty {
             guard let installed = try? String(contentsOfFile: options.installed + ContainerImage.listenerConfig, encoding: .utf8) else {
@@ -139,6 +154,9 @@ final class Container {
         process["terminal"] = false
         process["args"] = ContainerImage.command
         process["rlimits"] = nil  // setrlimit is not permitted in this sandbox
+        if let capabilities = options.capabilities {
+            process["capabilities"] = ["bounding": capabilities, "effective": capabilities, "permitted": capabilities]
+        }
         spec["process"] = process
         spec["root"] = ["path": rootfs, "readonly": options.readOnlyRoot]
         // A network namespace of its own, as a pod has (runc spec's default
