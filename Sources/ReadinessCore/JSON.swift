@@ -21,6 +21,10 @@ package struct JSONObject: Sendable {
         members.append("\(quotedString(key)):\(value.rendered)")
     }
 
+    package mutating func set(_ key: String, _ values: [JSONObject]) {
+        members.append("\(quotedString(key)):[\(values.map(\.rendered).joined(separator: ","))]")
+    }
+
     package var rendered: String { "{\(members.joined(separator: ","))}" }
 }
 

@@ -129,6 +129,11 @@ struct Report {
             if let failure = record.essentialFailure {
                 lines.append("essential: \(failure.summary); shutdown \(failure.shutdown.rawValue)")
             }
+            for service in record.services {
+                let pid = service.run.map { " pid \($0)" } ?? ""
+                let since = service.since.map { " since \($0)" } ?? ""
+                lines.append("service \(service.name) (\(service.kind.rawValue)): \(service.ready ? "ready" : "not ready")\(since)\(pid); \(service.ready ? service.detail ?? "" : service.notReadyReason)")
+            }
             lines.append("history (oldest first):")
             lines += record.history.map { "  \($0.time?.description ?? "unknown") \($0.from.rawValue) -> \($0.to.rawValue) serial=\($0.serial.map { "\($0)" } ?? "unknown")" }
         }
@@ -173,6 +178,22 @@ struct Report {
                 essential.set("since", failure.since?.description)
                 essential.set("shutdown", failure.shutdown.rawValue)
                 object.set("essential_failure", essential)
+            }
+            if !record.services.isEmpty {
+                object.set("services", record.services.map { service in
+                    var entry = JSONObject()
+                    entry.set("service", service.name)
+                    entry.set("process", service.process)
+                    entry.set("check", service.kind.rawValue)
+                    entry.set("state", service.absent ? "ABSENT" : service.state?.rawValue ?? "NOT_SEEN")
+                    entry.set("pid", service.run)
+                    entry.set("ready", service.ready)
+                    entry.set("since", service.since?.description)
+                    entry.set("signal", service.signal?.rawValue)
+                    entry.set("detail", service.detail)
+                    entry.set("reason", service.ready ? nil : service.notReadyReason)
+                    return entry
+                })
             }
         }
         var hookObject = JSONObject()

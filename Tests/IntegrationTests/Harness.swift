@@ -314,7 +314,8 @@ final class Supervisord {
         listener = listener.replacingOccurrences(of: "/usr/bin/readiness_listener", with: Paths.command(listenerBinary).joined(separator: " "))
             .replacingOccurrences(of: "/run/readiness/status", with: statusFile)
         if !listenerArguments.isEmpty {
-            listener = listener.replacingOccurrences(of: "--status-file \(statusFile)\n", with: "--status-file \(statusFile) \(listenerArguments)\n")
+            let arguments = listenerArguments.replacingOccurrences(of: "@SCRATCH@", with: scratch.path)
+            listener = listener.replacingOccurrences(of: "--status-file \(statusFile)\n", with: "--status-file \(statusFile) \(arguments)\n")
         }
         _ = scratch.write("conf.d/readiness_listener.conf", Self.override(listener, listenerSettings))
         if let start {

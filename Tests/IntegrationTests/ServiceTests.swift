@@ -1,0 +1,268 @@
+import Foundation
+import Testing
+
+/// A program that speaks sd_notify as daemons do: Python's socket module
+/// sending datagrams to `$NOTIFY_SOCKET` (set to the scratch directory's
+/// socket), `exec`'d so that its pid is supervisord's child's. Steps:
+/// `MESSAGE` (`\n` for a newline), `sleep:SECONDS`, `wait:FILE` (until it
+/// exists, then removes it: one pass per file), `listen:PORT` (a TCP
+/// listener on 127.0.0.1), `fds:MESSAGE` (sent with two descriptors
+/// attached), `forever`.
+enum Notifier {
+    static let python = """
+        import os, socket, sys, time
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        address = os.environ["NOTIFY_SOCKET"]
+        listeners = []
+        for step in sys.argv[1:]:
+            if step.startswith("sleep:"):
+                time.sleep(float(step[6:]))
+            elif step.startswith("wait:"):
+                while not os.path.exists(step[5:]):
+                    time.sleep(0.05)
+                os.unlink(step[5:])
+            elif step.startswith("listen:"):
+                server = socket.socket()
+                server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                server.bind(("127.0.0.1", int(step[7:])))
+                server.listen(64)
+                listeners.append(server)
+            elif step.startswith("fds:"):
+                r, w = os.pipe()
+                socket.send_fds(s, [step[4:].encode()], [r, w], address=address)
+            elif step == "forever":
+                while True:
+                    time.sleep(3600)
+            else:
+                s.sendto(step.replace("\\\\n", "\\n").encode(), address)
+        """
+
+    static func program(_ name: String, _ steps: [String], settings: [String: String] = [:]) -> Supervisord.Program {
+        let arguments = steps.map { "'\($0)'" }.joined(separator: " ")
+        return Supervisord.Program(name: name, script: """
+            export NOTIFY_SOCKET=@SCRATCH@/run/notify
+            exec \(Paths.venv)/python3 -c "$(cat <<'PY'
+            \(python)
+            PY
+            )" \(arguments)
+            """, settings: ["startsecs": "1", "autostart": "false", "autorestart": "true", "stopwaitsecs": "2"].merging(settings) { $1 })
+    }
+
+    /// The listener arguments for `services`, with the scratch directory's socket.
+    static func arguments(_ services: String...) -> String {
+        (services.map { "--service '\($0)'" } + ["--notify-socket @SCRATCH@/run/notify"]).joined(separator: " ")
+    }
+}
+
+extension Supervisord {
+    /// What the probe says, on stdout when ready and stderr when not.
+    func probeLine(_ arguments: [String] = []) throws -> String {
+        let answer = try probe(arguments)
+        return (answer.stdout + answer.stderr).trimmingCharacters(in: .newlines)
+    }
+
+    /// Waits until the probe's line is `line` (exactly), or starts with it when `prefix`.
+    func probeSays(_ line: String, prefix: Bool = false, within seconds: Double = 30) -> Bool {
+        eventually(within: seconds) {
+            let said = (try? probeLine()) ?? ""
+            return prefix ? said.hasPrefix(line) : said == line
+        }
+    }
+
+    /// The pid supervisord gives for `program`.
+    func pid(of program: String) throws -> Int? {
+        let words = try ctl("status", program).stdout.split(separator: " ", omittingEmptySubsequences: true)
+        guard let index = words.firstIndex(of: "pid") else { return nil }
+        return Int(words[index + 1].trimmingCharacters(in: CharacterSet(charactersIn: ",")))
+    }
+}
+
+/// Services against a real supervisord: readiness known from sd_notify
+/// datagrams and from checks, only for the current run of each.
+@Suite(.serialized) struct NotifyServiceTests {
+    let ready = "ready: 0 READY: program start exited with status 0; 1 service ready; no hook"
+
+    @Test func aNotifyServiceIsReadyOnlyOnceItsCurrentRunSentREADY() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [Notifier.program("app", ["STATUS=Loading", "wait:@SCRATCH@/go", "READY=1", "forever"])],
+            listenerArguments: Notifier.arguments("app=notify"))
+        let waiting = "not ready: 108 SERVICE_NOT_READY: service app is RUNNING but has not sent READY=1 (STATUS=Loading)"
+        #expect(supervisord.probeSays(waiting))
+        #expect(supervisord.logged("msg=\"started notify service, its socket bound\" service=app:app"))
+        // Not ready for as long as it does not say so.
+        Thread.sleep(forTimeInterval: 1)
+        #expect(try supervisord.probeLine() == waiting)
+        FileManager.default.createFile(atPath: "\(supervisord.scratch.path)/go", contents: nil)
+        #expect(supervisord.probeSays(ready))
+        #expect(supervisord.logged("msg=\"service ready\" service=app check=notify"))
+        let first = try #require(try supervisord.pid(of: "app"))
+
+        // A restart is a new run: not ready until it notifies again.
+        _ = try supervisord.ctl("restart", "app")
+        #expect(supervisord.probeSays(waiting))
+        #expect(try supervisord.pid(of: "app") != first)
+        FileManager.default.createFile(atPath: "\(supervisord.scratch.path)/go", contents: nil)
+        #expect(supervisord.probeSays(ready))
+        let line = try #require(supervisord.status?.values["service"])
+        #expect(line.hasPrefix("app:app check=notify state=RUNNING ready=1 "))
+
+        // Stopped by someone: not ready, and the listener does not start it again.
+        _ = try supervisord.ctl("stop", "app")
+        #expect(supervisord.probeSays("not ready: 108 SERVICE_NOT_READY: service app is STOPPED"))
+    }
+
+    @Test func aServiceThatNeverNotifiesIsNeverReady() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [Notifier.program("app", ["forever"])], listenerArguments: Notifier.arguments("app=notify"))
+        let waiting = "not ready: 108 SERVICE_NOT_READY: service app is RUNNING but has not sent READY=1"
+        #expect(supervisord.probeSays(waiting))
+        for _ in 1...10 {
+            #expect(try supervisord.probeLine() == waiting)
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        #expect(try supervisord.probeLine(["--explain"]).contains("next: the named service is not ready"))
+    }
+
+    @Test func tcpExecAndRunningServicesAreCheckedOnTheListenersLoop() throws {
+        let port = HTTPClient.freePort()
+        let supervisord = try Supervisord(
+            start: "exit 0",
+            programs: [
+                Notifier.program("web", ["wait:@SCRATCH@/listen", "listen:\(port)", "forever"], settings: ["autostart": "true"]),
+                Supervisord.Program(name: "db", script: "exec sleep 600", settings: ["startsecs": "1"]),
+                Supervisord.Program(name: "cron", script: "exec sleep 600", settings: ["startsecs": "1"]),
+            ],
+            listenerArguments: "--service web=tcp:\(port) --service 'db=exec:test -e @SCRATCH@/db-up' --service cron=running --check-period 0.2")
+        #expect(supervisord.probeSays("not ready: 108 SERVICE_NOT_READY: service web: tcp 127.0.0.1:\(port): connection refused (", prefix: true))
+        FileManager.default.createFile(atPath: "\(supervisord.scratch.path)/listen", contents: nil)
+        #expect(supervisord.probeSays("not ready: 108 SERVICE_NOT_READY: service db: exec: exited with status 1 (", prefix: true))
+        FileManager.default.createFile(atPath: "\(supervisord.scratch.path)/db-up", contents: nil)
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; 3 services ready; no hook"))
+        // Three failures in a row make a ready service not ready again.
+        try FileManager.default.removeItem(atPath: "\(supervisord.scratch.path)/db-up")
+        #expect(supervisord.probeSays("not ready: 108 SERVICE_NOT_READY: service db: exec: exited with status 1 (3 checks failed)"))
+        let json = try supervisord.probeLine(["--json"])
+        #expect(json.contains("\"services\":[{\"service\":\"web\""))
+    }
+
+    @Test func notifyServicesWithoutXMLRPCAreAStartUpError() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0", listenerSettings: ["startretries": "0"], server: .none, programs: [Notifier.program("app", ["READY=1", "forever"])],
+            listenerArguments: Notifier.arguments("app=notify"))
+        #expect(supervisord.logged("notify services need supervisord's XML-RPC interface", within: 20))
+        #expect(supervisord.logged("fix=\"add a [unix_http_server] section"))
+        #expect(supervisord.logged("exited: readiness_listener (exit status 78; not expected)", within: 20) || supervisord.log.contains("exit status 78"))
+        #expect(try supervisord.probe().status == 104)
+    }
+}
+
+/// Services under what a careful receiver must survive: forged, flooded,
+/// oversized datagrams and passed descriptors, a listener killed and
+/// restarted, a reload, and READY=1 sent at once at every start.
+@Suite(.serialized) struct ServiceFaultTests {
+    @Test func forgedReadyFromOtherProcessesIsIgnored() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0",
+            programs: [
+                Notifier.program("app", ["forever"]),
+                // A process of supervisord's that is not the service.
+                Notifier.program("other", ["READY=1", "sleep:0.5", "READY=1", "forever"], settings: ["autostart": "true"]),
+            ],
+            listenerArguments: Notifier.arguments("app=notify"))
+        let waiting = "not ready: 108 SERVICE_NOT_READY: service app is RUNNING but has not sent READY=1"
+        #expect(supervisord.probeSays(waiting))
+        #expect(sendDatagram("\(supervisord.scratch.path)/run/notify", Array("READY=1".utf8)))
+        #expect(supervisord.logged("reason=\"its sender is not a process of supervisord's\""))
+        #expect(supervisord.logged("reason=\"its sender is not a notify service's current run, a descendant of one, nor its MAINPID\""))
+        #expect(try supervisord.probeLine() == waiting)
+    }
+
+    @Test func floodsOversizedMessagesAndPassedDescriptorsCostNothing() throws {
+        let supervisord = try Supervisord(
+            start: "exec sleep 1000", startSettings: ["startsecs": "0"],
+            programs: [Notifier.program("app", ["wait:@SCRATCH@/go", "fds:READY=1", "forever"])],
+            listenerArguments: Notifier.arguments("app=notify"))
+        #expect(supervisord.logged("started notify service"))
+        let listener = try #require(supervisord.listenerPID)
+        let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(listener)/fd").count
+        let socket = "\(supervisord.scratch.path)/run/notify"
+        var sent = 0
+        for index in 0..<100_000 {
+            let message: [UInt8] = index % 1000 == 0 ? [UInt8](repeating: 65, count: 8192) : index % 1000 == 1 ? Array("READY=1\u{0}".utf8) : Array("READY=1".utf8)
+            if sendDatagram(socket, message, blocking: false) { sent += 1 }
+            if index == 50_000 { _ = try supervisord.ctl("stop", "start") }
+        }
+        // Events were answered all along.
+        #expect(supervisord.waitForState("STOPPED") != nil)
+        FileManager.default.createFile(atPath: "\(supervisord.scratch.path)/go", contents: nil)
+        #expect(supervisord.logged("msg=\"service ready\" service=app check=notify"))
+        #expect(supervisord.logged("msg=\"closed file descriptors passed with a notify message (nothing here keeps them)\"") || supervisord.output.contains("not_logged_since_last"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/\(listener)/fd").count == descriptors)
+        // One line, then at most one per ten seconds.
+        let lines = supervisord.output.components(separatedBy: "\n").filter { $0.contains("dropped a notify message") || $0.contains("closed file descriptors") }
+        #expect(lines.count <= 3, "\(lines.count) lines for \(sent) datagrams")
+        print("sent \(sent) of 100,000 datagrams without blocking; \(lines.count) log lines")
+    }
+
+    @Test func aKilledListenerKeepsTheReadinessOfServicesThatDidNotRestart() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [Notifier.program("app", ["READY=1", "forever"])], listenerArguments: Notifier.arguments("app=notify"))
+        let ready = "ready: 0 READY: program start exited with status 0; 1 service ready; no hook"
+        #expect(supervisord.probeSays(ready))
+        let first = try #require(supervisord.listenerPID)
+        kill(first, SIGKILL)
+        #expect(eventually { supervisord.listenerPID.map { $0 != first } ?? false })
+        #expect(try supervisord.probeLine() == ready)
+        #expect(!supervisord.output.contains("started before the listener bound its socket"))
+
+        // A service restarted while no listener ran: its READY=1 went nowhere.
+        _ = try supervisord.ctl("stop", "readiness_listener")
+        _ = try supervisord.ctl("restart", "app")
+        _ = try supervisord.ctl("start", "readiness_listener")
+        #expect(supervisord.logged("msg=\"notify service started before the listener bound its socket: its READY=1 may have been lost, and it is not ready until it sends one\" service=app:app"))
+        #expect(supervisord.probeSays("not ready: 108 SERVICE_NOT_READY: service app is RUNNING but has not sent READY=1"))
+    }
+
+    /// supervisord spawns the listener and the programs in one pass: a
+    /// program that notifies at once would race the socket's bind. The
+    /// listener starts it once bound, at every start of supervisord's.
+    @Test func fiftyStartsInARowLoseNoReady() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [Notifier.program("app", ["READY=1", "forever"], settings: ["startsecs": "0"])],
+            listenerArguments: Notifier.arguments("app=notify"))
+        let ready = "ready: 0 READY: program start exited with status 0; 1 service ready; no hook"
+        var lost = 0
+        for round in 1...50 {
+            #expect(supervisord.probeSays(ready, within: 30), "round \(round)")
+            let pid = try supervisord.pid(of: "app")
+            if round < 50 {
+                _ = try supervisord.ctl("reload")
+                // The new generation's first file, then its own app.
+                if !eventually(within: 30, { (try? supervisord.pid(of: "app")).map { $0 != pid && $0 != nil } ?? false }) { lost += 1 }
+            }
+        }
+        #expect(lost == 0)
+        #expect(supervisord.output.components(separatedBy: "started notify service, its socket bound").count - 1 == 50)
+        #expect(!supervisord.output.contains("READY=1 may have been lost"))
+    }
+}
+
+/// Sends one datagram to a unix socket from this process: not a process of supervisord's.
+func sendDatagram(_ path: String, _ bytes: [UInt8], blocking: Bool = true) -> Bool {
+    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | (blocking ? 0 : Int32(SOCK_NONBLOCK.rawValue)), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+        let name = Array(path.utf8)
+        buffer.copyBytes(from: name)
+        buffer[name.count] = 0
+    }
+    let sent = bytes.withUnsafeBytes { payload in
+        withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, payload.baseAddress, payload.count, 0, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+    }
+    return sent == bytes.count
+}
