@@ -73,15 +73,15 @@ extension ListenerCore {
         if passedDescriptors > 0 {
             logThrottled("closed file descriptors passed with a notify message (nothing here keeps them)", [
                 ("descriptors", "\(passedDescriptors)"), ("sender_pid", sender.map { "\($0)" } ?? "unknown"),
-            ], at: now, &port)
+            ], kind: "descriptors", at: now, &port)
         }
         let message: NotifyMessage
         do throws(NotifyMessage.Rejection) {
             message = try NotifyMessage(parsing: bytes, length: length)
         } catch {
-            return drop(error.description, sender: sender, at: now, &port)
+            return drop(error.description, kind: "malformed", sender: sender, at: now, &port)
         }
-        guard let sender else { return drop("it carries no sender credentials", sender: nil, at: now, &port) }
+        guard let sender else { return drop("it carries no sender credentials", kind: "anonymous", sender: nil, at: now, &port) }
         let before = services.services
         var delivery = services.deliver(message, from: sender, ancestry: ancestry, at: now)
         // Only a process of supervisord's can be a service's run; /proc
@@ -105,15 +105,15 @@ extension ListenerCore {
             redeliverHeld(&port)
             if services.services != before { port.write(record) }
         case .unattributed where !ofSupervisord:
-            drop("its sender is not a process of supervisord's", sender: sender, at: now, &port)
+            drop("its sender is not a process of supervisord's", kind: "stranger", sender: sender, at: now, &port)
         case .unattributed where refreshed && !ancestry.isEmpty:
-            drop("its sender is not a notify service's current run, a descendant of one, nor its MAINPID", sender: sender, at: now, &port)
+            drop("its sender is not a notify service's current run, a descendant of one, nor its MAINPID", kind: "unattributed", sender: sender, at: now, &port)
         case .unattributed:
             // Its sender may be a run supervisord was asked about too
             // recently, or gone before /proc could tell its parent: kept for
             // a while, never dropped silently.
             if let pushedOut = services.hold(message, from: sender, ancestry: ancestry, at: now) {
-                drop("more than \(ServiceTracker.holdLimit) messages waited for their sender's run to be known", sender: pushedOut.sender, at: now, &port)
+                drop("more than \(ServiceTracker.holdLimit) messages waited for their sender's run to be known", kind: "held", sender: pushedOut.sender, at: now, &port)
             }
         }
     }
@@ -132,16 +132,18 @@ extension ListenerCore {
         return time.millisecondsSinceEpoch - last.millisecondsSinceEpoch >= Self.refreshMilliseconds
     }
 
-    private mutating func drop<Port: ListenerPort & ~Copyable>(_ reason: String, sender: Int?, at time: Timestamp, _ port: inout Port) {
-        logThrottled("dropped a notify message", [("reason", reason), ("sender_pid", sender.map { "\($0)" } ?? "unknown")], at: time, &port)
+    /// Logs a dropped datagram; `kind` (one of a few words) is what the log throttles by.
+    private mutating func drop<Port: ListenerPort & ~Copyable>(_ reason: String, kind: String, sender: Int?, at time: Timestamp, _ port: inout Port) {
+        logThrottled("dropped a notify message", [("reason", reason), ("sender_pid", sender.map { "\($0)" } ?? "unknown")], kind: kind, at: time, &port)
     }
 
-    /// A warning about the notify socket's traffic: the first, then at most
-    /// one per `LogThrottle.intervalMilliseconds`, with how many were not logged.
+    /// A warning about the notify socket's traffic: the first of its kind,
+    /// then at most one per `LogThrottle.intervalMilliseconds`, with how many
+    /// were not logged.
     private mutating func logThrottled<Port: ListenerPort & ~Copyable>(
-        _ message: String, _ fields: [(String, String)], at time: Timestamp, _ port: inout Port
+        _ message: String, _ fields: [(String, String)], kind: String, at time: Timestamp, _ port: inout Port
     ) {
-        guard let suppressed = drops.admit(at: time) else { return }
+        guard let suppressed = drops.admit(kind, at: time) else { return }
         var fields = fields
         if suppressed > 0 { fields.append(("not_logged_since_last", "\(suppressed)")) }
         port.log(.warning, message, fields)
@@ -165,24 +167,24 @@ extension ListenerCore {
     }
 }
 
-/// Lets the first of a kind of log line through, then at most one per
-/// `intervalMilliseconds`, saying how many were held back.
+/// Lets the first log line of each kind through, then at most one per
+/// `intervalMilliseconds` of that kind, saying how many were held back.
 package struct LogThrottle: Sendable {
     package static let intervalMilliseconds: Int64 = 10_000
-    private var lastLogged: Int64?
-    private var suppressed = 0
+    private var kinds: [String: (lastLogged: Int64, suppressed: Int)] = [:]
 
     package init() {}
 
-    /// The number held back since the last line, when this one may be logged; nil when it may not.
-    package mutating func admit(at time: Timestamp) -> Int? {
+    /// The number of `kind` held back since its last line, when this one may
+    /// be logged; nil when it may not.
+    package mutating func admit(_ kind: String, at time: Timestamp) -> Int? {
         let now = time.millisecondsSinceEpoch
-        if let last = lastLogged, now - last < Self.intervalMilliseconds {
-            suppressed += 1
+        if let entry = kinds[kind], now - entry.lastLogged < Self.intervalMilliseconds {
+            kinds[kind] = (entry.lastLogged, entry.suppressed + 1)
             return nil
         }
-        lastLogged = now
-        defer { suppressed = 0 }
+        let suppressed = kinds[kind]?.suppressed ?? 0
+        kinds[kind] = (now, 0)
         return suppressed
     }
 }
