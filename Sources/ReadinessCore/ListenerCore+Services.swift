@@ -54,7 +54,7 @@ extension ListenerCore {
     mutating func redeliverHeld<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         guard !services.held.isEmpty else { return }
         let (delivered, expired) = services.redeliverHeld(at: port.now)
-        for case .applied(_, let change?) in delivered { logChanges([change], reason: "notify", &port) }
+        for case .applied(_, let change?, _) in delivered { logChanges([change], reason: "notify", &port) }
         for message in expired {
             port.log(.warning, "dropped a notify message: no notify service's current run has its sender's pid, MAINPID or an ancestor of it", [
                 ("sender_pid", "\(message.sender)"), ("held_ms", "\(ServiceTracker.holdMilliseconds)"),
@@ -96,12 +96,15 @@ extension ListenerCore {
             delivery = services.deliver(message, from: sender, ancestry: ancestry, at: now)
         }
         switch delivery {
-        case .applied(let service, let change):
-            if let change {
-                logChanges([change], reason: "notify", &port)
-            } else if configuration.verbose {
-                port.log(.debug, "notify message", [("service", service), ("signal", message.signal?.rawValue ?? "none"), ("status", message.status ?? "")])
+        case .applied(let service, let change, let news):
+            if news || configuration.verbose {
+                var fields = [("service", service), ("sender_pid", "\(sender)")]
+                if let signal = message.signal { fields.append(("sent", signal.assignment)) }
+                if let mainPID = message.mainPID { fields.append(("main_pid", "\(mainPID)")) }
+                if let status = message.status { fields.append(("status", status)) }
+                port.log(news ? .info : .debug, "sd_notify message", fields)
             }
+            if let change { logChanges([change], reason: "notify", &port) }
             redeliverHeld(&port)
             if services.services != before { port.write(record) }
         case .unattributed where !ofSupervisord:

@@ -14,6 +14,15 @@ package struct NotifyMessage: Equatable, Sendable {
         case ready
         case reloading
         case stopping
+
+        /// `READY=1`, as the sender wrote it.
+        package var assignment: String {
+            switch self {
+            case .ready: "READY=1"
+            case .reloading: "RELOADING=1"
+            case .stopping: "STOPPING=1"
+            }
+        }
     }
 
     package var signal: Signal?

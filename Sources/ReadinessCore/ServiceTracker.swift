@@ -167,8 +167,10 @@ package struct ServiceTracker: Sendable {
 
     /// What became of a datagram.
     package enum Delivery: Equatable, Sendable {
-        /// Applied to this service (readiness may or may not have moved).
-        case applied(service: String, change: Change?)
+        /// Applied to this service (readiness may or may not have moved);
+        /// `news` when it said something new (another signal, a MAINPID):
+        /// worth a log line, unlike a READY=1 repeated every 10 s.
+        case applied(service: String, change: Change?, news: Bool)
         /// No service's run sent it: neither its pid, a descendant, nor its MAINPID.
         case unattributed
     }
@@ -185,10 +187,11 @@ package struct ServiceTracker: Sendable {
                 return lineage.contains(run) || service.mainPID.map { lineage.contains($0) } == true
             })
         else { return .unattributed }
+        let news = (message.signal != nil && message.signal != services[index].signal) || (message.mainPID != nil && message.mainPID != services[index].mainPID)
         if let signal = message.signal { services[index].signal = signal }
         if let status = message.status { services[index].detail = status }
         if let mainPID = message.mainPID { services[index].mainPID = mainPID }
-        return .applied(service: services[index].name, change: settle(index, at: time))
+        return .applied(service: services[index].name, change: settle(index, at: time), news: news)
     }
 
     /// Keeps a message for when its run is known; the oldest goes past the limit.

@@ -165,8 +165,7 @@ struct ServicesContainerTests {
     /// naming redis when it is stopped, Ready again once the restarted redis
     /// notifies. The web server is held back (gated) so that 108 is seen with
     /// redis and haproxy ready.
-    @Test(.disabled("waits for the services feature"))
-    func notifyAndTCPServicesGateReadiness() throws {
+    @Test func notifyAndTCPServicesGateReadiness() throws {
         let container = try Container(.services(webGated: true))
         defer { container.destroy() }
         try container.waitForListener(within: 60)

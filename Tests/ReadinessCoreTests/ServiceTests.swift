@@ -67,10 +67,10 @@ import Testing
         _ = services.apply(event(2, .running, from: .starting, pid: 40), at: t0)
         #expect(services.services.map(\.process) == ["redis:redis"])
         #expect(!services.services[0].ready)
-        #expect(services.deliver(NotifyMessage(status: "Redis is loading..."), from: 40, ancestry: [40, 1], at: t0) == .applied(service: "redis", change: nil))
+        #expect(services.deliver(NotifyMessage(status: "Redis is loading..."), from: 40, ancestry: [40, 1], at: t0) == .applied(service: "redis", change: nil, news: false))
         #expect(services.services[0].notReadyReason == "service redis is RUNNING but has not sent READY=1 (STATUS=Redis is loading...)")
         let change = services.deliver(NotifyMessage(signal: .ready), from: 40, ancestry: [40, 1], at: t0)
-        guard case .applied(_, let moved?) = change else { Issue.record("no change: \(change)"); return }
+        guard case .applied(_, let moved?, true) = change else { Issue.record("no change: \(change)"); return }
         #expect(moved.becameReady == true)
         #expect(services.services[0].ready)
         // A restart: the new run must notify again.
