@@ -22,7 +22,7 @@ package struct JSONObject: Sendable {
     }
 
     package mutating func set(_ key: String, _ values: [JSONObject]) {
-        members.append("\(quotedString(key)):[\(values.map(\.rendered).joined(separator: ","))]")
+        members.append("\(quotedString(key)):[\(values.map { $0.rendered }.joined(separator: ","))]")
     }
 
     package var rendered: String { "{\(members.joined(separator: ","))}" }

@@ -172,9 +172,10 @@ extension ListenerCore {
 
 /// Lets the first log line of each kind through, then at most one per
 /// `intervalMilliseconds` of that kind, saying how many were held back.
+/// Kinds are a handful of fixed words: a list, not a hash table.
 package struct LogThrottle: Sendable {
     package static let intervalMilliseconds: Int64 = 10_000
-    private var kinds: [String: (lastLogged: Int64, suppressed: Int)] = [:]
+    private var kinds: [(kind: String, lastLogged: Int64, suppressed: Int)] = []
 
     package init() {}
 
@@ -182,12 +183,15 @@ package struct LogThrottle: Sendable {
     /// be logged; nil when it may not.
     package mutating func admit(_ kind: String, at time: Timestamp) -> Int? {
         let now = time.millisecondsSinceEpoch
-        if let entry = kinds[kind], now - entry.lastLogged < Self.intervalMilliseconds {
-            kinds[kind] = (entry.lastLogged, entry.suppressed + 1)
+        guard let index = kinds.firstIndex(where: { $0.kind == kind }) else {
+            kinds.append((kind, now, 0))
+            return 0
+        }
+        guard now - kinds[index].lastLogged >= Self.intervalMilliseconds else {
+            kinds[index].suppressed += 1
             return nil
         }
-        let suppressed = kinds[kind]?.suppressed ?? 0
-        kinds[kind] = (now, 0)
-        return suppressed
+        defer { kinds[index] = (kind, now, 0) }
+        return kinds[index].suppressed
     }
 }

@@ -151,41 +151,42 @@ extension ServiceState {
     }
 
     /// A `service=` line's value; nil when it is not one this listener writes.
+    /// The fields come in the order `write` puts them.
     init?(parsing bytes: ArraySlice<UInt8>) {
         let detailKey = " detail=".utf8
         guard let detailStart = bytes.firstIndex(ofBytes: detailKey) else { return nil }
         let fields = bytes[..<detailStart].split(separator: UInt8(ascii: " "))
-        guard fields.count == 11, let process = fields.first, !process.contains(UInt8(ascii: "=")) else { return nil }
-        var values: [String: String] = [:]
-        for field in fields.dropFirst() {
-            guard let equals = field.firstIndex(of: UInt8(ascii: "=")) else { return nil }
-            values[String(decoding: field[..<equals], as: UTF8.self)] = String(decoding: field[(equals + 1)...], as: UTF8.self)
+        let keys = ["check", "state", "ready", "since", "run", "signal", "main_pid", "passes", "failures", "passing"]
+        guard fields.count == keys.count + 1, !fields[0].contains(UInt8(ascii: "=")) else { return nil }
+        var values: [String] = []
+        for (field, key) in zip(fields.dropFirst(), keys) {
+            guard field.starts(with: key.utf8), field.dropFirst(key.utf8.count).first == UInt8(ascii: "=") else { return nil }
+            values.append(String(decoding: field.dropFirst(key.utf8.count + 1), as: UTF8.self))
         }
-        func flag(_ key: String) -> Bool? { values[key] == "1" ? true : values[key] == "0" ? false : nil }
-        func number(_ key: String) -> Int?? {
-            guard let text = values[key] else { return nil }
+        func flag(_ text: String) -> Bool? { text == "1" ? true : text == "0" ? false : nil }
+        /// A number, or `unknown` (nil inside); nil when neither.
+        func number(_ text: String) -> Int?? {
             if text == "unknown" { return .some(nil) }
             return UInt64(decimal: text.utf8).map { .some(Int($0)) }
         }
-        guard let kindText = values["check"], let kind = ServiceKind(rawValue: kindText), let stateText = values["state"],
-            let ready = flag("ready"), let passing = flag("passing"), let sinceText = values["since"], let signalText = values["signal"],
-            let run = number("run"), let mainPID = number("main_pid"), let passes = number("passes") ?? nil,
-            let failures = number("failures") ?? nil
+        guard let kind = ServiceKind(rawValue: values[0]), let ready = flag(values[2]), let run = number(values[4]),
+            let mainPID = number(values[6]), let passes = number(values[7]) ?? nil, let failures = number(values[8]) ?? nil,
+            let passing = flag(values[9])
         else { return nil }
-        self.init(process: String(decoding: process, as: UTF8.self), kind: kind)
-        switch stateText {
+        self.init(process: String(decoding: fields[0], as: UTF8.self), kind: kind)
+        switch values[1] {
         case "NOT_SEEN": break
         case "ABSENT": absent = true
         default:
-            guard let state = ProcessState(rawValue: stateText) else { return nil }
+            guard let state = ProcessState(rawValue: values[1]) else { return nil }
             self.state = state
         }
-        if sinceText != "unknown" {
-            guard let since = Timestamp(rfc3339: sinceText) else { return nil }
+        if values[3] != "unknown" {
+            guard let since = Timestamp(rfc3339: values[3]) else { return nil }
             self.since = since
         }
-        if signalText != "none" {
-            guard let signal = NotifyMessage.Signal(rawValue: signalText) else { return nil }
+        if values[5] != "none" {
+            guard let signal = NotifyMessage.Signal(rawValue: values[5]) else { return nil }
             self.signal = signal
         }
         self.ready = ready

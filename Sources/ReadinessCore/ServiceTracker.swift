@@ -222,11 +222,13 @@ package struct ServiceTracker: Sendable {
 
     // MARK: - Checks
 
-    /// The services whose check is due to be run for their current run: RUNNING, with a known pid.
-    package var checkable: [(process: String, pid: Int)] {
+    /// The runs to check: `tcp:` and `exec:` services RUNNING with a known pid, and how.
+    package var checkable: [(process: String, pid: Int, check: ServiceCheck)] {
         services.compactMap { service in
-            guard service.kind == .tcp || service.kind == .exec, service.state == .running, let run = service.run else { return nil }
-            return (service.process, run)
+            guard service.kind == .tcp || service.kind == .exec, service.state == .running, let run = service.run,
+                let check = check(forProcess: service.process)
+            else { return nil }
+            return (process: service.process, pid: run, check: check)
         }
     }
 
