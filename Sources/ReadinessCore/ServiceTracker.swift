@@ -237,13 +237,16 @@ package struct ServiceTracker: Sendable {
         guard let index = services.firstIndex(where: { $0.process == process }), services[index].run == pid,
             services[index].state == .running
         else { return nil }
+        // Counted up to the thresholds only: a check that keeps passing (or
+        // failing) the same way changes nothing, so the file is not rewritten
+        // at every check.
         services[index].detail = detail
         if passed {
-            services[index].passes += 1
+            services[index].passes = min(services[index].passes + 1, timing.successThreshold)
             services[index].failures = 0
             if services[index].passes >= timing.successThreshold { services[index].passing = true }
         } else {
-            services[index].failures += 1
+            services[index].failures = min(services[index].failures + 1, timing.failureThreshold)
             services[index].passes = 0
             if services[index].failures >= timing.failureThreshold || !services[index].passing { services[index].passing = false }
         }

@@ -1,6 +1,6 @@
 // libFuzzer entry point for `make fuzz`: compiled with ReadinessCore's sources
 // into one binary (swiftc -sanitize=fuzzer,address), not a SwiftPM target.
-// READINESS_FUZZ_TARGET picks the parser: framer, status, xmlrpc or http.
+// READINESS_FUZZ_TARGET picks the parser: framer, status, xmlrpc, http or notify.
 
 import Glibc
 
@@ -24,6 +24,14 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         if request != .incomplete {
             let answers = ProbeEndpoint.Answers(record: StatusRecord(program: "start", state: .notSeen, listenerPID: 2, supervisordPID: 1), hook: nil)
             if !ProbeEndpoint.response(to: request, answers: answers).starts(with: "HTTP/1.1 ".utf8) { fatalError("not an HTTP response") }
+        }
+    case "notify":
+        // A STATUS is one bounded line; a MAINPID is a pid.
+        if let message = try? NotifyMessage(parsing: bytes, length: bytes.count) {
+            if let status = message.status, status.utf8.contains(where: { $0 < 0x20 }) || status.count > NotifyMessage.statusLimit + 1 {
+                fatalError("STATUS is not one bounded line")
+            }
+            if let pid = message.mainPID, pid <= 0 { fatalError("MAINPID is not a pid") }
         }
     case "xmlrpc":
         if let response = try? HTTP.parse(bytes, complete: true) { _ = try? XMLRPC.parse(response.body) }

@@ -89,7 +89,15 @@ import Testing
         var parsed = 0
         var withFailure = sampleRecord
         withFailure.essentialFailure = EssentialFailure(program: "web:nginx", state: .fatal, spawnError: "can't find command", shutdown: .requested)
-        Self.inputs(seeds: [sampleRecord.encoded, withFailure.encoded], seed: 2) { input in
+        var withServices = sampleRecord
+        var redis = ServiceState(process: "redis:redis", kind: .notify)
+        redis.state = .running
+        redis.run = 42
+        redis.signal = .ready
+        redis.ready = true
+        redis.detail = "Ready to accept connections"
+        withServices.services = [redis, ServiceState(process: "web:*", kind: .tcp)]
+        Self.inputs(seeds: [sampleRecord.encoded, withFailure.encoded, withServices.encoded], seed: 2) { input in
             if let record = try? StatusRecord.parse(input) {
                 parsed += 1
                 // Whatever parses must survive its own round trip.
@@ -131,6 +139,24 @@ extension FuzzTests {
             }
         }
         #expect(complete > 0)
+    }
+}
+
+extension FuzzTests {
+    /// sd_notify datagrams: whatever parses says at most one signal, a
+    /// bounded one-line STATUS, and the same for the same bytes read whole.
+    @Test func notifyMessageParser() {
+        var parsed = 0
+        let seeds = ["STATUS=Redis is loading...\n", "READY=1\nMAINPID=4242", "RELOADING=1", "STOPPING=1\nSTATUS=bye\nWATCHDOG=1"]
+        Self.inputs(seeds: seeds.map { Array($0.utf8) }, seed: 5) { input in
+            guard let message = try? NotifyMessage(parsing: input, length: input.count) else { return }
+            parsed += 1
+            if let status = message.status {
+                #expect(!status.utf8.contains { $0 < 0x20 } && status.count <= NotifyMessage.statusLimit + 1)
+            }
+            #expect(message.mainPID.map { $0 > 0 } ?? true)
+        }
+        #expect(parsed > 0)
     }
 }
 
