@@ -185,7 +185,7 @@ struct Listener: ~Copyable {
     /// Starts the checks that are due, for the runs RUNNING now.
     private mutating func startDueChecks() {
         let services = core.services
-        let checkable = services.checkable.compactMap { run in services.check(forProcess: run.process).map { (run.process, run.pid, $0) } }
+        let checkable = services.checkable.compactMap { run in services.check(forProcess: run.process).map { (process: run.process, pid: run.pid, check: $0) } }
         guard !checkable.isEmpty || checks.isFollowingAny else { return }
         for result in checks.startDue(checkable, now: Clock.monotonicMilliseconds()) {
             core.checked(result.process, pid: result.pid, passed: result.passed, detail: result.detail, &io)
