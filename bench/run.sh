@@ -334,8 +334,8 @@ svc_flat = end_kb <= at_kb * 1.02
 print(f"| readiness_listener RSS, {services} `tcp:` + 1 notify service: at READY / after 1,000 events / after {service_events:,} events and {int(rss_row['datagrams']):,} datagrams | "
       f"{idle_kb/mib:.2f} / {at_kb/mib:.2f} / {end_kb/mib:.2f} MiB | peak (VmHWM) {hwm_kb/mib:.2f} MiB, anonymous {int(rss_row['anon_kb_end'])/mib:.2f} MiB | "
       f"{target(hwm_kb/mib <= 1.25 and svc_flat, '≤ 1.25 MiB and flat')} |")
-print(f"| that run: open descriptors before / after; services ready at the end; datagrams/s; log lines | {rss_row['fds_idle']} / {rss_row['fds_end']}; "
-      f"{rss_row['ready_services']} of {services + 1}; {int(rss_row['datagrams'])/float(rss_row['datagram_seconds']):,.0f}/s; {rss_row['log_lines']} | | |")
+print(f"| that run: open descriptors before / after; services ready at the end; events/s; datagrams/s; log lines | {rss_row['fds_idle']} / {rss_row['fds_end']}; "
+      f"{rss_row['ready_services']} of {services + 1}; {float(rss_row['rate']):,.0f}/s; {int(rss_row['datagrams'])/float(rss_row['datagram_seconds']):,.0f}/s; {rss_row['log_lines']} | | |")
 runc_rounds = sorted(work.glob("runc*.json")) + sorted(work.glob("paced_runc*.json"))
 if runc_rounds:
     # Medians over the rounds of each round's median wall time and mean CPU
