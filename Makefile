@@ -273,8 +273,9 @@ demo: build $(VENV_STAMP)
 # Start-up, throughput and memory against floors measured in the same run;
 # prints a table and writes .build/bench/results.md. Needs hyperfine (installed
 # from Debian when missing) and a C compiler for the floors and the protocol
-# driver; the `runc exec` rows run in the e2e's root file system. The arm64
-# binaries add their sizes only.
+# driver; the `runc exec` rows run in the e2e's root file system; the
+# `--service` rows (bench/services.sh) need python3 for a fake XML-RPC server.
+# The arm64 binaries add their sizes only.
 bench: release $(VENV_STAMP) e2e-install
 	@command -v hyperfine >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine)
 	$(MAKE) release ARCH=arm64

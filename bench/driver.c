@@ -16,6 +16,27 @@
  * LISTENER_PID in its environment, waits SIDECAR_DELAY_MS (default 500) before
  * the first event, and after the last one sends its process group SIGTERM and waits for it
  * (e.g. an HTTP client loading the listener while its events are timed).
+ *
+ * Services (`--service`): SERVICES=N first sends PROCESS_STATE_RUNNING for
+ * svc1..svcN (group = name) with fake pids 100001.., so that the listener
+ * checks them (tcp: and exec: checks need no real process), before the
+ * measured events. Adds fds_idle= fds_end= (the listener's open descriptors,
+ * after those events and at the end).
+ * IDLE_MS=M with CHECKS_STATUS=PATH (the listener's status file): then waits
+ * 300 ms, and measures over M ms with no event: the listener's own CPU time
+ * (/proc/PID/schedstat, ns; and utime+stime) and its reaped children's
+ * (cutime+cstime), and the checks it ran (the status file's passes= plus
+ * failures= of every service=, which grow by one per check while all pass or
+ * all fail); adds checks= idle_seconds= cpu_us_per_check= child_cpu_us_per_check=.
+ * NOTIFY_SOCKET=PATH: datagrams to the listener's notify socket while the
+ * events run, from three senders: NOTIFY_ATTRIBUTED (default 10000)
+ * `READY=1\nSTATUS=n` from a child announced RUNNING, before it sends, as
+ * the run of NOTIFY_SERVICE (default app, group = name; its pid also written
+ * to NOTIFY_PIDFILE when set, for a fake XML-RPC server); NOTIFY_STRAY
+ * (default 45000) from another child, a process of "supervisord's" that is no
+ * service's run; NOTIFY_FOREIGN (default 45000) from a grandchild re-parented
+ * away, not a process of supervisord's. The end is measured once all were
+ * sent; adds datagrams= datagram_seconds= (the slowest sender's).
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -24,7 +45,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <errno.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +87,101 @@ static long status_kb(pid_t pid, const char *key) {
     return value;
 }
 
+static int count_fds(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *dir = opendir(path);
+    if (!dir) return -1;
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir))) if (entry->d_name[0] != '.') count++;
+    closedir(dir);
+    return count;
+}
+
+/* The listener's CPU: on-CPU ns (schedstat), and utime+stime and cutime+cstime in µs. */
+struct cpu_sample { double own_ns, own_us, child_us; };
+static struct cpu_sample cpu_of(pid_t pid) {
+    struct cpu_sample sample = {-1, -1, -1};
+    char path[64], line[4096];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    FILE *file = fopen(path, "r");
+    if (file) {
+        unsigned long long ns;
+        if (fscanf(file, "%llu", &ns) == 1) sample.own_ns = (double)ns;
+        fclose(file);
+    }
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    file = fopen(path, "r");
+    if (!file) return sample;
+    if (fgets(line, sizeof line, file)) {
+        char *rest = strrchr(line, ')');
+        unsigned long utime, stime;
+        long cutime, cstime;
+        /* after ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14) stime cutime cstime */
+        if (rest && sscanf(rest + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld", &utime, &stime, &cutime, &cstime) == 4) {
+            double tick = 1e6 / (double)sysconf(_SC_CLK_TCK);
+            sample.own_us = (double)(utime + stime) * tick;
+            sample.child_us = (double)(cutime + cstime) * tick;
+        }
+    }
+    fclose(file);
+    return sample;
+}
+
+/* Checks run so far: passes= + failures= over the status file's service= lines. */
+static long checks_in(const char *status_path) {
+    FILE *file = fopen(status_path, "r");
+    if (!file) return -1;
+    char line[8192];
+    long total = 0;
+    while (fgets(line, sizeof line, file)) {
+        if (strncmp(line, "service=", 8) != 0) continue;
+        char *passes = strstr(line, " passes="), *failures = strstr(line, " failures=");
+        if (passes) total += strtol(passes + 8, NULL, 10);
+        if (failures) total += strtol(failures + 10, NULL, 10);
+    }
+    fclose(file);
+    return total;
+}
+
+static long long event_serial = 0;
+static int to_listener = -1, from_listener = -1;
+
+static void send_event(const char *name, const char *payload) {
+    char event[512];
+    event_serial++;
+    int length = snprintf(event, sizeof event,
+        "ver:3.0 server:supervisor serial:%lld pool:readiness_listener poolserial:%lld eventname:%s len:%zu\n%s",
+        event_serial, event_serial, name, strlen(payload), payload);
+    if (write(to_listener, event, (size_t)length) != length) { perror("write"); exit(1); }
+    read_exactly(from_listener, sizeof answer - 1);
+}
+
+static long env_long(const char *name, long fallback) {
+    const char *text = getenv(name);
+    return text && *text ? strtol(text, NULL, 10) : fallback;
+}
+
+/* Sends `count` datagrams to the notify socket at `path` (blocking when its queue is full). */
+static void send_datagrams(const char *path, long count, int attributed) {
+    /* Returns once all were sent; exits on a send error (the listener gone). */
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    strncpy(address.sun_path, path, sizeof address.sun_path - 1);
+    char message[128];
+    for (long i = 0; i < count; i++) {
+        int length = attributed ? snprintf(message, sizeof message, "READY=1\nSTATUS=serving %ld", i)
+                                : snprintf(message, sizeof message, "READY=1\nSTATUS=not a service %ld", i);
+        while (sendto(fd, message, (size_t)length, 0, (struct sockaddr *)&address, sizeof address) < 0) {
+            if (errno == EINTR) continue;
+            perror("sendto");
+            _exit(1);
+        }
+    }
+    close(fd);
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) { fprintf(stderr, "usage: driver EVENTS COMMAND [ARGS...]\n"); return 2; }
     long events = strtol(argv[1], NULL, 10);
@@ -83,8 +202,87 @@ int main(int argc, char **argv) {
     }
     close(to_child[0]);
     close(from_child[1]);
+    to_listener = to_child[1];
+    from_listener = from_child[0];
     read_exactly(from_child[0], 6); /* READY\n */
     long rss_idle = status_kb(pid, "VmRSS:");
+
+    long services = env_long("SERVICES", 0);
+    char service_payload[256];
+    for (long i = 1; i <= services; i++) {
+        snprintf(service_payload, sizeof service_payload, "processname:svc%ld groupname:svc%ld from_state:STARTING pid:%ld", i, i, 100000 + i);
+        send_event("PROCESS_STATE_RUNNING", service_payload);
+    }
+    const char *checks_status = getenv("CHECKS_STATUS");
+    long idle_ms = env_long("IDLE_MS", 0);
+    if (idle_ms > 0 && checks_status) {
+        usleep(300000);
+        struct timespec t0, t1;
+        long checks0 = checks_in(checks_status);
+        struct cpu_sample c0 = cpu_of(pid);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        usleep((useconds_t)idle_ms * 1000);
+        long checks1 = checks_in(checks_status);
+        struct cpu_sample c1 = cpu_of(pid);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long checks = checks1 - checks0;
+        double idle_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        double own_us = c0.own_ns >= 0 ? (c1.own_ns - c0.own_ns) / 1e3 : c1.own_us - c0.own_us;
+        printf("checks=%ld idle_seconds=%.3f idle_cpu_us=%.0f idle_cpu_us_stat=%.0f idle_child_cpu_us=%.0f cpu_us_per_check=%.2f cpu_us_per_check_stat=%.2f child_cpu_us_per_check=%.2f\n",
+               checks, idle_seconds, own_us, c1.own_us - c0.own_us, c1.child_us - c0.child_us,
+               checks > 0 ? own_us / (double)checks : -1.0, checks > 0 ? (c1.own_us - c0.own_us) / (double)checks : -1.0,
+               checks > 0 ? (c1.child_us - c0.child_us) / (double)checks : -1.0);
+    }
+    int fds_idle = count_fds(pid);
+
+    /* Datagram senders, released together once the attributed one's run was announced. */
+    const char *notify_socket = getenv("NOTIFY_SOCKET");
+    pid_t senders[3] = {0, 0, 0};
+    int done_pipe[2] = {-1, -1};
+    long datagrams = 0;
+    if (notify_socket && *notify_socket) {
+        long attributed = env_long("NOTIFY_ATTRIBUTED", 10000), stray = env_long("NOTIFY_STRAY", 45000), foreign = env_long("NOTIFY_FOREIGN", 45000);
+        datagrams = attributed + stray + foreign;
+        int go[2];
+        if (pipe(go) || pipe(done_pipe)) { perror("pipe"); return 1; }
+        long counts[3] = {attributed, stray, foreign};
+        for (int which = 0; which < 3; which++) {
+            pid_t child = fork();
+            if (child == 0) {
+                close(to_child[1]);
+                close(from_child[0]);
+                close(go[1]);
+                close(done_pipe[0]);
+                if (which == 2) {
+                    /* Re-parented away (to init or a subreaper): not supervisord's. */
+                    pid_t middle = getpid();
+                    if (fork() != 0) _exit(0);
+                    while (getppid() == middle) usleep(1000);
+                }
+                char byte;
+                if (read(go[0], &byte, 1) < 0) _exit(1);
+                long long began = now_ns();
+                send_datagrams(notify_socket, counts[which], which == 0);
+                double took = (double)(now_ns() - began) / 1e9;
+                if (write(done_pipe[1], &took, sizeof took) != sizeof took) _exit(1);
+                _exit(0);
+            }
+            senders[which] = child;
+        }
+        close(go[0]);
+        close(done_pipe[1]);
+        waitpid(senders[2], NULL, 0); /* the middle process; its child holds done_pipe */
+        senders[2] = 0;
+        const char *pidfile = getenv("NOTIFY_PIDFILE");
+        if (pidfile) {
+            FILE *file = fopen(pidfile, "w");
+            if (file) { fprintf(file, "%d\n", (int)senders[0]); fclose(file); }
+        }
+        const char *service = getenv("NOTIFY_SERVICE") ? getenv("NOTIFY_SERVICE") : "app";
+        snprintf(service_payload, sizeof service_payload, "processname:%s groupname:%s from_state:STARTING pid:%d", service, service, (int)senders[0]);
+        send_event("PROCESS_STATE_RUNNING", service_payload);
+        close(go[1]); /* end of file: all go */
+    }
 
     const char *rate_text = getenv("EVENT_RATE");
     long long period = rate_text ? (long long)(1e9 / strtod(rate_text, NULL)) : 0;
@@ -124,9 +322,10 @@ int main(int argc, char **argv) {
             name = "PROCESS_STATE_RUNNING";
             snprintf(payload, sizeof payload, "processname:other groupname:other from_state:STARTING pid:%ld", serial);
         }
+        event_serial++;
         int length = snprintf(event, sizeof event,
-            "ver:3.0 server:supervisor serial:%ld pool:readiness_listener poolserial:%ld eventname:%s len:%zu\n%s",
-            serial, serial, name, strlen(payload), payload);
+            "ver:3.0 server:supervisor serial:%lld pool:readiness_listener poolserial:%lld eventname:%s len:%zu\n%s",
+            event_serial, event_serial, name, strlen(payload), payload);
         if (period) {
             next += period;
             struct timespec at = {.tv_sec = next / 1000000000LL, .tv_nsec = next % 1000000000LL};
@@ -139,6 +338,18 @@ int main(int argc, char **argv) {
         if (serial == 1000) rss_at_1000 = status_kb(pid, "VmRSS:");
     }
     clock_gettime(CLOCK_MONOTONIC, &end);
+    double datagram_seconds = 0;
+    if (datagrams > 0) {
+        for (int which = 0; which < 2; which++) waitpid(senders[which], NULL, 0);
+        /* Each sender's own sending time; the longest is the flood's. */
+        double took;
+        while (read(done_pipe[0], &took, sizeof took) == sizeof took) if (took > datagram_seconds) datagram_seconds = took;
+        /* Events after the datagrams too: held messages expire, throttled lines are due. */
+        usleep(200000);
+        for (int i = 0; i < 1000; i++)
+            send_event("PROCESS_STATE_RUNNING", "processname:other groupname:other from_state:STARTING pid:7");
+    }
+    int fds_end = count_fds(pid);
     long rss_end = status_kb(pid, "VmRSS:");
     long hwm_end = status_kb(pid, "VmHWM:");
     long anon_end = status_kb(pid, "RssAnon:");
@@ -155,6 +366,8 @@ int main(int argc, char **argv) {
     double seconds = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
     printf("events=%ld seconds=%.3f rate=%.0f cpu_us_per_event=%.2f rss_kb_idle=%ld rss_kb_at_1000=%ld rss_kb_end=%ld hwm_kb_end=%ld anon_kb_end=%ld\n",
            events, seconds, (double)events / seconds, cpu / (double)events, rss_idle, rss_at_1000, rss_end, hwm_end, anon_end);
+    if (services > 0 || datagrams > 0)
+        printf("services=%ld fds_idle=%d fds_end=%d datagrams=%ld datagram_seconds=%.3f\n", services, fds_idle, fds_end, datagrams, datagram_seconds);
     if (period) {
         qsort(latencies, (size_t)events, sizeof *latencies, compare);
         printf("latency_us_p50=%.1f latency_us_p99=%.1f latency_us_max=%.1f\n", (double)latencies[events / 2] / 1e3,

@@ -14,6 +14,9 @@
 #   BENCH_LATENCY_EVENTS (default 2000) events per round at BENCH_LATENCY_RATE (default 500)
 #   per second, timed one by one, for each of: no --http, --http idle, --http under
 #   BENCH_HTTP_RATE (default 1000) probes per second
+#   The `--service` rows: bench/services.sh says its knobs (BENCH_SERVICES,
+#   BENCH_CHECK_PERIOD, BENCH_CHECK_TIMEOUT, BENCH_CHECK_IDLE_MS,
+#   BENCH_SERVICE_EVENTS, BENCH_DATAGRAMS)
 # Arguments: the release directory measured, and optionally the arm64 release
 # directory, whose binaries' sizes only are reported (their speed under
 # qemu-user would say nothing about an arm64 machine).
@@ -147,6 +150,10 @@ for round in $(seq 1 "$rounds"); do
         latency --status-file "$work/latency-load/status" --http "127.0.0.1:$port" --hook "$work/none" > "$work/latency_load$round.txt"
 done
 
+# The `--service` rows (issue 17): latency with services under check, CPU per
+# check, memory and descriptors after events and datagrams.
+. "$repo/bench/services.sh"
+
 # The node's view: kubelet's probe is a `runc exec` into the running container
 # (containerd's ExecSync). The same static no-op exec'd the same way is the
 # runtime's own cost, so the difference is ours.
@@ -191,7 +198,8 @@ PY
     done
 fi
 
-python3 - "$work" "$release" "$rounds" "$runs" "$release_arm64" "$latency_rate" "$http_rate" "$http_paced_rate" > "$out/results.md" <<'PY'
+python3 - "$work" "$release" "$rounds" "$runs" "$release_arm64" "$latency_rate" "$http_rate" "$http_paced_rate" \
+    "$services" "$check_period" "$check_timeout" "$service_events" "$datagrams" > "$out/results.md" <<'PY'
 import json, os, pathlib, platform, statistics, subprocess, sys
 work, release, rounds, runs = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 medians = {}
@@ -292,6 +300,42 @@ print(f"| event answer latency, p50 / p99: `--http` while {client['probes']/clie
       f"{float(lat['load']['latency_us_p50']):.0f} / {float(lat['load']['latency_us_p99']):.0f} µs | "
       f"{float(lat['load']['latency_us_p50'])/float(lat['none']['latency_us_p50']):.2f} / {float(lat['load']['latency_us_p99'])/float(lat['none']['latency_us_p99']):.2f} × without | |")
 print(f"| httpGet probe at {int(float(http_rate)):,}/s (that run): node CPU per probe, wall p50 / p99 | {float(client['node_cpu_us_per_probe']):.1f} µs (client {float(client['client_cpu_us_per_probe']):.1f} + listener {float(client['server_cpu_us_per_probe']):.1f}); {float(client['wall_us_p50']):.0f} / {float(client['wall_us_p99']):.0f} µs | | |")
+# The `--service` rows (bench/services.sh).
+services, check_period, check_timeout = int(sys.argv[9]), float(sys.argv[10]), float(sys.argv[11])
+service_events, datagram_count = int(sys.argv[12]), int(sys.argv[13])
+per_second = services / check_period
+svc = {name: median_of(f"svc_latency_{name}") for name in ["none", "floor", "accept", "refused", "hang"]}
+def p50_p99(row): return f"{row['latency_us_p50']:.0f} / {row['latency_us_p99']:.0f} µs"
+none = svc["none"]
+print(f"| event answer latency at {int(float(latency_rate)):,} events/s, p50 / p99: C floor listener (this section's rounds) | {p50_p99(svc['floor'])} | 1.00 | |")
+print(f"| event answer latency, p50 / p99: readiness_listener, no services (this section's rounds) | {p50_p99(none)} | "
+      f"{none['latency_us_p50']/svc['floor']['latency_us_p50']:.2f} / {none['latency_us_p99']/svc['floor']['latency_us_p99']:.2f} × floor | |")
+what = {"accept": "a listening socket that accepts", "refused": "a port that refuses",
+        "hang": f"a port whose connects never complete (each check times out at {check_timeout:g} s)"}
+for kind in ["accept", "refused", "hang"]:
+    row = svc[kind]
+    print(f"| event answer latency, p50 / p99: {services} `tcp:` services checked every {check_period:g} s ({per_second:,.0f} checks/s), against {what[kind]} | {p50_p99(row)} | "
+          f"{row['latency_us_p50']/none['latency_us_p50']:.2f} / {row['latency_us_p99']/none['latency_us_p99']:.2f} × no services; "
+          f"{row['latency_us_p50']/svc['floor']['latency_us_p50']:.2f} / {row['latency_us_p99']/svc['floor']['latency_us_p99']:.2f} × floor | |")
+for kind in ["accept", "refused", "hang", "exec"]:
+    row, floor_row = pairs(f"svc_cpu_{kind}.txt"), pairs(f"svc_floor_cpu_{kind}.txt")
+    own, floor_own = float(row["cpu_us_per_check"]), float(floor_row["cpu_us_per_check"])
+    rate = int(row["checks"]) / float(row["idle_seconds"])
+    if kind == "exec":
+        child, floor_child = float(row["child_cpu_us_per_check"]), float(floor_row["child_cpu_us_per_check"])
+        print(f"| CPU per `exec:true` check ({services} services every {check_period:g} s, no events; {int(row['checks']):,} checks, {rate:,.0f}/s): listener's own + its `sh` children's | "
+              f"{own:,.0f} + {child:,.0f} µs | own {own/floor_own:.2f} × C floor ({floor_own:,.0f} µs, fork + exec + pidfd); children {child/floor_child:.2f} × ({floor_child:,.0f} µs) | |")
+    else:
+        print(f"| CPU per `tcp:` check, {what[kind]} ({services} services every {check_period:g} s, no events; {int(row['checks']):,} checks, {rate:,.0f}/s) | "
+              f"{own:.0f} µs | {own/floor_own:.2f} × C floor ({floor_own:.0f} µs: connect, poll, close) | {target(own < 1000, 'microseconds (< 1 ms)')} |")
+rss_row = pairs("svc_rss.txt")
+idle_kb, at_kb, end_kb, hwm_kb = (int(rss_row[k]) for k in ["rss_kb_idle", "rss_kb_at_1000", "rss_kb_end", "hwm_kb_end"])
+svc_flat = end_kb <= at_kb * 1.02
+print(f"| readiness_listener RSS, {services} `tcp:` + 1 notify service: at READY / after 1,000 events / after {service_events:,} events and {int(rss_row['datagrams']):,} datagrams | "
+      f"{idle_kb/mib:.2f} / {at_kb/mib:.2f} / {end_kb/mib:.2f} MiB | peak (VmHWM) {hwm_kb/mib:.2f} MiB, anonymous {int(rss_row['anon_kb_end'])/mib:.2f} MiB | "
+      f"{target(hwm_kb/mib <= 1.25 and svc_flat, '≤ 1.25 MiB and flat')} |")
+print(f"| that run: open descriptors before / after; services ready at the end; events/s; datagrams/s; log lines | {rss_row['fds_idle']} / {rss_row['fds_end']}; "
+      f"{rss_row['ready_services']} of {services + 1}; {float(rss_row['rate']):,.0f}/s; {int(rss_row['datagrams'])/float(rss_row['datagram_seconds']):,.0f}/s; {rss_row['log_lines']} | | |")
 runc_rounds = sorted(work.glob("runc*.json")) + sorted(work.glob("paced_runc*.json"))
 if runc_rounds:
     # Medians over the rounds of each round's median wall time and mean CPU
