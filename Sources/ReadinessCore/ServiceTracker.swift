@@ -6,6 +6,9 @@ package struct ServiceTracker: Sendable {
     package let specs: [ServiceSpec]
     package let timing: CheckTiming
     package private(set) var services: [ServiceState] = []
+    /// Grows with every event or answer of supervisord's about a service:
+    /// the loop rebuilds the list of runs to check only then, not at every turn.
+    package private(set) var runsChanged = 0
 
     /// A datagram that could not be attributed yet: its sender may be a run
     /// the listener has not heard of (STARTING carries no pid, and the events
@@ -102,6 +105,7 @@ package struct ServiceTracker: Sendable {
     /// A PROCESS_STATE event; nil when it is not a service's or readiness did not move.
     package mutating func apply(_ event: ProcessStateEvent, at time: Timestamp) -> Change? {
         guard let index = index(forGroup: event.groupName, name: event.processName, at: time) else { return nil }
+        runsChanged += 1
         services[index].state = event.state
         services[index].absent = false
         let pid = event.pid.flatMap { $0 > 0 ? $0 : nil }
@@ -125,6 +129,7 @@ package struct ServiceTracker: Sendable {
     /// pid. Changes of readiness are returned.
     package mutating func learn(_ programs: [NamedProcessInfo], at time: Timestamp) -> [Change] {
         var changes: [Change] = []
+        runsChanged += 1
         for program in programs {
             guard let index = index(forGroup: program.group, name: program.name, at: time) else { continue }
             services[index].state = program.info.state

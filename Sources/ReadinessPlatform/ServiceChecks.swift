@@ -37,9 +37,8 @@ package struct ServiceChecks {
 
     /// Follows the runs that are checkable now: a slot per run, made when a
     /// run becomes RUNNING (checked at once), dropped (its check abandoned)
-    /// when it no longer is. Starts the checks that are due; a check that
-    /// cannot even start is a failed one.
-    package mutating func startDue(_ checkable: [(process: String, pid: Int, check: ServiceCheck)], now: Int64) -> [Result] {
+    /// when it no longer is. Asked only when the runs may have changed.
+    package mutating func follow(_ checkable: [(process: String, pid: Int, check: ServiceCheck)], now: Int64) {
         var kept: [Slot] = []
         for slot in slots {
             if checkable.contains(where: { $0.process == slot.process && $0.pid == slot.pid }) {
@@ -52,6 +51,10 @@ package struct ServiceChecks {
             kept.append(Slot(process: run.process, pid: run.pid, check: run.check, nextAt: now))
         }
         slots = kept
+    }
+
+    /// Starts the checks that are due; a check that cannot even start is a failed one.
+    package mutating func startDue(now: Int64) -> [Result] {
         var results: [Result] = []
         for index in slots.indices where slots[index].running == nil && now >= slots[index].nextAt {
             slots[index].nextAt = now + timing.periodMilliseconds
@@ -115,10 +118,6 @@ package struct ServiceChecks {
         }
         return fds
     }
-
-    /// Whether any run is followed (its slot goes, and its check is
-    /// abandoned, once it is no longer checkable).
-    package var isFollowingAny: Bool { !slots.isEmpty }
 
     /// When the loop must wake: the next due check or a running one's deadline.
     package var wakeAt: Int64? {

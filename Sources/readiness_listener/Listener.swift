@@ -32,6 +32,8 @@ struct Listener: ~Copyable {
     private let notifySocketPath: String
     /// The checks of `tcp:` and `exec:` services.
     private var checks: ServiceChecks
+    /// `core.services.runsChanged` when `checks` last learnt the runs.
+    private var checkedRuns = -1
     /// Datagrams taken per loop turn at most, so a flood cannot hold back events.
     private static let datagramsPerTurn = 64
 
@@ -182,11 +184,15 @@ struct Listener: ~Copyable {
         }
     }
 
-    /// Starts the checks that are due, for the runs RUNNING now.
+    /// Starts the checks that are due, for the runs RUNNING now (the list
+    /// rebuilt only after supervisord said something of a service).
     private mutating func startDueChecks() {
-        let checkable = core.services.checkable
-        guard !checkable.isEmpty || checks.isFollowingAny else { return }
-        for result in checks.startDue(checkable, now: Clock.monotonicMilliseconds()) {
+        let now = Clock.monotonicMilliseconds()
+        if core.services.runsChanged != checkedRuns {
+            checkedRuns = core.services.runsChanged
+            checks.follow(core.services.checkable, now: now)
+        }
+        for result in checks.startDue(now: now) {
             core.checked(result.process, pid: result.pid, passed: result.passed, detail: result.detail, &io)
         }
     }
