@@ -74,7 +74,7 @@ SUPERVISORD_CONF ?=
 SUPERVISOR_INCLUDE_DIR ?=
 SUPERVISOR_INCLUDE_EXT ?=
 
-.PHONY: all build test test-swift matrix e2e e2e-install release install demo bench fuzz model clean cross-packages-arm64 arm64-emulator test-arm64 test-arm64-full
+.PHONY: all build test test-swift matrix e2e e2e-install release install demo bench fuzz model clean cross-packages-arm64 arm64-emulator test-arm64 test-arm64-full flake-hunt
 
 all: build
 
@@ -173,6 +173,24 @@ test-arm64-full: test-arm64 $(foreach version,$(SUPERVISOR_MATRIX),.build/venvs/
 		echo "== arm64, supervisor $$version: $(MATRIX_SUITES)"; \
 		$(call arm64_test,READINESS_SUPERVISOR_VENV=$(CURDIR)/$(call matrix_venv,$$version) READINESS_SUPERVISOR_VERSION=$$version,$(MATRIX_SUITES)) || exit 1; \
 	done
+
+# The integration suites (native) and the arm64 suites (under qemu-user),
+# FLAKE_ROUNDS times, the last FLAKE_HOG_ROUNDS of them beside a CPU hog (a
+# busy loop per core); prints each test that failed at least once, with its
+# count (Tests/flake-hunt.sh). The hog rounds run exactly as the others do,
+# with make test's deadlines. Not part of `make test`.
+FLAKE_ROUNDS ?= 10
+FLAKE_HOG_ROUNDS ?= 3
+FLAKE_SETS ?= integration arm64
+INTEGRATION_SUITES := ^IntegrationTests\.
+flake_set_integration = integration=READINESS_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) READINESS_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) \
+	$(SWIFT) test --disable-xctest --skip-build --filter '$(INTEGRATION_SUITES)' --skip '$(E2E_SUITES)'
+flake_set_arm64 = arm64=$(call arm64_test,,$(ARM64_SUITES))
+flake-hunt: $(VENV_STAMP) release arm64-emulator
+	$(MAKE) release ARCH=arm64
+	$(SWIFT) build --build-tests
+	Tests/flake-hunt.sh $(FLAKE_ROUNDS) $(FLAKE_HOG_ROUNDS) $(CURDIR)/.build/flake-hunt -- \
+		$(foreach set,$(FLAKE_SETS),"$(flake_set_$(set))")
 
 # The product in a real container: Debian 12's own supervisord as PID 1 under
 # runc, the probe through `runc exec`. The root file system is debootstrapped

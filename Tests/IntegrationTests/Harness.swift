@@ -207,16 +207,6 @@ struct StatusFile {
     subscript(key: String) -> String? { values[key] }
 }
 
-/// Polls `condition` every 50 ms until it holds or `seconds` pass.
-func eventually(within seconds: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        Thread.sleep(forTimeInterval: 0.05)
-    }
-    return try condition()
-}
-
 /// A real supervisord from the test virtualenv, configured with the repository's
 /// supervisor.d files (paths pointed at the built binary and a scratch directory).
 final class Supervisord {

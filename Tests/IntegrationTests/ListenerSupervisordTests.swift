@@ -28,12 +28,15 @@ import Testing
     }
 
     @Test func runningMeanwhileThenExited() throws {
-        let supervisord = try Supervisord(start: "sleep 3; exit 0")
+        let scratch = ScratchDirectory()
+        let trigger = "\(scratch.path)/go"
+        // start.sh exits when the test says so, not after a time a loaded machine may take already.
+        let supervisord = try Supervisord(start: "while [ ! -e \(trigger) ]; do sleep 0.05; done; exit 0")
         let running = try #require(supervisord.waitForState("RUNNING"))
         #expect(running["pid"] != "unknown")
         #expect(try supervisord.probe().status == 100)
-        Thread.sleep(forTimeInterval: 1)
         #expect(supervisord.status?["state"] == "RUNNING")
+        #expect(FileManager.default.createFile(atPath: trigger, contents: nil))
         let exited = try #require(supervisord.waitForState("EXITED", within: 10))
         #expect(exited["expected"] == "1")
         #expect(try supervisord.probe().status == 0)
@@ -93,7 +96,9 @@ import Testing
         let status = try #require(supervisord.waitForState("EXITED"))
         #expect(status["expected"] == "1")
         #expect(eventually(within: 20) { (try? supervisord.state(of: "other30")) == "RUNNING" })
-        Thread.sleep(forTimeInterval: 0.5)
+        // Every event delivered and answered: an overflow would be logged by now.
+        let listener = try #require(status["listener_pid"].flatMap { pid_t($0) })
+        #expect(staysIdle(listener, for: 1.5))
         #expect(!supervisord.log.contains("overflowed"))
         #expect(status.history.map { $0.split(separator: " ")[1] } == ["STOPPED->STARTING", "STARTING->RUNNING", "RUNNING->EXITED"])
         #expect(!supervisord.output.contains("program=other1"), "events of other programs are not logged without --verbose")

@@ -31,7 +31,7 @@ func processes(containing marker: String) -> [Int32] {
         let (result, fixture) = try probeWithHook("echo working; exec sleep \(marker)")
         #expect(result.status == 110)
         #expect(result.stderr == "not ready: 110 HOOK_TIMEOUT: hook \(fixture.hook) did not finish within 0.5 s; its processes were killed: working\n")
-        #expect(result.seconds < 0.5 + 0.1 + 2, "ends at the deadline plus grace, not when sleep would")
+        #expect(result.seconds < Slowness.scaled(0.5 + 0.1 + 2), "ends at the deadline plus grace, not when sleep would")
         #expect(processes(containing: marker).isEmpty)
     }
 
@@ -62,7 +62,7 @@ func processes(containing marker: String) -> [Int32] {
         let left = processes(containing: marker)
         left.forEach { kill($0, SIGKILL) }
         #expect(status == 110)
-        #expect(seconds < 3, "ends at the deadline plus grace (0.4 s), not when the output ends")
+        #expect(seconds < Slowness.scaled(3), "ends at the deadline plus grace (0.4 s), not when the output ends")
         #expect(left.isEmpty, "no process of the hook's group is left")
         let stderr = try String(contentsOfFile: "\(fixture.scratch.path)/err", encoding: .utf8)
         #expect(stderr.hasPrefix("not ready: 110 HOOK_TIMEOUT: hook \(fixture.hook) did not finish within 0.3 s; its processes were killed: "), "\(stderr)")
@@ -101,7 +101,7 @@ func processes(containing marker: String) -> [Int32] {
         let marker = Self.marker()
         let (result, _) = try probeWithHook("setsid sleep \(marker) & sleep \(marker) & exit 0", timeout: "5")
         #expect(result.status == 0)
-        #expect(result.seconds < 5, "does not wait for the children's pipe ends")
+        #expect(result.seconds < Slowness.scaled(5), "does not wait for the children's pipe ends")
         #expect(processes(containing: marker).isEmpty)
     }
 

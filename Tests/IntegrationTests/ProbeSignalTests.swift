@@ -26,7 +26,7 @@ import Testing
         let status = probe.wait(seconds: 10)
         let seconds = Date().timeIntervalSince(sent)
         #expect(status == 114)
-        #expect(seconds < 0.5, "stopped \(seconds) s after the signal")
+        #expect(seconds < Slowness.scaled(0.5), "stopped \(seconds) s after the signal")
         return (try? String(contentsOfFile: "\(fixture.scratch.path)/err", encoding: .utf8)) ?? ""
     }
 

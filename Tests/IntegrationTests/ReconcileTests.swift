@@ -93,7 +93,7 @@ import Testing
 
     /// An [inet_http_server] instead of a unix socket: SUPERVISOR_SERVER_URL is http://127.0.0.1:PORT.
     @Test func overAnInetServer() throws {
-        let supervisord = try Supervisord(start: "exit 5", server: .inet(port: Int.random(in: 20_000...40_000)))
+        let supervisord = try Supervisord(start: "exit 5", server: .inet(port: Int(TestPorts.unused())))
         #expect(eventually { supervisord.status?["exit_status"] == "5" }, "\(supervisord.output)")
         #expect(!supervisord.output.contains("XML-RPC unusable"))
     }
