@@ -306,10 +306,11 @@ model:
 	$(SWIFT) build --build-tests
 	READINESS_MODEL_HISTORIES=$(MODEL_HISTORIES) $(SWIFT) test --disable-xctest --skip-build --filter SupervisordModelTests
 
-# libFuzzer (coverage-guided, with AddressSanitizer) on the four parsers that
+# libFuzzer (coverage-guided, with AddressSanitizer) on the five parsers that
 # read outside bytes: the event framer, the status file parser, the XML-RPC
-# answer parser and the HTTP request head parser, FUZZ_SECONDS each (default 60). `make test` runs a bounded,
-# seeded fuzzer of its own on the same parsers.
+# answer parser, the HTTP request head parser and the sd_notify message
+# parser, FUZZ_SECONDS each (default 60). `make test` runs a bounded, seeded
+# fuzzer of its own on the same parsers.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build/fuzz
 fuzz:

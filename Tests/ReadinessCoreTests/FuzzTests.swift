@@ -5,10 +5,11 @@ import Testing
 
 @testable import ReadinessCore
 
-/// Bounded, seeded fuzzing of the four parsers that read bytes from outside:
+/// Bounded, seeded fuzzing of the five parsers that read bytes from outside:
 /// the event framer (supervisord's stream), the status file parser (a file
-/// anyone may write), the XML-RPC answer parser and the HTTP request head
-/// parser (anything on the cluster network). Each gets mutated valid
+/// anyone may write), the XML-RPC answer parser, the HTTP request head
+/// parser (anything on the cluster network) and the sd_notify message
+/// parser (any local process). Each gets mutated valid
 /// inputs and random bytes; none may crash, hang or grow without bound.
 /// READINESS_FUZZ_ITERATIONS changes the count; `make fuzz` runs libFuzzer on the same parsers.
 @Suite struct FuzzTests {
