@@ -254,7 +254,7 @@ import Testing
     /// failure was resumed and monitoring stayed off.
     @Test func anEssentialFailureDoesNotOutliveAReload() throws {
         let supervisord = try Supervisord(
-            start: "exit 0", programs: [EssentialProgramTests.crashingApp(settings: ["startsecs": "1", "startretries": "0"])],
+            start: "exit 0", programs: [EssentialProgramTests.crashingApp(settings: ["startretries": "0"])],
             listenerArguments: "--essential app --essential-dry-run")
         #expect(eventually(within: 30) { supervisord.status?["essential_shutdown"] == "dry_run" })
         let first = try #require(supervisord.status?["essential_since"])
