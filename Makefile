@@ -186,8 +186,8 @@ INTEGRATION_SUITES := ^IntegrationTests\.
 flake_set_integration = integration=READINESS_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) READINESS_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) \
 	$(SWIFT) test --disable-xctest --skip-build --filter '$(INTEGRATION_SUITES)' --skip '$(E2E_SUITES)'
 flake_set_arm64 = arm64=$(call arm64_test,,$(ARM64_SUITES))
-flake-hunt: $(VENV_STAMP) release arm64-emulator
-	$(MAKE) release ARCH=arm64
+flake-hunt: $(VENV_STAMP) release $(if $(filter arm64,$(FLAKE_SETS)),arm64-emulator)
+	$(if $(filter arm64,$(FLAKE_SETS)),$(MAKE) release ARCH=arm64)
 	$(SWIFT) build --build-tests
 	Tests/flake-hunt.sh $(FLAKE_ROUNDS) $(FLAKE_HOG_ROUNDS) $(CURDIR)/.build/flake-hunt -- \
 		$(foreach set,$(FLAKE_SETS),"$(flake_set_$(set))")

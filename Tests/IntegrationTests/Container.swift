@@ -395,7 +395,7 @@ final class Prober {
     /// probes go on, so a kind that lags by a tick is seen catching up).
     @discardableResult
     func probe(until condition: (Result) -> Bool, within seconds: Double = 30) throws -> Result? {
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Date().addingTimeInterval(Slowness.scaled(seconds))
         while Date() < deadline {
             let next = Date().addingTimeInterval(period)
             let result = try probe()

@@ -12,10 +12,14 @@ import Testing
 @Suite(.serialized, .enabled(if: ContainerImage.available, "make e2e prepares the root file system"))
 struct ContainerTests {
     @Test func startInitializesThenReady() throws {
-        let container = try Container(.init(start: "echo initializing; sleep 3; exit 0"))
+        // start.sh initializes until the test says it is done, not for a time
+        // that a loaded machine may spend before the first probe.
+        let container = try Container(.init(start: "echo initializing; until [ -e /tmp/initialized ]; do sleep 0.05; done; exit 0"))
         defer { container.destroy() }
         try container.waitForListener()
         let prober = Prober(container)
+        #expect(try prober.probe(until: { $0.code == 100 }, within: 30) != nil, "\(prober.results.map(\.message))")
+        #expect(try container.shell("touch /tmp/initialized").status == 0)
         let ready = try prober.probe(until: { $0.code == 0 }, within: 30)
         #expect(ready != nil, "never ready: \(prober.results.last?.message ?? "")")
         #expect(prober.results.contains { $0.code == 100 && $0.message.contains("START_PENDING") })
@@ -131,10 +135,14 @@ struct ContainerTests {
         #expect(StatusFile(path: "\(kept.path)/status")?["state"] == "EXITED", "the first container's file is kept")
 
         let done = "\(kept.path)/second-start-done"
-        let second = try Container(.init(start: "sleep 3; touch /run/readiness/second-start-done; exit 0", statusDirectory: kept.path))
+        let second = try Container(.init(
+            start: "until [ -e /tmp/go ]; do sleep 0.05; done; touch /run/readiness/second-start-done; exit 0", statusDirectory: kept.path))
         defer { second.destroy() }
         let prober = Prober(second)
         prober.period = 0.2
+        // Probed while the second start.sh runs, with the first one's READY file in place.
+        #expect(try prober.probe(until: { _ in second.status?["state"] == "RUNNING" }, within: 30) != nil)
+        #expect(try second.shell("touch /tmp/go").status == 0)
         let ready = try prober.probe(until: { $0.code == 0 }, within: 30)
         #expect(ready != nil)
         #expect(FileManager.default.fileExists(atPath: done))
