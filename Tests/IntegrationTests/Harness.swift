@@ -423,7 +423,7 @@ final class Supervisord {
     /// by `done` holding, and one from an earlier state is not.
     func probeCodes(until done: () -> Bool, within seconds: Double = 30) throws -> (all: [Int32], beforeDone: [Int32]) {
         var codes: [Int32] = []
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Date().addingTimeInterval(Slowness.scaled(seconds))
         while Date() < deadline {
             codes.append(try probe().status)
             if done() { return (codes, Array(codes.dropLast())) }

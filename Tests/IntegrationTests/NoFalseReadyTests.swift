@@ -91,7 +91,7 @@ import Testing
             programs: [Self.chatty], rpcInterfaceModule: Self.lateAnswers(delay: 0.4, trigger: trigger))
         var codes: [Int32] = []
         var histories: [[String]] = []
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(Slowness.scaled(30))
         while Date() < deadline {
             codes.append(try supervisord.probe().status)
             if let file = supervisord.status { histories.append(file.history) }
