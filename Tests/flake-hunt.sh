@@ -40,7 +40,7 @@ for round in $(seq 1 "$rounds"); do
     stop_hog
 done
 echo "== $rounds rounds in $(( $(date +%s) - started )) s"
-# Swift Testing writes its report beside the XCTest one, as NAME-swift-testing.xml.
+# Swift Testing writes its report as NAME.xml (NAME-swift-testing.xml beside XCTest's).
 python3 - "$out" <<'PY'
 import collections, glob, sys
 import xml.etree.ElementTree as ET
@@ -56,10 +56,9 @@ for path in sorted(glob.glob(f"{sys.argv[1]}/*.xml")):
         ran[name] += 1
         if case.find("failure") is not None or case.find("error") is not None:
             failed[name] += 1
-logs = sorted(glob.glob(f"{sys.argv[1]}/*.log"))
-reports = len(glob.glob(f"{sys.argv[1]}/*swift-testing.xml"))
-if reports < len(logs):
-    broken.append(f"{len(logs) - reports} of {len(logs)} runs left no report (crashed or did not build): see their .log")
+for log in sorted(glob.glob(f"{sys.argv[1]}/*.log")):
+    if not glob.glob(log[:-len(".log")] + "*.xml"):
+        broken.append(f"{log}: the run left no report (it crashed or did not build)")
 print(f"{sum(ran.values())} test runs of {len(ran)} tests")
 for name, count in failed.most_common():
     print(f"FAILED {count} of {ran[name]}: {name}")

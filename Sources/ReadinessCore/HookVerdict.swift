@@ -79,8 +79,6 @@ package enum HookOutput {
         guard let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last(where: { !$0.trimmingSpaces.isEmpty }) else {
             return nil
         }
-        var cleaned = String(String.UnicodeScalarView(line.trimmingSpaces.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
-        if cleaned.count > lineLimit { cleaned = String(cleaned.prefix(lineLimit)) + "…" }
-        return cleaned
+        return line.trimmingSpaces.oneLine(limit: lineLimit)
     }
 }

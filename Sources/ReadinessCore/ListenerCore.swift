@@ -110,7 +110,13 @@ package struct ListenerCore: Sendable {
             ("supervisord_pid", "\(record.supervisordPID)"), ("version", ReadinessVersion.current),
             ("essential", configuration.essential.specs.map { $0.description }.joined(separator: ",")),
         ])
-        if let transition = tracker.startUp(with: lookUpProgram(&port), at: port.now) {
+        let lookup = lookUpProgram(&port)
+        if lookup == .absent {
+            port.log(.warning, "supervisord has no such program: the common check passes (ABSENT); is --program spelled as in supervisord.conf?", [
+                ("program", configuration.selector.description),
+            ])
+        }
+        if let transition = tracker.startUp(with: lookup, at: port.now) {
             logReconcile(transition, reason: "start-up", &port)
         }
         startServices(&port)

@@ -73,17 +73,11 @@ package struct NotifyMessage: Equatable, Sendable {
             } else if line.elementsEqual("STOPPING=1".utf8) {
                 stopping = true
             } else if line.starts(with: "STATUS=".utf8) {
-                status = Self.oneLine(line.dropFirst(7))
+                status = String(decoding: line.dropFirst(7), as: UTF8.self).oneLine(limit: Self.statusLimit)
             } else if line.starts(with: "MAINPID=".utf8) {
                 if let pid = UInt64(decimal: line.dropFirst(8)), pid > 0, pid < UInt64(Int32.max) { mainPID = Int(pid) }
             }
         }
         signal = stopping ? .stopping : ready ? .ready : reloading ? .reloading : nil
-    }
-
-    /// Control characters (a `\r`, a tab) become spaces; cut to `statusLimit` characters.
-    private static func oneLine(_ bytes: ArraySlice<UInt8>) -> String {
-        let text = String(decoding: bytes.map { $0 < 0x20 || $0 == 0x7F ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
-        return text.count > statusLimit ? String(text.prefix(statusLimit)) + "…" : text
     }
 }

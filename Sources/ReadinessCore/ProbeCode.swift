@@ -119,6 +119,16 @@ package struct Verdict: Equatable, Sendable {
     }
 }
 
+extension Verdict {
+    /// What a person should look at next, for `--explain`: the code's
+    /// advice, but for a READY that holds only because supervisord has no
+    /// such program (a typo in `--program` reads the same).
+    package func advice(for record: StatusRecord?) -> String {
+        guard code == .ready, let record, record.state == .absent else { return code.advice }
+        return "supervisord has no program \(record.program) (ABSENT): the common check passes; if one is meant, --program must name it as supervisord.conf does"
+    }
+}
+
 extension ProbeCode {
     /// What a person should look at next, for `--explain`.
     package var advice: String {

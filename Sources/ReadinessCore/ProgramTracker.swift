@@ -14,6 +14,16 @@ package struct ProgramSelector: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// `--program`: one program, so no pattern; what supervisord could never
+    /// name (empty parts, more than one colon, a `*`) is refused.
+    package init(parsing text: String) throws(UsageError) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty && !$0.contains("*") }) else {
+            throw UsageError("--program takes NAME or GROUP:NAME, not \"\(text)\"")
+        }
+        self.init(text)
+    }
+
     package func matches(processName: String, groupName: String) -> Bool {
         processName == name && (group == nil || group == groupName)
     }

@@ -164,6 +164,16 @@ extension Collection<UInt8> {
     }
 }
 
+extension StringProtocol {
+    /// For a one-line message of text from outside (a hook's output, a
+    /// service's STATUS=): control characters become spaces, and past
+    /// `limit` characters it is cut, with "…".
+    package func oneLine(limit: Int) -> String {
+        let cleaned = String(String.UnicodeScalarView(unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+        return cleaned.count > limit ? String(cleaned.prefix(limit)) + "…" : cleaned
+    }
+}
+
 extension Substring {
     /// Without ASCII spaces, tabs and line ends at either end.
     var trimmingSpaces: Substring {

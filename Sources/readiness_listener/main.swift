@@ -131,9 +131,14 @@ func periodicProbe(_ options: CommandLineOptions, http: ListenAddress?, statusPa
     }
 }
 
+/// `--program`, checked.
+func selector(_ text: String) -> ProgramSelector {
+    do { return try ProgramSelector(parsing: text) } catch { fail(error.description) }
+}
+
 var listener = Listener(
     configuration: ListenerConfiguration(
-        selector: ProgramSelector(options.values["program"] ?? "start"),
+        selector: selector(options.values["program"] ?? "start"),
         statusPath: statusPath, essential: essential,
         essentialDryRun: options.flags.contains("essential-dry-run"), verbose: options.flags.contains("verbose"), services: services,
         checkTiming: checkTiming),

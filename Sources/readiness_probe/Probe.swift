@@ -144,7 +144,7 @@ struct Report {
         } else {
             lines.append("hook: \(hookPath): not run")
         }
-        if advice { lines.append("next: \(verdict.code.advice)") }
+        if advice { lines.append("next: \(verdict.advice(for: record))") }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -127,4 +127,31 @@ import Testing
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(supervisord.scratch.path)/run")
         #expect(leftovers == ["status"])
     }
+
+    /// A --program supervisord does not have (here: no [program:start]; as
+    /// a typo would be): ABSENT passes the common check, so the listener says
+    /// so at start-up, and --explain says why the probe is ready.
+    @Test func aProgramSupervisordDoesNotHaveIsAWarning() throws {
+        let supervisord = try Supervisord(start: nil, programs: [Supervisord.trapping("web")])
+        _ = try #require(supervisord.waitForState("ABSENT"))
+        #expect(supervisord.logged(
+            "level=warning msg=\"supervisord has no such program: the common check passes (ABSENT); is --program spelled as in supervisord.conf?\" program=start"))
+        let explain = try supervisord.probe(["--explain"])
+        #expect(explain.status == 0)
+        #expect(explain.stdout.contains("next: supervisord has no program start (ABSENT): the common check passes; if one is meant, --program must name it as supervisord.conf does"),
+                "\(explain.stdout)")
+    }
+
+    @Test(arguments: [
+        ("start*", "--program takes NAME or GROUP:NAME, not \"start*\""),
+        ("init:*", "--program takes NAME or GROUP:NAME, not \"init:*\""),
+        ("a:b:c", "--program takes NAME or GROUP:NAME, not \"a:b:c\""),
+        (":start", "--program takes NAME or GROUP:NAME, not \":start\""),
+    ])
+    func aPatternIsNoProgram(program: String, message: String) throws {
+        let result = try run(Paths.listener, ["--program", program])
+        #expect(result.status == 64)
+        #expect(result.stderr.hasPrefix("readiness_listener: \(message)\n"))
+        #expect(result.stdout.isEmpty)
+    }
 }

@@ -3,24 +3,34 @@ import Testing
 
 /// How much longer than on an idle machine with native release binaries a
 /// wait may take: the one place deadlines are scaled for slow runs. Every
-/// wait goes through `eventually`, which applies it, so a test states the
-/// deadline an idle machine needs and keeps its assertion. A deadline only
-/// bounds a wait for something that must happen: scaling it costs time only
-/// when the test fails.
-/// - `READINESS_TIME_SCALE`: a loaded machine or CI (`make flake-hunt` sets it
-///   beside its CPU hog); default 1.
+/// wait goes through `eventually`, which applies it, and so do the few bounds
+/// that check a deadline is kept; a test states what an idle machine needs
+/// and keeps its assertion. A deadline only bounds a wait for something that
+/// must happen: scaling it costs time only when the test fails. The factor:
 /// - times 3 under the emulator (qemu-user runs the binaries several times slower);
-/// - times 2 for the SwiftPM debug binaries.
+/// - times 2 for the SwiftPM debug binaries;
+/// - times `READINESS_TIME_SCALE` (default 1);
+/// - times the machine's load per core when above 1 (the 1-minute average
+///   from /proc/loadavg, read at each wait): beside a CPU hog, or while
+///   the suites run in parallel, every process gets a fraction of a core.
 enum Slowness {
-    static let factor: Double = {
-        let environment = ProcessInfo.processInfo.environment
-        var factor = environment["READINESS_TIME_SCALE"].flatMap(Double.init).map { max($0, 1) } ?? 1
+    static var factor: Double { fixed * max(1, loadPerCore) }
+
+    static func scaled(_ seconds: Double) -> Double { seconds * factor }
+
+    private static let fixed: Double = {
+        var factor = ProcessInfo.processInfo.environment["READINESS_TIME_SCALE"].flatMap(Double.init).map { max($0, 1) } ?? 1
         if Paths.emulator != nil { factor *= 3 }
         if Paths.binaries.hasSuffix("/debug") { factor *= 2 }
         return factor
     }()
 
-    static func scaled(_ seconds: Double) -> Double { seconds * factor }
+    private static var loadPerCore: Double {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+            let load = text.split(separator: " ").first.flatMap({ Double($0) })
+        else { return 1 }
+        return load / Double(max(1, ProcessInfo.processInfo.activeProcessorCount))
+    }
 }
 
 /// Polls `condition` every `interval` seconds until it holds or `seconds`
