@@ -294,6 +294,8 @@ struct ListenerIO: ~Copyable, ListenerPort {
         }
     }
 
+    mutating func ancestry(of pid: Int) -> [Int] { Processes.ancestry(of: pid) }
+
     mutating func write(_ record: StatusRecord) { writer.write(record) }
 
     mutating func retryPendingWrite(_ record: StatusRecord) { writer.retryIfPending(record) }
