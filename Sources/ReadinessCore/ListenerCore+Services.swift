@@ -54,7 +54,10 @@ extension ListenerCore {
     mutating func redeliverHeld<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         guard !services.held.isEmpty else { return }
         let (delivered, expired) = services.redeliverHeld(at: port.now)
-        for case .applied(_, let change?, _) in delivered { logChanges([change], reason: "notify", &port) }
+        for case .applied(let service, let change, _, let refused) in delivered {
+            if let refused { refuseMainPID(refused, of: service, at: port.now, &port) }
+            if let change { logChanges([change], reason: "notify", &port) }
+        }
         for message in expired {
             port.log(.warning, "dropped a notify message: no notify service's current run has its sender's pid, MAINPID or an ancestor of it", [
                 ("sender_pid", "\(message.sender)"), ("held_ms", "\(ServiceTracker.holdMilliseconds)"),
@@ -66,6 +69,8 @@ extension ListenerCore {
     /// One datagram from the notify socket. `sender` is its SCM_CREDENTIALS
     /// pid (nil: none), `ancestry` the sender and its ancestors as /proc
     /// showed them at reception (empty when the sender was already gone).
+    /// The ancestry of a `MAINPID=` it names is asked of the port now, at
+    /// reception, and kept with the message if it is held.
     package mutating func receive<Port: ListenerPort & ~Copyable>(
         datagram bytes: [UInt8], length: Int, sender: Int?, ancestry: [Int], passedDescriptors: Int, _ port: inout Port
     ) {
@@ -82,8 +87,9 @@ extension ListenerCore {
             return drop(error.description, kind: "malformed", sender: sender, at: now, &port)
         }
         guard let sender else { return drop("it carries no sender credentials", kind: "anonymous", sender: nil, at: now, &port) }
+        let mainPIDAncestry = message.mainPID.map { port.ancestry(of: $0) } ?? []
         let before = services.services
-        var delivery = services.deliver(message, from: sender, ancestry: ancestry, at: now)
+        var delivery = services.deliver(message, from: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, at: now)
         // Only a process of supervisord's can be a service's run; /proc
         // tells for a sender still alive (not for one already gone).
         let ofSupervisord = ancestry.isEmpty || ancestry.contains(record.supervisordPID)
@@ -93,14 +99,15 @@ extension ListenerCore {
             lastRefresh = now
             refreshed = true
             logChanges(services.learn(programs, at: now), reason: "notify", &port)
-            delivery = services.deliver(message, from: sender, ancestry: ancestry, at: now)
+            delivery = services.deliver(message, from: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, at: now)
         }
         switch delivery {
-        case .applied(let service, let change, let news):
+        case .applied(let service, let change, let news, let refused):
+            if let refused { refuseMainPID(refused, of: service, sender: sender, at: now, &port) }
             if news || configuration.verbose {
                 var fields = [("service", service), ("sender_pid", "\(sender)")]
                 if let signal = message.signal { fields.append(("sent", signal.assignment)) }
-                if let mainPID = message.mainPID { fields.append(("main_pid", "\(mainPID)")) }
+                if let mainPID = message.mainPID, refused == nil { fields.append(("main_pid", "\(mainPID)")) }
                 if let status = message.status { fields.append(("status", status)) }
                 port.log(news ? .info : .debug, "sd_notify message", fields)
             }
@@ -115,7 +122,7 @@ extension ListenerCore {
             // Its sender may be a run supervisord was asked about too
             // recently, or gone before /proc could tell its parent: kept for
             // a while, never dropped silently.
-            if let pushedOut = services.hold(message, from: sender, ancestry: ancestry, at: now) {
+            if let pushedOut = services.hold(message, from: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, at: now) {
                 drop("more than \(ServiceTracker.holdLimit) messages waited for their sender's run to be known", kind: "held", sender: pushedOut.sender, at: now, &port)
             }
         }
@@ -133,6 +140,15 @@ extension ListenerCore {
     private func mayRefresh(at time: Timestamp) -> Bool {
         guard let last = lastRefresh else { return true }
         return time.millisecondsSinceEpoch - last.millisecondsSinceEpoch >= Self.refreshMilliseconds
+    }
+
+    /// Logs a `MAINPID=` not taken (throttled: any process of the service's may send one).
+    private mutating func refuseMainPID<Port: ListenerPort & ~Copyable>(
+        _ mainPID: Int, of service: String, sender: Int? = nil, at time: Timestamp, _ port: inout Port
+    ) {
+        var fields = [("service", service), ("main_pid", "\(mainPID)")]
+        if let sender { fields.append(("sender_pid", "\(sender)")) }
+        logThrottled("refused a MAINPID: it is not the service's run nor a descendant of it", fields, kind: "mainpid", at: time, &port)
     }
 
     /// Logs a dropped datagram; `kind` (one of a few words) is what the log throttles by.

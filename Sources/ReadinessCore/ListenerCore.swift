@@ -14,6 +14,9 @@ package protocol ListenerPort: ~Copyable {
     mutating func startProcess(_ process: String) -> String?
     /// SIGTERM to supervisord, once sure it is the one of the record: nil once sent, else why not.
     mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String?
+    /// `pid`, its parent and so on, as /proc shows them now (`Ancestry.walk`);
+    /// empty when `pid` cannot be read.
+    mutating func ancestry(of pid: Int) -> [Int]
     /// Replaces the status file; a failure is the port's to log and remember.
     mutating func write(_ record: StatusRecord)
     /// Writes the record again only if the last write failed.

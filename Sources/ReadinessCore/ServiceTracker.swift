@@ -17,6 +17,8 @@ package struct ServiceTracker: Sendable {
         package var message: NotifyMessage
         package var sender: Int
         package var ancestry: [Int]
+        /// The ancestry of the pid its `MAINPID=` names, read at reception.
+        package var mainPIDAncestry: [Int] = []
         package var received: Timestamp
     }
 
@@ -175,7 +177,8 @@ package struct ServiceTracker: Sendable {
         /// Applied to this service (readiness may or may not have moved);
         /// `news` when it said something new (another signal, a MAINPID):
         /// worth a log line, unlike a READY=1 repeated every 10 s.
-        case applied(service: String, change: Change?, news: Bool)
+        /// `refusedMainPID`: the `MAINPID=` it named, not taken (the rest was).
+        case applied(service: String, change: Change?, news: Bool, refusedMainPID: Int? = nil)
         /// No service's run sent it: neither its pid, a descendant, nor its MAINPID.
         case unattributed
     }
@@ -183,8 +186,16 @@ package struct ServiceTracker: Sendable {
     /// Attributes a message to the notify service whose current run sent it:
     /// the sender is that run's pid, its `MAINPID=`, or a descendant of
     /// either (`ancestry` lists the sender, its parent and so on, as far as
-    /// /proc could tell). Only an attributed message may set `MAINPID`.
-    package mutating func deliver(_ message: NotifyMessage, from sender: Int, ancestry: [Int], at time: Timestamp) -> Delivery {
+    /// /proc could tell). Only an attributed message may set `MAINPID`, and
+    /// only to the run itself or a descendant of it (`mainPIDAncestry`: the
+    /// named pid's ancestry as /proc showed it at reception; empty, it must
+    /// be the run's pid), as systemd takes one only inside the service's
+    /// cgroup: a MAINPID naming supervisord or a sibling would let any
+    /// process under it speak for the service. A refused MAINPID is said so;
+    /// the rest of the message counts.
+    package mutating func deliver(
+        _ message: NotifyMessage, from sender: Int, ancestry: [Int], mainPIDAncestry: [Int] = [], at time: Timestamp
+    ) -> Delivery {
         let lineage = ancestry.isEmpty ? [sender] : ancestry
         guard
             let index = services.firstIndex(where: { service in
@@ -192,16 +203,24 @@ package struct ServiceTracker: Sendable {
                 return lineage.contains(run) || service.mainPID.map { lineage.contains($0) } == true
             })
         else { return .unattributed }
-        let news = (message.signal != nil && message.signal != services[index].signal) || (message.mainPID != nil && message.mainPID != services[index].mainPID)
+        var mainPID = message.mainPID
+        var refused: Int?
+        if let named = mainPID, let run = services[index].run, !(mainPIDAncestry.isEmpty ? [named] : mainPIDAncestry).contains(run) {
+            refused = named
+            mainPID = nil
+        }
+        let news = (message.signal != nil && message.signal != services[index].signal) || (mainPID != nil && mainPID != services[index].mainPID)
         if let signal = message.signal { services[index].signal = signal }
         if let status = message.status { services[index].detail = status }
-        if let mainPID = message.mainPID { services[index].mainPID = mainPID }
-        return .applied(service: services[index].name, change: settle(index, at: time), news: news)
+        if let mainPID { services[index].mainPID = mainPID }
+        return .applied(service: services[index].name, change: settle(index, at: time), news: news, refusedMainPID: refused)
     }
 
     /// Keeps a message for when its run is known; the oldest goes past the limit.
-    package mutating func hold(_ message: NotifyMessage, from sender: Int, ancestry: [Int], at time: Timestamp) -> HeldMessage? {
-        held.append(HeldMessage(message: message, sender: sender, ancestry: ancestry, received: time))
+    package mutating func hold(
+        _ message: NotifyMessage, from sender: Int, ancestry: [Int], mainPIDAncestry: [Int] = [], at time: Timestamp
+    ) -> HeldMessage? {
+        held.append(HeldMessage(message: message, sender: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, received: time))
         return held.count > Self.holdLimit ? held.removeFirst() : nil
     }
 
@@ -212,7 +231,7 @@ package struct ServiceTracker: Sendable {
         var expired: [HeldMessage] = []
         var kept: [HeldMessage] = []
         for message in held {
-            let delivery = deliver(message.message, from: message.sender, ancestry: message.ancestry, at: time)
+            let delivery = deliver(message.message, from: message.sender, ancestry: message.ancestry, mainPIDAncestry: message.mainPIDAncestry, at: time)
             if delivery != .unattributed {
                 delivered.append(delivery)
             } else if time.millisecondsSinceEpoch - message.received.millisecondsSinceEpoch >= Self.holdMilliseconds {

@@ -12,7 +12,7 @@ extension BinaryInteger {
 
 extension UInt64 {
     /// Parses ASCII decimal digits only: no sign, no spaces, no overflow.
-    init?(decimal bytes: some Collection<UInt8>) {
+    package init?(decimal bytes: some Collection<UInt8>) {
         guard !bytes.isEmpty, bytes.count <= 19 else { return nil }
         var value: UInt64 = 0
         for byte in bytes {

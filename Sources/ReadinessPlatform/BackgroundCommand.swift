@@ -10,11 +10,13 @@ import CReadiness
 ///
 /// The loop polls `outputDescriptor` and `exitDescriptor` for POLLIN, calls
 /// `readOutput()` when either is ready, and `kill()` at `killAt`. Nothing
-/// here blocks. (Without a pidfd, on kernels before 5.3, an exit is seen only
-/// at the end of the output: a background child that holds the pipe then
-/// keeps the command running until `killAt`.) Copyable, so that a loop can
-/// keep many in an array: exactly one copy is ended, through `readOutput`
-/// or `kill`.
+/// here blocks. (Without a pidfd, on kernels before 5.3, an exit is seen
+/// when the output ends, if the command has exited by then; else nothing is
+/// left to poll and the loop comes back at `killAt`: a command that closed
+/// its output early, or whose background child holds the pipe, is ended
+/// there, and `kill()` reports how it exited if it did.) Copyable, so that a
+/// loop can keep many in an array: exactly one copy is ended, through
+/// `readOutput` or `kill`.
 package struct BackgroundCommand {
     package let pid: Int32
     /// The monotonic time (`Clock.monotonicMilliseconds`) past which the
@@ -112,16 +114,17 @@ package struct BackgroundCommand {
             try? system_close(output)
             output = -1
         }
-        // A closed output with no pidfd to poll leaves nothing to wake the
-        // loop: the exit is waited for here (kernels before 5.3 only).
-        let blocking = output == -1 && exitDescriptor == -1
-        guard (try? system_child_exited(pid, blocking: blocking)) ?? true else { return nil }
+        // Never waits: a closed output with no pidfd (kernels before 5.3)
+        // leaves nothing to poll, and the loop comes back at `killAt`.
+        guard (try? system_child_exited(pid, blocking: false)) ?? true else { return nil }
         return end(as: nil)
     }
 
-    /// Kills the command past its deadline, with its process group.
+    /// Kills the command past its deadline, with its process group; one
+    /// that exited meanwhile (unseen without a pidfd) is reported as it exited.
     package consuming func kill() -> Ended {
         if let ended { return ended }
+        if (try? system_child_exited(pid, blocking: false)) == true { return end(as: nil) }
         try? system_kill(pid, SIGKILL)  // in case it left its group
         return end(as: .timedOut)
     }

@@ -8,12 +8,13 @@ package import ReadinessCore
 /// whose output the listener's poll loop watches: nothing here blocks.
 package struct PeriodicProbe: ~Copyable {
     private let arguments: [String]
-    private let intervalMilliseconds: Int64
+    private var schedule: HookSchedule
     /// Past this, a run is killed: the probe keeps its hook's deadline
     /// itself, so only a probe that hangs gets here.
     private let runLimitMilliseconds: Int64
     private var running: BackgroundCommand?
-    private var nextRun: Int64 = 0
+    /// Whether a run could start at the last `advance`.
+    private var canRun = false
     /// Results of runs started before the last `restart()` are not taken.
     private var epoch = 0
     private var runEpoch = 0
@@ -26,7 +27,7 @@ package struct PeriodicProbe: ~Copyable {
         probePath: String, statusPath: String, hookPath: String, hookTimeout: String, hookTimeoutMilliseconds: Int64, intervalMilliseconds: Int64
     ) {
         arguments = [probePath, "--status-file", statusPath, "--hook", hookPath, "--hook-timeout", hookTimeout]
-        self.intervalMilliseconds = intervalMilliseconds
+        schedule = HookSchedule(intervalMilliseconds: intervalMilliseconds)
         runLimitMilliseconds = hookTimeoutMilliseconds + 2000
     }
 
@@ -46,14 +47,13 @@ package struct PeriodicProbe: ~Copyable {
         }
     }
 
-    /// When the loop must wake: the next run, or a running one's limit;
-    /// nil when disabled.
-    package var wakeAt: Int64? {
+    /// When the loop must wake, asked after `advance` in the same turn: a
+    /// running probe's limit, the next run, or (when none can start) an
+    /// interval from `now` to look again; never a moment already past for
+    /// something not done this turn (`HookSchedule`). Nil when disabled.
+    package func wakeAt(now: Int64) -> Int64? {
         guard isEnabled else { return nil }
-        return switch running {
-        case .some(let command): command.killAt
-        case .none: nextRun
-        }
+        return schedule.wakeAt(now: now, runningUntil: running?.killAt, canRun: canRun)
     }
 
     /// Forgets the latest verdict and runs again as soon as asked: the
@@ -61,19 +61,20 @@ package struct PeriodicProbe: ~Copyable {
     package mutating func restart() {
         epoch += 1
         latest = nil
-        nextRun = 0
+        schedule.runAtOnce()
     }
 
-    /// Starts a run if one is due and none is running; an error to log if
-    /// it cannot be started.
-    package mutating func startIfDue() -> String? {
-        let now = Clock.monotonicMilliseconds()
-        if running != nil, let killAt = wakeAt, now >= killAt, let overdue = running.take() {
+    /// Kills a run past its limit (whether or not one could start now),
+    /// then starts one if `canRun` (the common check passes and a hook is
+    /// installed) and one is due; an error to log if something went wrong.
+    package mutating func advance(now: Int64, canRun: Bool) -> String? {
+        var problem: String?
+        if let killAt = running?.killAt, now >= killAt, let overdue = running.take() {
             finish(overdue.kill())
-            return "readiness_probe ran past \(runLimitMilliseconds) ms and was killed"
+            problem = "readiness_probe ran past \(runLimitMilliseconds) ms and was killed"
         }
-        guard running == nil, now >= nextRun else { return nil }
-        nextRun = now + intervalMilliseconds
+        self.canRun = canRun
+        guard running == nil, schedule.startsRun(now: now, canRun: canRun) else { return problem }
         do throws(BackgroundCommand.StartFailure) {
             running = try BackgroundCommand.start(arguments: arguments, timeoutMilliseconds: runLimitMilliseconds)
         } catch {
@@ -81,7 +82,7 @@ package struct PeriodicProbe: ~Copyable {
             return "cannot run readiness_probe: \(error)"
         }
         runEpoch = epoch
-        return nil
+        return problem
     }
 
     /// Reads what the probe printed; at its end, takes its verdict.

@@ -1,4 +1,5 @@
 import CReadiness
+import ReadinessCore
 
 /// Questions about other processes, asked of the kernel.
 package enum Processes {
@@ -37,46 +38,49 @@ package enum Processes {
     }
 
     /// `pid`, its parent, grandparent and so on, from `/proc/PID/stat`: to
-    /// tie a notification's sender to a program that may have forked it (a
-    /// wrapper, a master-worker daemon). Ends after pid 1, at a parent 0, at
-    /// an entry that cannot be read (a process that exited meanwhile), or at
-    /// `limit` entries; empty when `pid` itself cannot be read.
+    /// tie a notification's sender, or the MAINPID it names, to a program
+    /// that may have forked it (a wrapper, a master-worker daemon). Each
+    /// process's parent and start time come from one read, and a "parent"
+    /// that started after its child (a reused pid) ends the walk
+    /// (`Ancestry.walk`); empty when `pid` itself cannot be read.
     package static func ancestry(of pid: Int, limit: Int = 32) -> [Int] {
-        var chain: [Int] = []
-        var current = pid
-        while current > 0, chain.count < limit, let known = pid_t(exactly: current), let parent = parentPID(of: known) {
-            chain.append(current)
-            current = parent
+        Ancestry.walk(from: pid, limit: limit) { pid in
+            guard let stat = stat(of: pid), let parent = field(4, of: stat), let start = field(22, of: stat) else { return nil }
+            return (parent: Int(parent), startTicks: start)
         }
-        return chain
     }
 
     static func parentPID(of pid: pid_t) -> Int? {
-        statField(4, of: Int(pid)).flatMap { Int($0) }
+        stat(of: Int(pid)).flatMap { field(4, of: $0) }.map { Int($0) }
     }
 
     /// When the process started, in clock ticks since boot: with the pid, an
     /// identity that survives pid reuse. Nil where /proc cannot tell.
     package static func startTicks(of pid: Int) -> UInt64? {
-        statField(22, of: pid).flatMap { UInt64($0) }
+        stat(of: pid).flatMap { field(22, of: $0) }
     }
 
-    /// Field `number` (1-based, as in proc(5)) of `/proc/PID/stat`, counted
-    /// after the parenthesised command name, which may hold spaces and
-    /// parentheses. Fields are separated by runs of spaces; walked to, not
-    /// split into an array (the probe's ready path reads field 22).
-    private static func statField(_ number: Int, of pid: Int) -> String? {
-        guard number >= 3, case .contents(let bytes) = Files.readBounded("/proc/\(pid)/stat", limit: 4096),
+    /// `/proc/PID/stat` from field 3 on: what follows the parenthesised
+    /// command name, which may hold spaces and parentheses. Read once for
+    /// all the fields asked of it.
+    private static func stat(of pid: Int) -> ArraySlice<UInt8>? {
+        guard pid > 0, pid <= Int(Int32.max), case .contents(let bytes) = Files.readBounded("/proc/\(pid)/stat", limit: 4096),
             let close = bytes.lastIndex(of: UInt8(ascii: ")"))
         else { return nil }
+        return bytes[(close + 1)...]
+    }
+
+    /// Field `number` (1-based, as in proc(5), 3 or more) of `stat`, a
+    /// number. Fields are separated by runs of spaces; walked to, not split
+    /// into an array (the probe's ready path reads field 22).
+    private static func field(_ number: Int, of stat: ArraySlice<UInt8>) -> UInt64? {
         let space = UInt8(ascii: " ")
-        var field = bytes[(close + 1)...].drop { $0 == space }
-        for _ in 3..<number {
+        var field = stat.drop { $0 == space }
+        for _ in 3..<max(3, number) {
             guard let end = field.firstIndex(of: space) else { return nil }
             field = field[end...].drop { $0 == space }
         }
-        guard !field.isEmpty else { return nil }
-        return String(decoding: field.prefix { $0 != space }, as: UTF8.self)
+        return UInt64(decimal: field.prefix { $0 != space })
     }
 }
 

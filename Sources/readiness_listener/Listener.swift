@@ -102,7 +102,8 @@ struct Listener: ~Copyable {
                 listen(&server, firstTry: bindAttempts == 0)
                 bindAttempts += 1
             }
-            runHookIfDue()
+            let now = Clock.monotonicMilliseconds()
+            runHookIfDue(now: now)
             startDueChecks()
             var extras: [ProbeServer.Interest] = []
             if notify.isBound { extras.append(ProbeServer.Interest(fd: notify.descriptor)) }
@@ -111,7 +112,7 @@ struct Listener: ~Copyable {
             extras += checks.interests(startingAt: extras.count)
             let ready: ProbeServer.Readiness
             do {
-                let wake = [periodicProbe.wakeAt, checks.wakeAt].compactMap { $0 }.min()
+                let wake = [periodicProbe.wakeAt(now: now), checks.wakeAt].compactMap { $0 }.min()
                 ready = try server.wait(forInputOn: StandardStreams.inputDescriptor, extras: extras, wake: wake)
             } catch {
                 log(.error, "cannot wait for events, datagrams, checks and HTTP probes", [("error", error.description)])
@@ -199,14 +200,15 @@ struct Listener: ~Copyable {
 
     /// With `--hook-interval`: starts the hook's run through readiness_probe
     /// when one is due, the common check passes and a hook is installed; at
-    /// once when the common check has just started to pass.
-    private mutating func runHookIfDue() {
+    /// once when the common check has just started to pass. A run past its
+    /// limit is killed either way.
+    private mutating func runHookIfDue(now: Int64) {
         guard periodicProbe.isEnabled else { return }
         let passes = Verdict.commonCheck(core.record).isReady
         defer { commonCheckPassed = passes }
         if passes && !commonCheckPassed { periodicProbe.restart() }
-        guard passes, HookRunner(path: hookPath, timeoutMilliseconds: 0).usability() == .usable else { return }
-        if let error = periodicProbe.startIfDue() {
+        let canRun = passes && HookRunner(path: hookPath, timeoutMilliseconds: 0).usability() == .usable
+        if let error = periodicProbe.advance(now: now, canRun: canRun) {
             log(.error, "cannot run the hook for httpGet probes", [("hook", hookPath), ("error", error)])
         }
     }
@@ -291,6 +293,8 @@ struct ListenerIO: ~Copyable, ListenerPort {
         case .failure(let failure): failure.description
         }
     }
+
+    mutating func ancestry(of pid: Int) -> [Int] { Processes.ancestry(of: pid) }
 
     mutating func write(_ record: StatusRecord) { writer.write(record) }
 

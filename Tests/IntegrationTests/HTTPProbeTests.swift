@@ -211,6 +211,45 @@ extension Supervisord {
         #expect(!supervisord.output.contains("level=error"), "\(supervisord.output)")
     }
 
+    /// `--hook-interval` while the common check fails (start.sh still
+    /// runs, so the hook is not run): the listener sleeps until its next
+    /// look, it does not spin on a wake-up time already past (issue 23: it
+    /// used 3.96 s of CPU in 4 s). A check against a spin, not a benchmark:
+    /// its CPU time over a few seconds of kubelet-like probing stays far
+    /// below the wall time.
+    @Test func aHookIntervalWhileStartRunsDoesNotSpin() throws {
+        let port = HTTPClient.freePort()
+        let scratch = ScratchDirectory()
+        let hook = scratch.script("hook", "#!/bin/sh\nexit 0\n")
+        let supervisord = try Supervisord(
+            start: "exec sleep 1000", startSettings: ["startsecs": "0"],
+            listenerArguments: "--http 127.0.0.1:\(port) --hook \(hook) --hook-interval 2 --probe \(Paths.probe)")
+        _ = try #require(supervisord.waitForState("RUNNING"))
+        #expect(eventually { HTTPClient.get(port: port, "/readyz")?.body.hasPrefix("not ready: 100 START_PENDING: ") == true })
+        let listener = try #require(supervisord.listenerPID)
+        let before = try #require(Self.cpuSeconds(listener))
+        let began = Date()
+        // The measuring window: a probe every 0.25 s, as a busy kubelet would.
+        var answered = 0
+        while Date().timeIntervalSince(began) < 4 {
+            if HTTPClient.get(port: port, "/readyz")?.status == 503 { answered += 1 }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        let wall = Date().timeIntervalSince(began)
+        let used = try #require(Self.cpuSeconds(listener)) - before
+        #expect(answered > 0)
+        #expect(used < wall / 10, "the listener used \(used) s of CPU in \(wall) s")
+        #expect(!supervisord.output.contains("level=error"), "\(supervisord.output)")
+    }
+
+    /// utime + stime of `pid` (fields 14 and 15 of /proc/PID/stat), in seconds.
+    static func cpuSeconds(_ pid: pid_t) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// HEAD, other paths, other methods, garbage, an oversized head, and a
     /// client that sends nothing: each gets its status (or is closed at the
     /// deadline) and the listener goes on.

@@ -7,7 +7,8 @@ import Testing
 /// `MESSAGE` (`\n` for a newline), `sleep:SECONDS`, `wait:FILE` (until it
 /// exists, then removes it: one pass per file), `listen:PORT` (a TCP
 /// listener on 127.0.0.1), `fds:MESSAGE` (sent with two descriptors
-/// attached), `forever`. A message nobody receives is lost, as daemons lose it.
+/// attached), `forever`. `@PPID@` in a message stands for the sender's
+/// parent (supervisord). A message nobody receives is lost, as daemons lose it.
 enum Notifier {
     static let python = """
         import os, socket, sys, time
@@ -38,7 +39,7 @@ enum Notifier {
             else:
                 # As daemons do: a socket nobody listens on loses the message.
                 try:
-                    s.sendto(step.replace("\\\\n", "\\n").encode(), address)
+                    s.sendto(step.replace("\\\\n", "\\n").replace("@PPID@", str(os.getppid())).encode(), address)
                 except OSError:
                     pass
         """
@@ -179,6 +180,29 @@ extension Supervisord {
         #expect(supervisord.probeSays(waiting))
         #expect(sendDatagram("\(supervisord.scratch.path)/run/notify", Array("READY=1".utf8)))
         #expect(supervisord.logged("reason=\"its sender is not a process of supervisord's\""))
+        #expect(supervisord.logged("reason=\"its sender is not a notify service's current run, a descendant of one, nor its MAINPID\""))
+        #expect(try supervisord.probeLine() == waiting)
+    }
+
+    /// A notify service names as its MAINPID a process it did not start
+    /// (here supervisord itself): refused, as systemd takes a MAINPID only
+    /// inside the service's own cgroup. Taken, it let any other program of
+    /// supervisord's (all are its children) make the service ready (issue 23).
+    @Test func aMainPIDOutsideTheRunIsRefused() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0",
+            programs: [
+                Notifier.program("app", ["MAINPID=@PPID@", "forever"]),
+                Notifier.program("other", ["wait:@SCRATCH@/go", "READY=1", "forever"], settings: ["autostart": "true"]),
+            ],
+            listenerArguments: Notifier.arguments("app=notify"))
+        let supervisordPID = supervisord.process.pid
+        let waiting = "not ready: 108 SERVICE_NOT_READY: service app is RUNNING but has not sent READY=1"
+        #expect(supervisord.logged("main_pid=\(supervisordPID)", within: 20), "\(supervisord.output)")
+        #expect(supervisord.logged("msg=\"refused a MAINPID: it is not the service's run nor a descendant of it\" service=app"))
+        #expect(supervisord.probeSays(waiting))
+        // The sibling's READY=1 is not the service's.
+        FileManager.default.createFile(atPath: "\(supervisord.scratch.path)/go", contents: nil)
         #expect(supervisord.logged("reason=\"its sender is not a notify service's current run, a descendant of one, nor its MAINPID\""))
         #expect(try supervisord.probeLine() == waiting)
     }

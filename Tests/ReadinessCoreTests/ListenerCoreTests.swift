@@ -26,6 +26,9 @@ import Testing
             return shutdownAnswer
         }
         mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { signalAnswer }
+        /// What /proc would say of a pid's ancestry; unknown pids cannot be read.
+        var ancestries: [Int: [Int]] = [:]
+        mutating func ancestry(of pid: Int) -> [Int] { ancestries[pid] ?? [] }
         var started: [String] = []
         mutating func startProcess(_ process: String) -> String? {
             started.append(process)

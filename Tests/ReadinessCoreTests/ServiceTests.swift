@@ -70,7 +70,7 @@ import Testing
         #expect(services.deliver(NotifyMessage(status: "Redis is loading..."), from: 40, ancestry: [40, 1], at: t0) == .applied(service: "redis", change: nil, news: false))
         #expect(services.services[0].notReadyReason == "service redis is RUNNING but has not sent READY=1 (STATUS=Redis is loading...)")
         let change = services.deliver(NotifyMessage(signal: .ready), from: 40, ancestry: [40, 1], at: t0)
-        guard case .applied(_, let moved?, true) = change else { Issue.record("no change: \(change)"); return }
+        guard case .applied(_, let moved?, true, nil) = change else { Issue.record("no change: \(change)"); return }
         #expect(moved.becameReady == true)
         #expect(services.services[0].ready)
         // A restart: the new run must notify again.
@@ -116,8 +116,9 @@ import Testing
         _ = services.apply(event(1, .running, "haproxy", from: .starting, pid: 60), at: t0)
         #expect(services.deliver(NotifyMessage(signal: .ready), from: 99, ancestry: [99, 1], at: t0) == .unattributed)
         #expect(!services.services[0].ready)
-        // A child of the run (a worker) is heard, and may name the main pid.
-        _ = services.deliver(NotifyMessage(signal: .reloading, mainPID: 77), from: 61, ancestry: [61, 60, 1], at: t0)
+        // A child of the run (a worker) is heard, and may name the main pid,
+        // a descendant of the run.
+        _ = services.deliver(NotifyMessage(signal: .reloading, mainPID: 77), from: 61, ancestry: [61, 60, 1], mainPIDAncestry: [77, 61, 60, 1], at: t0)
         #expect(services.services[0].notReadyReason == "service haproxy sent RELOADING=1 and no READY=1 since")
         _ = services.deliver(NotifyMessage(signal: .ready), from: 77, ancestry: [], at: t0)
         #expect(services.services[0].ready)
@@ -126,6 +127,54 @@ import Testing
         #expect(services.services[0].notReadyReason == "service haproxy sent STOPPING=1")
         // A forged MAINPID from a stranger is not taken.
         #expect(services.deliver(NotifyMessage(signal: .ready, mainPID: 99), from: 99, ancestry: [99], at: t0) == .unattributed)
+    }
+
+    /// The run itself names as its MAINPID a process outside the run
+    /// (supervisord, pid 1 here, or a sibling): refused, the rest of the
+    /// message taken, so that a sibling (a child of supervisord's, as every
+    /// program is) cannot then make the service ready (issue 23). systemd
+    /// takes a MAINPID only inside the service's cgroup.
+    @Test func aMainPIDOutsideTheRunIsRefused() throws {
+        var services = try tracker("app=notify")
+        _ = services.apply(event(1, .running, "app", from: .starting, pid: 60), at: t0)
+        let refused = services.deliver(NotifyMessage(status: "up", mainPID: 1), from: 60, ancestry: [60, 1], mainPIDAncestry: [1], at: t0)
+        #expect(refused == .applied(service: "app", change: nil, news: false, refusedMainPID: 1))
+        #expect(services.services[0].mainPID == nil)
+        #expect(services.services[0].detail == "up")
+        // A sibling: not heard.
+        #expect(services.deliver(NotifyMessage(signal: .ready), from: 70, ancestry: [70, 1], at: t0) == .unattributed)
+        #expect(!services.services[0].ready)
+        // A sibling named while /proc showed it; one it could not read (gone): neither is the run.
+        for (named, ancestry) in [(70, [70, 1]), (71, [])] {
+            let delivery = services.deliver(NotifyMessage(mainPID: named), from: 60, ancestry: [60, 1], mainPIDAncestry: ancestry, at: t0)
+            #expect(delivery == .applied(service: "app", change: nil, news: false, refusedMainPID: named))
+        }
+        #expect(services.services[0].mainPID == nil)
+        // The run itself (even unread), and a grandchild of it, are taken.
+        #expect(services.deliver(NotifyMessage(mainPID: 60), from: 60, ancestry: [60, 1], at: t0) == .applied(service: "app", change: nil, news: true))
+        #expect(services.deliver(NotifyMessage(mainPID: 62), from: 61, ancestry: [61, 60, 1], mainPIDAncestry: [62, 61, 60, 1], at: t0)
+            == .applied(service: "app", change: nil, news: true))
+        #expect(services.services[0].mainPID == 62)
+        // The main pid, reparented since (its parent exited), is heard through MAINPID.
+        let ready = services.deliver(NotifyMessage(signal: .ready), from: 62, ancestry: [62, 1], at: t0)
+        guard case .applied("app", let change?, true, nil) = ready else { Issue.record("not applied: \(ready)"); return }
+        #expect(change.becameReady == true)
+    }
+
+    /// `/proc` walked up from a pid: a "parent" that started after its
+    /// child is a reused pid, not an ancestor (its real parent exited and
+    /// the pid went to a newer process): the walk stops there.
+    @Test func anAncestryStopsAtAParentYoungerThanItsChild() {
+        let proc: [Int: (parent: Int, startTicks: UInt64)] = [
+            62: (61, 500), 61: (60, 400), 60: (1, 400), 1: (0, 1),
+            // 80's parent 79 exited; pid 79 now names a process started later.
+            80: (79, 300), 79: (1, 900),
+        ]
+        #expect(Ancestry.walk(from: 62) { proc[$0] } == [62, 61, 60, 1])
+        #expect(Ancestry.walk(from: 80) { proc[$0] } == [80])
+        #expect(Ancestry.walk(from: 62, limit: 2) { proc[$0] } == [62, 61])
+        #expect(Ancestry.walk(from: 99) { proc[$0] } == [])
+        #expect(Ancestry.walk(from: 0) { proc[$0] } == [])
     }
 
     @Test func everyStateButRunningWithdrawsReadiness() throws {
@@ -225,7 +274,7 @@ import Testing
         var record = StatusRecord(program: "start", listenerPID: 2, supervisordPID: 1)
         var services = try tracker("redis=notify", "web=tcp:8080", "apps:*=running")
         _ = services.apply(event(1, .running, from: .starting, pid: 40), at: t0)
-        _ = services.deliver(NotifyMessage(signal: .ready, status: "Ready to accept connections", mainPID: 41), from: 40, ancestry: [40], at: t0)
+        _ = services.deliver(NotifyMessage(signal: .ready, status: "Ready to accept connections", mainPID: 41), from: 40, ancestry: [40], mainPIDAncestry: [41, 40], at: t0)
         _ = services.apply(event(2, .running, "web", from: .starting, pid: 70), at: t0)
         _ = services.checked("web:web", pid: 70, passed: false, detail: "tcp 127.0.0.1:8080: connection refused", at: t0)
         record.services = services.services
@@ -326,5 +375,23 @@ import Testing
         #expect(port.started.isEmpty)
         #expect(core.record.services.isEmpty)
         #expect(!String(decoding: core.record.encoded, as: UTF8.self).contains("service"))
+    }
+
+    /// A MAINPID's ancestry is read (through the port, from /proc) when
+    /// the datagram arrives: one outside the run is refused and said so.
+    @Test func aMainPIDIsJudgedByItsAncestryAtReception() throws {
+        var core = try core("app=notify")
+        var port = Port()
+        port.programs = [program("start", .exited, start: 1), program("app", .running, start: 5, pid: 50)]
+        core.start(&port)
+        // supervisord (pid 1 here) named by the run.
+        port.ancestries = [1: [1]]
+        core.receive(datagram: Array("MAINPID=1".utf8), length: 9, sender: 50, ancestry: [50, 1], passedDescriptors: 0, &port)
+        #expect(core.record.services[0].mainPID == nil)
+        #expect(port.count("refused a MAINPID: it is not the service's run nor a descendant of it") == 1)
+        port.ancestries = [51: [51, 50, 1]]
+        core.receive(datagram: Array("MAINPID=51".utf8), length: 10, sender: 50, ancestry: [50, 1], passedDescriptors: 0, &port)
+        #expect(core.record.services[0].mainPID == 51)
+        #expect(port.count("refused a MAINPID: it is not the service's run nor a descendant of it") == 1)
     }
 }

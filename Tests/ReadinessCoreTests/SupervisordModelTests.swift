@@ -373,6 +373,7 @@ struct SupervisordModel: ListenerPort {
 
     mutating func requestShutdown() -> String? { "not modelled" }
     mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { "not modelled" }
+    mutating func ancestry(of pid: Int) -> [Int] { [] }
     mutating func startProcess(_ process: String) -> String? { "not modelled" }
 
     /// Through the text format, as the probe reads it.

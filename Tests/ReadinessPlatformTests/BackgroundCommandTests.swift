@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Testing
 
@@ -96,6 +97,75 @@ import Testing
         #expect(longest < 200)
     }
 
+    /// Where pidfd_open is missing (kernels before 5.3), a command that
+    /// closes its output and goes on has nothing left to poll: `readOutput`
+    /// must not wait for its exit (that froze the loop past `killAt`, issue
+    /// 23). It answers at once, the loop comes back at the deadline, and a
+    /// command that exited meanwhile is reported as it exited.
+    @Test func withoutAPidfdNothingWaitsPastTheDeadline() throws {
+        let (hanging, quitting) = try Self.withoutPidfd {
+            let hanging = try Self.shell("echo bye; exec >&- 2>&-; sleep 5", timeoutMilliseconds: 500)
+            let started = Clock.monotonicMilliseconds()
+            let hangingPID = hanging.pid
+            let noPidfd = hanging.exitDescriptor == -1
+            let (ended, longest) = Self.run(hanging)
+            let hangingResult = (noPidfd, ended, longest, Clock.monotonicMilliseconds() - started, Self.isGone(hangingPID))
+            let quitting = try Self.shell("echo bye; exec >&- 2>&-; exit 4", timeoutMilliseconds: 500)
+            return (hangingResult, (quitting.exitDescriptor == -1, Self.run(quitting).ended))
+        }
+        #expect(hanging.0, "pidfd_open was not refused")
+        #expect(hanging.1.termination == .timedOut)
+        #expect(Self.text(hanging.1.outputTail) == "bye\n")
+        #expect(hanging.2 < 200, "a readOutput took \(hanging.2) ms")
+        #expect(hanging.3 < 2000, "ended after \(hanging.3) ms")
+        #expect(hanging.4)
+        #expect(quitting.0)
+        #expect(quitting.1.termination == .exited(4))
+        #expect(Self.text(quitting.1.outputTail) == "bye\n")
+    }
+
+    /// Runs `body` on a thread of its own on which pidfd_open(2) fails with
+    /// ENOSYS, as on a kernel before 5.3: a seccomp filter (with
+    /// no_new_privs, both per thread) that ends with the thread.
+    static func withoutPidfd<Value>(_ body: @escaping @Sendable () throws -> Value) throws -> Value {
+        let box = ResultBox<Value>()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            defer { done.signal() }
+            typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+            guard let symbol = dlsym(nil, "prctl") else {
+                box.result = .failure(Errno(rawValue: ENOSYS))
+                return
+            }
+            let prctl = unsafeBitCast(symbol, to: Prctl.self)
+            // struct sock_filter { u16 code; u8 jt, jf; u32 k }, little-endian:
+            // load the syscall number; pidfd_open (434 on every Linux
+            // architecture) returns ENOSYS; everything else is allowed.
+            let filter: [UInt64] = [
+                0x20,
+                0x15 | (1 << 24) | (434 << 32),
+                0x06 | (UInt64(0x0005_0000 | ENOSYS) << 32),
+                0x06 | (0x7FFF_0000 << 32),
+            ]
+            let installed = filter.withUnsafeBufferPointer { instructions -> Bool in
+                // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
+                let program: [UInt64] = [UInt64(instructions.count), UInt64(UInt(bitPattern: instructions.baseAddress))]
+                // PR_SET_NO_NEW_PRIVS (38), then PR_SET_SECCOMP (22) with SECCOMP_MODE_FILTER (2).
+                return program.withUnsafeBufferPointer { pointer in
+                    prctl(38, 1, 0, 0, 0) == 0 && prctl(22, 2, UInt(bitPattern: pointer.baseAddress), 0, 0) == 0
+                }
+            }
+            guard installed else {
+                box.result = .failure(Errno.current)
+                return
+            }
+            box.result = Result { try body() }
+        }
+        thread.start()
+        done.wait()
+        return try box.result!.get()
+    }
+
     /// Once reaped, the command answers with its ending again and signals
     /// nothing: its pid may be another process's by then.
     @Test func endedCommandAnswersAgain() throws {
@@ -116,4 +186,9 @@ import Testing
             _ = command.kill()
         }
     }
+}
+
+/// What a thread of its own computed, read once it has ended.
+final class ResultBox<Value>: @unchecked Sendable {
+    var result: Result<Value, any Error>?
 }
