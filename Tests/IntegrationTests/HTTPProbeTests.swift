@@ -218,7 +218,7 @@ extension Supervisord {
     /// its CPU time over a few seconds of kubelet-like probing stays far
     /// below the wall time.
     @Test func aHookIntervalWhileStartRunsDoesNotSpin() throws {
-        let port = HTTPClient.freePort()
+        let port = TestPorts.unused()
         let scratch = ScratchDirectory()
         let hook = scratch.script("hook", "#!/bin/sh\nexit 0\n")
         let supervisord = try Supervisord(
