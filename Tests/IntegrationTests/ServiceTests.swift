@@ -190,6 +190,11 @@ extension Supervisord {
             listenerArguments: Notifier.arguments("app=notify"))
         #expect(supervisord.logged("started notify service"))
         let listener = try #require(supervisord.listenerPID)
+        // From its first write on the listener holds its status lock open: count after that.
+        #expect(eventually {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(listener)/fd")) ?? []
+            return fds.contains { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(listener)/fd/\($0)"))?.hasSuffix("/status.lock") ?? false }
+        })
         let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(listener)/fd").count
         let socket = "\(supervisord.scratch.path)/run/notify"
         var sent = 0
