@@ -21,6 +21,11 @@ package protocol ListenerPort: ~Copyable {
     mutating func write(_ record: StatusRecord)
     /// Writes the record again only if the last write failed.
     mutating func retryPendingWrite(_ record: StatusRecord)
+    /// On every TICK_5 when the record did not change: writes `record` again
+    /// if the last write failed, else refreshes the file's modification time
+    /// (the heartbeat a reader checks, `ListenerPresence`), writing the file
+    /// anew when that fails (it was removed, say).
+    mutating func heartbeat(_ record: StatusRecord)
     mutating func log(_ level: LogLine.Level, _ message: String, _ fields: [(String, String)])
     var now: Timestamp { get }
 }
@@ -77,10 +82,15 @@ package struct ListenerCore: Sendable {
     private var essentialEventsMayBeLost = true
     /// The same for the services' events, reconciled on their own.
     var serviceEventsMayBeLost = true
+    /// Whether the record promises a heartbeat on every TICK_5: once one
+    /// arrived, or resumed from the previous listener of this supervisord
+    /// that had promised it (a restart keeps supervisord's configuration).
+    private var heartbeat: Bool
 
     package init(configuration: ListenerConfiguration, tracker: ProgramTracker, at time: Timestamp) {
         self.configuration = configuration
         self.tracker = tracker
+        heartbeat = tracker.resumption == .resumed && tracker.record.heartbeat
         // Only a restarted listener's services are still the same runs; a
         // reload started every program again.
         services = ServiceTracker(
@@ -92,6 +102,8 @@ package struct ListenerCore: Sendable {
     package var record: StatusRecord {
         var record = tracker.record
         record.services = services.services
+        record.listenerLock = true
+        record.heartbeat = heartbeat
         return record
     }
 
@@ -162,7 +174,8 @@ package struct ListenerCore: Sendable {
             redeliverHeld(&port)
             let before = record
             if let transition = tracker.tick(with: lookUpProgram(&port), queuedAt: when, at: port.now) { logReconcile(transition, reason: "tick", &port) }
-            if record != before { port.write(record) } else { port.retryPendingWrite(record) }
+            heartbeat = true
+            if record != before { port.write(record) } else { port.heartbeat(record) }
             if record.essentialFailure?.shutdown == .pending {
                 shutDownSupervisord(&port)
             } else {

@@ -25,6 +25,7 @@ package struct ProbeCode: Equatable, Sendable {
     package static let staleStatus = ProbeCode(106, "STALE_STATUS", "the status file was written by a supervisord that is no longer running (its pid is gone, or now belongs to a newer process), or whose start time cannot be read (no /proc)")
     package static let essentialDown = ProbeCode(107, "ESSENTIAL_DOWN", "an essential program (--essential) reached FATAL or exited: the listener is shutting supervisord down")
     package static let serviceNotReady = ProbeCode(108, "SERVICE_NOT_READY", "a service (--service) is not ready: not RUNNING, has not sent READY=1 for its current run, or its checks fail")
+    package static let listenerGone = ProbeCode(109, "LISTENER_GONE", "no live listener keeps the status file: it stopped, exited, cannot write the file, or is frozen (the file was not refreshed for more than 10 s)")
     package static let hookTimeout = ProbeCode(110, "HOOK_TIMEOUT", "the hook ran past its deadline and was killed with its process group")
     package static let hookSignaled = ProbeCode(111, "HOOK_SIGNALED", "the hook died from a signal")
     package static let hookOutOfRange = ProbeCode(112, "HOOK_OUT_OF_RANGE", "the hook exited with a code of 100 or more (the real code is in the message)")
@@ -35,7 +36,7 @@ package struct ProbeCode: Equatable, Sendable {
 
     package static let all: [ProbeCode] = [
         .ready, .hookFailed, .startPending, .startFailed, .startFatal, .startStopped, .noStatus, .badStatus,
-        .staleStatus, .essentialDown, .serviceNotReady, .hookTimeout, .hookSignaled, .hookOutOfRange, .hookUnusable, .interrupted, .usage, .internalError,
+        .staleStatus, .essentialDown, .serviceNotReady, .listenerGone, .hookTimeout, .hookSignaled, .hookOutOfRange, .hookUnusable, .interrupted, .usage, .internalError,
     ]
 
     /// The code a hook's exit status maps to: 0 and 1–99 pass through, the rest are ours.
@@ -144,6 +145,7 @@ extension ProbeCode {
         case ProbeCode.staleStatus.name: "the file outlived its supervisord (a restarted container with a persisted /run?): the new listener rewrites it once it runs; if it lasts, check that the listener is RUNNING."
         case ProbeCode.essentialDown.name: "an essential program ended and supervisord is stopping the container: read the listener's level=error line and the essential_* keys of the status file, then that program's log."
         case ProbeCode.serviceNotReady.name: "the named service is not ready: a notify service must send READY=1 for its current run (is NOTIFY_SOCKET set in its [program:x] section?), a checked one must pass its check; read the listener's log and the service= lines of the status file."
+        case ProbeCode.listenerGone.name: "is readiness_listener RUNNING (supervisorctl status readiness_listener)? If it is, read its log for level=error (cannot write the status file?), and check that it is not stopped (state T in ps) and that its events= include TICK_5."
         case ProbeCode.hookTimeout.name: "the hook is too slow: make it faster, or raise --hook-timeout (and the probe's timeoutSeconds)."
         case ProbeCode.hookSignaled.name: "the hook crashed: run it by hand to see why."
         case ProbeCode.hookOutOfRange.name: "the hook must exit 0 when ready and 1 to 99 otherwise."

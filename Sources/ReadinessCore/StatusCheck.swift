@@ -41,14 +41,16 @@ package enum SupervisordIdentity: Equatable, Sendable {
 
 extension Verdict {
     /// The probe's first step: what the status file says, when it was written
-    /// by the supervisord that runs now. `identity` is asked only once the file
-    /// holds a record, since the pid to check comes from it.
+    /// by the supervisord that runs now and kept by a live listener.
+    /// `identity` is asked only once the file holds a record, since the pid
+    /// to check comes from it; `listener` only when the file is missing, or
+    /// its record would be READY and says its listener holds a lock.
     package static func statusCheck(
-        _ read: StatusFileRead, path: String, identity: (StatusRecord) -> SupervisordIdentity
+        _ read: StatusFileRead, path: String, listener: () -> ListenerPresence, identity: (StatusRecord) -> SupervisordIdentity
     ) -> Verdict {
         switch read {
         case .missing:
-            return Verdict(.noStatus, "no status file at \(path): the listener never ran")
+            return missingFileCheck(path: path, presence: listener())
         case .notRegularFile:
             return Verdict(.badStatus, "status file \(path) is not a regular file (symbolic links are not followed)")
         case .tooLarge(let size):
@@ -71,7 +73,11 @@ extension Verdict {
                     .staleStatus,
                     "cannot tell whether supervisord pid \(record.supervisordPID) is the one that wrote \(path) (no start time to compare: is /proc mounted?)")
             case .sameProcess:
-                return commonCheck(record)
+                // Only READY is taken away: a not-ready answer stands as it
+                // is, with its own code, whether or not its listener lives.
+                let verdict = commonCheck(record)
+                if verdict.isReady, record.listenerLock, let gone = listenerCheck(record, path: path, presence: listener()) { return gone }
+                return verdict
             }
         }
     }

@@ -65,6 +65,17 @@ package struct StatusRecord: Equatable, Sendable {
     package var essentialFailure: EssentialFailure?
     /// The `--service` programs, in the order of the listener's command line.
     package var services: [ServiceState] = []
+    /// The listener that writes the file holds an flock on `<status file>.lock`
+    /// for as long as it runs and its last write succeeded: a reader that
+    /// finds the lock free knows no live listener keeps the file. False for
+    /// a file of an older listener, or one written by hand (no such key).
+    package var listenerLock = false
+    /// The listener refreshes the file's modification time on every TICK_5
+    /// (and every write): a reader takes a file older than
+    /// `ListenerPresence.heartbeatLimitMilliseconds` as left by a frozen
+    /// listener. Set once the listener has received a TICK_5, so a listener
+    /// whose `events=` lacks TICK_5 is not taken for frozen.
+    package var heartbeat = false
 
     package init(
         program: String, state: RecordedState = .notSeen, previousState: RecordedState? = nil,
@@ -136,6 +147,8 @@ extension StatusRecord {
         text.write("\nsupervisord_start_ticks=")
         text.write(orUnknown: supervisordStartTicks)
         text.write("\n")
+        if listenerLock { text.write("listener_lock=1\n") }
+        if heartbeat { text.write("heartbeat=1\n") }
         writeEssentialLines(into: &text)
         for service in services { service.write(into: &text) }
         for transition in history {
@@ -249,6 +262,8 @@ extension StatusRecord {
         record.spawnError = optionalText("spawn_error")
         record.stdoutLogfile = optionalText("stdout_logfile")
         record.stderrLogfile = optionalText("stderr_logfile")
+        record.listenerLock = try optional("listener_lock") { $0 == "1" ? true : $0 == "0" ? false : nil } ?? false
+        record.heartbeat = try optional("heartbeat") { $0 == "1" ? true : $0 == "0" ? false : nil } ?? false
         return record
     }
 

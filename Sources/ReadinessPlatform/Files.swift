@@ -25,6 +25,13 @@ package struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
 /// The file is 0644 and a directory created for it 0755 whatever the umask
 /// (a umask of 077 is common hardening): the probe may run as
 /// another user than the listener.
+///
+/// A replacement is complete once the writer also holds an exclusive flock
+/// on `<file>.lock` beside it (`ListenerPresence`): opened once in the open
+/// directory and kept open (close-on-exec: no child inherits it), so the
+/// kernel releases it when the writer dies, however it dies. `releaseLock`
+/// lets go of it when a write failed; the next replacement takes it again,
+/// as it does in a directory opened anew at the path.
 package struct ReplacedFile: ~Copyable {
     package let path: String
     private let directoryPath: String
@@ -34,6 +41,8 @@ package struct ReplacedFile: ~Copyable {
     /// Whether the umask takes bits off the file's 0644, which then need a
     /// fchmod after each create; read once, since the listener never changes it.
     private let umaskRestrictsMode: Bool
+    /// The lock file, open and locked; -1 while not held.
+    private var lock: Int32 = -1
 
     private struct OpenDirectory {
         let fd: Int32
@@ -54,7 +63,10 @@ package struct ReplacedFile: ~Copyable {
         umaskRestrictsMode = system_umask() & Self.mode != 0
     }
 
-    deinit { if let directory { try? system_close(directory.fd) } }
+    deinit {
+        if let directory { try? system_close(directory.fd) }
+        if lock >= 0 { try? system_close(lock) }
+    }
 
     /// Where replacements are written first; one fixed name per file, so a
     /// process killed mid-write leaves at most one, which `removeTemporary` removes.
@@ -78,8 +90,47 @@ package struct ReplacedFile: ~Copyable {
                 try? system_unlink(temporaryName, in: directory.fd)
                 throw error
             }
-            if directory.isInMemory { return }
-            do throws(Errno) { try system_fsync(directory.fd) } catch { throw FileError(operation: "fsync directory", path: directoryPath, errno: error) }
+            if !directory.isInMemory {
+                do throws(Errno) { try system_fsync(directory.fd) } catch { throw FileError(operation: "fsync directory", path: directoryPath, errno: error) }
+            }
+            try holdLock(in: directory)
+        }
+    }
+
+    /// Takes the lock beside the file unless held. EWOULDBLOCK: another
+    /// open of it holds it (another listener, or a probe's shared lock of
+    /// a few microseconds); the caller tries again at the next write.
+    private mutating func holdLock(in directory: OpenDirectory) throws(FileError) {
+        if lock >= 0 { return }
+        do throws(Errno) {
+            // Read-only (flock needs no write access): a file open for writing
+            // would keep the file system from being remounted read-only.
+            let fd = try system_open(name + ".lock", in: directory.fd, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, Self.mode)
+            do throws(Errno) {
+                if umaskRestrictsMode { try system_fchmod(fd, Self.mode) }
+                try system_flock(fd, LOCK_EX | LOCK_NB)
+            } catch {
+                try? system_close(fd)
+                throw error
+            }
+            lock = fd
+        } catch { throw FileError(operation: "lock", path: path + ".lock", errno: error) }
+    }
+
+    /// Lets go of the lock: readers no longer take the file for a live writer's.
+    package mutating func releaseLock() {
+        if lock >= 0 { try? system_close(lock) }
+        lock = -1
+    }
+
+    /// Sets the file's modification time to now (utimensat), in the
+    /// directory at the path: the listener's heartbeat. Throws when the file
+    /// is not there (or cannot be changed); the caller then writes it anew.
+    package mutating func touch() throws(FileError) {
+        if let directory, !isAtPath(directory) { close() }
+        let directory = try openDirectory()
+        do throws(Errno) { try system_touch(name, in: directory.fd) } catch {
+            throw FileError(operation: "refresh the modification time of", path: path, errno: error)
         }
     }
 
@@ -134,9 +185,11 @@ package struct ReplacedFile: ~Copyable {
     private static let tmpfsMagic = 0x0102_1994
     private static let ramfsMagic = 0x8584_58F6
 
+    /// Closes the directory, and lets go of the lock file in it.
     private mutating func close() {
         if let directory { try? system_close(directory.fd) }
         directory = nil
+        releaseLock()
     }
 
     /// Writes `contents`, fsyncs unless in memory, and closes, each step

@@ -61,6 +61,16 @@ func system_unlink(_ name: String, in directory: Int32) throws(Errno) { try retr
 
 func system_unlink(_ path: String) throws(Errno) { try retryingInterrupts { unlink(path) } }
 
+/// flock(2): `LOCK_EX`, `LOCK_SH` or `LOCK_UN`, with `LOCK_NB` never waiting
+/// (EWOULDBLOCK when another open file description holds a conflicting lock).
+func system_flock(_ fd: Int32, _ operation: Int32) throws(Errno) { try retryingInterrupts { flock(fd, operation) } }
+
+/// utimensat(2) with no times: the file's access and modification times
+/// become now. A symbolic link at `name` is not followed.
+func system_touch(_ name: String, in directory: Int32) throws(Errno) {
+    try retryingInterrupts { utimensat(directory, name, nil, AT_SYMLINK_NOFOLLOW) }
+}
+
 func system_mkdir(_ path: String, _ mode: mode_t) throws(Errno) { try retryingInterrupts { mkdir(path, mode) } }
 
 func system_chmod(_ path: String, _ mode: mode_t) throws(Errno) { try retryingInterrupts { chmod(path, mode) } }
@@ -99,6 +109,8 @@ extension stat {
     var isDirectory: Bool { readiness_s_isdir(st_mode) != 0 }
     var isSymbolicLink: Bool { readiness_s_islnk(st_mode) != 0 }
     var isSocket: Bool { readiness_s_issock(st_mode) != 0 }
+    /// The modification time, in milliseconds since the epoch.
+    var modificationMilliseconds: Int64 { Int64(st_mtim.tv_sec) * 1000 + Int64(st_mtim.tv_nsec) / 1_000_000 }
 }
 
 func system_access(_ path: String, _ mode: Int32) -> Bool { access(path, mode) == 0 }

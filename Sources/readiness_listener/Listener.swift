@@ -300,6 +300,8 @@ struct ListenerIO: ~Copyable, ListenerPort {
 
     mutating func retryPendingWrite(_ record: StatusRecord) { writer.retryIfPending(record) }
 
+    mutating func heartbeat(_ record: StatusRecord) { writer.heartbeat(record) }
+
     mutating func log(_ level: LogLine.Level, _ message: String, _ fields: [(String, String)]) {
         readiness_listener.log(level, message, fields)
     }
@@ -371,6 +373,11 @@ struct SupervisorConnection {
 
 /// Writes the status file, remembering a failed write so it is retried on the
 /// next event or tick, and logging a failure once rather than at every retry.
+///
+/// Fails closed: a write counts once the file is replaced and its lock held
+/// (`ReplacedFile`); when one fails, the lock is let go and the old file
+/// removed (where the file system still allows it), so no reader takes a
+/// READY the listener could not replace.
 struct StatusWriter: ~Copyable {
     private(set) var file: ReplacedFile
     private var pendingError: String?
@@ -390,6 +397,10 @@ struct StatusWriter: ~Copyable {
             failedAttempts = 0
         } catch {
             failedAttempts += 1
+            file.releaseLock()
+            // Where even this fails (a read-only file system), the released
+            // lock is what keeps the probe from taking the old file.
+            if pendingError == nil { Files.removeIfPresent(path) }
             if error.description != pendingError {
                 log(.error, "cannot write the status file, will retry on the next event", [
                     ("path", path), ("error", error.description), ("state", record.state.rawValue),
@@ -401,6 +412,12 @@ struct StatusWriter: ~Copyable {
 
     mutating func retryIfPending(_ record: StatusRecord) {
         if pendingError != nil { write(record) }
+    }
+
+    /// The heartbeat: the file's modification time set to now, or the file
+    /// written anew when that fails or the last write failed.
+    mutating func heartbeat(_ record: StatusRecord) {
+        if pendingError != nil || (try? file.touch()) == nil { write(record) }
     }
 }
 

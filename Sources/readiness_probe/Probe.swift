@@ -11,7 +11,8 @@ struct Probe {
     /// holds them for its whole run), else under a signal scope of its own.
     func run(interruptions: Interruptions? = nil) -> Report {
         let read = StatusFileRead(contentsOf: statusPath)
-        let start = Verdict.statusCheck(read, path: statusPath, identity: SupervisordIdentity.init(of:))
+        let start = Verdict.statusCheck(
+            read, path: statusPath, listener: { ListenerPresence(observing: statusPath) }, identity: SupervisordIdentity.init(of:))
         var report = Report(verdict: start, statusPath: statusPath, hookPath: hookPath, record: read.record)
         guard start.isReady, let record = read.record else { return report }
 

@@ -43,7 +43,8 @@ final class TmpfsMount {
         #expect(status["expected"] == "1")
         // supervisord relays the listener's stderr in its own loop, after the file is there.
         #expect(eventually { supervisord.output.contains("msg=\"status file written again\"") })
-        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness") == ["status"])
+        // The lock the listener holds beside the file (issue 23).
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness").sorted() == ["status", "status.lock"])
         #expect(try supervisord.state(of: "readiness_listener") == "RUNNING")
         #expect(!supervisord.log.contains("UNKNOWN"))
     }
@@ -61,7 +62,7 @@ final class TmpfsMount {
             guard let status = supervisord.status, let serial = status["serial"].flatMap(Int.init) else { return false }
             return status["state"] == "EXITED" && serial > Int(first["serial"] ?? "") ?? .max
         })
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["status"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["status", "status.lock"])
         #expect(!supervisord.output.contains("cannot write the status file"))
     }
 
@@ -80,7 +81,7 @@ final class TmpfsMount {
             guard let status = supervisord.status, let serial = status["serial"].flatMap(Int.init) else { return false }
             return status["state"] == "EXITED" && serial > Int(first["serial"] ?? "") ?? .max
         })
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["status"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["status", "status.lock"])
         #expect(StatusFile(path: "\(moved)/status")?["serial"] == first["serial"], "the moved directory is left as it was")
         #expect(!supervisord.output.contains("cannot write the status file"))
     }
@@ -132,7 +133,8 @@ final class TmpfsMount {
         try FileManager.default.removeItem(atPath: filler)
         let status = try #require(supervisord.waitForState("EXITED", within: 15))
         #expect(status["expected"] == "0")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness") == ["status"])
+        // The lock the listener holds beside the file (issue 23).
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness").sorted() == ["status", "status.lock"])
         #expect(try supervisord.probe().status == 101)
     }
 

@@ -142,7 +142,7 @@ import Testing
             let mode = try FileManager.default.attributesOfItem(atPath: "\(scratch.path)/\(directory)")[.posixPermissions] as? Int
             #expect(mode == 0o755, "\(directory) is created 0755")
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(scratch.path)/deep/run") == ["status"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(scratch.path)/deep/run").sorted() == ["status", "status.lock"])
     }
 
     @Test func badArgumentsExitSixtyFour() throws {

@@ -55,30 +55,58 @@ import Testing
     }
 
     /// The listener writes its file in its own empty root; the probe, in its
-    /// own, reads it: READY for exit 0, START_FAILED for exit 3. Without
-    /// /proc the probe cannot tell that the supervisord of the file is the
-    /// process now running with its pid, and does not take it for the same
-    /// (it said READY before).
+    /// own, reads it (the listener's status directory bind-mounted there, so
+    /// the probe sees the listener's lock): READY for exit 0, START_FAILED
+    /// for exit 3. Without /proc the probe cannot tell that the supervisord
+    /// of the file is the process now running with its pid, and does not take
+    /// it for the same (it said READY before). Once the listener has ended
+    /// (end of input), nothing holds its lock: READY is gone (109), with no
+    /// /proc needed for that; a failure stays what it was.
     @Test func listenerAndProbeWorkTogetherInEmptyRoots() throws {
-        for (expected, code) in [("1", Int32(0)), ("0", Int32(101))] {
+        for (expected, code, afterExit) in [("1", Int32(0), Int32(109)), ("0", Int32(101), Int32(101))] {
             let listenerRoot = try emptyRoot(with: "readiness_listener")
             let payload = "processname:start groupname:start from_state:RUNNING expected:\(expected) pid:77"
             let outside = ScratchDirectory()
-            let events = outside.write("events", "ver:3.0 serial:1 pool:p poolserial:1 eventname:PROCESS_STATE_EXITED len:\(payload.count)\n\(payload)")
-            let listened = try withProc(in: listenerRoot) {
-                try chroot(listenerRoot, ["/readiness_listener", "--status-file", "/run/readiness/status"], stdin: events)
-            }
-            #expect(listened.status == 0, "\(listened.stderr)")
-            #expect(listened.stdout == "READY\nRESULT 2\nOKREADY\n")
-
+            let events = "\(outside.path)/events"
+            try #require(mkfifo(events, 0o600) == 0)
             let probeRoot = try emptyRoot(with: "readiness_probe")
-            try FileManager.default.createDirectory(atPath: "\(probeRoot.path)/run/readiness", withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: "\(listenerRoot.path)/run/readiness/status", toPath: "\(probeRoot.path)/run/readiness/status")
-            let blind = try chroot(probeRoot, ["/readiness_probe"])
-            #expect(blind.status == 106, "\(blind.stdout)\(blind.stderr)")
-            #expect(blind.stderr.contains("(no start time to compare: is /proc mounted?)"))
-            let probed = try withProc(in: probeRoot) { try chroot(probeRoot, ["/readiness_probe"]) }
-            #expect(probed.status == code, "\(probed.stdout)\(probed.stderr)")
+            let shared = "\(probeRoot.path)/run/readiness"
+            try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+            // Opened here first, read-write (which never blocks on a FIFO):
+            // the child's open for reading then finds a writer at once, while
+            // posix_spawn waits for its exec. Closing it is the end of input.
+            let writer = open(events, O_RDWR | O_CLOEXEC)
+            try #require(writer >= 0)
+            var writerOpen = true
+            defer { if writerOpen { close(writer) } }
+            try withProc(in: listenerRoot) {
+                let listener = try Child(
+                    "/usr/sbin/chroot", [listenerRoot.path] + (Paths.emulator == nil ? [] : ["/emulator"]) + ["/readiness_listener", "--status-file", "/run/readiness/status"],
+                    stdout: "\(outside.path)/out", stderr: "\(outside.path)/err", stdin: events, environment: [:])
+                defer { listener.stop() }
+                let event = "ver:3.0 serial:1 pool:p poolserial:1 eventname:PROCESS_STATE_EXITED len:\(payload.count)\n\(payload)"
+                #expect(event.withCString { Glibc.write(writer, $0, strlen($0)) } == event.utf8.count)
+                #expect(eventually { StatusFile(path: "\(listenerRoot.path)/run/readiness/status")?["state"] == "EXITED" })
+                let mounted = try run("/bin/mount", ["--bind", "\(listenerRoot.path)/run/readiness", shared])
+                try #require(mounted.status == 0, "mount --bind: \(mounted.stderr)")
+                defer { _ = try? run("/bin/umount", [shared]) }
+
+                let blind = try chroot(probeRoot, ["/readiness_probe"])
+                #expect(blind.status == 106, "\(blind.stdout)\(blind.stderr)")
+                #expect(blind.stderr.contains("(no start time to compare: is /proc mounted?)"))
+                let probed = try withProc(in: probeRoot) { try chroot(probeRoot, ["/readiness_probe"]) }
+                #expect(probed.status == code, "\(probed.stdout)\(probed.stderr)")
+
+                close(writer)
+                writerOpen = false
+                #expect(listener.wait(seconds: 10) == 0)
+                #expect((try? String(contentsOfFile: "\(outside.path)/out", encoding: .utf8)) == "READY\nRESULT 2\nOKREADY\n")
+                let gone = try withProc(in: probeRoot) { try chroot(probeRoot, ["/readiness_probe"]) }
+                #expect(gone.status == afterExit, "\(gone.stdout)\(gone.stderr)")
+                if afterExit == 109 {
+                    #expect(gone.stderr.contains("nothing holds /run/readiness/status.lock"))
+                }
+            }
         }
     }
 }

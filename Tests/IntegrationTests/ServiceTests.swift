@@ -214,9 +214,11 @@ extension Supervisord {
             listenerArguments: Notifier.arguments("app=notify"))
         #expect(supervisord.logged("started notify service"))
         let listener = try #require(supervisord.listenerPID)
-        // Counted while the listener is idle in poll, before and after: a
+        // Counted while the listener is idle in poll, before and after (a
         // count taken while a status write or an XML-RPC call holds a
-        // descriptor would differ without a leak.
+        // descriptor would differ without a leak), and once it holds its
+        // status lock, which it opens with its first write.
+        #expect(eventually { openDescriptors(of: listener).contains { $0.hasSuffix("/status.lock") } })
         let descriptors = try #require(idleDescriptors(of: listener), "the listener never sat idle in poll")
         let socket = "\(supervisord.scratch.path)/run/notify"
         var sent = 0

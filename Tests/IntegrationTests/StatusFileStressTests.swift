@@ -29,9 +29,14 @@ import Testing
         listener.wait(seconds: 120)
         reader.wait(seconds: 30)
         var seen: [Int32: Int] = [:]
-        for code in try String(contentsOfFile: "\(scratch.path)/codes", encoding: .utf8).split(separator: "\n") {
-            seen[Int32(code) ?? -1, default: 0] += 1
-        }
+        let codes = try String(contentsOfFile: "\(scratch.path)/codes", encoding: .utf8).split(separator: "\n").map { Int32($0) ?? -1 }
+        for code in codes { seen[code, default: 0] += 1 }
+        // The loop runs until the test reaps the listener: once it has ended,
+        // nothing holds its lock and the last READY is not taken (109), and
+        // only then.
+        let gone = codes.reversed().prefix { $0 == 109 }.count
+        #expect(!codes.dropLast(gone).contains(109), "109 only once the listener ended")
+        seen[109] = nil
         let failures = (try? String(contentsOfFile: "\(scratch.path)/codes.err", encoding: .utf8)) ?? ""
         #expect(!failures.contains(" 105 ") && !failures.contains(" 104 "), "\(failures.prefix(500))")
         #expect(listener.exitStatus == 0)
@@ -42,6 +47,6 @@ import Testing
         #expect(seen.keys.allSatisfy { $0 == 0 || $0 == 100 }, "\(seen)")
         #expect(seen.values.reduce(0, +) > 200, "the probe ran throughout: \(seen)")
         #expect(seen[0] != nil && seen[100] != nil, "both states were read: \(seen)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(scratch.path)/run") == ["status"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(scratch.path)/run").sorted() == ["status", "status.lock"])
     }
 }

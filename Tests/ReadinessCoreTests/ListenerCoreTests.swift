@@ -36,6 +36,8 @@ import Testing
         }
         mutating func write(_ record: StatusRecord) { written.append(record) }
         mutating func retryPendingWrite(_ record: StatusRecord) {}
+        var heartbeats: [StatusRecord] = []
+        mutating func heartbeat(_ record: StatusRecord) { heartbeats.append(record) }
         mutating func log(_ level: LogLine.Level, _ message: String, _ fields: [(String, String)]) { logged.append((level, message, fields)) }
         var now: Timestamp { Timestamp(millisecondsSinceEpoch: 1_795_387_133_000) }
 

@@ -7,6 +7,7 @@ import Testing
 @Suite struct StatusCheckTests {
     static let path = "/run/readiness/status"
     static let ready = StatusRecord(program: "start", state: .exited, expected: true, listenerPID: 41, supervisordPID: 7)
+    static let alive = ListenerPresence(lock: .held, fileAgeMilliseconds: 1000)
     static let pending = StatusRecord(program: "start", state: .running, listenerPID: 41, supervisordPID: 7)
 
     static let reads: [(StatusFileRead, ProbeCode, String)] = [
@@ -23,7 +24,7 @@ import Testing
     @Test(arguments: reads, [SupervisordIdentity.sameProcess, .gone, .pidReused])
     func unusableFileIgnoresTheSupervisord(read: (StatusFileRead, ProbeCode, String), identity: SupervisordIdentity) {
         var asked = false
-        let verdict = Verdict.statusCheck(read.0, path: Self.path) { _ in
+        let verdict = Verdict.statusCheck(read.0, path: Self.path, listener: { Self.alive }) { _ in
             asked = true
             return identity
         }
@@ -34,7 +35,7 @@ import Testing
     @Test(arguments: [ready, pending])
     func recordOfTheRunningSupervisordGivesTheCommonCheck(record: StatusRecord) {
         var asked: StatusRecord?
-        let verdict = Verdict.statusCheck(.record(record), path: Self.path) {
+        let verdict = Verdict.statusCheck(.record(record), path: Self.path, listener: { Self.alive }) {
             asked = $0
             return .sameProcess
         }
@@ -44,13 +45,13 @@ import Testing
 
     @Test(arguments: [ready, pending])
     func recordOfAGoneSupervisordIsStale(record: StatusRecord) {
-        let verdict = Verdict.statusCheck(.record(record), path: Self.path) { _ in .gone }
+        let verdict = Verdict.statusCheck(.record(record), path: Self.path, listener: { Self.alive }) { _ in .gone }
         #expect(verdict == Verdict(.staleStatus, "status file \(Self.path) was written under supervisord pid 7, which is not running"))
     }
 
     @Test(arguments: [ready, pending])
     func recordOfAnEarlierProcessWithTheSamePidIsStale(record: StatusRecord) {
-        let verdict = Verdict.statusCheck(.record(record), path: Self.path) { _ in .pidReused }
+        let verdict = Verdict.statusCheck(.record(record), path: Self.path, listener: { Self.alive }) { _ in .pidReused }
         #expect(verdict == Verdict(.staleStatus, "status file \(Self.path) was written under an earlier process with supervisord's pid 7 (a restarted container?)"))
     }
 

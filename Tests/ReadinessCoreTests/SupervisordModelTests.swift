@@ -384,6 +384,7 @@ struct SupervisordModel: ListenerPort {
     }
 
     mutating func retryPendingWrite(_ record: StatusRecord) {}
+    mutating func heartbeat(_ record: StatusRecord) {}
     mutating func log(_ level: LogLine.Level, _ message: String, _ fields: [(String, String)]) {}
     var now: Timestamp { Timestamp(millisecondsSinceEpoch: Int64(clock) * 1000 + 500) }
 
