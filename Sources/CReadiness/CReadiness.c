@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -154,15 +155,29 @@ static int place(int fd, int target) {
     return dup2(fd, target) == -1 ? -1 : 0;
 }
 
-/// The vfork child (glibc's vfork is clone(CLONE_VM|CLONE_VFORK) on x86_64
-/// and aarch64 alike; qemu-user alone runs it as a fork, see README "Release
-/// builds"): shares the parent's memory until execve, so it calls
-/// only async-signal-safe functions, writes nothing but `failure`, and never
-/// returns. Every signal goes to SIG_DFL through the raw system call: glibc's
-/// sigaction refuses its internal signals 32 and 33, which its posix_spawn
-/// then left ignored in the hook.
-__attribute__((noreturn, noinline)) static void exec_child(
-    const char *path, char *const argv[], char *const envp[], int output_fd, volatile readiness_spawn_failure *failure) {
+/// What the spawned child needs, on the parent's stack.
+typedef struct {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    int output_fd;
+    volatile readiness_spawn_failure *failure;
+} spawn_request;
+
+/// The child of clone(CLONE_VM|CLONE_VFORK) (qemu-user alone runs it as a
+/// fork, see README "Release builds"): shares the parent's memory until
+/// execve, so it calls only async-signal-safe functions, writes nothing but
+/// `failure`, and never returns. Every signal goes to SIG_DFL through the raw
+/// system call: the C libraries' sigaction refuses their internal signals
+/// (glibc's 32 and 33, musl's 32 to 34), which glibc's posix_spawn then left
+/// ignored in the hook.
+__attribute__((noreturn, noinline)) static int exec_child(void *argument) {
+    const spawn_request *request = argument;
+    const char *path = request->path;
+    char *const *argv = request->argv;
+    char *const *envp = request->envp;
+    int output_fd = request->output_fd;
+    volatile readiness_spawn_failure *failure = request->failure;
     static const struct kernel_sigaction default_action;
     for (int signo = 1; signo < NSIG; signo++) {
         if (signo != SIGKILL && signo != SIGSTOP) (void)syscall(SYS_rt_sigaction, signo, &default_action, NULL, sizeof default_action.mask);
@@ -194,7 +209,7 @@ __attribute__((noreturn, noinline)) static void exec_child(
 }
 
 pid_t readiness_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, readiness_spawn_failure *failure) {
-    // Blocked across vfork, so that no handler of the parent runs in the child.
+    // Blocked across the clone, so that no handler of the parent runs in the child.
     sigset_t all, previous;
     sigfillset(&all);
     if (sigprocmask(SIG_BLOCK, &all, &previous) != 0) {
@@ -203,17 +218,24 @@ pid_t readiness_spawn(const char *path, char *const argv[], char *const envp[], 
         return -1;
     }
     volatile readiness_spawn_failure child = {NULL, 0};
-    pid_t pid = vfork();
-    if (pid == 0) exec_child(path, argv, envp, output_fd, &child);
+    spawn_request request = {path, argv, envp, output_fd, &child};
+    // vfork(2) itself is not portable here: musl's, on aarch64, is a plain
+    // fork (clone with SIGCHLD alone), whose child cannot report a failed
+    // execve through `child`. clone(3) with CLONE_VM|CLONE_VFORK is what
+    // vfork is on x86_64 and what both C libraries' posix_spawn use, with the
+    // child on a stack of its own: here an array of this frame, which stays
+    // put while the parent is suspended (CLONE_VFORK) until the child execs or exits.
+    _Alignas(16) unsigned char stack[16384];
+    pid_t pid = clone(exec_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &request);
     int error = errno;
     (void)sigprocmask(SIG_SETMASK, &previous, NULL);
     if (pid == -1) {
-        failure->call = "vfork";
+        failure->call = "clone";
         failure->error = error;
         return -1;
     }
     if (child.call != NULL) {
-        // It has exited (vfork returned): reap it, then report why.
+        // It has exited (clone returned): reap it, then report why.
         while (waitpid(pid, NULL, 0) == -1 && errno == EINTR) {}
         failure->call = child.call;
         failure->error = child.error;

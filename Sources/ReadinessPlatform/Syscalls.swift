@@ -167,7 +167,7 @@ struct SpawnFailure: Error {
     var isExecFailure: Bool { call == "execve" }
 }
 
-/// Starts `path` (CReadiness's vfork and execve) with stdin from /dev/null,
+/// Starts `path` (CReadiness's clone(CLONE_VM|CLONE_VFORK) and execve) with stdin from /dev/null,
 /// stdout and stderr onto `outputFD`, a process group of its own, no blocked
 /// signals and every signal at its default. The environment is this
 /// process's own, each of `overrides` replacing the variable of its name:

@@ -117,13 +117,13 @@ typedef struct {
     int error;
 } readiness_spawn_failure;
 
-/// Starts `path` with vfork(2) and execve(2): in a process group of its own,
-/// stdin from /dev/null, stdout and stderr onto `output_fd`, no signal
-/// blocked and every signal at its default. Returns the pid, or -1 with
-/// `failure` set (`call` is "execve" when the program itself could not run).
-/// posix_spawn(3) did the same with a separate child stack (mmap, its page
-/// faults, munmap) and a check of every descriptor against the open-file
-/// limit; this is measurably cheaper per hook run.
+/// Starts `path` with clone(CLONE_VM|CLONE_VFORK), as vfork(2) does, and
+/// execve(2): in a process group of its own, stdin from /dev/null, stdout and
+/// stderr onto `output_fd`, no signal blocked and every signal at its default.
+/// Returns the pid, or -1 with `failure` set (`call` is "execve" when the
+/// program itself could not run). posix_spawn(3) did the same with a child
+/// stack of its own (mmap, its page faults, munmap) and a check of every
+/// descriptor against the open-file limit; this is measurably cheaper per hook run.
 pid_t readiness_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, readiness_spawn_failure *failure);
 
 /// pipe2(2), which is declared only with _GNU_SOURCE.
