@@ -12,66 +12,97 @@ VENV_STAMP := $(VENV)/.installed-$(SUPERVISOR_VERSION)-1
 PREFIX ?= /usr
 DESTDIR ?=
 # Release binaries: Embedded Swift (no Swift runtime, no /proc needed at start-up),
-# fully static against glibc, stripped, unused sections dropped. SwiftPM cannot
-# build Embedded executables, so swiftc and clang are driven here, one module at a
+# fully static, stripped, unused sections dropped. SwiftPM cannot build
+# Embedded executables, so swiftc and clang are driven here, one module at a
 # time, with the upcoming features Package.swift enables.
 SWIFTC := $(dir $(SWIFT))swiftc
 CLANG := $(dir $(SWIFT))clang
 # ARCH: what the release binaries run on, x86_64 (the default) or arm64; Docker's
-# TARGETARCH names (amd64, arm64) and aarch64 are accepted. Each goes to its own
-# directory. x86_64 is this machine's own target. arm64 is cross-built: the
-# toolchain has no Embedded standard library for aarch64-unknown-linux-gnu, so
-# Swift compiles against the one for aarch64-none-none-elf (the same aarch64 ELF
-# objects) while its Clang importer reads the arm64 glibc headers as
-# aarch64-linux-gnu; the toolchain's clang and lld link them statically against
-# Debian's arm64 glibc (GNU ld refuses the objects: "copy relocation against
-# non-copyable protected symbol"). Debian's libc6-dev-arm64-cross holds that
-# glibc, libgcc-12-dev-arm64-cross the crtbegin/crtend files and libgcc that a
-# static link takes; both are installed when missing (the cross compiler
-# gcc-aarch64-linux-gnu itself is not needed).
+# TARGETARCH names (amd64, arm64) and aarch64 are accepted. x86_64 is this
+# machine's own target. arm64 is cross-built: the toolchain has no Embedded
+# standard library for aarch64 Linux, so Swift compiles against the one for
+# aarch64-none-none-elf (the same aarch64 ELF objects) while its Clang importer
+# reads the arm64 C library's headers; the toolchain's clang and lld link.
 ARCH ?= x86_64
 RELEASE_ARCH := $(or $(filter x86_64 arm64,$(subst amd64,x86_64,$(subst aarch64,arm64,$(ARCH)))),$(error ARCH=$(ARCH): say x86_64 (amd64) or arm64 (aarch64)))
-ARM64_SYSROOT := /usr/aarch64-linux-gnu
-ARM64_PACKAGES := libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
+# LIBC: the C library linked in statically, musl (the default) or glibc.
+# musl: Debian's musl-dev (musl-dev:arm64 through multiarch for arm64; both
+# installed when missing). Its libc.a adds about 30 KB where static glibc
+# added about 690 KB (glibc's start-up pulls in locales, gconv, printf and
+# the dynamic loader), and a static musl program starts in half the time.
+# The C shim and Swift's Clang importer read musl's headers only (-nostdinc,
+# then musl's and clang's own builtin headers), and the link takes musl's
+# start files and libc.a and nothing of the system's (-nostdlib).
+# glibc: the Embedded build as before musl: Debian's static glibc (for arm64,
+# libc6-dev-arm64-cross and libgcc-12-dev-arm64-cross, installed when
+# missing). Each ARCH and LIBC goes to its own directory.
+LIBC ?= musl
+ifeq ($(filter musl glibc,$(LIBC)),)
+$(error LIBC=$(LIBC): say musl or glibc)
+endif
+LIBC_SUFFIX := $(if $(filter glibc,$(LIBC)),-glibc)
 ifeq ($(RELEASE_ARCH),arm64)
-RELEASE_DIR := .build/embedded-arm64
+RELEASE_DIR := .build/embedded-arm64$(LIBC_SUFFIX)
 EMBEDDED_LIB := $(dir $(SWIFT))../lib/swift/embedded/aarch64-none-none-elf
-SWIFT_TARGET := -target aarch64-none-none-elf -clang-target aarch64-unknown-linux-gnu -Xcc --sysroot=$(ARM64_SYSROOT)
-C_TARGET := --target=aarch64-linux-gnu --sysroot=$(ARM64_SYSROOT) --gcc-toolchain=/usr
-LINK_TARGET := $(C_TARGET) -fuse-ld=lld
-CROSS_PACKAGES := cross-packages-arm64
-DROP_UNWIND_TABLES :=
+SWIFT_TARGET := -target aarch64-none-none-elf
+MUSL_TRIPLE := aarch64-linux-musl
 else
-RELEASE_DIR := .build/embedded
+RELEASE_DIR := .build/embedded$(LIBC_SUFFIX)
 EMBEDDED_LIB := $(dir $(SWIFT))../lib/swift/embedded/x86_64-unknown-linux-gnu
 SWIFT_TARGET := -target x86_64-unknown-linux-gnu
+MUSL_TRIPLE := x86_64-linux-musl
+endif
+LIBC_PACKAGES := libc-packages-$(LIBC)-$(RELEASE_ARCH)
+DROP_UNWIND_TABLES :=
+ifeq ($(LIBC),musl)
+MUSL_INCLUDE := /usr/include/$(MUSL_TRIPLE)
+MUSL_LIB := /usr/lib/$(MUSL_TRIPLE)
+# clang's own headers (stddef.h, stdarg.h, ...) after musl's, as musl-gcc orders them.
+C_TARGET := --target=$(MUSL_TRIPLE) -nostdinc -isystem $(MUSL_INCLUDE) -isystem $(shell $(CLANG) -print-resource-dir)/include
+# Swift warns "libc not found for <target>": it looks for glibc's headers to
+# give them a module map, which is right not to find; CReadiness's module
+# map is the only way to the C library here.
+SWIFT_TARGET += -clang-target $(subst -linux-,-unknown-linux-,$(MUSL_TRIPLE)) $(addprefix -Xcc ,$(C_TARGET))
+LINK_TARGET := --target=$(MUSL_TRIPLE) -fuse-ld=lld -nostdlib
+LINK_START := $(MUSL_LIB)/crt1.o $(MUSL_LIB)/crti.o
+# musl's libm is part of its libc.a.
+LIBC_LINK := $(MUSL_LIB)/libc.a $(MUSL_LIB)/crtn.o
+else ifeq ($(RELEASE_ARCH),arm64)
+# GNU ld refuses the objects ("copy relocation against non-copyable protected
+# symbol"), so the toolchain's lld links; the cross compiler itself is not needed.
+ARM64_SYSROOT := /usr/aarch64-linux-gnu
+SWIFT_TARGET += -clang-target aarch64-unknown-linux-gnu -Xcc --sysroot=$(ARM64_SYSROOT)
+C_TARGET := --target=aarch64-linux-gnu --sysroot=$(ARM64_SYSROOT) --gcc-toolchain=/usr
+LINK_TARGET := $(C_TARGET) -fuse-ld=lld
+LIBC_LINK := -lm
+else
 C_TARGET :=
 LINK_TARGET :=
-CROSS_PACKAGES :=
+LIBC_LINK := -lm
 # Static glibc brings about 58 KB of unwind tables (.eh_frame) that nothing
 # here reads: Embedded Swift is compiled nounwind and traps, and there is no
 # C++, no backtrace() and no thread cancellation. Dropped after the link
-# (binutils' objcopy; llvm-objcopy leaves the space in place), which keeps the
-# listener under 1 MiB. arm64 (lld, another glibc build) is well under it.
+# (binutils' objcopy; llvm-objcopy leaves the space in place).
 DROP_UNWIND_TABLES := objcopy --remove-section=.eh_frame --remove-section=.eh_frame_hdr
 endif
 # Less inlining than -Osize's default: with the services (issue 17) the
-# listener was 1,144,256 bytes; this brings it to 1,046,112, under the 1 MiB
-# the release binaries must stay within. (LLVM's machine outliner saved 4 KB
-# more but made the probe crash: not used.)
+# glibc listener was 1,144,256 bytes; this brought it to 1,046,112. (LLVM's
+# machine outliner saved 4 KB more but made the probe crash: not used.)
 SIZE_FLAGS := -Xfrontend -sil-inline-caller-benefit-reduction-factor -Xfrontend 64 \
 	-Xfrontend -sil-inline-threshold -Xfrontend 10
 EMBEDDED_FLAGS := -enable-experimental-feature Embedded $(SWIFT_TARGET) -wmo -Osize $(SIZE_FLAGS) \
 	-package-name readiness -Xfrontend -function-sections -I Sources/CReadiness/include -I $(RELEASE_DIR) \
 	-enable-upcoming-feature ExistentialAny -enable-upcoming-feature MemberImportVisibility \
 	-enable-upcoming-feature InternalImportsByDefault
-# libswiftUnicodeDataTables: String comparison and Character; -lm: ceil, used by hash tables.
+# The executables' top-level code becomes readiness_swift_main, called by the C
+# main of Sources/CReadiness/EmbeddedMain.c, which hands it argc and argv
+# (Embedded Swift has no CommandLine).
+ENTRY_FLAGS := -Xfrontend -entry-point-function-name -Xfrontend readiness_swift_main
+# libswiftUnicodeDataTables: String comparison and Character; the libc's libm: ceil, used by hash tables.
 # --icf=safe folds identical functions whose address is never taken (Embedded
-# Swift emits many identical specializations): the listener's status lock and
-# heartbeat (issue 23) took it to 1,050,208 bytes, this brings it back to
-# 1,046,112 (--icf=all would save 4 KB more, but may merge functions whose
-# addresses are compared).
-EMBEDDED_LINK := -static -s -Wl,--gc-sections -Wl,--icf=safe $(EMBEDDED_LIB)/libswiftUnicodeDataTables.a -lm
+# Swift emits many identical specializations; --icf=all would save more, but
+# may merge functions whose addresses are compared).
+EMBEDDED_LINK := -static -s -Wl,--gc-sections -Wl,--icf=safe $(EMBEDDED_LIB)/libswiftUnicodeDataTables.a $(LIBC_LINK)
 C_SOURCES := $(wildcard Sources/CReadiness/*.c Sources/CReadiness/include/*)
 # Where `make install` puts readiness_listener.conf: detected from DESTDIR's
 # supervisord.conf by supervisor.d/install-config.sh unless these say otherwise.
@@ -79,7 +110,7 @@ SUPERVISORD_CONF ?=
 SUPERVISOR_INCLUDE_DIR ?=
 SUPERVISOR_INCLUDE_EXT ?=
 
-.PHONY: all build test test-swift matrix e2e e2e-install release install demo bench fuzz model clean cross-packages-arm64 arm64-emulator test-arm64 test-arm64-full flake-hunt
+.PHONY: all build test test-swift matrix e2e e2e-install release install demo bench fuzz model clean libc-packages-musl-x86_64 libc-packages-musl-arm64 libc-packages-glibc-x86_64 libc-packages-glibc-arm64 arm64-emulator test-arm64 test-arm64-full flake-hunt
 
 all: build
 
@@ -151,7 +182,7 @@ matrix: release $(foreach version,$(SUPERVISOR_MATRIX),.build/venvs/supervisor-$
 # - the hook, a host program exec'd by qemu-user under a parent ignoring signals,
 #   starts with signal 32 ignored: ProbeSignalTests' hookStartsWithTheParentsIgnoredSignalsAtDefault.
 # pidfds (pidfd_open), signals to process groups and the rest pass through.
-ARM64_DIR := .build/embedded-arm64
+ARM64_DIR := .build/embedded-arm64$(LIBC_SUFFIX)
 QEMU_AARCH64 ?= /usr/bin/qemu-aarch64-static
 ARM64_SUITES := $(MATRIX_SUITES)|ProbeTests|ProbeHookLifecycleTests|ProbeSignalTests|ListenerProtocolTests|ReleaseTests|HTTPProbeTests
 ARM64_SKIP := ProbeTests/hookThatIsADirectoryOrForeignOwnedOrNotAProgram|ProbeTests/hookBeingWrittenIsUnusable|$\
@@ -244,17 +275,23 @@ release: $(RELEASE_DIR)/readiness_listener $(RELEASE_DIR)/readiness_probe
 	@ls -l $^
 	@file $^
 
-# The arm64 cross packages, checked before each arm64 build (order-only: they
-# do not make the objects out of date).
-cross-packages-arm64:
+# The C library's Debian packages, checked before each build (order-only: they
+# do not make the objects out of date) and installed when missing.
+libc-packages-musl-x86_64:
+	@test -e /usr/lib/x86_64-linux-musl/libc.a || (apt-get update -qq && apt-get install -y -qq --no-install-recommends musl-dev)
+libc-packages-musl-arm64:
+	@test -e /usr/lib/aarch64-linux-musl/libc.a || ( (dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64) && \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends musl-dev:arm64)
+libc-packages-glibc-x86_64:
+libc-packages-glibc-arm64:
 	@test -e $(ARM64_SYSROOT)/lib/libc.a && ls /usr/lib/gcc-cross/aarch64-linux-gnu/*/crtbeginT.o >/dev/null 2>&1 || \
-		(apt-get update -qq && apt-get install -y -qq --no-install-recommends $(ARM64_PACKAGES))
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends libc6-dev-arm64-cross libgcc-12-dev-arm64-cross)
 
-$(RELEASE_DIR)/CReadiness.o: $(C_SOURCES) | $(CROSS_PACKAGES)
+$(RELEASE_DIR)/CReadiness.o $(RELEASE_DIR)/EmbeddedMain.o: $(RELEASE_DIR)/%.o: Sources/CReadiness/%.c $(C_SOURCES) | $(LIBC_PACKAGES)
 	mkdir -p $(RELEASE_DIR)
-	$(CLANG) $(C_TARGET) -Os -ffunction-sections -fdata-sections -I Sources/CReadiness/include -c Sources/CReadiness/CReadiness.c -o $@
+	$(CLANG) $(C_TARGET) -Os -ffunction-sections -fdata-sections -I Sources/CReadiness/include -c $< -o $@
 
-$(RELEASE_DIR)/ReadinessCore.o: $(wildcard Sources/ReadinessCore/*.swift) | $(CROSS_PACKAGES)
+$(RELEASE_DIR)/ReadinessCore.o: $(wildcard Sources/ReadinessCore/*.swift) | $(LIBC_PACKAGES)
 	mkdir -p $(RELEASE_DIR)
 	$(SWIFTC) $(EMBEDDED_FLAGS) -parse-as-library -module-name ReadinessCore \
 		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessCore.swiftmodule -c $^ -o $@
@@ -270,12 +307,13 @@ $(RELEASE_DIR)/ReadinessPlatform.o: $(wildcard Sources/ReadinessPlatform/*.swift
 # object, so it depends on both libraries; swiftc leaves an unchanged object's
 # time stamp alone, hence the touch.
 $(RELEASE_DIR)/readiness_%.o: $$(wildcard Sources/readiness_%/*.swift) $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o
-	$(SWIFTC) $(EMBEDDED_FLAGS) -module-name readiness_$* -c $(filter %.swift,$^) -o $@
+	$(SWIFTC) $(EMBEDDED_FLAGS) $(ENTRY_FLAGS) -module-name readiness_$* -c $(filter %.swift,$^) -o $@
 	touch $@
 .SECONDARY: $(RELEASE_DIR)/readiness_listener.o $(RELEASE_DIR)/readiness_probe.o
 
-$(RELEASE_DIR)/readiness_%: $(RELEASE_DIR)/readiness_%.o $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o $(RELEASE_DIR)/CReadiness.o
-	$(CLANG) $(LINK_TARGET) $^ $(EMBEDDED_LINK) -o $@
+$(RELEASE_DIR)/readiness_%: $(RELEASE_DIR)/readiness_%.o $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o \
+		$(RELEASE_DIR)/CReadiness.o $(RELEASE_DIR)/EmbeddedMain.o
+	$(CLANG) $(LINK_TARGET) $(LINK_START) $^ $(EMBEDDED_LINK) -o $@
 	$(if $(DROP_UNWIND_TABLES),$(DROP_UNWIND_TABLES) $@)
 
 # The config first: when the include directory cannot be told, nothing is installed.

@@ -4,8 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -152,15 +155,29 @@ static int place(int fd, int target) {
     return dup2(fd, target) == -1 ? -1 : 0;
 }
 
-/// The vfork child (glibc's vfork is clone(CLONE_VM|CLONE_VFORK) on x86_64
-/// and aarch64 alike; qemu-user alone runs it as a fork, see README "Release
-/// builds"): shares the parent's memory until execve, so it calls
-/// only async-signal-safe functions, writes nothing but `failure`, and never
-/// returns. Every signal goes to SIG_DFL through the raw system call: glibc's
-/// sigaction refuses its internal signals 32 and 33, which its posix_spawn
-/// then left ignored in the hook.
-__attribute__((noreturn, noinline)) static void exec_child(
-    const char *path, char *const argv[], char *const envp[], int output_fd, volatile readiness_spawn_failure *failure) {
+/// What the spawned child needs, on the parent's stack.
+typedef struct {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    int output_fd;
+    volatile readiness_spawn_failure *failure;
+} spawn_request;
+
+/// The child of clone(CLONE_VM|CLONE_VFORK) (qemu-user alone runs it as a
+/// fork, see README "Release builds"): shares the parent's memory until
+/// execve, so it calls only async-signal-safe functions, writes nothing but
+/// `failure`, and never returns. Every signal goes to SIG_DFL through the raw
+/// system call: the C libraries' sigaction refuses their internal signals
+/// (glibc's 32 and 33, musl's 32 to 34), which glibc's posix_spawn then left
+/// ignored in the hook.
+__attribute__((noreturn, noinline)) static int exec_child(void *argument) {
+    const spawn_request *request = argument;
+    const char *path = request->path;
+    char *const *argv = request->argv;
+    char *const *envp = request->envp;
+    int output_fd = request->output_fd;
+    volatile readiness_spawn_failure *failure = request->failure;
     static const struct kernel_sigaction default_action;
     for (int signo = 1; signo < NSIG; signo++) {
         if (signo != SIGKILL && signo != SIGSTOP) (void)syscall(SYS_rt_sigaction, signo, &default_action, NULL, sizeof default_action.mask);
@@ -192,7 +209,7 @@ __attribute__((noreturn, noinline)) static void exec_child(
 }
 
 pid_t readiness_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, readiness_spawn_failure *failure) {
-    // Blocked across vfork, so that no handler of the parent runs in the child.
+    // Blocked across the clone, so that no handler of the parent runs in the child.
     sigset_t all, previous;
     sigfillset(&all);
     if (sigprocmask(SIG_BLOCK, &all, &previous) != 0) {
@@ -201,17 +218,24 @@ pid_t readiness_spawn(const char *path, char *const argv[], char *const envp[], 
         return -1;
     }
     volatile readiness_spawn_failure child = {NULL, 0};
-    pid_t pid = vfork();
-    if (pid == 0) exec_child(path, argv, envp, output_fd, &child);
+    spawn_request request = {path, argv, envp, output_fd, &child};
+    // vfork(2) itself is not portable here: musl's, on aarch64, is a plain
+    // fork (clone with SIGCHLD alone), whose child cannot report a failed
+    // execve through `child`. clone(3) with CLONE_VM|CLONE_VFORK is what
+    // vfork is on x86_64 and what both C libraries' posix_spawn use, with the
+    // child on a stack of its own: here an array of this frame, which stays
+    // put while the parent is suspended (CLONE_VFORK) until the child execs or exits.
+    _Alignas(16) unsigned char stack[16384];
+    pid_t pid = clone(exec_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &request);
     int error = errno;
     (void)sigprocmask(SIG_SETMASK, &previous, NULL);
     if (pid == -1) {
-        failure->call = "vfork";
+        failure->call = "clone";
         failure->error = error;
         return -1;
     }
     if (child.call != NULL) {
-        // It has exited (vfork returned): reap it, then report why.
+        // It has exited (clone returned): reap it, then report why.
         while (waitpid(pid, NULL, 0) == -1 && errno == EINTR) {}
         failure->call = child.call;
         failure->error = child.error;
@@ -271,21 +295,66 @@ int readiness_child_exited(pid_t pid, int block) {
     return info.si_pid == pid ? 1 : 0;
 }
 
-const char *readiness_errno_name(int error) { return strerrorname_np(error); }
+/// Linux's error numbers, the same on x86_64 and aarch64 (asm-generic's
+/// errno-base.h and errno.h; EWOULDBLOCK, EDEADLOCK and ENOTSUP are other
+/// names of EAGAIN, EDEADLK and EOPNOTSUPP), by the names glibc's
+/// strerrorname_np gives them. A table of our own: musl has no strerrorname_np.
+const char *readiness_errno_name(int error) {
+    switch (error) {
+#define NAME(number) \
+    case number: return #number;
+    NAME(EPERM) NAME(ENOENT) NAME(ESRCH) NAME(EINTR) NAME(EIO) NAME(ENXIO) NAME(E2BIG) NAME(ENOEXEC) NAME(EBADF)
+    NAME(ECHILD) NAME(EAGAIN) NAME(ENOMEM) NAME(EACCES) NAME(EFAULT) NAME(ENOTBLK) NAME(EBUSY) NAME(EEXIST)
+    NAME(EXDEV) NAME(ENODEV) NAME(ENOTDIR) NAME(EISDIR) NAME(EINVAL) NAME(ENFILE) NAME(EMFILE) NAME(ENOTTY)
+    NAME(ETXTBSY) NAME(EFBIG) NAME(ENOSPC) NAME(ESPIPE) NAME(EROFS) NAME(EMLINK) NAME(EPIPE) NAME(EDOM) NAME(ERANGE)
+    NAME(EDEADLK) NAME(ENAMETOOLONG) NAME(ENOLCK) NAME(ENOSYS) NAME(ENOTEMPTY) NAME(ELOOP) NAME(ENOMSG) NAME(EIDRM)
+    NAME(ECHRNG) NAME(EL2NSYNC) NAME(EL3HLT) NAME(EL3RST) NAME(ELNRNG) NAME(EUNATCH) NAME(ENOCSI) NAME(EL2HLT)
+    NAME(EBADE) NAME(EBADR) NAME(EXFULL) NAME(ENOANO) NAME(EBADRQC) NAME(EBADSLT) NAME(EBFONT) NAME(ENOSTR)
+    NAME(ENODATA) NAME(ETIME) NAME(ENOSR) NAME(ENONET) NAME(ENOPKG) NAME(EREMOTE) NAME(ENOLINK) NAME(EADV)
+    NAME(ESRMNT) NAME(ECOMM) NAME(EPROTO) NAME(EMULTIHOP) NAME(EDOTDOT) NAME(EBADMSG) NAME(EOVERFLOW) NAME(ENOTUNIQ)
+    NAME(EBADFD) NAME(EREMCHG) NAME(ELIBACC) NAME(ELIBBAD) NAME(ELIBSCN) NAME(ELIBMAX) NAME(ELIBEXEC) NAME(EILSEQ)
+    NAME(ERESTART) NAME(ESTRPIPE) NAME(EUSERS) NAME(ENOTSOCK) NAME(EDESTADDRREQ) NAME(EMSGSIZE) NAME(EPROTOTYPE)
+    NAME(ENOPROTOOPT) NAME(EPROTONOSUPPORT) NAME(ESOCKTNOSUPPORT) NAME(EOPNOTSUPP) NAME(EPFNOSUPPORT)
+    NAME(EAFNOSUPPORT) NAME(EADDRINUSE) NAME(EADDRNOTAVAIL) NAME(ENETDOWN) NAME(ENETUNREACH) NAME(ENETRESET)
+    NAME(ECONNABORTED) NAME(ECONNRESET) NAME(ENOBUFS) NAME(EISCONN) NAME(ENOTCONN) NAME(ESHUTDOWN) NAME(ETOOMANYREFS)
+    NAME(ETIMEDOUT) NAME(ECONNREFUSED) NAME(EHOSTDOWN) NAME(EHOSTUNREACH) NAME(EALREADY) NAME(EINPROGRESS)
+    NAME(ESTALE) NAME(EUCLEAN) NAME(ENOTNAM) NAME(ENAVAIL) NAME(EISNAM) NAME(EREMOTEIO) NAME(EDQUOT) NAME(ENOMEDIUM)
+    NAME(EMEDIUMTYPE) NAME(ECANCELED) NAME(ENOKEY) NAME(EKEYEXPIRED) NAME(EKEYREVOKED) NAME(EKEYREJECTED)
+    NAME(EOWNERDEAD) NAME(ENOTRECOVERABLE) NAME(ERFKILL) NAME(EHWPOISON)
+#undef NAME
+    default: return NULL;
+    }
+}
 
 char **readiness_environ(void) { return environ; }
 
 static int saved_argc;
 static char **saved_argv;
 
-/// glibc calls .init_array functions with (argc, argv, envp), in static and
-/// dynamic executables alike, on every architecture (csu/libc-start.c's
-/// call_init; the dynamic loader's _dl_init).
-__attribute__((constructor)) static void save_arguments(int argc, char **argv, char **envp) {
-    (void)envp;
+void readiness_set_arguments(int argc, char **argv) {
     saved_argc = argc;
     saved_argv = argv;
 }
 
 int readiness_argc(void) { return saved_argc; }
 char **readiness_argv(void) { return saved_argv; }
+
+#ifndef __GLIBC__
+/// Embedded Swift's standard library takes random bytes (Hasher's seed,
+/// SystemRandomNumberGenerator) from arc4random_buf, which glibc has since
+/// 2.36 and musl lacks. getrandom(2) needs no /dev or /proc (an empty root);
+/// it blocks only until the kernel's pool is first initialized, and a
+/// request of up to 256 bytes is never cut short by a signal.
+void arc4random_buf(void *buffer, size_t size) {
+    unsigned char *bytes = buffer;
+    while (size > 0) {
+        ssize_t got = getrandom(bytes, size > 256 ? 256 : size, 0);
+        if (got == -1) {
+            if (errno == EINTR) continue;
+            abort();
+        }
+        bytes += got;
+        size -= (size_t)got;
+    }
+}
+#endif

@@ -33,7 +33,7 @@ package struct NotifySocket: ~Copyable {
     package static func bind(path: String) throws(Errno) -> NotifySocket {
         let abstract = path.utf8.first == UInt8(ascii: "@")
         if !abstract { try prepare(path) }
-        let fd = try system_socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue))
+        let fd = try system_socket(AF_UNIX, readiness_sock_dgram)
         do {
             try system_set_pass_credentials(fd)
             try system_bind_unix(fd, path)

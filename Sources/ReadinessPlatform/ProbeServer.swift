@@ -62,7 +62,7 @@ package struct ProbeServer: ~Copyable {
     }
 
     private static func listeningSocket(host: String, port: UInt16, ipv6: Bool) throws(Errno) -> Int32 {
-        let fd = try system_socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue))
+        let fd = try system_socket(ipv6 ? AF_INET6 : AF_INET, readiness_sock_stream)
         do throws(Errno) {
             try system_bind(fd, host: host, port: port, ipv6: ipv6)
             try system_listen(fd, backlog: 64)

@@ -147,10 +147,10 @@ package struct SupervisorClient: Sendable {
             switch endpoint {
             case .unix(let path):
                 address = "unix://\(path)"
-                socket = FileDescriptor(rawValue: try system_socket(AF_UNIX, Int32(SOCK_STREAM.rawValue)))
+                socket = FileDescriptor(rawValue: try system_socket(AF_UNIX, readiness_sock_stream))
             case .inet(let host, let port):
                 address = "\(host):\(port)"
-                socket = FileDescriptor(rawValue: try system_socket(AF_INET, Int32(SOCK_STREAM.rawValue)))
+                socket = FileDescriptor(rawValue: try system_socket(AF_INET, readiness_sock_stream))
             }
         } catch {
             return .failure(Failure("cannot create a socket: \(error)"))

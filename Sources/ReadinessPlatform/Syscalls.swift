@@ -179,7 +179,7 @@ struct SpawnFailure: Error {
     var isExecFailure: Bool { call == "execve" }
 }
 
-/// Starts `path` (CReadiness's vfork and execve) with stdin from /dev/null,
+/// Starts `path` (CReadiness's clone(CLONE_VM|CLONE_VFORK) and execve) with stdin from /dev/null,
 /// stdout and stderr onto `outputFD`, a process group of its own, no blocked
 /// signals and every signal at its default. The environment is this
 /// process's own, each of `overrides` replacing the variable of its name:
@@ -300,7 +300,7 @@ func system_list_directory(_ path: String) -> [String]? {
 }
 
 func system_socket(_ domain: Int32, _ type: Int32) throws(Errno) -> Int32 {
-    try retryingInterrupts { socket(domain, type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
+    try retryingInterrupts { socket(domain, type | readiness_sock_cloexec | readiness_sock_nonblock, 0) }
 }
 
 /// The address of a unix socket: a path, or `@name` for Linux's abstract
@@ -455,7 +455,12 @@ func system_environment_value(_ name: String) -> String? {
     getenv(name).map { String(cString: $0) }
 }
 
-/// The command line, from CReadiness (Embedded Swift has no `CommandLine`).
+/// The command line. Embedded Swift has no `CommandLine`: there the C `main`
+/// (CReadiness's EmbeddedMain.c) hands `argv` to CReadiness.
 func system_arguments() -> [String] {
+    #if hasFeature(Embedded)
     (0..<Int(readiness_argc())).compactMap { index in readiness_argv()?[index].map { String(cString: $0) } }
+    #else
+    CommandLine.arguments
+    #endif
 }

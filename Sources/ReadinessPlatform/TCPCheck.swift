@@ -27,7 +27,7 @@ package struct TCPConnect {
         var address = host
         if address.hasPrefix("["), address.hasSuffix("]") { address = String(address.dropFirst().dropLast()) }
         let fd: Int32
-        do { fd = try system_socket(address.utf8.contains(UInt8(ascii: ":")) ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue)) } catch {
+        do { fd = try system_socket(address.utf8.contains(UInt8(ascii: ":")) ? AF_INET6 : AF_INET, readiness_sock_stream) } catch {
             return .failed(error)
         }
         do { try system_connect_inet(fd, address, port) } catch {

@@ -47,10 +47,19 @@ static inline int readiness_s_issock(mode_t mode) { return S_ISSOCK(mode); }
 /// SIG_IGN is a cast macro Swift does not import.
 static inline int readiness_ignore_signal(int signo) { return signal(signo, SIG_IGN) == SIG_ERR ? -1 : 0; }
 
-/// The process's arguments, captured before `main` runs: Embedded Swift has no
-/// `CommandLine`, and one capture serves both build modes.
+/// The process's arguments in the Embedded release build, which has no
+/// `CommandLine`: its C `main` (EmbeddedMain.c) hands them over before the
+/// Swift code runs. The SwiftPM build reads `CommandLine` and sets none.
+void readiness_set_arguments(int argc, char **argv);
 int readiness_argc(void);
 char **readiness_argv(void);
+
+/// Socket types and flags: glibc declares them in an enum (a Swift type of its
+/// own), musl as macros (Int32), so Swift sees them through these constants.
+static const int readiness_sock_stream = SOCK_STREAM;
+static const int readiness_sock_dgram = SOCK_DGRAM;
+static const int readiness_sock_cloexec = SOCK_CLOEXEC;
+static const int readiness_sock_nonblock = SOCK_NONBLOCK;
 
 /// Makes the calling process a child subreaper, so that orphans of its
 /// descendants are reparented to it instead of to PID 1. Returns 0 or -1 (errno).
@@ -109,13 +118,13 @@ typedef struct {
     int error;
 } readiness_spawn_failure;
 
-/// Starts `path` with vfork(2) and execve(2): in a process group of its own,
-/// stdin from /dev/null, stdout and stderr onto `output_fd`, no signal
-/// blocked and every signal at its default. Returns the pid, or -1 with
-/// `failure` set (`call` is "execve" when the program itself could not run).
-/// posix_spawn(3) did the same with a separate child stack (mmap, its page
-/// faults, munmap) and a check of every descriptor against the open-file
-/// limit; this is measurably cheaper per hook run.
+/// Starts `path` with clone(CLONE_VM|CLONE_VFORK), as vfork(2) does, and
+/// execve(2): in a process group of its own, stdin from /dev/null, stdout and
+/// stderr onto `output_fd`, no signal blocked and every signal at its default.
+/// Returns the pid, or -1 with `failure` set (`call` is "execve" when the
+/// program itself could not run). posix_spawn(3) did the same with a child
+/// stack of its own (mmap, its page faults, munmap) and a check of every
+/// descriptor against the open-file limit; this is measurably cheaper per hook run.
 pid_t readiness_spawn(const char *path, char *const argv[], char *const envp[], int output_fd, readiness_spawn_failure *failure);
 
 /// pipe2(2), which is declared only with _GNU_SOURCE.
@@ -139,8 +148,8 @@ ssize_t readiness_receive_notify(int fd, void *buffer, size_t size, int *pid, in
 /// group's id) cannot be reused before it is reaped.
 int readiness_child_exited(pid_t pid, int block);
 
-/// The C name of an error number ("ENOENT"), or NULL for an unknown one:
-/// strerrorname_np(3), which glibc declares only under _GNU_SOURCE.
+/// The C name of an error number ("ENOENT"), or NULL for an unknown one, as
+/// glibc's strerrorname_np(3) gives it, from a table of our own (musl has none).
 const char *readiness_errno_name(int error);
 
 #endif
