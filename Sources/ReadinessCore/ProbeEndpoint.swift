@@ -80,12 +80,18 @@ package enum ProbeEndpoint {
 
         /// The common check of `record`, and `hook` when that passed: the
         /// exec probe's order. `hook` is nil when no hook is installed.
-        package init(record: StatusRecord, hook: Verdict?) {
+        /// `unwritten` (why the status file could not be written, nil when
+        /// it was) takes READY away, as the exec probe, which then finds no
+        /// live listener keeping the file, does: the two never disagree.
+        package init(record: StatusRecord, hook: Verdict?, unwritten: String? = nil) {
             let common = Verdict.commonCheck(record)
             if common.isReady {
                 readiness = hook ?? Verdict(.ready, "\(common.message); no hook")
             } else {
                 readiness = common
+            }
+            if readiness.isReady, let unwritten {
+                readiness = Verdict(.listenerGone, "the listener cannot write its status file, so the exec probe finds none kept: \(unwritten)")
             }
             livenessFailure = record.essentialFailure.map { failure in
                 Verdict(.essentialDown, failure.shutdown == .dryRun ? "\(failure.summary); dry run, supervisord is not shut down" : failure.summary)

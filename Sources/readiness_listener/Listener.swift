@@ -124,7 +124,7 @@ struct Listener: ~Copyable {
             for result in checks.collect(ready.extras, now: Clock.monotonicMilliseconds()) {
                 core.checked(result.process, pid: result.pid, passed: result.passed, detail: result.detail, &io)
             }
-            server.serve { ProbeEndpoint.Answers(record: core.record, hook: hookVerdict()) }
+            server.serve { ProbeEndpoint.Answers(record: core.record, hook: hookVerdict(), unwritten: io.writer.pendingError) }
         }
     }
 
@@ -380,7 +380,8 @@ struct SupervisorConnection {
 /// READY the listener could not replace.
 struct StatusWriter: ~Copyable {
     private(set) var file: ReplacedFile
-    private var pendingError: String?
+    /// Why the last write failed; nil once one succeeded.
+    private(set) var pendingError: String?
     private var failedAttempts = 0
 
     init(path: String) { file = ReplacedFile(path: path) }

@@ -109,16 +109,25 @@ import Testing
     /// the old READY file cannot even be removed, and the listener lets go of
     /// its lock: the probe does not read that READY. Writable again, the
     /// next TICK writes the file and READY is back.
+    /// And `/readyz` agrees: it answers from the listener's memory, where
+    /// the record is READY, but the write that failed takes that away.
     @Test func failedWriteTakesReadyAway() throws {
         let mount = try TmpfsMount(kilobytes: 1024)
-        let supervisord = try Supervisord(start: "exit 0", statusDirectory: "\(mount.path)/readiness")
+        let port = TestPorts.unused()
+        let supervisord = try Supervisord(
+            start: "exit 0", statusDirectory: "\(mount.path)/readiness", listenerArguments: "--http 127.0.0.1:\(port) --hook /nonexistent-hook")
         #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook"))
+        #expect(eventually { HTTPClient.get(port: port, "/readyz")?.status == 200 })
         try mount.remount(readOnly: true)
         _ = try supervisord.ctl("start", "start")
         #expect(supervisord.logged("Read-only file system (EROFS)"))
         #expect(supervisord.status?["state"] == "EXITED", "the old file stays on a read-only file system")
         #expect(supervisord.probeSays(Self.gone(supervisord.statusFile), within: 10), "\((try? supervisord.probeLine()) ?? "")")
+        let readyz = HTTPClient.get(port: port, "/readyz")
+        #expect(readyz?.status == 503)
+        #expect(readyz?.body.hasPrefix("not ready: 109 LISTENER_GONE: the listener cannot write its status file") == true, "\(readyz?.body ?? "")")
         try mount.remount(readOnly: false)
         #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook", within: 15))
+        #expect(eventually { HTTPClient.get(port: port, "/readyz")?.status == 200 })
     }
 }

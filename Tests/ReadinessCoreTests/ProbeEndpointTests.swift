@@ -79,6 +79,19 @@ import Testing
         #expect(pending.readiness.code == .startPending)
     }
 
+    /// A status write that failed takes READY away from `/readyz` as from
+    /// the exec probe (which then finds no live listener keeping the file);
+    /// a verdict that is not READY keeps its own code, as there.
+    @Test func anUnwrittenStatusFileTakesReadyAway() {
+        let exited = Self.record(.process(.exited), expected: true, exitStatus: 0)
+        #expect(ProbeEndpoint.Answers(record: exited, hook: nil, unwritten: nil).readiness.isReady)
+        let unwritten = ProbeEndpoint.Answers(record: exited, hook: nil, unwritten: "Read-only file system (EROFS)")
+        #expect(unwritten.readiness.code == .listenerGone)
+        #expect(unwritten.readiness.message.hasSuffix(": Read-only file system (EROFS)"))
+        let pending = ProbeEndpoint.Answers(record: Self.record(.process(.running)), hook: nil, unwritten: "Read-only file system (EROFS)")
+        #expect(pending.readiness.code == .startPending)
+    }
+
     @Test func livezTurnsOnAnEssentialEndEvenInADryRun() {
         var record = Self.record(.process(.exited), expected: true, exitStatus: 0)
         #expect(Self.response("GET /livez HTTP/1.1\r\n\r\n", ProbeEndpoint.Answers(record: record, hook: nil))
