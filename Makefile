@@ -104,6 +104,10 @@ ENTRY_FLAGS := -Xfrontend -entry-point-function-name -Xfrontend readiness_swift_
 # may merge functions whose addresses are compared).
 EMBEDDED_LINK := -static -s -Wl,--gc-sections -Wl,--icf=safe $(EMBEDDED_LIB)/libswiftUnicodeDataTables.a $(LIBC_LINK)
 C_SOURCES := $(wildcard Sources/CReadiness/*.c Sources/CReadiness/include/*)
+# Each library's sources, in the subfolders that group them by concern (the
+# Embedded build compiles a module's files in one swiftc call: it must see every one).
+CORE_SOURCES := $(sort $(shell find Sources/ReadinessCore -name '*.swift'))
+PLATFORM_SOURCES := $(sort $(shell find Sources/ReadinessPlatform -name '*.swift'))
 # Where `make install` puts readiness_listener.conf: detected from DESTDIR's
 # supervisord.conf by supervisor.d/install-config.sh unless these say otherwise.
 SUPERVISORD_CONF ?=
@@ -291,15 +295,15 @@ $(RELEASE_DIR)/CReadiness.o $(RELEASE_DIR)/EmbeddedMain.o: $(RELEASE_DIR)/%.o: S
 	mkdir -p $(RELEASE_DIR)
 	$(CLANG) $(C_TARGET) -Os -ffunction-sections -fdata-sections -I Sources/CReadiness/include -c $< -o $@
 
-$(RELEASE_DIR)/ReadinessCore.o: $(wildcard Sources/ReadinessCore/*.swift) | $(LIBC_PACKAGES)
+$(RELEASE_DIR)/ReadinessCore.o: $(CORE_SOURCES) | $(LIBC_PACKAGES)
 	mkdir -p $(RELEASE_DIR)
 	$(SWIFTC) $(EMBEDDED_FLAGS) -parse-as-library -module-name ReadinessCore \
 		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessCore.swiftmodule -c $^ -o $@
 	touch $@
 
-$(RELEASE_DIR)/ReadinessPlatform.o: $(wildcard Sources/ReadinessPlatform/*.swift) $(RELEASE_DIR)/ReadinessCore.o $(C_SOURCES)
+$(RELEASE_DIR)/ReadinessPlatform.o: $(PLATFORM_SOURCES) $(RELEASE_DIR)/ReadinessCore.o $(C_SOURCES)
 	$(SWIFTC) $(EMBEDDED_FLAGS) -parse-as-library -module-name ReadinessPlatform \
-		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessPlatform.swiftmodule -c $(wildcard Sources/ReadinessPlatform/*.swift) -o $@
+		-emit-module -emit-module-path $(RELEASE_DIR)/ReadinessPlatform.swiftmodule -c $(PLATFORM_SOURCES) -o $@
 	touch $@
 
 .SECONDEXPANSION:
@@ -359,7 +363,7 @@ FUZZ_DIR := .build/fuzz
 fuzz:
 	mkdir -p $(FUZZ_DIR)
 	$(dir $(SWIFT))swiftc -O -sanitize=fuzzer,address -parse-as-library -package-name readiness -module-name ReadinessFuzz \
-		Sources/ReadinessCore/*.swift Tests/LibFuzzer/Fuzz.swift -o $(FUZZ_DIR)/readiness_fuzz
+		$(CORE_SOURCES) Tests/LibFuzzer/Fuzz.swift -o $(FUZZ_DIR)/readiness_fuzz
 	for target in framer status xmlrpc http notify; do \
 		mkdir -p $(FUZZ_DIR)/corpus-$$target && \
 		READINESS_FUZZ_TARGET=$$target $(FUZZ_DIR)/readiness_fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 \
