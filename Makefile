@@ -336,13 +336,13 @@ demo: build $(VENV_STAMP)
 	DEMO_FAIL=$(if $(FAIL),1,0) examples/demo/demo.sh
 
 # Start-up, throughput and memory against floors measured in the same run;
-# prints a table and writes .build/bench/results.md. Needs hyperfine (installed
-# from Debian when missing) and a C compiler for the floors and the protocol
+# prints a table and writes .build/bench/results.md. Needs hyperfine and musl-gcc (installed
+# from Debian when missing: musl-gcc builds the musl no-op floor) and a C compiler for the floors and the protocol
 # driver; the `runc exec` rows run in the e2e's root file system; the
 # `--service` rows (bench/services.sh) need python3 for a fake XML-RPC server.
 # The arm64 binaries add their sizes only.
 bench: release $(VENV_STAMP) e2e-install
-	@command -v hyperfine >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine)
+	@command -v hyperfine >/dev/null && command -v musl-gcc >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine musl-tools)
 	$(MAKE) release ARCH=arm64
 	BENCH_ROOTFS=$(CURDIR)/$(E2E_OUT):$(CURDIR)/$(E2E_BASE) bench/run.sh $(CURDIR)/$(RELEASE_DIR) $(CURDIR)/$(ARM64_DIR)
 

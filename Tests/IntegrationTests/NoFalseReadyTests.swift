@@ -185,7 +185,9 @@ import Testing
         let lost = try LostExit(program: "app", status: 2, exitcodes: "0,2", start: "exit 0", listenerArguments: "--essential app --verbose")
         let supervisord = lost.supervisord
         try lost.loseTheExitEvents()
-        Thread.sleep(forTimeInterval: 12)  // past two TICK_5s
+        // Past two TICK_5s: the reconcile that sees app's exit, and the one that applies it.
+        #expect(supervisord.handledATick(after: Date()))
+        #expect(supervisord.handledATick(after: Date()))
         #expect(supervisord.process.isRunning, "supervisord was shut down for an expected exit")
         #expect(supervisord.status?["essential_failure"] == "none", "\(supervisord.status?.values ?? [:])")
         #expect(!supervisord.output.contains("essential program ended"))
