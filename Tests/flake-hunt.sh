@@ -42,7 +42,7 @@ done
 echo "== $rounds rounds in $(( $(date +%s) - started )) s"
 # Swift Testing writes its report as NAME.xml (NAME-swift-testing.xml beside XCTest's).
 python3 - "$out" <<'PY'
-import collections, glob, sys
+import collections, glob, os, sys
 import xml.etree.ElementTree as ET
 failed, ran, broken = collections.Counter(), collections.Counter(), []
 for path in sorted(glob.glob(f"{sys.argv[1]}/*.xml")):
@@ -57,7 +57,8 @@ for path in sorted(glob.glob(f"{sys.argv[1]}/*.xml")):
         if case.find("failure") is not None or case.find("error") is not None:
             failed[name] += 1
 for log in sorted(glob.glob(f"{sys.argv[1]}/*.log")):
-    if not glob.glob(log[:-len(".log")] + "*.xml"):
+    stem = log[:-len(".log")]
+    if not any(os.path.exists(stem + suffix) for suffix in (".xml", "-swift-testing.xml")):
         broken.append(f"{log}: the run left no report (it crashed or did not build)")
 print(f"{sum(ran.values())} test runs of {len(ran)} tests")
 for name, count in failed.most_common():

@@ -12,6 +12,8 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 // System call numbers come from the target's headers (x86_64 and aarch64
@@ -345,16 +347,37 @@ char **readiness_argv(void) { return saved_argv; }
 /// 2.36 and musl lacks. getrandom(2) needs no /dev or /proc (an empty root);
 /// it blocks only until the kernel's pool is first initialized, and a
 /// request of up to 256 bytes is never cut short by a signal.
+/// Where getrandom is refused (a seccomp profile, a kernel before 3.17):
+/// /dev/urandom, and where that cannot be read either, a mix of the clock,
+/// the pid and an address. Only hash tables are seeded with these bytes,
+/// so they need not be secret: starting matters more than aborting.
 void arc4random_buf(void *buffer, size_t size) {
     unsigned char *bytes = buffer;
     while (size > 0) {
         ssize_t got = getrandom(bytes, size > 256 ? 256 : size, 0);
         if (got == -1) {
             if (errno == EINTR) continue;
-            abort();
+            break;
         }
         bytes += got;
         size -= (size_t)got;
+    }
+    if (size == 0) return;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    while (fd >= 0 && size > 0) {
+        ssize_t got = read(fd, bytes, size);
+        if (got == -1 && errno == EINTR) continue;
+        if (got <= 0) break;
+        bytes += got;
+        size -= (size_t)got;
+    }
+    if (fd >= 0) (void)close(fd);
+    struct timespec now = {0};
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t mix = (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 32) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)buffer;
+    for (; size > 0; size--, bytes++) {
+        mix = mix * 6364136223846793005u + 1442695040888963407u;
+        *bytes = (unsigned char)(mix >> 56);
     }
 }
 #endif

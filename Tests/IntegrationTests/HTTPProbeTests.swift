@@ -299,7 +299,7 @@ extension Supervisord {
         let stop = Date().addingTimeInterval(4)
         let opened = Counter()
         let burst = Thread {
-            while opened.value < 10_000 && Date() < stop.addingTimeInterval(90) {
+            while opened.value < 10_000 && Date() < stop.addingTimeInterval(Slowness.scaled(90)) {
                 guard let fd = HTTPClient.connect(port: port) else { continue }
                 opened.value += 1
                 switch opened.value % 4 {

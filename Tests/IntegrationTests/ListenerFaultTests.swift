@@ -127,7 +127,8 @@ final class TmpfsMount {
         defer { supervisord.stop() }
         #expect(eventually { supervisord.output.contains("to=EXITED") })
         #expect(supervisord.logged("No space left on device (ENOSPC)"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness") == [])
+        // No temporary file; only the lock file, taken before the write and let go when it failed.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness") == ["status.lock"])
         #expect(try supervisord.state(of: "readiness_listener") == "RUNNING")
 
         try FileManager.default.removeItem(atPath: filler)

@@ -4,14 +4,19 @@ import Foundation
 /// service's port, supervisord's inet server). Binding port 0 and releasing
 /// it hands out a port from the kernel's ephemeral range, which the next
 /// outgoing connection of any process on the machine may take before the
-/// server binds it. These come from below that range (32768 and up here),
-/// where the kernel never picks: a block per test process (by pid, so
-/// parallel runs of `swift test` stay apart), each port handed out once and
-/// checked free (nothing listens on it now) before it is.
+/// server binds it. These come from below that range
+/// (/proc/sys/net/ipv4/ip_local_port_range, 32768 and up by default), where
+/// the kernel never picks: a block per test process (by pid, so parallel
+/// runs of `swift test` stay apart), each port handed out once and checked
+/// free (nothing listens on it now) before it is.
 enum TestPorts {
-    private static let first = 20_000
+    private static let first = 10_000
     private static let blockSize = 64
-    private static let blocks = 190  // 20,000 + 190 × 64 = 32,160: below 32,768
+    private static let blocks: Int = {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let ephemeral = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { Int($0) } ?? 32_768
+        return max(1, (ephemeral - first) / blockSize)
+    }()
     private static let lock = NSLock()
     nonisolated(unsafe) private static var handedOut = 0  // under `lock`
 

@@ -21,7 +21,8 @@ extension ListenerPresence {
         } catch {
             lock = error == .noSuchFileOrDirectory ? .missing : .unreadable(FileError(operation: "open", path: lockPath, errno: error).description)
         }
-        let age = (try? system_lstat(statusPath)).map { Clock.now().millisecondsSinceEpoch - $0.modificationMilliseconds }
+        let age = (try? system_lstat(statusPath)).map { Clock.now().millisecondsSinceEpoch.subtractingReportingOverflow($0.modificationMilliseconds) }
+            .map { $0.overflow ? Int64.min : $0.partialValue }
         self.init(lock: lock, fileAgeMilliseconds: age)
     }
 }

@@ -74,14 +74,19 @@ package struct ReplacedFile: ~Copyable {
 
     package func removeTemporary() { Files.removeIfPresent(temporaryPath) }
 
-    /// Replaces the file with `contents`, creating its directory when missing.
-    /// On failure the temporary file is removed and the file is left as it was.
+    /// Replaces the file with `contents`, creating its directory when missing,
+    /// holding the lock beside it. On failure the temporary file is removed,
+    /// and the file is left as it was unless the failure came after the
+    /// rename (the directory's fsync).
     /// A termination signal waits until the replacement is done.
     package mutating func replace(with contents: [UInt8]) throws(FileError) {
         try Signals.deferringExit { () throws(FileError) in
             let file = try createTemporary()
             guard let directory else { preconditionFailure("createTemporary leaves the directory open") }
             do throws(FileError) {
+                // Held before the file is replaced, never after: a reader
+                // that sees the new file sees it vouched for by a live writer.
+                try holdLock(in: directory)
                 try write(contents, to: file, durably: !directory.isInMemory)
                 do throws(Errno) { try system_rename(temporaryName, to: name, in: directory.fd) } catch {
                     throw FileError(operation: "rename \(temporaryPath) to", path: path, errno: error)
@@ -93,13 +98,14 @@ package struct ReplacedFile: ~Copyable {
             if !directory.isInMemory {
                 do throws(Errno) { try system_fsync(directory.fd) } catch { throw FileError(operation: "fsync directory", path: directoryPath, errno: error) }
             }
-            try holdLock(in: directory)
         }
     }
 
-    /// Takes the lock beside the file unless held. EWOULDBLOCK: another
-    /// open of it holds it (another listener, or a probe's shared lock of
-    /// a few microseconds); the caller tries again at the next write.
+    /// Takes the lock beside the file unless held. A probe holds a shared
+    /// lock on it for a few microseconds to tell whether a writer lives, so
+    /// EWOULDBLOCK is tried again a few times, a millisecond apart; one that
+    /// lasts is another writer's (a second listener on this file), and the
+    /// caller tries again at the next write.
     private mutating func holdLock(in directory: OpenDirectory) throws(FileError) {
         if lock >= 0 { return }
         do throws(Errno) {
@@ -108,14 +114,28 @@ package struct ReplacedFile: ~Copyable {
             let fd = try system_open(name + ".lock", in: directory.fd, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, Self.mode)
             do throws(Errno) {
                 if umaskRestrictsMode { try system_fchmod(fd, Self.mode) }
-                try system_flock(fd, LOCK_EX | LOCK_NB)
+                var tries = 0
+                while true {
+                    do throws(Errno) {
+                        try system_flock(fd, LOCK_EX | LOCK_NB)
+                        break
+                    } catch where error == .wouldBlock && tries < Self.lockTries {
+                        tries += 1
+                        Clock.sleep(milliseconds: 1)
+                    }
+                }
             } catch {
                 try? system_close(fd)
                 throw error
             }
             lock = fd
+        } catch where error == .wouldBlock {
+            throw FileError(operation: "lock (held by another process: a second listener on this status file?)", path: path + ".lock", errno: error)
         } catch { throw FileError(operation: "lock", path: path + ".lock", errno: error) }
     }
+
+    /// How often a lock held by someone else is tried again before the write fails.
+    private static let lockTries = 20
 
     /// Lets go of the lock: readers no longer take the file for a live writer's.
     package mutating func releaseLock() {
@@ -132,6 +152,8 @@ package struct ReplacedFile: ~Copyable {
         do throws(Errno) { try system_touch(name, in: directory.fd) } catch {
             throw FileError(operation: "refresh the modification time of", path: path, errno: error)
         }
+        // A directory that moved was let go of with its lock: take it again.
+        try holdLock(in: directory)
     }
 
     /// Creates the temporary file, mode 0644, in the directory at the path.

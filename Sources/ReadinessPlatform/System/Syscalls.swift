@@ -109,8 +109,13 @@ extension stat {
     var isDirectory: Bool { readiness_s_isdir(st_mode) != 0 }
     var isSymbolicLink: Bool { readiness_s_islnk(st_mode) != 0 }
     var isSocket: Bool { readiness_s_issock(st_mode) != 0 }
-    /// The modification time, in milliseconds since the epoch.
-    var modificationMilliseconds: Int64 { Int64(st_mtim.tv_sec) * 1000 + Int64(st_mtim.tv_nsec) / 1_000_000 }
+    /// The modification time, in milliseconds since the epoch; clamped, so
+    /// that any time a file system can hold (tmpfs takes 64-bit seconds)
+    /// gives a number, never a trap.
+    var modificationMilliseconds: Int64 {
+        let seconds = min(max(Int64(st_mtim.tv_sec), -Int64.max / 1000), Int64.max / 1000 - 1)
+        return seconds * 1000 + Int64(st_mtim.tv_nsec) / 1_000_000
+    }
 }
 
 func system_access(_ path: String, _ mode: Int32) -> Bool { access(path, mode) == 0 }
