@@ -375,28 +375,6 @@ final class Supervisord {
 
     var status: StatusFile? { StatusFile(path: statusFile) }
 
-    /// Whether the listener handled a TICK_5 after `moment`, waiting for
-    /// one: the witness that a window in which "nothing happens" lasted past
-    /// the TICK whose reconcile would have found what the test denies. At a
-    /// TICK where nothing changed, the listener's heartbeat sets the status
-    /// file's modification time and leaves its text alone; a write (another
-    /// event) changes the text, and the wait starts again from it.
-    func handledATick(after moment: Date, within seconds: Double = 15) -> Bool {
-        var since = moment
-        var text = try? String(contentsOfFile: statusFile, encoding: .utf8)
-        return eventually(within: seconds) {
-            guard let modified = (try? FileManager.default.attributesOfItem(atPath: statusFile))?[.modificationDate] as? Date,
-                modified > since
-            else { return false }
-            let now = try? String(contentsOfFile: statusFile, encoding: .utf8)
-            guard now == text else {
-                (since, text) = (modified, now)
-                return false
-            }
-            return true
-        }
-    }
-
     /// Waits for the status file to say `state`: the file that said it, or
     /// nil when it did not within `seconds` (so `#require` fails there).
     func waitForState(_ state: String, within seconds: Double = 20) -> StatusFile? {
