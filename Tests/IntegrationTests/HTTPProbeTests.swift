@@ -334,8 +334,14 @@ extension Supervisord {
             after = idleDescriptors(of: listener, within: 1) ?? []
             return after.count == baseline.count
         }, "before: \(baseline)\nafter: \(after)")
-        let rss = try #require(Self.residentKilobytes(listener))
-        #expect(rss <= baselineRSS + 512, "RSS grew from \(baselineRSS) to \(rss) KiB")
+        // Under qemu-user the pid is the emulator's, whose resident memory is
+        // mostly its translation cache, growing with every code path the burst
+        // reaches first (a clean-clone run saw +940 KiB): the listener's own
+        // memory is measured natively only.
+        if Paths.emulator == nil {
+            let rss = try #require(Self.residentKilobytes(listener))
+            #expect(rss <= baselineRSS + 512, "RSS grew from \(baselineRSS) to \(rss) KiB")
+        }
         #expect(supervisord.process.isRunning)
         #expect(!supervisord.output.contains("level=error"), "\(supervisord.output)")
     }
