@@ -95,7 +95,7 @@ import Testing
     func expectNothingHappens(_ supervisord: Supervisord, after condition: () -> Bool) throws {
         let happened = eventually(within: 30, condition)
         #expect(happened)
-        Thread.sleep(forTimeInterval: 6)  // past a TICK_5
+        #expect(supervisord.handledATick(after: Date()))
         #expect(supervisord.process.isRunning)
         #expect(supervisord.status?["essential_failure"] == "none")
         #expect(try supervisord.probe().status == 0)
@@ -225,7 +225,7 @@ import Testing
         let verbose = try supervisord.probe(["--verbose"])
         #expect((verbose.stdout + verbose.stderr).contains("essential: supervisord could not start essential program app:app (FATAL)"))
         #expect(try supervisord.probe(["--json"]).stdout.contains("\"shutdown\":\"dry_run\""))
-        Thread.sleep(forTimeInterval: 6)  // past a TICK_5
+        #expect(supervisord.handledATick(after: Date()))
         #expect(supervisord.process.isRunning)
         #expect(supervisord.logged("level=error msg=\"essential program ended; dry run, supervisord is NOT shut down\" program=app:app state=FATAL"))
         #expect(try supervisord.probe().status == 0)

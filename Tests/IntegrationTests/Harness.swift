@@ -375,6 +375,39 @@ final class Supervisord {
 
     var status: StatusFile? { StatusFile(path: statusFile) }
 
+    /// Whether the listener handled a TICK_5 after `moment`, waiting for
+    /// one: the witness that a window in which "nothing happens" lasted past
+    /// the TICK whose reconcile would have found what the test denies. At a
+    /// TICK where nothing changed, the listener's heartbeat sets the status
+    /// file's modification time and leaves its text alone; a write (another
+    /// event, or a TICK that changed the record) changes the text, and the
+    /// wait starts again from it. So the deadline spans several TICKs.
+    func handledATick(after moment: Date, within seconds: Double = 30) -> Bool {
+        var since = moment
+        var text = statusSnapshot()?.text
+        return eventually(within: seconds) {
+            guard let now = statusSnapshot(), now.modified > since else { return false }
+            guard now.text == text else {
+                (since, text) = (now.modified, now.text)
+                return false
+            }
+            return true
+        }
+    }
+
+    /// The status file's text and modification time from one open file: the
+    /// listener replaces the file by rename and touches it in place, so the
+    /// two belong to the same record even while it writes.
+    private func statusSnapshot() -> (text: String, modified: Date)? {
+        guard let handle = FileHandle(forReadingAtPath: statusFile) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.readToEnd() else { return nil }
+        var info = stat()
+        guard fstat(handle.fileDescriptor, &info) == 0 else { return nil }
+        let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+        return (String(decoding: data ?? Data(), as: UTF8.self), Date(timeIntervalSince1970: modified))
+    }
+
     /// Waits for the status file to say `state`: the file that said it, or
     /// nil when it did not within `seconds` (so `#require` fails there).
     func waitForState(_ state: String, within seconds: Double = 20) -> StatusFile? {

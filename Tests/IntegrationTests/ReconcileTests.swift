@@ -65,7 +65,7 @@ import Testing
         let file = try #require(supervisord.waitForState("EXITED"))
         #expect(file["exit_status"] == "unknown")
         #expect(file["expected"] == "0")
-        Thread.sleep(forTimeInterval: 6)  // past a TICK_5, which tries XML-RPC again
+        #expect(supervisord.handledATick(after: Date()))  // which tries XML-RPC again
         let warnings = supervisord.output.components(separatedBy: "XML-RPC unusable").count - 1
         #expect(warnings == 1, "\(supervisord.output)")
         #expect(supervisord.logged("SUPERVISOR_SERVER_URL is not set"))
@@ -77,7 +77,7 @@ import Testing
         let file = try #require(supervisord.waitForState("EXITED"))
         #expect(file["exit_status"] == "unknown")
         #expect(file["expected"] == "1")
-        Thread.sleep(forTimeInterval: 6)  // past a TICK_5, which tries XML-RPC again
+        #expect(supervisord.handledATick(after: Date()))  // which tries XML-RPC again
         #expect(supervisord.output.components(separatedBy: "XML-RPC unusable").count - 1 == 1)
         #expect(supervisord.logged("HTTP 401"))
         #expect(try supervisord.probe().status == 0)
