@@ -269,4 +269,41 @@ import Testing
         #expect(supervisord.status?["essential_shutdown"] == "dry_run")
         #expect(supervisord.process.isRunning)
     }
+
+    /// `supervisorctl update` after an edit of the listener's own section
+    /// restarts only the listener, in a new event pool (its poolserial starts
+    /// again). supervisord still shows start.sh's finished run, so that is no
+    /// reload: READY and the recorded essential failure stay. Before, the new
+    /// pool was taken for a reload: NOT_SEEN (100) until two TICKs had
+    /// reconciled start.sh (for ever without XML-RPC), the failure dropped.
+    @Test func anUpdateOfTheListenersOwnSectionIsNoReload() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [EssentialProgramTests.crashingApp(settings: ["startretries": "0"])],
+            listenerArguments: "--essential app --essential-dry-run")
+        #expect(eventually(within: 30) { supervisord.status?["essential_shutdown"] == "dry_run" })
+        // start.sh's run named by a TICK's answer: what the next listener compares.
+        #expect(eventually(within: 30) { supervisord.status?["state"] == "EXITED" && Int(supervisord.status?["run_start"] ?? "") != nil })
+        let before = try #require(supervisord.status)
+        let old = try #require(supervisord.listenerPID)
+        let conf = "\(supervisord.scratch.path)/conf.d/readiness_listener.conf"
+        _ = supervisord.scratch.write(
+            "conf.d/readiness_listener.conf", Supervisord.override(try String(contentsOfFile: conf, encoding: .utf8), ["stopwaitsecs": "6"]))
+        let update = try supervisord.ctl("update")
+        #expect(update.stdout.contains("readiness_listener: updated process group"), "\(update.stdout)")
+        // What a kubelet could see while the listener is replaced: READY, or
+        // for a moment no listener; never START_PENDING.
+        let during = try supervisord.probeCodes(until: { supervisord.listenerPID.map { $0 != old } ?? false })
+        #expect(supervisord.listenerPID.map { $0 != old } ?? false, "the update did not replace the listener")
+        #expect(during.all.allSatisfy { $0 == 0 || $0 == 109 }, "\(during.all)")
+        // Past the new listener's first events (the new pool) and the TICK after them.
+        #expect(supervisord.handledATick(after: Date()))
+        #expect(supervisord.handledATick(after: Date()))
+        let after = try #require(supervisord.status)
+        #expect(after["state"] == "EXITED")
+        #expect(after.history == before.history, "\(after.history)")
+        #expect(after["essential_since"] == before["essential_since"])
+        #expect(after["essential_shutdown"] == "dry_run")
+        #expect(try supervisord.probe().status == 0)
+        #expect(!supervisord.output.contains("supervisord was reloaded"), "\(supervisord.output)")
+    }
 }

@@ -44,10 +44,10 @@ import Testing
         func count(_ message: String) -> Int { logged.filter { $0.1 == message }.count }
     }
 
-    func core(essential: String? = "app", dryRun: Bool = false) throws -> ListenerCore {
+    func core(essential: String? = "app", dryRun: Bool = false, previous: StatusRecord? = nil) throws -> ListenerCore {
         let rule = EssentialRule(specs: try essential.map { [try EssentialSpec(parsing: $0)] } ?? [])
         let tracker = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
+            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: previous,
             at: Timestamp(millisecondsSinceEpoch: 0))
         return ListenerCore(
             configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s", essential: rule, essentialDryRun: dryRun),
@@ -119,5 +119,61 @@ import Testing
         core.handle(header(4, pool: 4), .processState(again), &port)
         #expect(port.count("essential program ended; dry run, supervisord is NOT shut down") == 2)
         #expect(port.shutdownCalls == 0)
+    }
+
+    /// What a previous listener of this supervisord left: start.sh's run (the
+    /// one RecordingPort shows, started at 1) exited expected, recorded from
+    /// pool serial 3, and app's end recorded with its shutdown not done.
+    func leftRecord() -> StatusRecord {
+        var tracker = ProgramTracker(
+            selector: ProgramSelector("start"), listenerPID: 8, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
+            at: Timestamp(millisecondsSinceEpoch: 0))
+        let exited = ProcessStateEvent(serial: 3, state: .exited, processName: "start", groupName: "start", fromState: .running, expected: true, pid: 5)
+        _ = tracker.apply(exited, poolSerial: 3, at: Timestamp(millisecondsSinceEpoch: 2_000))
+        tracker.learnDetails(from: .init(state: .exited, start: 1, stop: 2), eventsDrained: true)
+        _ = tracker.recordEssentialFailure(EssentialFailure(program: "app:app", state: .fatal))
+        return tracker.record
+    }
+
+    /// `supervisorctl update` of the listener's section: a new pool, so the
+    /// first event's poolserial starts again, but supervisord still shows
+    /// start.sh's recorded run. That is no reload: the finished run and the
+    /// essential failure stay, and the shutdown is finished at once.
+    @Test func aNewPoolWhileSupervisordShowsTheRecordedRunIsNoReload() throws {
+        var core = try core(previous: leftRecord())
+        var port = RecordingPort()
+        core.start(&port)
+        #expect(port.shutdownCalls == 1)
+        core.handle(header(40, pool: 1), .tick(when: 5), &port)
+        #expect(core.record.state == .process(.exited))
+        #expect(core.record.essentialFailure?.program == "app:app")
+        #expect(port.count("supervisord was reloaded (the event pool started again): a new generation") == 0)
+    }
+
+    /// Without XML-RPC nothing shows the run at start-up: a resumed shutdown
+    /// waits for the first event. A new pool then is a reload, whose
+    /// generation the failure is not of; a pool that goes on is the same.
+    @Test(arguments: [(UInt64(1), true), (4, false)])
+    func aResumedShutdownWaitsForTheGeneration(poolSerial: UInt64, reload: Bool) throws {
+        var core = try core(previous: leftRecord())
+        var port = RecordingPort(programs: nil)
+        core.start(&port)
+        #expect(port.shutdownCalls == 0)
+        let other = ProcessStateEvent(serial: 40, state: .running, processName: "web", groupName: "web", fromState: .starting, pid: 6)
+        core.handle(header(40, pool: poolSerial), .processState(other), &port)
+        #expect((core.record.essentialFailure == nil) == reload)
+        #expect(port.shutdownCalls == (reload ? 0 : 1))
+    }
+
+    /// A failure of a program `--essential` no longer names (its section was
+    /// edited and updated) is dropped, not acted on.
+    @Test func aFailureOfAProgramNoLongerEssentialIsForgotten() throws {
+        var core = try core(essential: "web", previous: leftRecord())
+        var port = RecordingPort()
+        core.start(&port)
+        #expect(port.shutdownCalls == 0)
+        #expect(core.record.essentialFailure == nil)
+        #expect(port.written.allSatisfy { $0.essentialFailure == nil })
+        #expect(port.count("forgetting a recorded essential program's end: --essential no longer names that program") == 1)
     }
 }

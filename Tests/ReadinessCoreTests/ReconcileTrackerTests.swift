@@ -212,6 +212,24 @@ import Testing
         #expect(!again, "only the first event")
     }
 
+    /// A new pool after supervisord showed the recorded run by its start:
+    /// the listener's own section was updated, nothing was reloaded.
+    @Test func aNewPoolIsNoReloadOnceSupervisordShowedTheRecordedRun() {
+        var updated = tracker(previous: exitedRecord())
+        #expect(!updated.generationConfirmed)
+        #expect(updated.startUp(with: found(.init(state: .exited, start: 100, stop: 101, exitStatus: 0)), at: t1) == nil)
+        #expect(updated.generationConfirmed)
+        let reloaded = updated.confirmGeneration(by: EventHeader(eventName: "TICK_5", serial: 9, poolSerial: 1), at: t1)
+        #expect(!reloaded)
+        #expect(Verdict.commonCheck(updated.record).code == .ready)
+        // A run it cannot name is no such proof.
+        var unnamed = tracker(previous: exitedRecord(runStart: nil))
+        let recorded = Int(unnamed.record.since!.millisecondsSinceEpoch / 1000)
+        #expect(unnamed.startUp(with: found(.init(state: .exited, start: 100, stop: recorded)), at: t1) == nil)
+        let unnamedReloaded = unnamed.confirmGeneration(by: EventHeader(eventName: "TICK_5", serial: 9, poolSerial: 1), at: t1)
+        #expect(unnamedReloaded)
+    }
+
     // MARK: Details
 
     @Test func exitStatusOfTheSameRun() {

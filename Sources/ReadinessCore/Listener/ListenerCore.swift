@@ -86,6 +86,9 @@ package struct ListenerCore: Sendable {
     /// arrived, or resumed from the previous listener of this supervisord
     /// that had promised it (a restart keeps supervisord's configuration).
     private var heartbeat: Bool
+    /// A resumed essential failure whose shutdown waits for the first event
+    /// to confirm the generation: after a reload it is not this one's.
+    private var shutdownAwaitsGeneration = false
 
     package init(configuration: ListenerConfiguration, tracker: ProgramTracker, at time: Timestamp) {
         self.configuration = configuration
@@ -135,14 +138,29 @@ package struct ListenerCore: Sendable {
             logReconcile(transition, reason: "start-up", &port)
         }
         startServices(&port)
+        if let failure = record.essentialFailure, !configuration.essential.isEssential(failure.program) {
+            port.log(.warning, "forgetting a recorded essential program's end: --essential no longer names that program", [("program", failure.program)])
+            tracker.forgetEssentialFailure()
+        }
         port.write(record)
         // A supervisord that is shutting down restarts no listener: a resumed
-        // failure is of this generation, and its shutdown was not completed.
+        // failure of this generation is a shutdown not completed. Whether the
+        // generation is this one, supervisord showing the recorded run says
+        // now, or else the first event's poolserial.
         if let failure = record.essentialFailure, failure.shutdown != .dryRun {
-            port.log(.warning, "resuming the shutdown for an essential program's end recorded before a restart", [("program", failure.program)])
-            shutDownSupervisord(&port)
+            if tracker.generationConfirmed {
+                resumeShutdown(&port)
+            } else {
+                shutdownAwaitsGeneration = true
+            }
         }
         reconcileEssential(reason: "start-up", &port)
+    }
+
+    private mutating func resumeShutdown<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        guard let failure = record.essentialFailure, failure.shutdown != .dryRun else { return }
+        port.log(.warning, "resuming the shutdown for an essential program's end recorded before a restart", [("program", failure.program)])
+        shutDownSupervisord(&port)
     }
 
     /// A frame that could not be parsed: logged, acknowledged, nothing changes.
@@ -167,6 +185,10 @@ package struct ListenerCore: Sendable {
                 ("poolserial", header.poolSerial.map { "\($0)" } ?? "unknown"),
             ])
             port.write(record)
+        }
+        if shutdownAwaitsGeneration {
+            shutdownAwaitsGeneration = false
+            resumeShutdown(&port)
         }
         switch event {
         case .tick(let when):

@@ -68,6 +68,12 @@ package struct EssentialRule: Equatable, Sendable {
         specs.contains { $0.matches(processName: processName, groupName: groupName) }
     }
 
+    /// The same for `GROUP:NAME`, as a recorded failure names its program.
+    package func isEssential(_ program: String) -> Bool {
+        guard let colon = program.firstIndex(of: ":") else { return false }
+        return isEssential(processName: String(program[program.index(after: colon)...]), groupName: String(program[..<colon]))
+    }
+
     /// Whether an essential program entering `state` is gone for good.
     /// STOPPING and STOPPED are someone's decision (`supervisorctl stop`, a
     /// shutdown), never a failure; BACKOFF is still being retried.

@@ -54,7 +54,10 @@ package enum ProgramLookup: Equatable, Sendable {
 ///   SUPERVISOR_STATE_CHANGE_STOPPING (when the listener records it before
 ///   it is stopped), a first event whose `poolserial` went back (a new event
 ///   pool), and supervisord showing another run at start-up, which resets
-///   the program's state but not an essential failure.
+///   the program's state but not an essential failure. A new pool alone is
+///   not a reload when supervisord still shows the recorded run at start-up:
+///   `supervisorctl update` of the listener's own section gives it a new
+///   pool and leaves every other program running.
 /// - **Two-phase reconcile.** A TICK's XML-RPC answer is live, ahead of the
 ///   events still queued behind the TICK; applied at once it could take the
 ///   record backwards when they arrive. A disagreement seen at one TICK is
@@ -199,6 +202,11 @@ package struct ProgramTracker: Sendable {
         return .transition(from: .process(event.fromState), to: .process(event.state), gap: gap)
     }
 
+    /// Whether this is known to be the generation the record was written
+    /// in (or a new one): false for a resumed record until supervisord
+    /// showed the recorded run or the first event's `poolserial` spoke.
+    package var generationConfirmed: Bool { !generationUnconfirmed }
+
     /// The first event after a restart says whether the pool
     /// is the one that wrote the record: a pool's `poolserial` only grows,
     /// and a redelivered event has the recorded serial too. A lower one, or
@@ -264,6 +272,9 @@ package struct ProgramTracker: Sendable {
                 return record.state == .absent ? reset(at: time) : nil
             }
             guard isSameRun(info) else { return reset(at: time) }
+            // The very run the record names (by its start): a reload would
+            // have started it again, so a new pool is only the listener's.
+            if record.runStart != nil { generationUnconfirmed = false }
             learnDetails(from: info)
             return nil
         }
@@ -432,6 +443,12 @@ extension ProgramTracker {
     /// The recorded failure's exit status or spawn error, from supervisord.
     package mutating func learnEssentialDetails(from info: SupervisorProcessInfo) {
         record.essentialFailure?.learnDetails(from: info)
+    }
+
+    /// Drops the recorded failure of a program the listener's `--essential`
+    /// no longer names (its section was changed and updated).
+    package mutating func forgetEssentialFailure() {
+        record.essentialFailure = nil
     }
 
     package mutating func markEssentialShutdown(_ shutdown: EssentialFailure.Shutdown) {
