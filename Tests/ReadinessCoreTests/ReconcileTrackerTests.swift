@@ -222,12 +222,22 @@ import Testing
         let reloaded = updated.confirmGeneration(by: EventHeader(eventName: "TICK_5", serial: 9, poolSerial: 1), at: t1)
         #expect(!reloaded)
         #expect(Verdict.commonCheck(updated.record).code == .ready)
-        // A run it cannot name is no such proof.
+        // An exit it cannot name by its start, dated no later than the
+        // record's: a reload would have started another run since.
         var unnamed = tracker(previous: exitedRecord(runStart: nil))
         let recorded = Int(unnamed.record.since!.millisecondsSinceEpoch / 1000)
         #expect(unnamed.startUp(with: found(.init(state: .exited, start: 100, stop: recorded)), at: t1) == nil)
         let unnamedReloaded = unnamed.confirmGeneration(by: EventHeader(eventName: "TICK_5", serial: 9, poolSerial: 1), at: t1)
-        #expect(unnamedReloaded)
+        #expect(!unnamedReloaded)
+        // A run still going, unnamed, proves nothing: after a reload it may be a new one.
+        var running = tracker()
+        _ = running.apply(change(1, .starting, from: .stopped), poolSerial: 1, at: t0)
+        _ = running.apply(change(2, .running, from: .starting, pid: 5), poolSerial: 2, at: t0)
+        var resumed = tracker(previous: running.record)
+        #expect(resumed.startUp(with: found(.init(state: .running, start: 100, pid: 5)), at: t1) == nil)
+        #expect(!resumed.generationConfirmed)
+        let runningReloaded = resumed.confirmGeneration(by: EventHeader(eventName: "TICK_5", serial: 9, poolSerial: 1), at: t1)
+        #expect(runningReloaded)
     }
 
     // MARK: Details

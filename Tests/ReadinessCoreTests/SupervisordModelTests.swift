@@ -16,8 +16,9 @@ import Testing
 /// status write, and supervisord redelivering the event; reloads (the
 /// STOPPING event, the old listener stopped at a random point, buffers
 /// dropped, the start program perhaps gone from the new configuration, the
-/// new listener started while start.sh may already run); histories with and
-/// without XML-RPC.
+/// new listener started while start.sh may already run); `supervisorctl
+/// update` of the listener's own section (a new pool, nothing restarted);
+/// histories with and without XML-RPC.
 ///
 /// Invariants, after every step, on the status file as the probe reads it:
 /// 1. READY only for a run that exited with an expected status, in the
@@ -111,6 +112,9 @@ struct SupervisordModel: ListenerPort {
     /// (from the model's side, not the file's: a listener that ignored the
     /// event must not open the window for itself).
     var stoppingHandled = false
+    /// Without XML-RPC, after an update, until a listener wrote what the
+    /// first event told it: a new pool, which it takes for a reload.
+    var updateUndecided = false
 
     // The checks' own state.
     var matchedTruth = -1
@@ -150,6 +154,7 @@ struct SupervisordModel: ListenerPort {
             case 40..<45: enqueue(.processState(ProcessStateEvent(serial: 0, state: .running, processName: "other", groupName: "other", fromState: .starting, pid: 7)))
             case 45..<48: crashListener()
             case 48..<50: reload()
+            case 50..<51: updateListener()
             default: deliver()
             }
             if let failure = check() { return failure }
@@ -300,6 +305,22 @@ struct SupervisordModel: ListenerPort {
         if !startFirst && startConfigured && state == .stopped && laststart == 0 { spawn() }
     }
 
+    /// `supervisorctl update` after an edit of the listener's own section:
+    /// the listener stopped at a random point, a new pool (its poolserial
+    /// starts again, the queued events gone with the old one), every other
+    /// program left as it is, in the same generation. Without XML-RPC the
+    /// new listener cannot tell that from a reload and starts afresh
+    /// (documented): what it answered before the update no longer binds it.
+    mutating func updateListener() {
+        note("update of the listener's section")
+        for _ in 0..<Int.random(in: 0...2, using: &random) { deliver(crashes: false) }
+        core = nil
+        buffer = []
+        poolSerial = 0
+        updateUndecided = !xmlrpc
+        startListener()
+    }
+
     // MARK: - The listener
 
     mutating func startListener() {
@@ -323,6 +344,10 @@ struct SupervisordModel: ListenerPort {
         writesLost = crash == 0
         core.handle(head.header, head.event, &self)
         writesLost = false
+        if updateUndecided && crash != 0 {
+            updateUndecided = false
+            finishedRun = nil
+        }
         if crash != 0 {
             eventSinceReload = true
             if head.event == .supervisorStopping { stoppingHandled = true }

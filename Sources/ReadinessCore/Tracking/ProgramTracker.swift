@@ -55,7 +55,8 @@ package enum ProgramLookup: Equatable, Sendable {
 ///   it is stopped), a first event whose `poolserial` went back (a new event
 ///   pool), and supervisord showing another run at start-up, which resets
 ///   the program's state but not an essential failure. A new pool alone is
-///   not a reload when supervisord still shows the recorded run at start-up:
+///   not a reload when supervisord still shows the recorded run (by its
+///   start, or an exit dated no later than the record's) at start-up:
 ///   `supervisorctl update` of the listener's own section gives it a new
 ///   pool and leaves every other program running.
 /// - **Two-phase reconcile.** A TICK's XML-RPC answer is live, ahead of the
@@ -272,9 +273,11 @@ package struct ProgramTracker: Sendable {
                 return record.state == .absent ? reset(at: time) : nil
             }
             guard isSameRun(info) else { return reset(at: time) }
-            // The very run the record names (by its start): a reload would
-            // have started it again, so a new pool is only the listener's.
-            if record.runStart != nil { generationUnconfirmed = false }
+            // The very run the record names, by its start, or an exit
+            // supervisord dates no later than the listener recorded it: a
+            // reload would have started a new run, so a new pool is only the
+            // listener's. A run still going proves nothing without its start.
+            if record.runStart != nil || info.state == .exited { generationUnconfirmed = false }
             learnDetails(from: info)
             return nil
         }
