@@ -90,8 +90,10 @@ struct ContainerTests {
             #expect(left.isEmpty, "\(name): \(left)")
         }
         // timeoutSeconds shorter than the probe's own hook deadline: the
-        // prober kills the exec'd probe, as containerd does, and counts a failure.
+        // prober kills the exec'd probe, as containerd does, and counts a
+        // failure. The timeout is what is checked here: kept as given.
         prober.timeout = 0.3
+        prober.exactTimeout = true
         let timedOut = try prober.probe()
         #expect(timedOut.code == Container.timedOut && timedOut.message.contains("timed out after 0.3 s"), "\(timedOut.message)")
         #expect(try container.processes().filter { $0.contains("/usr/bin/readiness_probe.sh") }.isEmpty, "the killed probe is gone")

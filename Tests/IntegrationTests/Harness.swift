@@ -163,6 +163,16 @@ final class Child {
         return exitStatus
     }
 
+    /// Waits `seconds` as given, unscaled: for a timeout that is itself
+    /// under test (kubelet's timeoutSeconds), not a bound on something that
+    /// must happen.
+    func wait(exactly seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !poll() && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        _ = poll()
+        return exitStatus
+    }
+
     func signal(_ signal: Int32) { if !poll() { kill(pid, signal) } }
 
     /// SIGTERM, then SIGKILL after `grace` seconds.
