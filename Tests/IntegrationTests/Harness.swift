@@ -415,7 +415,7 @@ final class Supervisord {
         var info = stat()
         guard fstat(handle.fileDescriptor, &info) == 0 else { return nil }
         let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-        return (String(decoding: data ?? Data(), as: UTF8.self), Date(timeIntervalSince1970: modified))
+        return (String(decoding: data, as: UTF8.self), Date(timeIntervalSince1970: modified))
     }
 
     /// Waits for the status file to say `state`: the file that said it, or
