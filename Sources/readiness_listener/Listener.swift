@@ -23,9 +23,10 @@ struct Listener: ~Copyable {
     /// With `--hook-interval`: the hook run on the listener's timer; else
     /// httpGet answers never run it.
     private var periodicProbe: PeriodicProbe
-    /// Whether the common check passed at the last look: when it starts to,
-    /// the hook's last verdict no longer counts and it runs at once.
-    private var commonCheckPassed = false
+    /// The state the common check passed for at the last look: when it
+    /// starts to pass, or passes for another state, the hook's last verdict
+    /// no longer counts and it runs at once.
+    private var passing: PassingState?
     /// How often an unbound HTTP socket is tried again.
     private static let bindRetryMilliseconds: Int64 = 5000
     /// `--notify-socket`, bound when a service is `notify`.
@@ -124,6 +125,9 @@ struct Listener: ~Copyable {
             for result in checks.collect(ready.extras, now: Clock.monotonicMilliseconds()) {
                 core.checked(result.process, pid: result.pid, passed: result.passed, detail: result.detail, &io)
             }
+            // Events of this turn may have brought a new state: no answer
+            // gives the hook's verdict of the one before.
+            followCommonCheck()
             server.serve { ProbeEndpoint.Answers(record: core.record, hook: hookVerdict(), unwritten: io.writer.pendingError) }
         }
     }
@@ -200,17 +204,25 @@ struct Listener: ~Copyable {
 
     /// With `--hook-interval`: starts the hook's run through readiness_probe
     /// when one is due, the common check passes and a hook is installed; at
-    /// once when the common check has just started to pass. A run past its
-    /// limit is killed either way.
+    /// once when the common check has just started to pass, or passes for
+    /// another state (`followCommonCheck`). A run past its limit is killed
+    /// either way.
     private mutating func runHookIfDue(now: Int64) {
         guard periodicProbe.isEnabled else { return }
-        let passes = Verdict.commonCheck(core.record).isReady
-        defer { commonCheckPassed = passes }
-        if passes && !commonCheckPassed { periodicProbe.restart() }
-        let canRun = passes && HookRunner(path: hookPath, timeoutMilliseconds: 0).usability() == .usable
+        followCommonCheck()
+        let canRun = passing != nil && HookRunner(path: hookPath, timeoutMilliseconds: 0).usability() == .usable
         if let error = periodicProbe.advance(now: now, canRun: canRun) {
             log(.error, "cannot run the hook for httpGet probes", [("hook", hookPath), ("error", error)])
         }
+    }
+
+    /// Forgets the hook's verdict when the common check starts to pass, or
+    /// passes for another state of start.sh than the verdict was taken for.
+    private mutating func followCommonCheck() {
+        guard periodicProbe.isEnabled else { return }
+        let now = PassingState(core.record)
+        if let now, now != passing { periodicProbe.restart() }
+        passing = now
     }
 
     /// Binds the HTTP socket, saying so or why not (once: retries are quiet

@@ -211,6 +211,43 @@ extension Supervisord {
         #expect(!supervisord.output.contains("level=error"), "\(supervisord.output)")
     }
 
+    /// Issue 23, case 5: a new run of start.sh that exits 0 while its
+    /// STARTING and RUNNING are lost (a one-event buffer, the listener
+    /// stopped) passes the common check just as the last run did. The
+    /// hook's verdict was the last run's: the listener runs the hook again
+    /// for this one. Before, /readyz gave the old verdict (200) until the
+    /// next interval, 300 s here.
+    @Test func aNewRunThatPassesTooRunsTheHookAgain() throws {
+        let port = TestPorts.unused()
+        let scratch = ScratchDirectory()
+        _ = scratch.write("hook-exit", "0")
+        let hook = scratch.script("hook", "#!/bin/sh\nexit $(cat \(scratch.path)/hook-exit)\n")
+        let probeCommand = Paths.emulator == nil
+            ? Paths.probe : scratch.script("probe.sh", "#!/bin/sh\nexec \(Paths.command(Paths.probe).joined(separator: " ")) \"$@\"\n")
+        let supervisord = try Supervisord(
+            start: "exit 0", otherPrograms: 1, listenerSettings: ["buffer_size": "1"],
+            listenerArguments: "--http 127.0.0.1:\(port) --hook \(hook) --hook-interval 300 --probe \(probeCommand)")
+        let first = try #require(supervisord.waitForState("EXITED"))
+        #expect(eventually { HTTPClient.get(port: port, "/readyz")?.status == 200 })
+        _ = scratch.write("hook-exit", "7")
+        // The listener has answered every event so far; stopped, it takes
+        // other1's STOPPING into its pipe, and the one-event buffer keeps
+        // only the last of what follows: start.sh's STARTING and RUNNING go.
+        let listener = try #require(supervisord.listenerPID)
+        #expect(staysIdle(listener, for: 1.5))
+        kill(listener, SIGSTOP)
+        _ = try supervisord.ctl("stop", "other1")
+        _ = try supervisord.ctl("start", "start")
+        #expect(eventually(within: 10) { supervisord.log.components(separatedBy: "exited: start ").count - 1 == 2 })
+        #expect(eventually(within: 5) { supervisord.log.contains("overflowed") })
+        kill(listener, SIGCONT)
+        #expect(eventually(within: 30) { supervisord.status.map { $0["state"] == "EXITED" && $0["pid"] != first["pid"] } == true },
+                "\(supervisord.status?.values ?? [:])")
+        #expect(!supervisord.output.contains("msg=transition program=start from=EXITED to=STARTING"), "the new run's STARTING was not lost")
+        #expect(eventually { HTTPClient.get(port: port, "/readyz")?.body.hasPrefix("not ready: 7 HOOK_FAILED: ") == true },
+                "\(HTTPClient.get(port: port, "/readyz")?.body ?? "no answer")")
+    }
+
     /// `--hook-interval` while the common check fails (start.sh still
     /// runs, so the hook is not run): the listener sleeps until its next
     /// look, it does not spin on a wake-up time already past (issue 23: it

@@ -80,4 +80,25 @@ import Testing
             }
         }
     }
+
+    /// A hook verdict counts for the state it was taken for: a new run that
+    /// exited 0 too (its STARTING and RUNNING lost to an overflow) is
+    /// another state, so /readyz does not answer with the old verdict.
+    @Test func aNewRunThatPassesTooIsAnotherPassingState() {
+        var tracker = ProgramTracker(
+            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
+            at: Timestamp(millisecondsSinceEpoch: 0))
+        let exited = { (serial: UInt64, pid: Int) in
+            ProcessStateEvent(serial: serial, state: .exited, processName: "start", groupName: "start", fromState: .running, expected: true, pid: pid)
+        }
+        #expect(PassingState(tracker.record) == nil, "NOT_SEEN fails the common check")
+        _ = tracker.apply(exited(3, 5), at: Timestamp(millisecondsSinceEpoch: 1_000))
+        let first = PassingState(tracker.record)
+        #expect(first != nil)
+        tracker.learnDetails(from: .init(state: .exited, start: 0, stop: 1), eventsDrained: true)
+        #expect(PassingState(tracker.record) == first, "what supervisord adds to the same run is the same state")
+        _ = tracker.apply(exited(9, 6), at: Timestamp(millisecondsSinceEpoch: 8_000))
+        #expect(PassingState(tracker.record) != nil)
+        #expect(PassingState(tracker.record) != first)
+    }
 }

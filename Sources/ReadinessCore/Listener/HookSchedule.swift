@@ -35,3 +35,19 @@ package struct HookSchedule: Equatable, Sendable {
         return now + intervalMilliseconds
     }
 }
+
+/// The state of start.sh a hook verdict was taken for: the common check
+/// passing for one recorded state (its event serial and when it was
+/// entered). Another state that passes too, such as a new run that exited 0
+/// with its earlier events lost, needs a run of the hook of its own.
+package struct PassingState: Equatable, Sendable {
+    private let serial: UInt64?
+    private let since: Timestamp?
+
+    /// Nil while the common check fails.
+    package init?(_ record: StatusRecord) {
+        guard Verdict.commonCheck(record).isReady else { return nil }
+        serial = record.serial
+        since = record.since
+    }
+}
