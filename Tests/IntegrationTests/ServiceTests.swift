@@ -207,6 +207,52 @@ extension Supervisord {
         #expect(try supervisord.probeLine() == waiting)
     }
 
+    /// Any local process may write to the notify socket and exit before
+    /// /proc shows whose it was; the listener then asks supervisord for
+    /// every process, which costs it about a second with 1,000 of them.
+    /// Senders that send and exit, 40 a second for 10 s, make it ask at
+    /// most the budget's burst and one per 5 s (issue 23: up to five a
+    /// second before), counted by an rpcinterface that wraps supervisord's.
+    @Test func sendersThatExitCostABoundedNumberOfQueries() throws {
+        let scratch = ScratchDirectory()
+        let count = "\(scratch.path)/getAllProcessInfo"
+        let counting = """
+            from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
+
+            class Counting(SupervisorNamespaceRPCInterface):
+                def getAllProcessInfo(self):
+                    with open("\(count)", "a") as f:
+                        f.write("x")
+                    return SupervisorNamespaceRPCInterface.getAllProcessInfo(self)
+
+            def make(supervisord, **config):
+                return Counting(supervisord)
+            """
+        let supervisord = try Supervisord(
+            start: "exit 0", programs: [Notifier.program("app", ["forever"])], listenerArguments: Notifier.arguments("app=notify"),
+            rpcInterfaceModule: counting)
+        #expect(supervisord.probeSays("not ready: 108 SERVICE_NOT_READY: service app is RUNNING but has not sent READY=1"))
+        #expect(staysIdle(try #require(supervisord.listenerPID), for: 1.5))
+        let asked = { ((try? String(contentsOfFile: count, encoding: .utf8)) ?? "").count }
+        let before = asked()
+        let flood = """
+            import os, socket, time
+            for _ in range(400):
+                if os.fork() == 0:
+                    socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", "\(supervisord.scratch.path)/run/notify")
+                    os._exit(0)
+                os.wait()
+                time.sleep(0.025)
+            """
+        let began = Date()
+        #expect(try run("\(Paths.venv)/python3", ["-c", flood]).status == 0)
+        let seconds = Date().timeIntervalSince(began)
+        #expect(try supervisord.probeLine() == "not ready: 108 SERVICE_NOT_READY: service app is RUNNING but has not sent READY=1")
+        let queries = asked() - before
+        #expect(queries >= 1, "no sender was ever placed by asking supervisord: the flood tested nothing")
+        #expect(queries <= 3 + Int(seconds / 5) + 1, "\(queries) getAllProcessInfo calls in \(seconds) s")
+    }
+
     @Test func floodsOversizedMessagesAndPassedDescriptorsCostNothing() throws {
         let supervisord = try Supervisord(
             start: "exec sleep 1000", startSettings: ["startsecs": "0"],

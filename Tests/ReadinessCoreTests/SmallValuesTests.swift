@@ -89,3 +89,29 @@ import Testing
         #expect(throws: UsageError.self) { try options.milliseconds("hook-timeout", default: 700, range: 1...10_000) }
     }
 }
+
+/// The budget of getAllProcessInfo calls that unplaced senders may cost.
+@Suite struct QueryBudgetTests {
+    func at(_ seconds: Double) -> Timestamp { Timestamp(millisecondsSinceEpoch: 1_795_387_133_000 + Int64(seconds * 1000)) }
+
+    @Test func aBurstThenOneEveryFiveSecondsAtMostFifteenAMinute() {
+        var budget = QueryBudget()
+        var taken: [Double] = []
+        for tenth in 0..<600 {
+            let second = Double(tenth) / 10
+            if budget.take(at: at(second)) { taken.append(second) }
+        }
+        #expect(taken == [0, 0.1, 0.2, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55])
+        // Idle for a while: the burst again, not more.
+        let later = (0..<10).filter { _ in budget.take(at: at(600)) }.count
+        #expect(later == QueryBudget.burst)
+    }
+
+    @Test func aClockSteppedBackNeitherStopsNorFloodsIt() {
+        var budget = QueryBudget()
+        for _ in 0..<3 { _ = budget.take(at: at(100)) }
+        let answers = [100, 50, 54, 55].map { budget.take(at: at($0)) }
+        // Spent at 100; back to 50, nothing earned; from there, one 5 s later.
+        #expect(answers == [false, false, false, true])
+    }
+}

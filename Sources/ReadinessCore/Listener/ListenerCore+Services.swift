@@ -94,9 +94,8 @@ extension ListenerCore {
         // tells for a sender still alive (not for one already gone).
         let ofSupervisord = ancestry.isEmpty || ancestry.contains(record.supervisordPID)
         var refreshed = false
-        if delivery == .unattributed, ofSupervisord, mayRefresh(at: now), let programs = port.allProcessInfo() {
+        if delivery == .unattributed, ofSupervisord, refreshBudget.take(at: now), let programs = port.allProcessInfo() {
             // A run that started after the last event handled: supervisord knows its pid already.
-            lastRefresh = now
             refreshed = true
             logChanges(services.learn(programs, at: now), reason: "notify", &port)
             delivery = services.deliver(message, from: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, at: now)
@@ -135,11 +134,6 @@ extension ListenerCore {
             logChanges([change], reason: "check", &port)
         }
         if services.services != before { port.write(record) }
-    }
-
-    private func mayRefresh(at time: Timestamp) -> Bool {
-        guard let last = lastRefresh else { return true }
-        return time.millisecondsSinceEpoch - last.millisecondsSinceEpoch >= Self.refreshMilliseconds
     }
 
     /// Logs a `MAINPID=` not taken (throttled: any process of the service's may send one).

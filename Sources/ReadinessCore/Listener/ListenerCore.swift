@@ -62,11 +62,9 @@ package struct ListenerCore: Sendable {
     package let configuration: ListenerConfiguration
     package private(set) var tracker: ProgramTracker
     package internal(set) var services: ServiceTracker
-    /// When supervisord was last asked for every process to attribute a
-    /// datagram: at most once per `refreshMilliseconds`, so a flood of
-    /// forged datagrams costs supervisord little.
-    var lastRefresh: Timestamp?
-    static let refreshMilliseconds: Int64 = 200
+    /// How often supervisord may be asked for every process to attribute a
+    /// datagram, so a flood of forged datagrams costs supervisord little.
+    var refreshBudget = QueryBudget()
     /// Dropped datagrams are logged once, then counted (a flood must not flood the log).
     var drops = LogThrottle()
     /// The last reason a shutdown could not be carried out, so that retrying
