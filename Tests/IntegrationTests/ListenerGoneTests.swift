@@ -52,6 +52,21 @@ import Testing
         #expect(supervisord.probeSays(Self.gone(supervisord.statusFile), within: 10), "\((try? supervisord.probeLine()) ?? "")")
     }
 
+    /// The status file removed by hand under a live listener: the probe
+    /// says whose lock is held rather than "the listener never ran", and
+    /// the next TICK_5's heartbeat writes the file again.
+    @Test func aRemovedFileUnderALiveListener() throws {
+        let supervisord = try Supervisord(start: "exit 0")
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook"))
+        let removed = "not ready: 104 NO_STATUS: no status file at \(supervisord.statusFile), though a live listener holds \(supervisord.statusFile).lock: the file was removed, and its next TICK_5 writes it again"
+        // Removed again should a TICK have written it back before the probe looked.
+        #expect(eventually {
+            try? FileManager.default.removeItem(atPath: supervisord.statusFile)
+            return (try? supervisord.probeLine()) == removed
+        })
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook", within: 15))
+    }
+
     /// SIGSTOP: the frozen listener still holds the lock, but no longer
     /// refreshes the file on TICK_5; within 10 s of its last refresh the
     /// probe says so. SIGCONT: the next TICK refreshes it, READY again.

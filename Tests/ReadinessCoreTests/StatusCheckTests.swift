@@ -11,7 +11,7 @@ import Testing
     static let pending = StatusRecord(program: "start", state: .running, listenerPID: 41, supervisordPID: 7)
 
     static let reads: [(StatusFileRead, ProbeCode, String)] = [
-        (.missing, .noStatus, "no status file at \(path): the listener never ran"),
+        (.missing, .noStatus, "no status file at \(path), though a live listener holds \(path).lock: the file was removed, and its next TICK_5 writes it again"),
         (.notRegularFile, .badStatus, "status file \(path) is not a regular file (symbolic links are not followed)"),
         (.tooLarge(70_000), .badStatus, "status file \(path) is 70000 bytes, more than 65536"),
         (.unreadable("cannot open \(path): Permission denied"), .badStatus, "cannot open \(path): Permission denied"),

@@ -76,13 +76,18 @@ extension Verdict {
     }
 
     /// No status file: a lock file beside it that nobody holds means a
-    /// listener ran and is gone, or could not write the file and removed it.
+    /// listener ran and is gone, or could not write the file and removed it;
+    /// one that is held, a live listener whose file was removed (its next
+    /// TICK_5 writes it again).
     package static func missingFileCheck(path: String, presence: ListenerPresence) -> Verdict {
-        if presence.lock == .free {
-            return Verdict(
-                .listenerGone,
-                "no status file at \(path) and nothing holds \(ListenerPresence.lockPath(for: path)): the listener stopped, exited, or cannot write the file")
+        let lockPath = ListenerPresence.lockPath(for: path)
+        switch presence.lock {
+        case .free:
+            return Verdict(.listenerGone, "no status file at \(path) and nothing holds \(lockPath): the listener stopped, exited, or cannot write the file")
+        case .held:
+            return Verdict(.noStatus, "no status file at \(path), though a live listener holds \(lockPath): the file was removed, and its next TICK_5 writes it again")
+        case .missing, .unreadable:
+            return Verdict(.noStatus, "no status file at \(path): the listener never ran")
         }
-        return Verdict(.noStatus, "no status file at \(path): the listener never ran")
     }
 }
