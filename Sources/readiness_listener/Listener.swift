@@ -113,7 +113,7 @@ struct Listener: ~Copyable {
             extras += checks.interests(startingAt: extras.count)
             let ready: ProbeServer.Readiness
             do {
-                let wake = [periodicProbe.wakeAt(now: now), checks.wakeAt].compactMap { $0 }.min()
+                let wake = [periodicProbe.wakeAt(now: now), checks.wakeAt(now: now)].compactMap { $0 }.min()
                 ready = try server.wait(forInputOn: StandardStreams.inputDescriptor, extras: extras, wake: wake)
             } catch {
                 log(.error, "cannot wait for events, datagrams, checks and HTTP probes", [("error", error.description)])

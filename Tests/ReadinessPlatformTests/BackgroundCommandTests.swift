@@ -23,7 +23,7 @@ import Testing
                 pollfd(fd: command.outputDescriptor, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: command.exitDescriptor, events: Int16(POLLIN), revents: 0),
             ]
-            guard poll(&fds, 2, Int32(command.killAt - now)) > 0 else { continue }
+            guard poll(&fds, 2, Int32(command.wakeAt(now: now) - now)) > 0 || command.exitUnwatched else { continue }
             let before = Clock.monotonicMilliseconds()
             let ended = command.readOutput()
             longest = max(longest, Clock.monotonicMilliseconds() - before)
@@ -100,8 +100,9 @@ import Testing
     /// Where pidfd_open is missing (kernels before 5.3), a command that
     /// closes its output and goes on has nothing left to poll: `readOutput`
     /// must not wait for its exit (that froze the loop past `killAt`, issue
-    /// 23). It answers at once, the loop comes back at the deadline, and a
-    /// command that exited meanwhile is reported as it exited.
+    /// 23). It answers at once, and the loop comes back every few
+    /// milliseconds to look (`wakeAt`): a command that exits is seen then,
+    /// not at its deadline; one that hangs is killed at the deadline.
     @Test func withoutAPidfdNothingWaitsPastTheDeadline() throws {
         let (hanging, quitting) = try Self.withoutPidfd {
             let hanging = try Self.shell("echo bye; exec >&- 2>&-; sleep 5", timeoutMilliseconds: 500)
@@ -110,8 +111,10 @@ import Testing
             let noPidfd = hanging.exitDescriptor == -1
             let (ended, longest) = Self.run(hanging)
             let hangingResult = (noPidfd, ended, longest, Clock.monotonicMilliseconds() - started, Self.isGone(hangingPID))
-            let quitting = try Self.shell("echo bye; exec >&- 2>&-; exit 4", timeoutMilliseconds: 500)
-            return (hangingResult, (quitting.exitDescriptor == -1, Self.run(quitting).ended))
+            let quitting = try Self.shell("echo bye; exec >&- 2>&-; sleep 0.3; exit 4", timeoutMilliseconds: 10_000)
+            let quitStarted = Clock.monotonicMilliseconds()
+            let quit = Self.run(quitting).ended
+            return (hangingResult, (quitting.exitDescriptor == -1, quit, Clock.monotonicMilliseconds() - quitStarted))
         }
         #expect(hanging.0, "pidfd_open was not refused")
         #expect(hanging.1.termination == .timedOut)
@@ -122,6 +125,8 @@ import Testing
         #expect(quitting.0)
         #expect(quitting.1.termination == .exited(4))
         #expect(Self.text(quitting.1.outputTail) == "bye\n")
+        // Its exit is looked for, not left to its deadline (10 s).
+        #expect(quitting.2 < 5000, "seen to exit after \(quitting.2) ms")
     }
 
     /// Runs `body` on a thread of its own on which pidfd_open(2) fails with

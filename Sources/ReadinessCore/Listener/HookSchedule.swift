@@ -24,13 +24,14 @@ package struct HookSchedule: Equatable, Sendable {
     }
 
     /// When the loop must wake for the hook, asked after `startsRun` in the
-    /// same turn: a running probe's deadline (`runningUntil`, which the
-    /// caller kills at once when past); else the next run when one can
+    /// same turn: when a running probe needs it (`runningUntil`: its deadline,
+    /// where the caller kills it, or sooner to look for an exit no pidfd
+    /// shows); else the next run when one can
     /// start; else (the common check fails, no hook) an interval from now,
     /// to look again for a hook installed meanwhile. Always later than `now`
     /// when nothing is running.
-    package func wakeAt(now: Int64, runningUntil killAt: Int64?, canRun: Bool) -> Int64 {
-        if let killAt { return killAt }
+    package func wakeAt(now: Int64, runningUntil running: Int64?, canRun: Bool) -> Int64 {
+        if let running { return running }
         if canRun, let nextRun, nextRun > now { return nextRun }
         return now + intervalMilliseconds
     }

@@ -105,6 +105,20 @@ package struct BackgroundCommand {
     /// The read end of the output pipe to poll; -1 once it ended.
     package var outputDescriptor: Int32 { output }
 
+    /// How soon the loop looks again for the exit of a command it cannot
+    /// watch (`exitUnwatched`).
+    package static let exitLookMilliseconds: Int64 = 20
+
+    /// Whether nothing is left to poll while it runs: its output ended and
+    /// there is no pidfd (kernels before 5.3), so only `readOutput` can see it exit.
+    package var exitUnwatched: Bool { ended == nil && output < 0 && exitDescriptor < 0 }
+
+    /// When the loop must come back for it: its deadline, or sooner while its
+    /// exit is unwatched, so that an exit is not taken for a hang.
+    package func wakeAt(now: Int64) -> Int64 {
+        exitUnwatched ? min(killAt, now + Self.exitLookMilliseconds) : killAt
+    }
+
     /// Takes what the command wrote (a bounded amount per call, so endless
     /// output cannot hold the loop) and, once it exited, ends it: its group
     /// killed, it reaped, the descriptors closed. Nil while it runs.
@@ -115,7 +129,7 @@ package struct BackgroundCommand {
             output = -1
         }
         // Never waits: a closed output with no pidfd (kernels before 5.3)
-        // leaves nothing to poll, and the loop comes back at `killAt`.
+        // leaves nothing to poll, and the loop comes back (`wakeAt`).
         guard (try? system_child_exited(pid, blocking: false)) ?? true else { return nil }
         return end(as: nil)
     }

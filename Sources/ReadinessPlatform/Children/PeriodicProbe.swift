@@ -53,7 +53,7 @@ package struct PeriodicProbe: ~Copyable {
     /// something not done this turn (`HookSchedule`). Nil when disabled.
     package func wakeAt(now: Int64) -> Int64? {
         guard isEnabled else { return nil }
-        return schedule.wakeAt(now: now, runningUntil: running?.killAt, canRun: canRun)
+        return schedule.wakeAt(now: now, runningUntil: running?.wakeAt(now: now), canRun: canRun)
     }
 
     /// Forgets the latest verdict and runs again as soon as asked: the
@@ -69,9 +69,11 @@ package struct PeriodicProbe: ~Copyable {
     /// installed) and one is due; an error to log if something went wrong.
     package mutating func advance(now: Int64, canRun: Bool) -> String? {
         var problem: String?
+        if running?.exitUnwatched == true { readOutput() }
         if let killAt = running?.killAt, now >= killAt, let overdue = running.take() {
-            finish(overdue.kill())
-            problem = "readiness_probe ran past \(runLimitMilliseconds) ms and was killed"
+            let ended = overdue.kill()
+            finish(ended)
+            if ended.termination == .timedOut { problem = "readiness_probe ran past \(runLimitMilliseconds) ms and was killed" }
         }
         self.canRun = canRun
         guard running == nil, schedule.startsRun(now: now, canRun: canRun) else { return problem }

@@ -119,12 +119,13 @@ package struct ServiceChecks {
         return fds
     }
 
-    /// When the loop must wake: the next due check or a running one's deadline.
-    package var wakeAt: Int64? {
+    /// When the loop must wake: the next due check or a running one's
+    /// deadline (sooner for a command whose exit it cannot watch).
+    package func wakeAt(now: Int64) -> Int64? {
         slots.map { slot in
             switch slot.running {
             case .tcp(_, let deadline): deadline
-            case .exec(let command): command.killAt
+            case .exec(let command): command.wakeAt(now: now)
             case nil: slot.nextAt
             }
         }.min()
@@ -153,7 +154,7 @@ package struct ServiceChecks {
                 }
             case .exec(var command):
                 var ended: BackgroundCommand.Ended?
-                if woken { ended = command.readOutput() }
+                if woken || command.exitUnwatched { ended = command.readOutput() }
                 if ended == nil, now >= command.killAt { ended = command.kill() }
                 if let ended {
                     slots[index].running = nil
