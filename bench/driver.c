@@ -22,12 +22,14 @@
  * checks them (tcp: and exec: checks need no real process), before the
  * measured events. Adds fds_idle= fds_end= (the listener's open descriptors,
  * after those events and at the end).
- * IDLE_MS=M with CHECKS_STATUS=PATH (the listener's status file): then waits
+ * IDLE_MS=M with CHECK_PERIOD_MS=P (the listener's --check-period): then waits
  * 300 ms, and measures over M ms with no event: the listener's own CPU time
  * (/proc/PID/schedstat, ns; and utime+stime) and its reaped children's
- * (cutime+cstime), and the checks it ran (the status file's passes= plus
- * failures= of every service=, which grow by one per check while all pass or
- * all fail); adds checks= idle_seconds= cpu_us_per_check= child_cpu_us_per_check=.
+ * (cutime+cstime), and the checks it ran: one per service every
+ * CHECK_PERIOD_MS, the schedule the listener keeps while each check ends
+ * within its period (the status file's passes= and failures= stop at the
+ * thresholds, so they cannot count them); adds checks= idle_seconds=
+ * cpu_us_per_check= child_cpu_us_per_check=.
  * NOTIFY_SOCKET=PATH: datagrams to the listener's notify socket while the
  * events run, from three senders: NOTIFY_ATTRIBUTED (default 10000)
  * `READY=1\nSTATUS=n` from a child announced RUNNING, before it sends, as
@@ -129,22 +131,6 @@ static struct cpu_sample cpu_of(pid_t pid) {
     return sample;
 }
 
-/* Checks run so far: passes= + failures= over the status file's service= lines. */
-static long checks_in(const char *status_path) {
-    FILE *file = fopen(status_path, "r");
-    if (!file) return -1;
-    char line[8192];
-    long total = 0;
-    while (fgets(line, sizeof line, file)) {
-        if (strncmp(line, "service=", 8) != 0) continue;
-        char *passes = strstr(line, " passes="), *failures = strstr(line, " failures=");
-        if (passes) total += strtol(passes + 8, NULL, 10);
-        if (failures) total += strtol(failures + 10, NULL, 10);
-    }
-    fclose(file);
-    return total;
-}
-
 static long long event_serial = 0;
 static int to_listener = -1, from_listener = -1;
 
@@ -213,20 +199,17 @@ int main(int argc, char **argv) {
         snprintf(service_payload, sizeof service_payload, "processname:svc%ld groupname:svc%ld from_state:STARTING pid:%ld", i, i, 100000 + i);
         send_event("PROCESS_STATE_RUNNING", service_payload);
     }
-    const char *checks_status = getenv("CHECKS_STATUS");
-    long idle_ms = env_long("IDLE_MS", 0);
-    if (idle_ms > 0 && checks_status) {
+    long idle_ms = env_long("IDLE_MS", 0), check_period_ms = env_long("CHECK_PERIOD_MS", 0);
+    if (idle_ms > 0 && check_period_ms > 0) {
         usleep(300000);
         struct timespec t0, t1;
-        long checks0 = checks_in(checks_status);
         struct cpu_sample c0 = cpu_of(pid);
         clock_gettime(CLOCK_MONOTONIC, &t0);
         usleep((useconds_t)idle_ms * 1000);
-        long checks1 = checks_in(checks_status);
         struct cpu_sample c1 = cpu_of(pid);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        long checks = checks1 - checks0;
         double idle_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        long checks = (long)(services * idle_seconds * 1000 / check_period_ms);
         double own_us = c0.own_ns >= 0 ? (c1.own_ns - c0.own_ns) / 1e3 : c1.own_us - c0.own_us;
         printf("checks=%ld idle_seconds=%.3f idle_cpu_us=%.0f idle_cpu_us_stat=%.0f idle_child_cpu_us=%.0f cpu_us_per_check=%.2f cpu_us_per_check_stat=%.2f child_cpu_us_per_check=%.2f\n",
                checks, idle_seconds, own_us, c1.own_us - c0.own_us, c1.child_us - c0.child_us,

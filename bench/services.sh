@@ -59,7 +59,7 @@ for target in accept refused hang exec; do
     timeout=$check_timeout
     [ "$target" = exec ] && timeout=1
     mapfile -t args < <(service_args "$(how_of $target)" "$timeout")
-    SERVICES=$services IDLE_MS=$check_idle_ms CHECKS_STATUS="$work/svc-cpu-$target/status" \
+    SERVICES=$services IDLE_MS=$check_idle_ms CHECK_PERIOD_MS=$period_ms \
         "$work/driver" 0 "$release/readiness_listener" --status-file "$work/svc-cpu-$target/status" "${args[@]}" \
         > "$work/svc_cpu_$target.txt" 2> /dev/null
     if [ "$target" = exec ]; then
