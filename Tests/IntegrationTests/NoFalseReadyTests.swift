@@ -307,4 +307,33 @@ import Testing
         #expect(try supervisord.probe().status == 0)
         #expect(!supervisord.output.contains("supervisord was reloaded"), "\(supervisord.output)")
     }
+
+    /// Issue 23, case 5: after READY, start.sh runs again (and keeps
+    /// running) while its STARTING and RUNNING are lost to a one-event
+    /// buffer; the listener learns of the gap from the next event's
+    /// poolserial. supervisord shows another run: READY goes at once.
+    /// Before, the old run's READY stood until two TICKs had reconciled.
+    @Test func lostEventsTakeAStaleReadyAwayAtOnce() throws {
+        let supervisord = try Supervisord(
+            start: "dir=$(dirname \"$0\"); if [ -e \"$dir/ran\" ]; then exec sleep 1000; fi; touch \"$dir/ran\"; exit 0",
+            otherPrograms: 1, listenerSettings: ["buffer_size": "1"])
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook"))
+        // The listener has answered every event so far; stopped, it takes
+        // other1's STOPPING into its pipe, and the one-event buffer keeps
+        // only the last of what follows: other1's, start.sh's are lost.
+        let listener = try #require(supervisord.listenerPID)
+        #expect(staysIdle(listener, for: 1.5))
+        kill(listener, SIGSTOP)
+        _ = try supervisord.ctl("stop", "other1")
+        _ = try supervisord.ctl("start", "start")
+        _ = try supervisord.ctl("start", "other1")
+        #expect(eventually(within: 10) { (try? supervisord.state(of: "start")) == "RUNNING" && (try? supervisord.state(of: "other1")) == "RUNNING" })
+        #expect(eventually(within: 5) { supervisord.log.contains("overflowed") })
+        kill(listener, SIGCONT)
+        #expect(supervisord.logged("msg=\"reconciled with supervisord\" program=start from=EXITED to=NOT_SEEN reason=\"events lost\""),
+                "\(supervisord.output)")
+        #expect(!supervisord.output.contains("from=EXITED to=STARTING"), "start.sh's STARTING was not lost")
+        #expect(try supervisord.probe().status != 0)
+        #expect(eventually(within: 20) { supervisord.status?["state"] == "RUNNING" }, "\(supervisord.status?.values ?? [:])")
+    }
 }

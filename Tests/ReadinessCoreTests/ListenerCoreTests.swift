@@ -176,4 +176,29 @@ import Testing
         #expect(port.written.allSatisfy { $0.essentialFailure == nil })
         #expect(port.count("forgetting a recorded essential program's end: --essential no longer names that program") == 1)
     }
+
+    /// Events lost (a gap in the pool's serials) after READY: supervisord
+    /// showing another run of start.sh (its STARTING lost) takes READY away
+    /// at once, rather than two TICKs later; the same run keeps it.
+    @Test(arguments: [true, false])
+    func lostEventsTakeAStaleReadyAway(newRun: Bool) throws {
+        var core = try core(essential: nil)
+        var port = RecordingPort()
+        core.start(&port)
+        let start = { (serial: UInt64, state: ProcessState, from: ProcessState) in
+            ProcessStateEvent(serial: serial, state: state, processName: "start", groupName: "start", fromState: from, expected: state == .exited ? true : nil, pid: 5)
+        }
+        core.handle(header(2, pool: 2), .processState(start(2, .starting, .stopped)), &port)
+        core.handle(header(3, pool: 3), .processState(start(3, .running, .starting)), &port)
+        core.handle(header(4, pool: 4), .processState(start(4, .exited, .running)), &port)
+        #expect(Verdict.commonCheck(core.record).isReady)
+        if newRun {
+            port.programs = [NamedProcessInfo(group: "start", name: "start", info: .init(state: .running, start: 9, pid: 7))]
+        }
+        let other = ProcessStateEvent(serial: 9, state: .running, processName: "web", groupName: "web", fromState: .starting, pid: 8)
+        core.handle(header(9, pool: 9), .processState(other), &port)  // pool serials 5 to 8 lost
+        #expect(Verdict.commonCheck(core.record).isReady == !newRun)
+        #expect(core.record.state == (newRun ? .notSeen : .process(.exited)))
+        #expect(Verdict.commonCheck(port.written.last!).isReady == !newRun)
+    }
 }

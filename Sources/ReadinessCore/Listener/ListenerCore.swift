@@ -168,8 +168,10 @@ package struct ListenerCore: Sendable {
     }
 
     package mutating func handle<Port: ListenerPort & ~Copyable>(_ header: EventHeader, _ event: ListenerEvent, _ port: inout Port) {
+        var eventsLost = false
         if let current = header.poolSerial, let last = lastPoolSerial, current > last {
             if current - last > 1 {
+                eventsLost = true
                 essentialEventsMayBeLost = true
                 serviceEventsMayBeLost = true
             }
@@ -182,6 +184,10 @@ package struct ListenerCore: Sendable {
             port.log(.info, "supervisord was reloaded (the event pool started again): a new generation", [
                 ("poolserial", header.poolSerial.map { "\($0)" } ?? "unknown"),
             ])
+            port.write(record)
+        }
+        if eventsLost, tracker.readyMayBeStale, let transition = tracker.afterLostEvents(with: lookUpProgram(&port), at: port.now) {
+            logReconcile(transition, reason: "events lost", &port)
             port.write(record)
         }
         if shutdownAwaitsGeneration {

@@ -336,6 +336,21 @@ package struct ProgramTracker: Sendable {
         }
     }
 
+    /// Whether lost events could hide a newer run behind the recorded one:
+    /// it says exited as expected (READY), and a newer run would not be.
+    package var readyMayBeStale: Bool { record.state == .process(.exited) && record.expected == true }
+
+    /// Events were lost (a gap in the pool's serials): a recorded READY
+    /// stands only while supervisord shows that run. Another run (its
+    /// STARTING may be among the lost) sends the record back to NOT_SEEN at
+    /// once rather than at the TICKs; events or TICKs then tell what it is.
+    /// Returns the transition made, if any.
+    package mutating func afterLostEvents(with lookup: ProgramLookup, at time: Timestamp) -> Outcome? {
+        guard readyMayBeStale, case .found(_, let info) = lookup, !isSameRun(info) else { return nil }
+        disagreement = nil
+        return reset(at: time)
+    }
+
     private mutating func enterAbsent(at time: Timestamp) -> Outcome? {
         guard record.state != .absent else { return nil }
         let from = record.state
