@@ -34,6 +34,13 @@ package struct EssentialSpec: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The same for `GROUP:NAME`, as a recorded failure or a service names
+    /// its process; false for a text without the colon.
+    package func matches(process: String) -> Bool {
+        guard let colon = process.firstIndex(of: ":") else { return false }
+        return matches(processName: String(process[process.index(after: colon)...]), groupName: String(process[..<colon]))
+    }
+
     package var description: String {
         switch pattern {
         case .name(let name): name
@@ -69,10 +76,7 @@ package struct EssentialRule: Equatable, Sendable {
     }
 
     /// The same for `GROUP:NAME`, as a recorded failure names its program.
-    package func isEssential(_ program: String) -> Bool {
-        guard let colon = program.firstIndex(of: ":") else { return false }
-        return isEssential(processName: String(program[program.index(after: colon)...]), groupName: String(program[..<colon]))
-    }
+    package func isEssential(_ program: String) -> Bool { specs.contains { $0.matches(process: program) } }
 
     /// Whether an essential program entering `state` is gone for good.
     /// STOPPING and STOPPED are someone's decision (`supervisorctl stop`, a

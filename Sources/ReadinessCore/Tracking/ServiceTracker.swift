@@ -49,9 +49,7 @@ package struct ServiceTracker: Sendable {
 
     /// The spec a `GROUP:NAME` falls under, with its index.
     private func spec(forProcess process: String) -> (offset: Int, element: ServiceSpec)? {
-        let parts = process.split(separator: ":", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { return nil }
-        return specs.enumerated().first { $0.element.programs.matches(processName: parts[1], groupName: parts[0]) }
+        specs.enumerated().first { $0.element.programs.matches(process: process) }
     }
 
     /// How the service of `process` is checked.
