@@ -12,8 +12,9 @@ import ReadinessPlatform
 /// answering events until supervisord stops it.
 ///
 /// With `--http` the same loop also answers kubelet's httpGet probes from the
-/// record in memory: one poll over the event pipe and the HTTP sockets,
-/// events first, so no client can hold an event's answer back.
+/// record in memory, written before they are answered: one `EventLoop` over
+/// the event pipe, the notify socket, the checks, the hook and the HTTP
+/// sockets, where nothing blocks, so no client can hold an event's answer back.
 struct Listener: ~Copyable {
     private var core: ListenerCore
     private var io: ListenerIO
@@ -31,7 +32,8 @@ struct Listener: ~Copyable {
     private static let bindRetryMilliseconds: Int64 = 5000
     /// `--notify-socket`, bound when a service is `notify`.
     private let notifySocketPath: String
-    /// The checks of `tcp:` and `exec:` services.
+    /// The checks of `tcp:` and `exec:` services, for the runs RUNNING now
+    /// (the list rebuilt only after supervisord said something of a service).
     private var checks: ServiceChecks
     /// `core.services.runsChanged` when `checks` last learnt the runs.
     private var checkedRuns = -1
@@ -97,44 +99,63 @@ struct Listener: ~Copyable {
         guard send("READY\n") else { return 0 }
 
         var framer = EventFramer()
+        var loop = EventLoop()
+        followCommonCheck()
         while true {
-            if server.isEnabled && !server.isListening && Clock.monotonicMilliseconds() >= nextBindAttempt {
-                nextBindAttempt = Clock.monotonicMilliseconds() + Self.bindRetryMilliseconds
-                listen(&server, firstTry: bindAttempts == 0)
-                bindAttempts += 1
+            // Before the wait: what to watch and when to wake, nothing that
+            // changes the record.
+            var now = Clock.monotonicMilliseconds()
+            if server.isEnabled && !server.isListening {
+                if now >= nextBindAttempt {
+                    nextBindAttempt = now + Self.bindRetryMilliseconds
+                    listen(&server, firstTry: bindAttempts == 0)
+                    bindAttempts += 1
+                }
+                if !server.isListening { loop.wake(at: nextBindAttempt, for: .httpListener) }
             }
-            let now = Clock.monotonicMilliseconds()
             runHookIfDue(now: now)
-            startDueChecks()
-            var extras: [ProbeServer.Interest] = []
-            if notify.isBound { extras.append(ProbeServer.Interest(fd: notify.descriptor)) }
-            let probeAt = extras.count
-            if periodicProbe.outputDescriptor >= 0 { extras.append(ProbeServer.Interest(fd: periodicProbe.outputDescriptor)) }
-            extras += checks.interests(startingAt: extras.count)
-            let ready: ProbeServer.Readiness
+            if core.services.runsChanged != checkedRuns {
+                checkedRuns = core.services.runsChanged
+                checks.follow(core.services.checkable, now: now)
+            }
+            loop.watch(StandardStreams.inputDescriptor, as: .events)
+            if notify.isBound { loop.watch(notify.descriptor, as: .notify) }
+            periodicProbe.watch(in: &loop, now: now)
+            checks.watch(in: &loop, now: now)
+            server.watch(in: &loop)
+            let found: EventLoop.Found
             do {
-                let wake = [periodicProbe.wakeAt(now: now), checks.wakeAt(now: now)].compactMap { $0 }.min()
-                ready = try server.wait(forInputOn: StandardStreams.inputDescriptor, extras: extras, wake: wake)
+                found = try loop.wait()
             } catch {
                 log(.error, "cannot wait for events, datagrams, checks and HTTP probes", [("error", error.description)])
                 return 2
             }
-            if ready.input, let status = handleInput(&framer) { return status }
-            if notify.isBound, ready.extras[0] != 0 { receiveDatagrams(&notify) }
-            if periodicProbe.outputDescriptor >= 0, ready.extras[probeAt] != 0 { periodicProbe.readOutput() }
-            for result in checks.collect(ready.extras, now: Clock.monotonicMilliseconds()) {
+            // After it: every handler, then the record written once, then
+            // the probes answered from it.
+            now = Clock.monotonicMilliseconds()
+            if found.contains(.notify) { receiveDatagrams(&notify) }
+            if let problem = periodicProbe.follow(woken: found.contains(.hook), now: now) {
+                log(.error, "cannot run the hook for httpGet probes", [("hook", hookPath), ("error", problem)])
+            }
+            for result in checks.collect(found, now: now) + checks.startDue(now: now) {
                 core.checked(result.process, pid: result.pid, passed: result.passed, detail: result.detail, &io)
             }
-            // Events of this turn may have brought a new state: no answer
-            // gives the hook's verdict of the one before.
+            // The event last: the turn's one write, with everything else the
+            // turn learnt, comes before its RESULT.
+            var turnFinished = false
+            if found.contains(.events), let status = handleInput(&framer, turnFinished: &turnFinished) { return status }
+            if !turnFinished { core.finishTurn(&io) }
+            // This turn may have brought a new state: no answer gives the
+            // hook's verdict of the one before.
             followCommonCheck()
-            server.serve { ProbeEndpoint.Answers(record: core.record, hook: hookVerdict(), unwritten: io.writer.pendingError) }
+            server.serve(found) { ProbeEndpoint.Answers(record: core.record, hook: hookVerdict(), unwritten: io.writer.pendingError) }
         }
     }
 
-    /// Reads what supervisord sent and answers every complete event in it;
+    /// Reads what supervisord sent and answers every complete event in it,
+    /// each once the turn is finished (`turnFinished`: the record written);
     /// the exit status once the listener must end.
-    private mutating func handleInput(_ framer: inout EventFramer) -> Int32? {
+    private mutating func handleInput(_ framer: inout EventFramer, turnFinished: inout Bool) -> Int32? {
         let count: Int
         do {
             count = try framer.append(reading: StandardStreams.readStandardInput)
@@ -154,6 +175,8 @@ struct Listener: ~Copyable {
                 } catch {
                     core.unparseable(error, &io)
                 }
+                core.finishTurn(&io)
+                turnFinished = true
                 guard send("RESULT 2\nOKREADY\n") else { return 0 }
             }
         } catch {
@@ -189,27 +212,12 @@ struct Listener: ~Copyable {
         }
     }
 
-    /// Starts the checks that are due, for the runs RUNNING now (the list
-    /// rebuilt only after supervisord said something of a service).
-    private mutating func startDueChecks() {
-        let now = Clock.monotonicMilliseconds()
-        if core.services.runsChanged != checkedRuns {
-            checkedRuns = core.services.runsChanged
-            checks.follow(core.services.checkable, now: now)
-        }
-        for result in checks.startDue(now: now) {
-            core.checked(result.process, pid: result.pid, passed: result.passed, detail: result.detail, &io)
-        }
-    }
-
     /// With `--hook-interval`: starts the hook's run through readiness_probe
     /// when one is due, the common check passes and a hook is installed; at
     /// once when the common check has just started to pass, or passes for
-    /// another state (`followCommonCheck`). A run past its limit is killed
-    /// either way.
+    /// another state (`followCommonCheck`, at the end of the turn before).
     private mutating func runHookIfDue(now: Int64) {
         guard periodicProbe.isEnabled else { return }
-        followCommonCheck()
         let canRun = passing != nil && HookRunner(path: hookPath, timeoutMilliseconds: 0).usability() == .usable
         if let error = periodicProbe.advance(now: now, canRun: canRun) {
             log(.error, "cannot run the hook for httpGet probes", [("hook", hookPath), ("error", error)])

@@ -21,8 +21,11 @@ import Testing
             allProcessInfoCalls += 1
             return programs
         }
+        /// The last record written when supervisord was asked to shut down.
+        var writtenAtShutdown: StatusRecord?
         mutating func requestShutdown() -> String? {
             shutdownCalls += 1
+            writtenAtShutdown = written.last
             return shutdownAnswer
         }
         mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { signalAnswer }
@@ -64,14 +67,14 @@ import Testing
         var port = RecordingPort()
         core.start(&port)
         let fatal = ProcessStateEvent(serial: 2, state: .fatal, processName: "app", groupName: "app", fromState: .backoff)
-        core.handle(header(2, pool: 2), .processState(fatal), &port)
+        core.turn(header(2, pool: 2), .processState(fatal), &port)
         #expect(core.record.essentialFailure?.shutdown == .pending)
-        for tick in 3...12 { core.handle(header(UInt64(tick), pool: UInt64(tick)), .tick(when: tick), &port) }
+        for tick in 3...12 { core.turn(header(UInt64(tick), pool: UInt64(tick)), .tick(when: tick), &port) }
         #expect(port.shutdownCalls == 11)
         #expect(port.count("cannot shut supervisord down, trying again at every tick") == 1)
         #expect(core.record.essentialFailure?.shutdown == .pending)
         port.shutdownAnswer = nil
-        core.handle(header(13, pool: 13), .tick(when: 13), &port)
+        core.turn(header(13, pool: 13), .tick(when: 13), &port)
         #expect(core.record.essentialFailure?.shutdown == .requested)
         #expect(port.count("the shutdown went through after failing") == 1)
         #expect(port.written.last?.essentialFailure?.shutdown == .requested)
@@ -85,13 +88,13 @@ import Testing
         core.start(&port)
         let afterStart = port.allProcessInfoCalls
         #expect(afterStart >= 1)
-        core.handle(header(2, pool: 1), .tick(when: 5), &port)
-        core.handle(header(3, pool: 2), .tick(when: 10), &port)
-        core.handle(header(4, pool: 3), .tick(when: 15), &port)
+        core.turn(header(2, pool: 1), .tick(when: 5), &port)
+        core.turn(header(3, pool: 2), .tick(when: 10), &port)
+        core.turn(header(4, pool: 3), .tick(when: 15), &port)
         let steady = port.allProcessInfoCalls
-        core.handle(header(9, pool: 8), .tick(when: 20), &port)  // five events dropped before this one
+        core.turn(header(9, pool: 8), .tick(when: 20), &port)  // five events dropped before this one
         #expect(port.allProcessInfoCalls == steady + 1)
-        core.handle(header(10, pool: 9), .tick(when: 25), &port)
+        core.turn(header(10, pool: 9), .tick(when: 25), &port)
         #expect(port.allProcessInfoCalls == steady + 1)
         var noPoolSerials = try self.core()
         var other = RecordingPort()
@@ -109,14 +112,14 @@ import Testing
         var port = RecordingPort()
         core.start(&port)
         let exited = ProcessStateEvent(serial: 2, state: .exited, processName: "app", groupName: "app", fromState: .running, expected: false, pid: 5)
-        core.handle(header(2, pool: 2), .processState(exited), &port)
+        core.turn(header(2, pool: 2), .processState(exited), &port)
         #expect(core.record.essentialFailure?.shutdown == .dryRun)
         let running = ProcessStateEvent(serial: 3, state: .running, processName: "app", groupName: "app", fromState: .starting, pid: 6)
-        core.handle(header(3, pool: 3), .processState(running), &port)
+        core.turn(header(3, pool: 3), .processState(running), &port)
         #expect(core.record.essentialFailure == nil)
         var again = exited
         again.serial = 4
-        core.handle(header(4, pool: 4), .processState(again), &port)
+        core.turn(header(4, pool: 4), .processState(again), &port)
         #expect(port.count("essential program ended; dry run, supervisord is NOT shut down") == 2)
         #expect(port.shutdownCalls == 0)
     }
@@ -144,7 +147,7 @@ import Testing
         var port = RecordingPort()
         core.start(&port)
         #expect(port.shutdownCalls == 1)
-        core.handle(header(40, pool: 1), .tick(when: 5), &port)
+        core.turn(header(40, pool: 1), .tick(when: 5), &port)
         #expect(core.record.state == .process(.exited))
         #expect(core.record.essentialFailure?.program == "app:app")
         #expect(port.count("supervisord was reloaded (the event pool started again): a new generation") == 0)
@@ -160,7 +163,7 @@ import Testing
         core.start(&port)
         #expect(port.shutdownCalls == 0)
         let other = ProcessStateEvent(serial: 40, state: .running, processName: "web", groupName: "web", fromState: .starting, pid: 6)
-        core.handle(header(40, pool: poolSerial), .processState(other), &port)
+        core.turn(header(40, pool: poolSerial), .processState(other), &port)
         #expect((core.record.essentialFailure == nil) == reload)
         #expect(port.shutdownCalls == (reload ? 0 : 1))
     }
@@ -188,17 +191,62 @@ import Testing
         let start = { (serial: UInt64, state: ProcessState, from: ProcessState) in
             ProcessStateEvent(serial: serial, state: state, processName: "start", groupName: "start", fromState: from, expected: state == .exited ? true : nil, pid: 5)
         }
-        core.handle(header(2, pool: 2), .processState(start(2, .starting, .stopped)), &port)
-        core.handle(header(3, pool: 3), .processState(start(3, .running, .starting)), &port)
-        core.handle(header(4, pool: 4), .processState(start(4, .exited, .running)), &port)
+        core.turn(header(2, pool: 2), .processState(start(2, .starting, .stopped)), &port)
+        core.turn(header(3, pool: 3), .processState(start(3, .running, .starting)), &port)
+        core.turn(header(4, pool: 4), .processState(start(4, .exited, .running)), &port)
         #expect(Verdict.commonCheck(core.record).isReady)
         if newRun {
             port.programs = [NamedProcessInfo(group: "start", name: "start", info: .init(state: .running, start: 9, pid: 7))]
         }
         let other = ProcessStateEvent(serial: 9, state: .running, processName: "web", groupName: "web", fromState: .starting, pid: 8)
-        core.handle(header(9, pool: 9), .processState(other), &port)  // pool serials 5 to 8 lost
+        core.turn(header(9, pool: 9), .processState(other), &port)  // pool serials 5 to 8 lost
         #expect(Verdict.commonCheck(core.record).isReady == !newRun)
         #expect(core.record.state == (newRun ? .notSeen : .process(.exited)))
         #expect(Verdict.commonCheck(port.written.last!).isReady == !newRun)
+    }
+
+    /// One turn, one write: an event after a gap that both takes a stale
+    /// READY away (supervisord shows another run) and moves start.sh on
+    /// replaces the file once, at the turn's end, with its last state; a
+    /// turn that changes nothing replaces nothing.
+    @Test func aTurnWritesTheRecordOnceAtItsEnd() throws {
+        var core = try core(essential: nil)
+        var port = RecordingPort()
+        core.start(&port)
+        let start = { (serial: UInt64, state: ProcessState, from: ProcessState, pid: Int) in
+            ProcessStateEvent(serial: serial, state: state, processName: "start", groupName: "start", fromState: from, expected: state == .exited ? true : nil, pid: pid)
+        }
+        core.turn(header(2, pool: 2), .processState(start(2, .starting, .stopped, 5)), &port)
+        core.turn(header(3, pool: 3), .processState(start(3, .running, .starting, 5)), &port)
+        core.turn(header(4, pool: 4), .processState(start(4, .exited, .running, 5)), &port)
+        port.programs = [NamedProcessInfo(group: "start", name: "start", info: .init(state: .running, start: 9, pid: 7))]
+        let writes = port.written.count
+        core.handle(header(9, pool: 9), .processState(start(9, .running, .starting, 7)), &port)  // pool serials 5 to 8 lost
+        #expect(port.written.count == writes)
+        #expect(port.count("reconciled with supervisord") == 1)
+        core.finishTurn(&port)
+        #expect(port.written.count == writes + 1)
+        #expect(port.written.last == core.record)
+        #expect(core.record.state == .running && core.record.pid == 7)
+        let other = ProcessStateEvent(serial: 10, state: .running, processName: "web", groupName: "web", fromState: .starting, pid: 8)
+        core.turn(header(10, pool: 10), .processState(other), &port)
+        #expect(port.written.count == writes + 1)
+    }
+
+    /// An essential program's end is in the file before supervisord is asked
+    /// to shut down, so the probe answers ESSENTIAL_DOWN before any program
+    /// stops; the shutdown's step follows at the turn's end.
+    @Test func anEssentialEndIsWrittenBeforeTheShutdown() throws {
+        var core = try core()
+        var port = RecordingPort()
+        port.shutdownAnswer = nil
+        core.start(&port)
+        let fatal = ProcessStateEvent(serial: 2, state: .fatal, processName: "app", groupName: "app", fromState: .backoff)
+        core.handle(header(2, pool: 2), .processState(fatal), &port)
+        #expect(port.shutdownCalls == 1)
+        #expect(port.writtenAtShutdown?.essentialFailure?.program == "app:app")
+        #expect(port.writtenAtShutdown?.essentialFailure?.shutdown == .pending)
+        core.finishTurn(&port)
+        #expect(port.written.last?.essentialFailure?.shutdown == .requested)
     }
 }

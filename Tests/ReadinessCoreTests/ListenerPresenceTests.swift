@@ -110,14 +110,14 @@ import Testing
         #expect(port.written.last?.listenerLock == true)
         #expect(port.written.last?.heartbeat == false)
         let header = { (serial: UInt64) in EventHeader(eventName: "TICK_5", serial: serial, poolSerial: serial) }
-        core.handle(header(1), .tick(when: 5), &port)
+        core.turn(header(1), .tick(when: 5), &port)
         #expect(port.written.last?.heartbeat == true)
         #expect(port.heartbeats.isEmpty, "the first TICK wrote the file")
         // Every later TICK either writes a changed record (the reconcile
         // confirms supervisord's answer at the second) or refreshes the file.
         for serial in UInt64(2)...5 {
             let (writes, beats) = (port.written.count, port.heartbeats.count)
-            core.handle(header(serial), .tick(when: Int(serial) * 5), &port)
+            core.turn(header(serial), .tick(when: Int(serial) * 5), &port)
             #expect(port.written.count + port.heartbeats.count == writes + beats + 1)
         }
         #expect(port.heartbeats.count >= 2)

@@ -104,14 +104,14 @@ let time = Timestamp(millisecondsSinceEpoch: 1_795_387_133_000)
 
     /// Only the states whose details no event carries ask supervisord for them.
     @Test(arguments: ProcessState.allCases)
-    func followUpOfATransition(to state: ProcessState) {
-        let expected: ProgramTracker.FollowUp = [.exited, .fatal, .backoff].contains(state) ? .fetchDetailsThenWrite : .write
-        #expect(ProgramTracker.Outcome.transition(from: .running, to: .process(state), gap: nil).followUp == expected)
-        #expect(ProgramTracker.Outcome.transition(from: .starting, to: .process(state), gap: .stopped).followUp == expected)
+    func detailsAfterATransition(to state: ProcessState) {
+        let expected = [.exited, .fatal, .backoff].contains(state)
+        #expect(ProgramTracker.Outcome.transition(from: .running, to: .process(state), gap: nil).needsDetails == expected)
+        #expect(ProgramTracker.Outcome.transition(from: .starting, to: .process(state), gap: .stopped).needsDetails == expected)
     }
 
-    @Test func eventsThatChangeNothingOnlyRetryAPendingWrite() {
-        #expect(ProgramTracker.Outcome.otherProgram.followUp == .retryPendingWrite)
-        #expect(ProgramTracker.Outcome.duplicate.followUp == .retryPendingWrite)
+    @Test func eventsThatChangeNothingAskNothing() {
+        #expect(!ProgramTracker.Outcome.otherProgram.needsDetails)
+        #expect(!ProgramTracker.Outcome.duplicate.needsDetails)
     }
 }

@@ -330,12 +330,12 @@ import Testing
         let asked = port.allProcessInfoCalls
         // supervisord started it; the STARTING event is still queued.
         port.programs = [program("start", .exited, start: 1), program("redis", .starting, start: 5, pid: 50)]
-        core.receive(datagram: Array("READY=1".utf8), length: 7, sender: 50, ancestry: [50, 1], passedDescriptors: 0, &port)
+        core.turn(datagram: Array("READY=1".utf8), length: 7, sender: 50, ancestry: [50, 1], passedDescriptors: 0, &port)
         #expect(port.allProcessInfoCalls == asked + 1)
         #expect(core.record.services[0].signal == .ready)
         #expect(!core.record.services[0].ready)
-        core.handle(header(2), .processState(ProcessStateEvent(serial: 2, state: .starting, processName: "redis", groupName: "redis", fromState: .stopped)), &port)
-        core.handle(header(3), .processState(ProcessStateEvent(serial: 3, state: .running, processName: "redis", groupName: "redis", fromState: .starting, pid: 50)), &port)
+        core.turn(header(2), .processState(ProcessStateEvent(serial: 2, state: .starting, processName: "redis", groupName: "redis", fromState: .stopped)), &port)
+        core.turn(header(3), .processState(ProcessStateEvent(serial: 3, state: .running, processName: "redis", groupName: "redis", fromState: .starting, pid: 50)), &port)
         #expect(core.record.services[0].ready)
         #expect(port.written.last?.services[0].ready == true)
         #expect(port.count("service ready") == 1)
@@ -348,7 +348,7 @@ import Testing
         core.start(&port)
         let asked = port.allProcessInfoCalls
         for _ in 0..<1000 {
-            core.receive(datagram: Array("READY=1".utf8), length: 7, sender: 66, ancestry: [66, 1], passedDescriptors: 0, &port)
+            core.turn(datagram: Array("READY=1".utf8), length: 7, sender: 66, ancestry: [66, 1], passedDescriptors: 0, &port)
         }
         #expect(!core.record.services[0].ready)
         // The clock of the recording port stands still: the budget's burst, no more.
@@ -357,9 +357,9 @@ import Testing
         // One line per kind: not attributed once asked, pushed out of the held ones.
         #expect(port.count("dropped a notify message") == 2)
         for _ in 0..<10 {
-            core.receive(datagram: Array("READY=1".utf8), length: 9000, sender: 50, ancestry: [50], passedDescriptors: 0, &port)
-            core.receive(datagram: Array("READY=1".utf8), length: 7, sender: 50, ancestry: [50], passedDescriptors: 2, &port)
-            core.receive(datagram: Array("READY=1".utf8), length: 7, sender: nil, ancestry: [], passedDescriptors: 0, &port)
+            core.turn(datagram: Array("READY=1".utf8), length: 9000, sender: 50, ancestry: [50], passedDescriptors: 0, &port)
+            core.turn(datagram: Array("READY=1".utf8), length: 7, sender: 50, ancestry: [50], passedDescriptors: 2, &port)
+            core.turn(datagram: Array("READY=1".utf8), length: 7, sender: nil, ancestry: [], passedDescriptors: 0, &port)
         }
         // And once each for too large and without credentials, once for the descriptors.
         #expect(port.count("dropped a notify message") == 4)
@@ -386,11 +386,11 @@ import Testing
         core.start(&port)
         // supervisord (pid 1 here) named by the run.
         port.ancestries = [1: [1]]
-        core.receive(datagram: Array("MAINPID=1".utf8), length: 9, sender: 50, ancestry: [50, 1], passedDescriptors: 0, &port)
+        core.turn(datagram: Array("MAINPID=1".utf8), length: 9, sender: 50, ancestry: [50, 1], passedDescriptors: 0, &port)
         #expect(core.record.services[0].mainPID == nil)
         #expect(port.count("refused a MAINPID: it is not the service's run nor a descendant of it") == 1)
         port.ancestries = [51: [51, 50, 1]]
-        core.receive(datagram: Array("MAINPID=51".utf8), length: 10, sender: 50, ancestry: [50, 1], passedDescriptors: 0, &port)
+        core.turn(datagram: Array("MAINPID=51".utf8), length: 10, sender: 50, ancestry: [50, 1], passedDescriptors: 0, &port)
         #expect(core.record.services[0].mainPID == 51)
         #expect(port.count("refused a MAINPID: it is not the service's run nor a descendant of it") == 1)
     }

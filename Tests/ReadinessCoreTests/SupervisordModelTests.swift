@@ -342,7 +342,7 @@ struct SupervisordModel: ListenerPort {
         let crash = crashes ? Int.random(in: 0..<30, using: &random) : 1
         note("deliver \(head.header.serial)/\(head.header.poolSerial ?? 0)\(crash == 0 ? " (killed before writing)" : crash == 2 ? " (killed before answering)" : "")")
         writesLost = crash == 0
-        core.handle(head.header, head.event, &self)
+        core.turn(head.header, head.event, &self)
         writesLost = false
         if updateUndecided && crash != 0 {
             updateUndecided = false

@@ -11,21 +11,21 @@ import Testing
         try BackgroundCommand.start(arguments: ["/bin/sh", "-c", script], environment: environment, timeoutMilliseconds: timeoutMilliseconds)
     }
 
-    /// Polls the output and the exit until the command ends or its deadline
-    /// passes; also the longest a single `readOutput` took.
+    /// Drives the command as the listener's loop does: polls its output and
+    /// exit until `wakeAt`, then `step`, until it ends; also the longest a
+    /// single `step` took.
     static func run(_ command: consuming BackgroundCommand) -> (ended: BackgroundCommand.Ended, longestReadMilliseconds: Int64) {
         var command = command
         var longest: Int64 = 0
         while true {
             let now = Clock.monotonicMilliseconds()
-            if now >= command.killAt { return (command.kill(), longest) }
             var fds = [
                 pollfd(fd: command.outputDescriptor, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: command.exitDescriptor, events: Int16(POLLIN), revents: 0),
             ]
-            guard poll(&fds, 2, Int32(command.wakeAt(now: now) - now)) > 0 || command.exitUnwatched else { continue }
+            let woken = poll(&fds, 2, Int32(max(0, command.wakeAt(now: now) - now))) > 0
             let before = Clock.monotonicMilliseconds()
-            let ended = command.readOutput()
+            let ended = command.step(woken: woken, now: before)
             longest = max(longest, Clock.monotonicMilliseconds() - before)
             if let ended { return (ended, longest) }
         }
@@ -119,7 +119,7 @@ import Testing
         #expect(hanging.0, "pidfd_open was not refused")
         #expect(hanging.1.termination == .timedOut)
         #expect(Self.text(hanging.1.outputTail) == "bye\n")
-        #expect(hanging.2 < 200, "a readOutput took \(hanging.2) ms")
+        #expect(hanging.2 < 200, "a step took \(hanging.2) ms")
         #expect(hanging.3 < 2000, "ended after \(hanging.3) ms")
         #expect(hanging.4)
         #expect(quitting.0)

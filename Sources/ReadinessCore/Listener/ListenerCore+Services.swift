@@ -34,19 +34,15 @@ extension ListenerCore {
     /// A PROCESS_STATE event, for the services.
     mutating func applyToServices<Port: ListenerPort & ~Copyable>(_ event: ProcessStateEvent, _ port: inout Port) {
         guard !configuration.services.isEmpty else { return }
-        let before = services.services
         if let change = services.apply(event, at: port.now) { logChanges([change], reason: "event", &port) }
         redeliverHeld(&port)
-        if services.services != before { port.write(record) }
     }
 
     /// After events may have been lost: what supervisord has now.
     mutating func reconcileServices<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         guard !configuration.services.isEmpty, let programs = port.allProcessInfo() else { return }
         serviceEventsMayBeLost = false
-        let before = services.services
         logChanges(services.learn(programs, at: port.now), reason: "reconcile", &port)
-        if services.services != before { port.write(record) }
     }
 
     /// Held datagrams, tried again now that a run may be known; those held
@@ -63,7 +59,6 @@ extension ListenerCore {
                 ("sender_pid", "\(message.sender)"), ("held_ms", "\(ServiceTracker.holdMilliseconds)"),
             ])
         }
-        if !delivered.isEmpty || !expired.isEmpty { port.write(record) }
     }
 
     /// One datagram from the notify socket. `sender` is its SCM_CREDENTIALS
@@ -88,7 +83,6 @@ extension ListenerCore {
         }
         guard let sender else { return drop("it carries no sender credentials", kind: "anonymous", sender: nil, at: now, &port) }
         let mainPIDAncestry = message.mainPID.map { port.ancestry(of: $0) } ?? []
-        let before = services.services
         var delivery = services.deliver(message, from: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, at: now)
         // Only a process of supervisord's can be a service's run; /proc
         // tells for a sender still alive (not for one already gone).
@@ -112,7 +106,6 @@ extension ListenerCore {
             }
             if let change { logChanges([change], reason: "notify", &port) }
             redeliverHeld(&port)
-            if services.services != before { port.write(record) }
         case .unattributed where !ofSupervisord:
             drop("its sender is not a process of supervisord's", kind: "stranger", sender: sender, at: now, &port)
         case .unattributed where refreshed && !ancestry.isEmpty:
@@ -129,11 +122,9 @@ extension ListenerCore {
 
     /// A check's result for the run `pid` of `process`.
     package mutating func checked<Port: ListenerPort & ~Copyable>(_ process: String, pid: Int, passed: Bool, detail: String, _ port: inout Port) {
-        let before = services.services
         if let change = services.checked(process, pid: pid, passed: passed, detail: detail, at: port.now) {
             logChanges([change], reason: "check", &port)
         }
-        if services.services != before { port.write(record) }
     }
 
     /// Logs a `MAINPID=` not taken (throttled: any process of the service's may send one).

@@ -87,6 +87,11 @@ package struct ListenerCore: Sendable {
     /// A resumed essential failure whose shutdown waits for the first event
     /// to confirm the generation: after a reload it is not this one's.
     private var shutdownAwaitsGeneration = false
+    /// The record as last handed to the port: handlers only change the
+    /// record, and `finishTurn` writes it when it differs from this.
+    private var written: StatusRecord?
+    /// A TICK_5 came in this turn: the heartbeat is due even if nothing changed.
+    private var tickThisTurn = false
 
     package init(configuration: ListenerConfiguration, tracker: ProgramTracker, at time: Timestamp) {
         self.configuration = configuration
@@ -112,6 +117,7 @@ package struct ListenerCore: Sendable {
     /// line with what no queued event can contradict, writes it (so that "no
     /// file" means "the listener never ran"), and finishes a shutdown a
     /// previous listener of this generation recorded but did not complete.
+    /// A turn of its own: it ends with `finishTurn`.
     package mutating func start<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         switch tracker.resumption {
         case .fresh, .resumed:
@@ -140,7 +146,6 @@ package struct ListenerCore: Sendable {
             port.log(.warning, "forgetting a recorded essential program's end: --essential no longer names that program", [("program", failure.program)])
             tracker.forgetEssentialFailure()
         }
-        port.write(record)
         // A supervisord that is shutting down restarts no listener: a resumed
         // failure of this generation is a shutdown not completed. Whether the
         // generation is this one, supervisord showing the recorded run says
@@ -153,6 +158,30 @@ package struct ListenerCore: Sendable {
             }
         }
         reconcileEssential(reason: "start-up", &port)
+        finishTurn(&port)
+    }
+
+    /// Ends a loop turn, after every handler of it and before any probe of
+    /// it is answered, so the file and `/readyz` say the same: the record
+    /// written if it changed, else the heartbeat after a TICK_5, else a
+    /// failed write tried again. Handlers only change the record, so a turn
+    /// replaces the file once at most (and once before supervisord is asked
+    /// to shut down, `shutDownSupervisord`). A turn handles one event at
+    /// most: supervisord sends the next only after the RESULT.
+    package mutating func finishTurn<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        if !writeIfChanged(&port) {
+            if tickThisTurn { port.heartbeat(record) } else { port.retryPendingWrite(record) }
+        }
+        tickThisTurn = false
+    }
+
+    /// Writes the record if it differs from the last one written; whether it did.
+    private mutating func writeIfChanged<Port: ListenerPort & ~Copyable>(_ port: inout Port) -> Bool {
+        let current = record
+        guard current != written else { return false }
+        port.write(current)
+        written = current
+        return true
     }
 
     private mutating func resumeShutdown<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
@@ -164,7 +193,6 @@ package struct ListenerCore: Sendable {
     /// A frame that could not be parsed: logged, acknowledged, nothing changes.
     package mutating func unparseable<Port: ListenerPort & ~Copyable>(_ error: EventError, _ port: inout Port) {
         port.log(.error, "ignored an event that cannot be parsed", [("error", error.description)])
-        port.retryPendingWrite(record)
     }
 
     package mutating func handle<Port: ListenerPort & ~Copyable>(_ header: EventHeader, _ event: ListenerEvent, _ port: inout Port) {
@@ -184,11 +212,9 @@ package struct ListenerCore: Sendable {
             port.log(.info, "supervisord was reloaded (the event pool started again): a new generation", [
                 ("poolserial", header.poolSerial.map { "\($0)" } ?? "unknown"),
             ])
-            port.write(record)
         }
         if eventsLost, tracker.readyMayBeStale, let transition = tracker.afterLostEvents(with: lookUpProgram(&port), at: port.now) {
             logReconcile(transition, reason: "events lost", &port)
-            port.write(record)
         }
         if shutdownAwaitsGeneration {
             shutdownAwaitsGeneration = false
@@ -198,10 +224,9 @@ package struct ListenerCore: Sendable {
         case .tick(let when):
             if serviceEventsMayBeLost { reconcileServices(&port) }
             redeliverHeld(&port)
-            let before = record
             if let transition = tracker.tick(with: lookUpProgram(&port), queuedAt: when, at: port.now) { logReconcile(transition, reason: "tick", &port) }
             heartbeat = true
-            if record != before { port.write(record) } else { port.heartbeat(record) }
+            tickThisTurn = true
             if record.essentialFailure?.shutdown == .pending {
                 shutDownSupervisord(&port)
             } else {
@@ -210,13 +235,9 @@ package struct ListenerCore: Sendable {
         case .supervisorStopping:
             if tracker.supervisordStopping() {
                 port.log(.info, "supervisord is stopping (shutdown or reload): the current run no longer counts", [("serial", "\(header.serial)")])
-                port.write(record)
-            } else {
-                port.retryPendingWrite(record)
             }
         case .other(let name):
             port.log(.warning, "ignored an event of a type the listener does not follow", [("event", name), ("serial", "\(header.serial)")])
-            port.retryPendingWrite(record)
         case .processState(let change):
             apply(change, poolSerial: header.poolSerial, &port)
             if tracker.applyEssential(change, rule: configuration.essential, at: port.now) { essentialEnded(reason: "event", &port) }
@@ -248,15 +269,7 @@ package struct ListenerCore: Sendable {
             fields.append(("serial", "\(change.serial)"))
             port.log(.info, "transition", fields)
         }
-        switch outcome.followUp {
-        case .retryPendingWrite:
-            port.retryPendingWrite(record)
-        case .write:
-            port.write(record)
-        case .fetchDetailsThenWrite:
-            learnDetails(&port)
-            port.write(record)
-        }
+        if outcome.needsDetails { learnDetails(&port) }
     }
 
     /// The followed program as supervisord knows it, by its real GROUP:NAME:
@@ -308,7 +321,7 @@ package struct ListenerCore: Sendable {
     }
 
     /// The first essential program's end, just recorded in the tracker:
-    /// write it, say it, shut down (or, in a dry run, say what would be done).
+    /// say it, write it and shut down (or, in a dry run, say what would be done).
     private mutating func essentialEnded<Port: ListenerPort & ~Copyable>(reason: String, _ port: inout Port) {
         guard let recorded = record.essentialFailure else { return }
         if recorded.state == .exited || recorded.state == .fatal, case .info(let info) = port.processInfo(recorded.program) {
@@ -316,7 +329,6 @@ package struct ListenerCore: Sendable {
         }
         let dryRun = configuration.essentialDryRun
         if dryRun { tracker.markEssentialShutdown(.dryRun) }
-        port.write(record)
         let failure = record.essentialFailure ?? recorded
         port.log(.error, dryRun ? "essential program ended; dry run, supervisord is NOT shut down" : "essential program ended, shutting supervisord down", [
             ("program", failure.program), ("state", failure.state.rawValue),
@@ -332,7 +344,10 @@ package struct ListenerCore: Sendable {
     /// is graceful: every program gets its stopsignal and stopwaitsecs. When
     /// both fail it stays pending and the next TICK tries again; the reason is
     /// logged when it first fails or changes, and once more when it works.
+    /// The record is written first: the probe answers ESSENTIAL_DOWN before
+    /// any program is stopped.
     private mutating func shutDownSupervisord<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        _ = writeIfChanged(&port)
         guard let rpcFailure = port.requestShutdown() else {
             port.log(.info, "asked supervisord to shut down (supervisor.shutdown)", [])
             finishShutdown(.requested, &port)
@@ -358,6 +373,5 @@ package struct ListenerCore: Sendable {
         if shutdownFailure != nil { port.log(.info, "the shutdown went through after failing", [("step", step.rawValue)]) }
         shutdownFailure = nil
         tracker.markEssentialShutdown(step)
-        port.write(record)
     }
 }

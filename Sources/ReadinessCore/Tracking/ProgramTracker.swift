@@ -95,26 +95,15 @@ package struct ProgramTracker: Sendable {
         /// recorded when it differs from the event's `from_state`: events were lost.
         case transition(from: RecordedState, to: RecordedState, gap: RecordedState?)
 
-        /// What the listener does next: the one place that decides which
-        /// states need supervisord's details (exit status after EXITED, spawn
-        /// error after FATAL or BACKOFF), which no event carries.
-        package var followUp: FollowUp {
+        /// Whether the listener asks supervisord for what no event carries
+        /// (`learnDetails`): the one place that decides which states need it
+        /// (exit status after EXITED, spawn error after FATAL or BACKOFF).
+        package var needsDetails: Bool {
             switch self {
-            case .otherProgram, .duplicate: .retryPendingWrite
-            case .transition(_, .process(.exited), _), .transition(_, .process(.fatal), _), .transition(_, .process(.backoff), _):
-                .fetchDetailsThenWrite
-            case .transition: .write
+            case .transition(_, .process(.exited), _), .transition(_, .process(.fatal), _), .transition(_, .process(.backoff), _): true
+            case .otherProgram, .duplicate, .transition: false
             }
         }
-    }
-
-    /// The listener's work after an event, as `Outcome.followUp` decides it.
-    package enum FollowUp: Equatable, Sendable {
-        /// The record did not change: write it only if an earlier write failed.
-        case retryPendingWrite
-        case write
-        /// Ask supervisord for what the event lacks (`learnDetails`), then write.
-        case fetchDetailsThenWrite
     }
 
     /// How the listener's start related to the record it found.

@@ -8,9 +8,9 @@ import CReadiness
 /// same to a command that hangs. (A process that leaves the group with
 /// `setsid` escapes this; the probe's `HookRunner` is a subreaper for that.)
 ///
-/// The loop polls `outputDescriptor` and `exitDescriptor` for POLLIN, calls
-/// `readOutput()` when either is ready, and `kill()` at `killAt`. Nothing
-/// here blocks. (Without a pidfd, on kernels before 5.3, an exit is seen
+/// The loop polls `outputDescriptor` and `exitDescriptor` for POLLIN, and
+/// after each wait calls `step`: it reads when either is ready and kills at
+/// `killAt`. Nothing here blocks. (Without a pidfd, on kernels before 5.3, an exit is seen
 /// when the output ends, if the command has exited by then; else nothing is
 /// left to poll and the loop comes back at `killAt`: a command that closed
 /// its output early, or whose background child holds the pipe, is ended
@@ -117,6 +117,14 @@ package struct BackgroundCommand {
     /// exit is unwatched, so that an exit is not taken for a hang.
     package func wakeAt(now: Int64) -> Int64 {
         exitUnwatched ? min(killAt, now + Self.exitLookMilliseconds) : killAt
+    }
+
+    /// One turn of the loop for it: reads when the wait found its output or
+    /// exit ready (`woken`), or when nothing shows its exit, and kills it
+    /// past `killAt`; how it ended, once it has.
+    package mutating func step(woken: Bool, now: Int64) -> Ended? {
+        if woken || exitUnwatched, let ended = readOutput() { return ended }
+        return now >= killAt ? kill() : nil
     }
 
     /// Takes what the command wrote (a bounded amount per call, so endless

@@ -5,7 +5,7 @@ package import ReadinessCore
 /// (`--hook-interval`): through readiness_probe, so with exactly the exec
 /// probe's containment (own process group, deadline, output tail, every
 /// descendant killed) and verdict. The probe runs as a `BackgroundCommand`
-/// whose output the listener's poll loop watches: nothing here blocks.
+/// whose output the listener's `EventLoop` watches: nothing here blocks.
 package struct PeriodicProbe: ~Copyable {
     private let arguments: [String]
     private var schedule: HookSchedule
@@ -38,22 +38,19 @@ package struct PeriodicProbe: ~Copyable {
 
     package var isEnabled: Bool { !arguments[0].isEmpty }
 
-    /// What to poll for the running probe, or -1: its output, and once that
-    /// ended (a probe that closed it early), its exit.
-    package var outputDescriptor: Int32 {
+    /// Watches the running probe this turn (its output, and once that ended,
+    /// a probe that closed it early, its exit), and wakes the loop, asked
+    /// after `advance` in the same turn: at a running probe's limit, the next
+    /// run, or (when none can start) an interval from `now` to look again;
+    /// never at a moment already past for something not done this turn
+    /// (`HookSchedule`). Nothing when disabled.
+    package func watch(in loop: inout EventLoop, now: Int64) {
+        guard isEnabled else { return }
         switch running {
-        case .some(let command): command.outputDescriptor >= 0 ? command.outputDescriptor : command.exitDescriptor
-        case .none: -1
+        case .some(let command): loop.watch(command.outputDescriptor >= 0 ? command.outputDescriptor : command.exitDescriptor, as: .hook)
+        case .none: break
         }
-    }
-
-    /// When the loop must wake, asked after `advance` in the same turn: a
-    /// running probe's limit, the next run, or (when none can start) an
-    /// interval from `now` to look again; never a moment already past for
-    /// something not done this turn (`HookSchedule`). Nil when disabled.
-    package func wakeAt(now: Int64) -> Int64? {
-        guard isEnabled else { return nil }
-        return schedule.wakeAt(now: now, runningUntil: running?.wakeAt(now: now), canRun: canRun)
+        loop.wake(at: schedule.wakeAt(now: now, runningUntil: running?.wakeAt(now: now), canRun: canRun), for: .hook)
     }
 
     /// Forgets the latest verdict and runs again as soon as asked: the
@@ -64,19 +61,12 @@ package struct PeriodicProbe: ~Copyable {
         schedule.runAtOnce()
     }
 
-    /// Kills a run past its limit (whether or not one could start now),
-    /// then starts one if `canRun` (the common check passes and a hook is
-    /// installed) and one is due; an error to log if something went wrong.
+    /// Starts a run if `canRun` (the common check passes and a hook is
+    /// installed), none is going on and one is due; an error to log if it
+    /// cannot start.
     package mutating func advance(now: Int64, canRun: Bool) -> String? {
-        var problem: String?
-        if running?.exitUnwatched == true { readOutput() }
-        if let killAt = running?.killAt, now >= killAt, let overdue = running.take() {
-            let ended = overdue.kill()
-            finish(ended)
-            if ended.termination == .timedOut { problem = "readiness_probe ran past \(runLimitMilliseconds) ms and was killed" }
-        }
         self.canRun = canRun
-        guard running == nil, schedule.startsRun(now: now, canRun: canRun) else { return problem }
+        guard running == nil, schedule.startsRun(now: now, canRun: canRun) else { return nil }
         do throws(BackgroundCommand.StartFailure) {
             running = try BackgroundCommand.start(arguments: arguments, timeoutMilliseconds: runLimitMilliseconds)
         } catch {
@@ -84,17 +74,20 @@ package struct PeriodicProbe: ~Copyable {
             return "cannot run readiness_probe: \(error)"
         }
         runEpoch = epoch
-        return problem
+        return nil
     }
 
-    /// Reads what the probe printed; at its end, takes its verdict.
-    package mutating func readOutput() {
-        guard var current = running.take() else { return }
-        if let ended = current.readOutput() {
-            finish(ended)
-        } else {
+    /// After the loop's wait (`woken`: it found the run's output or exit
+    /// ready): reads what the probe printed, kills a run past its limit,
+    /// and at its end takes its verdict; an error to log if it was killed.
+    package mutating func follow(woken: Bool, now: Int64) -> String? {
+        guard var current = running.take() else { return nil }
+        guard let ended = current.step(woken: woken, now: now) else {
             running = consume current
+            return nil
         }
+        finish(ended)
+        return ended.termination == .timedOut ? "readiness_probe ran past \(runLimitMilliseconds) ms and was killed" : nil
     }
 
     private mutating func finish(_ ended: BackgroundCommand.Ended) {

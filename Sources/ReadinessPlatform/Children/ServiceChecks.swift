@@ -5,7 +5,8 @@ package import ReadinessCore
 /// loop: a non-blocking connect, or a contained command (own process group,
 /// deadline, output tail, no process left), at most one at a time per
 /// service, the first as soon as its run is RUNNING, then every period.
-/// Nothing here blocks: the loop polls `interests` and hands back what it found.
+/// Nothing here blocks: the loop watches what `watch` gives it and hands back
+/// what it found.
 package struct ServiceChecks {
     private enum Running {
         case tcp(TCPConnect, deadline: Int64)
@@ -18,8 +19,6 @@ package struct ServiceChecks {
         let check: ServiceCheck
         var nextAt: Int64
         var running: Running?
-        /// Where its descriptors sit in the last `interests`.
-        var interestIndices: [Int] = []
     }
 
     /// A finished check, for `ListenerCore.checked`.
@@ -98,46 +97,33 @@ package struct ServiceChecks {
         }
     }
 
-    /// The descriptors to poll for the running checks.
-    package mutating func interests(startingAt offset: Int) -> [ProbeServer.Interest] {
-        var fds: [ProbeServer.Interest] = []
-        for index in slots.indices {
-            slots[index].interestIndices = []
-            switch slots[index].running {
-            case .tcp(let connect, _):
-                slots[index].interestIndices.append(offset + fds.count)
-                fds.append(ProbeServer.Interest(fd: connect.descriptor, forOutput: true))
+    /// Watches the running checks' descriptors this turn, each tagged with
+    /// its slot, and wakes the loop for the next due check or a running
+    /// one's deadline (sooner for a command whose exit it cannot watch).
+    /// A due check is started after the wait (`startDue`), so its moment
+    /// may be `now`: the wait then returns at once.
+    package func watch(in loop: inout EventLoop, now: Int64) {
+        for (index, slot) in slots.enumerated() {
+            switch slot.running {
+            case .tcp(let connect, let deadline):
+                loop.watch(connect.descriptor, forOutput: true, as: .check(index))
+                loop.wake(at: deadline, for: .check(index))
             case .exec(let command):
-                for fd in [command.outputDescriptor, command.exitDescriptor] where fd >= 0 {
-                    slots[index].interestIndices.append(offset + fds.count)
-                    fds.append(ProbeServer.Interest(fd: fd))
-                }
+                for fd in [command.outputDescriptor, command.exitDescriptor] where fd >= 0 { loop.watch(fd, as: .check(index)) }
+                loop.wake(at: command.wakeAt(now: now), for: .check(index))
             case nil:
-                break
+                loop.wake(at: slot.nextAt, for: .check(index))
             }
         }
-        return fds
     }
 
-    /// When the loop must wake: the next due check or a running one's
-    /// deadline (sooner for a command whose exit it cannot watch).
-    package func wakeAt(now: Int64) -> Int64? {
-        slots.map { slot in
-            switch slot.running {
-            case .tcp(_, let deadline): deadline
-            case .exec(let command): command.wakeAt(now: now)
-            case nil: slot.nextAt
-            }
-        }.min()
-    }
-
-    /// What the poll found (`revents`, indexed as `interests` placed them),
-    /// and the deadlines that passed: the checks that ended.
-    package mutating func collect(_ revents: [Int16], now: Int64) -> [Result] {
+    /// What the loop's wait found (as `watch` tagged it), and the deadlines
+    /// that passed: the checks that ended.
+    package mutating func collect(_ found: EventLoop.Found, now: Int64) -> [Result] {
         var results: [Result] = []
         for index in slots.indices {
             guard let running = slots[index].running else { continue }
-            let woken = slots[index].interestIndices.contains { $0 < revents.count && revents[$0] != 0 }
+            let woken = found.contains(.check(index))
             let slot = slots[index]
             switch running {
             case .tcp(let connect, let deadline):
@@ -153,10 +139,7 @@ package struct ServiceChecks {
                                           detail: "\(slot.check.target): no answer within \(Verdict.seconds(timing.timeoutMilliseconds)) s"))
                 }
             case .exec(var command):
-                var ended: BackgroundCommand.Ended?
-                if woken || command.exitUnwatched { ended = command.readOutput() }
-                if ended == nil, now >= command.killAt { ended = command.kill() }
-                if let ended {
+                if let ended = command.step(woken: woken, now: now) {
                     slots[index].running = nil
                     results.append(Result(process: slot.process, pid: slot.pid, passed: ended.termination == .exited(0), detail: Self.describe(ended, timing: timing)))
                 } else {

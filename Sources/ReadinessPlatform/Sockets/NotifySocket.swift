@@ -6,7 +6,7 @@ import CReadiness
 /// The kernel attaches each sender's pid to every datagram (SO_PASSCRED),
 /// which is how a message is tied to a program; descriptors a sender passes
 /// along are closed on arrival, as systemd does with unwanted ones. The
-/// socket is non-blocking and close-on-exec, for the listener's poll loop.
+/// socket is non-blocking and close-on-exec, for the listener's event loop.
 /// Closing it leaves the path in place: a restarted listener rebinds it.
 /// (No deinit: Embedded Swift cannot run one of a ~Copyable type declared in
 /// another module; the owner calls `close()`.)

@@ -3,7 +3,7 @@ package import ReadinessCore
 
 /// The listener's HTTP server for kubelet's httpGet probes: a listening
 /// socket and a bounded set of connections, one request each, all
-/// non-blocking, polled together with supervisord's event pipe.
+/// non-blocking, watched by the listener's `EventLoop` with its other sources.
 ///
 /// Hostile clients cost little and delay nothing: a connection lives at most
 /// `connectionMilliseconds` from its accept, its request head is capped at
@@ -33,13 +33,11 @@ package struct ProbeServer: ~Copyable {
         let deadline: Int64
         var received: [UInt8] = []
         var phase = Phase.reading
-        var revents: Int16 = 0
     }
 
     /// -1 when disabled (no `--http`) or not bound yet.
     private var socket: Int32 = -1
     private let address: ListenAddress?
-    private var listenRevents: Int16 = 0
     /// Oldest first.
     private var connections: [Connection] = []
 
@@ -73,65 +71,27 @@ package struct ProbeServer: ~Copyable {
         return fd
     }
 
-    /// A descriptor `wait` also watches: for input (or its end), or for a
-    /// non-blocking connect to complete.
-    package struct Interest {
-        package var fd: Int32
-        package var forOutput: Bool
-
-        package init(fd: Int32, forOutput: Bool = false) {
-            self.fd = fd
-            self.forOutput = forOutput
+    /// Watches the listening socket and every connection this turn, and
+    /// wakes the loop at the oldest connection's deadline.
+    package func watch(in loop: inout EventLoop) {
+        if socket >= 0 { loop.watch(socket, as: .httpListener) }
+        for (index, connection) in connections.enumerated() {
+            let forOutput = if case .writing = connection.phase { true } else { false }
+            loop.watch(connection.fd, forOutput: forOutput, as: .httpConnection(index))
         }
+        loop.wake(at: connections.first?.deadline, for: .httpConnection(0))
     }
 
-    /// What a `wait` found ready.
-    package struct Readiness {
-        /// The event input is readable, or at its end.
-        package var input: Bool
-        /// The `revents` of each extra descriptor, in the order given.
-        package var extras: [Int16]
-    }
-
-    /// Waits until `input` is readable (or at its end), one of `extras` is
-    /// ready for what it asks, a connection needs work, or the monotonic
-    /// clock reaches `wake`. With nothing to poll but `input` it returns at
-    /// once, input ready, and the caller's read blocks as it always did.
-    package mutating func wait(forInputOn input: Int32, extras: [Interest] = [], wake: Int64? = nil) throws(Errno) -> Readiness {
-        guard socket >= 0 || !connections.isEmpty || !extras.isEmpty || wake != nil else { return Readiness(input: true, extras: []) }
-        var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
-        for extra in extras { fds.append(pollfd(fd: extra.fd, events: Int16(extra.forOutput ? POLLOUT : POLLIN), revents: 0)) }
-        let first = fds.count
-        if socket >= 0 { fds.append(pollfd(fd: socket, events: Int16(POLLIN), revents: 0)) }
-        for connection in connections {
-            let events = if case .writing = connection.phase { Int16(POLLOUT) } else { Int16(POLLIN) }
-            fds.append(pollfd(fd: connection.fd, events: events, revents: 0))
-        }
-        let now = Clock.monotonicMilliseconds()
-        let deadlines = connections.map { $0.deadline } + (wake.map { [$0] } ?? [])
-        let timeout = deadlines.map { max(0, $0 - now) }.min().map { Int32(clamping: $0) } ?? -1
-        _ = try system_poll(&fds, timeout)
-        var index = first
-        if socket >= 0 {
-            listenRevents = fds[index].revents
-            index += 1
-        }
-        for position in connections.indices {
-            connections[position].revents = fds[index + position].revents
-        }
-        return Readiness(input: fds[0].revents != 0, extras: fds[1..<first].map { $0.revents })
-    }
-
-    /// Does what the last `wait` found: closes expired connections, reads,
-    /// answers, drains, accepts. `answers` is asked only for a complete
-    /// request, after the events that were waiting were handled.
-    package mutating func serve(answers: () -> ProbeEndpoint.Answers) {
+    /// Does what the loop's wait found (`found`, as `watch` tagged it):
+    /// closes expired connections, reads, answers, drains, accepts.
+    /// `answers` is asked only for a complete request, at the end of the
+    /// turn, once every event that was waiting is handled and written.
+    package mutating func serve(_ found: EventLoop.Found, answers: () -> ProbeEndpoint.Answers) {
         let now = Clock.monotonicMilliseconds()
         var kept: [Connection] = []
         kept.reserveCapacity(connections.count)
-        for var connection in connections {
-            if connection.revents != 0 { advance(&connection, answers: answers) }
-            connection.revents = 0
+        for (index, var connection) in connections.enumerated() {
+            if found.contains(.httpConnection(index)) { advance(&connection, answers: answers) }
             if isFinished(connection) || now >= connection.deadline {
                 try? system_close(connection.fd)
             } else {
@@ -139,8 +99,7 @@ package struct ProbeServer: ~Copyable {
             }
         }
         connections = kept
-        if listenRevents != 0 { accept(now: now, answers: answers) }
-        listenRevents = 0
+        if found.contains(.httpListener) { accept(now: now, answers: answers) }
     }
 
     private func isFinished(_ connection: Connection) -> Bool {

@@ -1,6 +1,6 @@
 import CReadiness
 
-/// A TCP connect check (`tcp:HOST:PORT`) that never blocks the poll loop:
+/// A TCP connect check (`tcp:HOST:PORT`) that never blocks the event loop:
 /// `start` begins a non-blocking connect; the loop polls `descriptor` for
 /// POLLOUT until the check's deadline, then calls `finish()` for the result
 /// or `cancel()` past the deadline. Either closes the socket, which is all a
