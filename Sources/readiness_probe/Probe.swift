@@ -186,7 +186,7 @@ struct Report {
                     entry.set("service", service.name)
                     entry.set("process", service.process)
                     entry.set("check", service.kind.rawValue)
-                    entry.set("state", service.absent ? "ABSENT" : service.state?.rawValue ?? "NOT_SEEN")
+                    entry.set("state", service.stateName)
                     entry.set("pid", service.run)
                     entry.set("ready", service.ready)
                     entry.set("since", service.since?.description)

@@ -163,7 +163,7 @@ extension ListenerCore {
                 ])
             } else {
                 port.log(.warning, "service not ready", [
-                    ("service", service.name), ("check", service.kind.rawValue), ("state", service.state?.rawValue ?? "NOT_SEEN"),
+                    ("service", service.name), ("check", service.kind.rawValue), ("state", service.stateName),
                     ("learnt_from", reason), ("why", service.notReadyReason),
                 ])
             }

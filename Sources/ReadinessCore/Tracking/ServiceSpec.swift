@@ -60,10 +60,22 @@ package enum ServiceCheck: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .notify: "notify"
         case .running: "running"
-        case .tcp(let host, let port): host.contains(":") ? "tcp:[\(host)]:\(port)" : "tcp:\(host):\(port)"
+        case .tcp(let host, let port): "tcp:\(Self.address(host, port))"
         case .exec(let command): "exec:\(command)"
         }
     }
+
+    /// `tcp 127.0.0.1:8080`, as check results name it.
+    package var target: String {
+        switch self {
+        case .tcp(let host, let port): "tcp \(Self.address(host, port))"
+        case .exec: "exec"
+        case .notify, .running: kind.rawValue
+        }
+    }
+
+    /// `HOST:PORT`, an IPv6 host in brackets.
+    private static func address(_ host: String, _ port: UInt16) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// One `--service PROGRAM=HOW`: which programs, and how their readiness is known.

@@ -64,6 +64,10 @@ package struct ServiceState: Equatable, Sendable {
         return parts.count == 2 && parts[0] == parts[1] ? String(parts[0]) : process
     }
 
+    /// Its state as the status file and `--explain` spell it: ABSENT when
+    /// supervisord has no such program, NOT_SEEN before any word of it.
+    package var stateName: String { absent ? "ABSENT" : state?.rawValue ?? "NOT_SEEN" }
+
     /// The rule: RUNNING, and this run's signal or checks say so.
     var isReadyNow: Bool {
         guard state == .running, run != nil else { return false }
@@ -128,7 +132,7 @@ extension ServiceState {
         text.write(" check=")
         text.write(string: kind.rawValue)
         text.write(" state=")
-        text.write(string: absent ? "ABSENT" : state?.rawValue ?? "NOT_SEEN")
+        text.write(string: stateName)
         text.write(" ready=")
         text.write(orUnknown: ready)
         text.write(" since=")

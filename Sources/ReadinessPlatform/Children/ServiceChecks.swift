@@ -161,17 +161,6 @@ package struct ServiceChecks {
     }
 }
 
-extension ServiceCheck {
-    /// `tcp 127.0.0.1:8080`, as check results name it.
-    var target: String {
-        switch self {
-        case .tcp(let host, let port): host.contains(":") ? "tcp [\(host)]:\(port)" : "tcp \(host):\(port)"
-        case .exec: "exec"
-        case .notify, .running: kind.rawValue
-        }
-    }
-}
-
 extension String {
     /// `connection refused` from strerror's `Connection refused`.
     var lowercasedFirst: String {
