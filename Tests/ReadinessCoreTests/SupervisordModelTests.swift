@@ -20,7 +20,9 @@ import Testing
 /// update` of the listener's own section (a new pool, nothing restarted);
 /// histories with and without XML-RPC.
 ///
-/// Invariants, after every step, on the status file as the probe reads it:
+/// Invariants, after every step and at every write (so also between the
+/// sub-steps of a reload, an update or a crash), on the status file as the
+/// probe reads it:
 /// 1. READY only for a run that exited with an expected status, in the
 ///    current generation (for ABSENT: a generation without the program).
 ///    The one window allowed: without XML-RPC, when the old listener never
@@ -117,6 +119,8 @@ struct SupervisordModel: ListenerPort {
     var updateUndecided = false
 
     // The checks' own state.
+    /// The first invariant broken at a write (`write`), reported after the step.
+    var writeFailure: String?
     var matchedTruth = -1
     var forgotten = false
     var finishedRun: Int?
@@ -145,7 +149,7 @@ struct SupervisordModel: ListenerPort {
         if startFirst && startConfigured { spawn() }
         startListener()
         if !startFirst && startConfigured && state == .stopped && laststart == 0 { spawn() }
-        if let failure = check() { return failure }
+        if let failure = writeFailure ?? check() { return failure }
         for _ in 0..<Int.random(in: 20...60, using: &random) {
             stepCount += 1
             switch Int.random(in: 0..<100, using: &random) {
@@ -157,7 +161,7 @@ struct SupervisordModel: ListenerPort {
             case 50..<51: updateListener()
             default: deliver()
             }
-            if let failure = check() { return failure }
+            if let failure = writeFailure ?? check() { return failure }
         }
         return converge()
     }
@@ -170,7 +174,7 @@ struct SupervisordModel: ListenerPort {
             tick()
             while !buffer.isEmpty {
                 deliver(crashes: false)
-                if let failure = check() { return failure }
+                if let failure = writeFailure ?? check() { return failure }
             }
         }
         guard let file else { return "no status file after the stream went quiet" }
@@ -406,6 +410,9 @@ struct SupervisordModel: ListenerPort {
         guard !writesLost else { return }
         file = try! StatusRecord.parse(record.encoded)
         note("write \(record.state.rawValue) pid=\(record.pid ?? 0) run_start=\(record.runStart ?? 0) stopping=\(record.supervisordStopping)")
+        // At every write, so also between the sub-steps of a reload, an
+        // update or a crash, not only after the step.
+        if writeFailure == nil, let failure = check() { writeFailure = "at a write: \(failure)" }
     }
 
     mutating func retryPendingWrite(_ record: StatusRecord) {}
@@ -423,7 +430,9 @@ struct SupervisordModel: ListenerPort {
         let latest = runs.indices.last.flatMap { runs[$0].generation == generation ? $0 : nil }
         let recordedRun = file.pid.flatMap { pid in runs.firstIndex { $0.pid == pid } } ?? file.runStart.flatMap { start in runs.firstIndex { $0.start == start } }
         if [0, 101, 102].contains(verdict.code.rawValue), let recordedRun, recordedRun == latest { finishedRun = recordedRun }
-        if verdict.code.rawValue == 100, let finishedRun, finishedRun == latest {
+        // (Without XML-RPC, the first event after an update starts afresh:
+        // the allowance `updateUndecided` stands for, until that turn ends.)
+        if verdict.code.rawValue == 100, let finishedRun, finishedRun == latest, !updateUndecided {
             return "100 after a finished answer for run \(finishedRun), still supervisord's latest: \(verdict.line)"
         }
         let window = !xmlrpc && !reloadRecorded && !eventSinceReload
