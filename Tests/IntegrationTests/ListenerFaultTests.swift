@@ -45,7 +45,7 @@ final class TmpfsMount {
         #expect(eventually { supervisord.output.contains("msg=\"status file written again\"") })
         // The lock the listener holds beside the file (issue 23).
         // Listed once the listener sits idle: mid-write, its temporary file is there too.
-        #expect(staysIdle(pid_t(try #require(try supervisord.pid(of: "readiness_listener"))), for: 1.5))
+        #expect(try supervisord.listenerSitsIdle())
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness").sorted() == ["status", "status.lock"])
         #expect(try supervisord.state(of: "readiness_listener") == "RUNNING")
         #expect(!supervisord.log.contains("UNKNOWN"))
@@ -65,7 +65,7 @@ final class TmpfsMount {
             return status["state"] == "EXITED" && serial > Int(first["serial"] ?? "") ?? .max
         })
         // Listed once the listener sits idle: mid-write, its temporary file is there too.
-        #expect(staysIdle(pid_t(try #require(try supervisord.pid(of: "readiness_listener"))), for: 1.5))
+        #expect(try supervisord.listenerSitsIdle())
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["status", "status.lock"])
         #expect(!supervisord.output.contains("cannot write the status file"))
     }
@@ -86,7 +86,7 @@ final class TmpfsMount {
             return status["state"] == "EXITED" && serial > Int(first["serial"] ?? "") ?? .max
         })
         // Listed once the listener sits idle: mid-write, its temporary file is there too.
-        #expect(staysIdle(pid_t(try #require(try supervisord.pid(of: "readiness_listener"))), for: 1.5))
+        #expect(try supervisord.listenerSitsIdle())
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["status", "status.lock"])
         #expect(StatusFile(path: "\(moved)/status")?["serial"] == first["serial"], "the moved directory is left as it was")
         #expect(!supervisord.output.contains("cannot write the status file"))
@@ -135,7 +135,7 @@ final class TmpfsMount {
         #expect(supervisord.logged("No space left on device (ENOSPC)"))
         // No temporary file; only the lock file, taken before the write and let go when it failed.
         // Listed once the listener sits idle: mid-write, its temporary file is there too.
-        #expect(staysIdle(pid_t(try #require(try supervisord.pid(of: "readiness_listener"))), for: 1.5))
+        #expect(try supervisord.listenerSitsIdle())
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness") == ["status.lock"])
         #expect(try supervisord.state(of: "readiness_listener") == "RUNNING")
 
@@ -144,7 +144,7 @@ final class TmpfsMount {
         #expect(status["expected"] == "0")
         // The lock the listener holds beside the file (issue 23).
         // Listed once the listener sits idle: mid-write, its temporary file is there too.
-        #expect(staysIdle(pid_t(try #require(try supervisord.pid(of: "readiness_listener"))), for: 1.5))
+        #expect(try supervisord.listenerSitsIdle())
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(mount.path)/readiness").sorted() == ["status", "status.lock"])
         #expect(try supervisord.probe().status == 101)
     }

@@ -82,6 +82,12 @@ extension Supervisord {
         guard let index = words.firstIndex(of: "pid") else { return nil }
         return Int(words[index + 1].trimmingCharacters(in: CharacterSet(charactersIn: ",")))
     }
+
+    /// Whether the listener, by the pid supervisord gives, sits idle for
+    /// 1.5 s (`staysIdle`): every event answered, no write in flight.
+    func listenerSitsIdle() throws -> Bool {
+        staysIdle(pid_t(try #require(try pid(of: "readiness_listener"))), for: 1.5)
+    }
 }
 
 /// Services against a real supervisord: readiness known from sd_notify
