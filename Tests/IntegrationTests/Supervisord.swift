@@ -1,203 +1,6 @@
 import Foundation
 import Testing
 
-/// Where the repository, the built binaries and the test virtualenv are.
-enum Paths {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
-    /// The built products; `READINESS_BIN_DIR` points the tests at other builds (release).
-    static let binaries = ProcessInfo.processInfo.environment["READINESS_BIN_DIR"] ?? "\(repository)/.build/debug"
-    static let listener = "\(binaries)/readiness_listener"
-    /// The SwiftPM debug build, which alone has the listener's test hooks
-    /// (READINESS_TEST_SHUTDOWN_DELAY_MS): the release binaries do not ship them.
-    static let debugListener = "\(repository)/.build/debug/readiness_listener"
-    static let probe = "\(binaries)/readiness_probe"
-    /// The program that runs the built binaries when they are not for this
-    /// machine: `READINESS_EMULATOR` (an absolute path, `make test-arm64` sets
-    /// qemu-aarch64-static), or nil to run them directly.
-    static let emulator = ProcessInfo.processInfo.environment["READINESS_EMULATOR"].flatMap { $0.isEmpty ? nil : $0 }
-
-    /// The command line that runs `executable`: behind the emulator when it is
-    /// one of the built binaries and there is one. Child spawns through this;
-    /// a test handing the probe to a shell or to Python splices it in.
-    static func command(_ executable: String) -> [String] {
-        guard let emulator, executable.hasPrefix("\(binaries)/") else { return [executable] }
-        return [emulator, executable]
-    }
-    /// supervisord and supervisorctl: `.venv` (4.3.0), or a matrix run's
-    /// virtualenv named by `READINESS_SUPERVISOR_VENV`.
-    static let venv = "\(ProcessInfo.processInfo.environment["READINESS_SUPERVISOR_VENV"] ?? "\(repository)/.venv")/bin"
-}
-
-/// The supervisord the tests run, checked once against the version a matrix
-/// run asked for (`READINESS_SUPERVISOR_VERSION`), so a wrong virtualenv fails
-/// every test that starts supervisord instead of passing for another version.
-enum SupervisordVersion {
-    struct Mismatch: Error, CustomStringConvertible { let description: String }
-
-    static let checked: Result<String, Mismatch> = {
-        let answer = (try? run("\(Paths.venv)/supervisord", ["--version"]))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        let wanted = ProcessInfo.processInfo.environment["READINESS_SUPERVISOR_VERSION"]
-        guard !answer.isEmpty, wanted == nil || wanted == answer else {
-            let said = answer.isEmpty ? "cannot be run (make the virtualenv first)" : "says \(answer)"
-            return .failure(Mismatch(description: "\(Paths.venv)/supervisord --version \(said); the run asked for \(wanted ?? "any version")"))
-        }
-        print("integration tests run supervisord \(answer) from \(Paths.venv)")
-        return .success(answer)
-    }()
-}
-
-/// The result of running a command to completion.
-struct Completed {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var seconds: Double
-}
-
-/// A scratch directory removed when the test ends.
-final class ScratchDirectory {
-    let path: String
-
-    init() {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("rdy-\(UUID().uuidString.prefix(8))").path
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    /// Writes an executable file (mode 0755 unless told otherwise). The
-    /// descriptor is close-on-exec: a child spawned meanwhile by a test running
-    /// in parallel must not inherit it, or exec of the file fails with ETXTBSY.
-    @discardableResult
-    func script(_ name: String, _ body: String, mode: Int = 0o755) -> String {
-        executable(name, Array(body.utf8), mode: mode)
-    }
-
-    /// Writes `bytes` as an executable file, close-on-exec as `script` does.
-    @discardableResult
-    func executable(_ name: String, _ bytes: [UInt8], mode: Int = 0o755) -> String {
-        let file = "\(path)/\(name)"
-        unlink(file)
-        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        precondition(fd >= 0, "cannot create \(file)")
-        var written = 0
-        while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            precondition(count > 0, "cannot write \(file)")
-            written += count
-        }
-        close(fd)
-        chmod(file, mode_t(mode))
-        return file
-    }
-
-    func write(_ name: String, _ text: String) -> String {
-        let file = "\(path)/\(name)"
-        try! FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try! text.write(toFile: file, atomically: false, encoding: .utf8)
-        return file
-    }
-}
-
-/// A child process with stdin from /dev/null (or a file) and stdout and stderr
-/// appended to files, so no pipe can fill up. Spawned and reaped here rather
-/// than through Foundation.Process, whose exit monitoring is not reliable on Linux.
-final class Child {
-    let pid: pid_t
-    private(set) var exitStatus: Int32?
-
-    init(_ executable: String, _ arguments: [String], stdout: String, stderr: String, stdin: String = "/dev/null",
-         environment: [String: String]? = nil, newProcessGroup: Bool = false) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        var all = sigset_t()
-        sigemptyset(&none)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        if newProcessGroup {
-            flags |= Int32(POSIX_SPAWN_SETPGROUP)
-            posix_spawnattr_setpgroup(&attributes, 0)
-        }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
-        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-        let command = Paths.command(executable)
-        let argv = (command + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup($0) } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
-        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO) }
-        self.pid = pid
-    }
-
-    /// Reaps the child if it has exited; true once it has.
-    @discardableResult
-    func poll() -> Bool {
-        if exitStatus != nil { return true }
-        var status: Int32 = 0
-        guard waitpid(pid, &status, WNOHANG) == pid else { return false }
-        exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return true
-    }
-
-    var isRunning: Bool { !poll() }
-
-    /// Waits for the exit; an exit by signal N is reported as 128+N.
-    @discardableResult
-    func wait(seconds: Double = 60) -> Int32? {
-        _ = eventually(within: seconds, poll)
-        return exitStatus
-    }
-
-    /// Waits `seconds` as given, unscaled: for a timeout that is itself
-    /// under test (kubelet's timeoutSeconds), not a bound on something that
-    /// must happen.
-    func wait(exactly seconds: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !poll() && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        _ = poll()
-        return exitStatus
-    }
-
-    func signal(_ signal: Int32) { if !poll() { kill(pid, signal) } }
-
-    /// SIGTERM, then SIGKILL after `grace` seconds.
-    func stop(grace: Double = 15) {
-        signal(SIGTERM)
-        if wait(seconds: grace) == nil {
-            signal(SIGKILL)
-            wait()
-        }
-    }
-}
-
-/// Runs a command to completion, stdout and stderr captured.
-func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: String = "/dev/null") throws -> Completed {
-    let scratch = ScratchDirectory()
-    let started = Date()
-    let child = try Child(executable, arguments, stdout: "\(scratch.path)/out", stderr: "\(scratch.path)/err", stdin: stdin, environment: environment)
-    let status = child.wait(seconds: 120) ?? -1
-    return Completed(
-        status: status,
-        stdout: (try? String(contentsOfFile: "\(scratch.path)/out", encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOfFile: "\(scratch.path)/err", encoding: .utf8)) ?? "",
-        seconds: Date().timeIntervalSince(started))
-}
-
 /// The status file as a dictionary of its last value per key (history lines collected apart).
 struct StatusFile {
     var values: [String: String]
@@ -478,11 +281,31 @@ final class Supervisord {
     deinit { stop() }
 }
 
-/// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
-func startTicks(of pid: pid_t) -> UInt64? {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let close = text.lastIndex(of: ")")
-    else { return nil }
-    let fields = text[text.index(after: close)...].split(separator: " ")
-    return fields.count > 19 ? UInt64(fields[19]) : nil
+extension Supervisord {
+    /// What the probe says, on stdout when ready and stderr when not.
+    func probeLine(_ arguments: [String] = []) throws -> String {
+        let answer = try probe(arguments)
+        return (answer.stdout + answer.stderr).trimmingCharacters(in: .newlines)
+    }
+
+    /// Waits until the probe's line is `line` (exactly), or starts with it when `prefix`.
+    func probeSays(_ line: String, prefix: Bool = false, within seconds: Double = 30) -> Bool {
+        eventually(within: seconds) {
+            let said = (try? probeLine()) ?? ""
+            return prefix ? said.hasPrefix(line) : said == line
+        }
+    }
+
+    /// The pid supervisord gives for `program`.
+    func pid(of program: String) throws -> Int? {
+        let words = try ctl("status", program).stdout.split(separator: " ", omittingEmptySubsequences: true)
+        guard let index = words.firstIndex(of: "pid") else { return nil }
+        return Int(words[index + 1].trimmingCharacters(in: CharacterSet(charactersIn: ",")))
+    }
+
+    /// Whether the listener, by the pid supervisord gives, sits idle for
+    /// 1.5 s (`staysIdle`): every event answered, no write in flight.
+    func listenerSitsIdle() throws -> Bool {
+        staysIdle(pid_t(try #require(try pid(of: "readiness_listener"))), for: 1.5)
+    }
 }
