@@ -143,8 +143,9 @@ struct Listener: ~Copyable {
             // The event last: the turn's one write, with everything else the
             // turn learnt, comes before its RESULT.
             var turnFinished = false
-            if found.contains(.events), let status = handleInput(&framer, turnFinished: &turnFinished) { return status }
+            let status = found.contains(.events) ? handleInput(&framer, turnFinished: &turnFinished) : nil
             if !turnFinished { core.finishTurn(&io) }
+            if let status { return status }
             // This turn may have brought a new state: no answer gives the
             // hook's verdict of the one before.
             followCommonCheck()

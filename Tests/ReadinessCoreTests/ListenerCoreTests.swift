@@ -21,11 +21,13 @@ import Testing
             allProcessInfoCalls += 1
             return programs
         }
-        /// The last record written when supervisord was asked to shut down.
+        /// The last record written, and the retries asked, when supervisord was asked to shut down.
         var writtenAtShutdown: StatusRecord?
+        var retriesAtShutdown = 0
         mutating func requestShutdown() -> String? {
             shutdownCalls += 1
             writtenAtShutdown = written.last
+            retriesAtShutdown = retries
             return shutdownAnswer
         }
         mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { signalAnswer }
@@ -38,7 +40,8 @@ import Testing
             return nil
         }
         mutating func write(_ record: StatusRecord) { written.append(record) }
-        mutating func retryPendingWrite(_ record: StatusRecord) {}
+        var retries = 0
+        mutating func retryPendingWrite(_ record: StatusRecord) { retries += 1 }
         var heartbeats: [StatusRecord] = []
         mutating func heartbeat(_ record: StatusRecord) { heartbeats.append(record) }
         mutating func log(_ level: LogLine.Level, _ message: String, _ fields: [(String, String)]) { logged.append((level, message, fields)) }
@@ -248,5 +251,35 @@ import Testing
         #expect(port.writtenAtShutdown?.essentialFailure?.shutdown == .pending)
         core.finishTurn(&port)
         #expect(port.written.last?.essentialFailure?.shutdown == .requested)
+    }
+
+    /// A turn that changes nothing: after an event, a failed write is tried
+    /// again (the port retries only if one failed); after a TICK_5, the
+    /// heartbeat; after datagrams, checks or HTTP requests alone, nothing,
+    /// so a flood of requests drives no writes. Before a shutdown retried
+    /// at a TICK, the write is tried again too.
+    @Test func aTurnThatChangesNothing() throws {
+        var core = try core()
+        var port = RecordingPort()
+        core.start(&port)
+        for tick in 2...3 { core.turn(header(UInt64(tick), pool: UInt64(tick)), .tick(when: tick * 5), &port) }
+        let (writes, beats, retries) = (port.written.count, port.heartbeats.count, port.retries)
+        core.finishTurn(&port)
+        #expect(port.retries == retries)
+        let other = ProcessStateEvent(serial: 4, state: .running, processName: "web", groupName: "web", fromState: .starting, pid: 8)
+        core.turn(header(4, pool: 4), .processState(other), &port)
+        #expect(port.retries == retries + 1)
+        core.turn(header(5, pool: 5), .tick(when: 25), &port)
+        #expect(port.heartbeats.count == beats + 1)
+        #expect(port.retries == retries + 1)
+        #expect(port.written.count == writes)
+
+        let fatal = ProcessStateEvent(serial: 6, state: .fatal, processName: "app", groupName: "app", fromState: .backoff)
+        core.turn(header(6, pool: 6), .processState(fatal), &port)
+        #expect(core.record.essentialFailure?.shutdown == .pending)
+        let before = port.retries
+        core.turn(header(7, pool: 7), .tick(when: 35), &port)
+        #expect(port.shutdownCalls == 2)
+        #expect(port.retriesAtShutdown == before + 1)
     }
 }

@@ -49,10 +49,17 @@ import Testing
     }
 
     /// A wake-up already past (a due check, started after the wait) returns
-    /// at once rather than blocking on the descriptors.
+    /// at once rather than blocking on the descriptors (which a byte ends
+    /// five seconds later, should the wait block).
     @Test func aWakeUpAlreadyPastReturnsAtOnce() throws {
         let (readEnd, writeEnd) = try pipe()
         defer { for fd in [readEnd, writeEnd] { close(fd) } }
+        let written = DispatchSemaphore(value: 0)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 5) {
+            _ = write(writeEnd, "x", 1)
+            written.signal()
+        }
+        defer { written.wait() }
         var loop = EventLoop()
         loop.watch(readEnd, as: .events)
         loop.wake(at: Clock.monotonicMilliseconds() - 1000, for: .check(0))

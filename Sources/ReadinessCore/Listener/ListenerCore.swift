@@ -92,6 +92,9 @@ package struct ListenerCore: Sendable {
     private var written: StatusRecord?
     /// A TICK_5 came in this turn: the heartbeat is due even if nothing changed.
     private var tickThisTurn = false
+    /// An event came in this turn: a failed write is tried again then (not
+    /// on every HTTP request or check, which a flood could drive).
+    private var eventThisTurn = false
 
     package init(configuration: ListenerConfiguration, tracker: ProgramTracker, at time: Timestamp) {
         self.configuration = configuration
@@ -163,16 +166,22 @@ package struct ListenerCore: Sendable {
 
     /// Ends a loop turn, after every handler of it and before any probe of
     /// it is answered, so the file and `/readyz` say the same: the record
-    /// written if it changed, else the heartbeat after a TICK_5, else a
-    /// failed write tried again. Handlers only change the record, so a turn
-    /// replaces the file once at most (and once before supervisord is asked
-    /// to shut down, `shutDownSupervisord`). A turn handles one event at
-    /// most: supervisord sends the next only after the RESULT.
+    /// written if it changed, else the heartbeat after a TICK_5, else (after
+    /// an event) a failed write tried again. Handlers only change the
+    /// record, so a turn replaces the file once at most (and once before
+    /// supervisord is asked to shut down, `shutDownSupervisord`). A turn
+    /// handles one event at most: supervisord sends the next only after the
+    /// RESULT.
     package mutating func finishTurn<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         if !writeIfChanged(&port) {
-            if tickThisTurn { port.heartbeat(record) } else { port.retryPendingWrite(record) }
+            if tickThisTurn {
+                port.heartbeat(record)
+            } else if eventThisTurn {
+                port.retryPendingWrite(record)
+            }
         }
         tickThisTurn = false
+        eventThisTurn = false
     }
 
     /// Writes the record if it differs from the last one written; whether it did.
@@ -193,9 +202,11 @@ package struct ListenerCore: Sendable {
     /// A frame that could not be parsed: logged, acknowledged, nothing changes.
     package mutating func unparseable<Port: ListenerPort & ~Copyable>(_ error: EventError, _ port: inout Port) {
         port.log(.error, "ignored an event that cannot be parsed", [("error", error.description)])
+        eventThisTurn = true
     }
 
     package mutating func handle<Port: ListenerPort & ~Copyable>(_ header: EventHeader, _ event: ListenerEvent, _ port: inout Port) {
+        eventThisTurn = true
         var eventsLost = false
         if let current = header.poolSerial, let last = lastPoolSerial, current > last {
             if current - last > 1 {
@@ -347,7 +358,7 @@ package struct ListenerCore: Sendable {
     /// The record is written first: the probe answers ESSENTIAL_DOWN before
     /// any program is stopped.
     private mutating func shutDownSupervisord<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        _ = writeIfChanged(&port)
+        if !writeIfChanged(&port) { port.retryPendingWrite(record) }
         guard let rpcFailure = port.requestShutdown() else {
             port.log(.info, "asked supervisord to shut down (supervisor.shutdown)", [])
             finishShutdown(.requested, &port)

@@ -4,7 +4,9 @@ import CReadiness
 /// descriptor tagged with whose it is, and when the loop must wake at the
 /// latest, and for whom; `wait` sleeps until a descriptor is ready or the
 /// earliest wake-up, and says by tag what it found. No other part of the
-/// listener polls, so no source can hold the others' turn back.
+/// listener waits on these sources, so none can hold the others' turn back
+/// (an XML-RPC call inside a handler waits on its own socket, bounded by
+/// its timeout).
 package struct EventLoop {
     /// Whose a descriptor or a wake-up is.
     package enum Source: Equatable, Sendable {
