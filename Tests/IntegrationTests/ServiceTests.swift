@@ -236,7 +236,9 @@ enum Notifier {
             programs: [Notifier.program("app", ["wait:@SCRATCH@/go", "fds:READY=1", "forever"])],
             listenerArguments: Notifier.arguments("app=notify"))
         #expect(supervisord.logged("started notify service"))
-        let listener = try #require(supervisord.listenerPID)
+        // By supervisord's word: the status file may not be written yet (the
+        // turn that logged writes it at its end).
+        let listener = pid_t(try #require(try supervisord.pid(of: "readiness_listener")))
         // Counted while the listener is idle in poll, before and after (a
         // count taken while a status write or an XML-RPC call holds a
         // descriptor would differ without a leak), and once it holds its
