@@ -152,7 +152,8 @@ import Testing
                 ["other30", self.program, "dropper"].allSatisfy { (try? self.supervisord.state(of: $0)) == "RUNNING" }
             })
             // The listener has answered every event so far: only what follows goes into its buffer.
-            let listener = try #require(supervisord.status?["listener_pid"].flatMap { pid_t($0) })
+            // Its pid by supervisord's word: nothing waited on the status file, which may not be written yet.
+            let listener = pid_t(try #require(try supervisord.pid(of: "readiness_listener")))
             #expect(staysIdle(listener, for: 1.5))
             kill(listener, SIGSTOP)
             defer { kill(listener, SIGCONT) }
@@ -333,6 +334,9 @@ import Testing
         #expect(supervisord.logged("msg=\"reconciled with supervisord\" program=start from=EXITED to=NOT_SEEN reason=\"events lost\""),
                 "\(supervisord.output)")
         #expect(!supervisord.output.contains("from=EXITED to=STARTING"), "start.sh's STARTING was not lost")
+        // The turn logs first and writes the file at its end: the probe reads the file that turn wrote.
+        #expect(eventually { supervisord.status?.history.contains { $0.split(separator: " ")[1] == "EXITED->NOT_SEEN" } == true },
+                "\(supervisord.status?.history ?? [])")
         #expect(try supervisord.probe().status != 0)
         #expect(eventually(within: 20) { supervisord.status?["state"] == "RUNNING" }, "\(supervisord.status?.values ?? [:])")
     }
