@@ -26,6 +26,7 @@ let usage = """
       --essential-dry-run  log and record what would be done, without shutting down
       --http ADDR:PORT     answer kubelet's httpGet probes: GET /readyz is 200 when
                            readiness_probe would exit 0, else 503 with its line;
+                           GET /readyz?service=NAME as readiness_probe --service NAME;
                            GET /livez is 503 once an essential program ended.
                            ADDR is numeric: 127.0.0.1, 0.0.0.0, [::], or empty for all
       --hook PATH          the image's hook (default /usr/bin/readiness_probe_hook):

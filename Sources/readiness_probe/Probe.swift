@@ -1,20 +1,24 @@
 import ReadinessCore
 import ReadinessPlatform
 
-/// The two steps: the common check on the status file, then the hook.
+/// The two steps: the common check on the status file, then the hook. A
+/// probe of start.sh alone or of one service (`--service`) is the first
+/// step only: the hook speaks for the whole container.
 struct Probe {
     let statusPath: String
     let hookPath: String
     let hookTimeoutMilliseconds: Int64
+    let subject: ProbeSubject
 
     /// One check. A hook runs under `interruptions` when given (`--wait`
     /// holds them for its whole run), else under a signal scope of its own.
     func run(interruptions: Interruptions? = nil) -> Report {
         let read = StatusFileRead(contentsOf: statusPath)
         let start = Verdict.statusCheck(
-            read, path: statusPath, listener: { ListenerPresence(observing: statusPath) }, identity: SupervisordIdentity.init(of:))
+            read, path: statusPath, subject: subject, listener: { ListenerPresence(observing: statusPath) },
+            identity: SupervisordIdentity.init(of:))
         var report = Report(verdict: start, statusPath: statusPath, hookPath: hookPath, record: read.record)
-        guard start.isReady, let record = read.record else { return report }
+        guard start.isReady, subject == .container, let record = read.record else { return report }
 
         let hook = HookRunner(path: hookPath, timeoutMilliseconds: hookTimeoutMilliseconds)
         switch hook.usability() {

@@ -5,9 +5,11 @@ import ReadinessCore
 import ReadinessPlatform
 
 let usage = """
-    usage: readiness_probe [--status-file PATH] [--hook PATH] [--hook-timeout SECONDS]
+    usage: readiness_probe [--status-file PATH] [--hook PATH] [--hook-timeout SECONDS] [--service NAME]
                            [--verbose | --explain | --json] [--codes] [--version] [--help]
       --status-file PATH      status file the listener keeps (default: /run/readiness/status)
+      --service NAME          one service alone, as the listener's --service names it (NAME, GROUP:NAME,
+                              GROUP:*), or start for start.sh alone; the hook is not run
       --hook PATH             the image's own check, run when present (default: /usr/bin/readiness_probe_hook)
       --hook-timeout SECONDS  the hook's deadline; its processes are killed after it (default: 0.7)
       --verbose               several lines: the state, its history, the hook's output
@@ -22,13 +24,15 @@ let usage = """
     """
 
 let options: CommandLineOptions
+let subject: ProbeSubject
 let hookTimeout: Int64
 let waitTimeout: Int64
 let waitInterval: Int64
 do {
     options = try CommandLineOptions(
-        Processes.arguments.dropFirst(), valued: ["status-file", "hook", "hook-timeout", "timeout", "interval"],
+        Processes.arguments.dropFirst(), valued: ["status-file", "hook", "hook-timeout", "timeout", "interval", "service"],
         flags: ["verbose", "explain", "json", "codes", "version", "help", "wait"])
+    if let service = options.values["service"] { subject = try ProbeSubject(service: service) } else { subject = .container }
     hookTimeout = try options.milliseconds("hook-timeout", default: 700, range: 1...3_600_000)
     waitTimeout = try options.milliseconds("timeout", default: 60_000, range: 0...86_400_000)
     waitInterval = try options.milliseconds("interval", default: 1000, range: 10...3_600_000)
@@ -52,7 +56,7 @@ if options.flags.contains("codes") {
 let probe = Probe(
     statusPath: options.values["status-file"] ?? "/run/readiness/status",
     hookPath: options.values["hook"] ?? "/usr/bin/readiness_probe_hook",
-    hookTimeoutMilliseconds: hookTimeout)
+    hookTimeoutMilliseconds: hookTimeout, subject: subject)
 let report = options.flags.contains("wait") ? probe.waitUntilReady(timeoutMilliseconds: waitTimeout, intervalMilliseconds: waitInterval) : probe.run()
 let style: Report.Style =
     options.flags.contains("json") ? .json

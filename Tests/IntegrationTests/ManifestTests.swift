@@ -13,7 +13,7 @@ import Testing
     @Test func shippedManifestsAreValid() throws {
         let result = try validate([])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.hasSuffix("3 files, 0 errors\n"))
+        #expect(result.stdout.hasSuffix("4 files, 0 errors\n"))
     }
 
     /// The httpGet example probes the paths the listener serves, on the port
@@ -34,12 +34,31 @@ import Testing
         }
     }
 
+    /// Each per-service probe is one the installed probe accepts: with no
+    /// status file it answers NO_STATUS, not USAGE.
+    @Test func perServiceProbesAreTheProbesOwnArguments() throws {
+        let text = try String(contentsOfFile: "\(Self.directory)/podprobemarker-services.yaml", encoding: .utf8)
+        let prefix = "command: [\"/usr/bin/readiness_probe\", \"--service\", \""
+        let services = text.components(separatedBy: "\n").compactMap { line -> String? in
+            let line = line.trimmingCharacters(in: .whitespaces)
+            guard line.hasPrefix(prefix), line.hasSuffix("\"]") else { return nil }
+            return String(line.dropFirst(prefix.count).dropLast(2))
+        }
+        #expect(services == ["start", "redis", "web"])
+        let scratch = ScratchDirectory()
+        for service in services {
+            let result = try run(Paths.probe, ["--service", service, "--status-file", "\(scratch.path)/none"])
+            #expect(result.status == 104, "\(service): \(result.stderr)")
+        }
+    }
+
     /// The validators catch what the API server would silently drop or refuse.
     @Test(arguments: [
         ("deployment.yaml", "periodSeconds: 5", "perodSeconds: 5", "'perodSeconds' was unexpected"),
         ("deployment.yaml", "timeoutSeconds: 1", "timeoutSeconds: one", "'one' is not of type 'integer'"),
         ("podprobemarker.yaml", "containerName: service", "container: service", "'containerName' is a required property"),
         ("podprobemarker.yaml", "state: Failed", "state: Failing", "'Failing' is not one of"),
+        ("podprobemarker-services.yaml", "- conditionType: example.com/redis-ready", "- conditonType: example.com/redis-ready", "readinessGates/0: 'conditionType' is a required property"),
     ])
     func brokenManifestsFail(file: String, original: String, replacement: String, message: String) throws {
         let scratch = ScratchDirectory()

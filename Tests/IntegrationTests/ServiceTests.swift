@@ -107,6 +107,45 @@ enum Notifier {
         #expect(try supervisord.probeLine(["--explain"]).contains("next: the named service is not ready"))
     }
 
+    /// One probe per service: `--service NAME` and `/readyz?service=NAME`
+    /// answer for that service alone (or start.sh's, for `start`), from the
+    /// record the container's probe reads.
+    @Test func eachServiceHasItsOwnProbe() throws {
+        let port = TestPorts.unused()
+        let supervisord = try Supervisord(
+            start: "exit 0",
+            programs: [Notifier.program("app", ["READY=1", "forever"]), Notifier.program("late", ["wait:@SCRATCH@/go", "READY=1", "forever"])],
+            listenerArguments: Notifier.arguments("app=notify", "late=notify") + " --http 127.0.0.1:\(port)")
+        // The container's line names the first service not ready: app is.
+        let lateWaits = "not ready: 108 SERVICE_NOT_READY: service late is RUNNING but has not sent READY=1"
+        #expect(supervisord.probeSays(lateWaits))
+        func expectAnswers(_ name: String, _ line: String, code: Int32) throws {
+            let probe = try supervisord.probe(["--service", name])
+            #expect(probe.status == code, "\(name): \(probe.stderr)")
+            #expect((probe.stdout + probe.stderr) == line + "\n", "\(name)")
+            let http = HTTPClient.get(port: port, "/readyz?service=\(name)")
+            #expect(http?.status == (code == 0 ? 200 : 503), "\(name)")
+            #expect(http?.body == line + "\n", "\(name)")
+        }
+        try expectAnswers("app", "ready: 0 READY: service app is ready", code: 0)
+        try expectAnswers("app:app", "ready: 0 READY: service app is ready", code: 0)
+        try expectAnswers("late", lateWaits, code: 108)
+        try expectAnswers("start", "ready: 0 READY: program start exited with status 0", code: 0)
+        try expectAnswers(
+            "nope", "not ready: 115 UNKNOWN_SERVICE: no service nope: the listener's services are app, late (start names start.sh's own check)", code: 115)
+        #expect(try supervisord.probe(["--service", "a:b:c"]).status == 120)
+        #expect(HTTPClient.get(port: port, "/readyz?service=a:b:c")?.status == 400)
+
+        #expect(FileManager.default.createFile(atPath: "\(supervisord.scratch.path)/go", contents: nil))
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; 2 services ready; no hook"))
+        try expectAnswers("late", "ready: 0 READY: service late is ready", code: 0)
+        // A service restarted is not ready until it notifies again; the other stays ready.
+        _ = try supervisord.ctl("stop", "late")
+        #expect(supervisord.probeSays("not ready: 108 SERVICE_NOT_READY: service late is STOPPED"))
+        try expectAnswers("late", "not ready: 108 SERVICE_NOT_READY: service late is STOPPED", code: 108)
+        try expectAnswers("app", "ready: 0 READY: service app is ready", code: 0)
+    }
+
     @Test func tcpExecAndRunningServicesAreCheckedOnTheListenersLoop() throws {
         let port = TestPorts.unused()
         let supervisord = try Supervisord(

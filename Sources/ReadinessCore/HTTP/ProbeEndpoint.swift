@@ -11,14 +11,15 @@ package enum ProbeEndpoint {
     package enum Request: Equatable, Sendable {
         /// The head has not ended yet, and is within the limit.
         case incomplete
-        case complete(method: String, path: String)
+        /// `query`: what follows the path's `?`, as sent (empty without one).
+        case complete(method: String, path: String, query: String)
         /// Refused with this status (400, 431 or 505).
         case refused(status: Int)
     }
 
     /// The request head in `bytes`: the request line, then header lines up to
     /// an empty line (CRLF or bare LF). Headers are not interpreted: one
-    /// request per connection, no body wanted. The query is dropped.
+    /// request per connection, no body wanted.
     package static func request(_ bytes: some Collection<UInt8>) -> Request {
         let bytes = Array(bytes.prefix(maximumRequestBytes + 1))
         guard let headEnd = endOfHead(bytes) else {
@@ -36,8 +37,10 @@ package enum ProbeEndpoint {
             return parts[2].starts(with: "HTTP/".utf8) ? .refused(status: 505) : .refused(status: 400)
         }
         let target = parts[1]
-        let path = target.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false)[0]
-        return .complete(method: String(decoding: parts[0], as: UTF8.self), path: String(decoding: path, as: UTF8.self))
+        let pathAndQuery = target.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false)
+        return .complete(
+            method: String(decoding: parts[0], as: UTF8.self), path: String(decoding: pathAndQuery[0], as: UTF8.self),
+            query: pathAndQuery.count > 1 ? String(decoding: pathAndQuery[1], as: UTF8.self) : "")
     }
 
     /// Where the head ends (the index after its empty line), if it has.
@@ -66,17 +69,45 @@ package enum ProbeEndpoint {
         }
     }
 
+    /// The first `name=` parameter of `query`, percent-decoded (a `%` not
+    /// followed by two hex digits stays as it is); nil when there is none.
+    package static func parameter(_ name: String, in query: String) -> String? {
+        for pair in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            guard pair.starts(with: (name + "=").utf8) else { continue }
+            let raw = Array(pair.dropFirst(name.utf8.count + 1))
+            var decoded: [UInt8] = []
+            var index = 0
+            while index < raw.count {
+                if raw[index] == UInt8(ascii: "%"), index + 2 < raw.count, let high = hexValue(raw[index + 1]), let low = hexValue(raw[index + 2]) {
+                    decoded.append(high << 4 | low)
+                    index += 3
+                } else {
+                    decoded.append(raw[index] == UInt8(ascii: "+") ? UInt8(ascii: " ") : raw[index])
+                    index += 1
+                }
+            }
+            return String(decoding: decoded, as: UTF8.self)
+        }
+        return nil
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
     /// The two endpoints' answers for one record.
     package struct Answers: Equatable, Sendable {
         /// What the exec probe would answer, the hook included.
-        package var readiness: Verdict
+        package let readiness: Verdict
         /// Nil while no essential program has ended; else why the container must go.
-        package var livenessFailure: Verdict?
-
-        package init(readiness: Verdict, livenessFailure: Verdict?) {
-            self.readiness = readiness
-            self.livenessFailure = livenessFailure
-        }
+        package let livenessFailure: Verdict?
+        private let record: StatusRecord
+        private let unwritten: String?
 
         /// The common check of `record`, and `hook` when that passed: the
         /// exec probe's order. `hook` is nil when no hook is installed.
@@ -84,18 +115,23 @@ package enum ProbeEndpoint {
         /// it was) takes READY away, as the exec probe, which then finds no
         /// live listener keeping the file, does: the two never disagree.
         package init(record: StatusRecord, hook: Verdict?, unwritten: String? = nil) {
+            self.record = record
+            self.unwritten = unwritten
             let common = Verdict.commonCheck(record)
-            if common.isReady {
-                readiness = hook ?? Verdict(.ready, "\(common.message); no hook")
-            } else {
-                readiness = common
-            }
-            if readiness.isReady, let unwritten {
-                readiness = Verdict(.listenerGone, "the listener cannot write its status file, so the exec probe finds none kept: \(unwritten)")
-            }
+            readiness = Self.unlessUnwritten(common.isReady ? hook ?? Verdict(.ready, "\(common.message); no hook") : common, unwritten)
             livenessFailure = record.essentialFailure.map { failure in
                 Verdict(.essentialDown, failure.shutdown == .dryRun ? "\(failure.summary); dry run, supervisord is not shut down" : failure.summary)
             }
+        }
+
+        /// What `readiness_probe --service` would answer (no hook runs for it).
+        package func readiness(of subject: ProbeSubject) -> Verdict {
+            subject == .container ? readiness : Self.unlessUnwritten(Verdict.check(record, of: subject), unwritten)
+        }
+
+        private static func unlessUnwritten(_ verdict: Verdict, _ unwritten: String?) -> Verdict {
+            guard verdict.isReady, let unwritten else { return verdict }
+            return Verdict(.listenerGone, "the listener cannot write its status file, so the exec probe finds none kept: \(unwritten)")
         }
     }
 
@@ -108,19 +144,28 @@ package enum ProbeEndpoint {
             return response(status: 408, body: "request not complete")
         case .refused(let status):
             return response(status: status, body: reason(status))
-        case .complete(let method, let path):
+        case .complete(let method, let path, let query):
             let body: String
             let ready: Bool
             switch path {
             case "/readyz":
-                ready = answers.readiness.isReady
-                body = answers.readiness.line
+                var subject = ProbeSubject.container
+                if let service = parameter("service", in: query) {
+                    do throws(UsageError) {
+                        subject = try ProbeSubject(service: service)
+                    } catch {
+                        return response(status: 400, body: "bad request: \(error)", head: method == "HEAD")
+                    }
+                }
+                let readiness = answers.readiness(of: subject)
+                ready = readiness.isReady
+                body = readiness.line
             case "/livez":
                 ready = answers.livenessFailure == nil
                 body = answers.livenessFailure.map { "not alive: \($0.code.rawValue) \($0.code.name): \($0.message)" }
                     ?? "alive: no essential program has ended"
             default:
-                return response(status: 404, body: "not found: the listener serves /readyz and /livez", head: method == "HEAD")
+                return response(status: 404, body: "not found: the listener serves /readyz, /readyz?service=NAME and /livez", head: method == "HEAD")
             }
             guard method == "GET" || method == "HEAD" else {
                 return response(status: 405, body: "method not allowed: GET or HEAD", extraHeaders: "Allow: GET, HEAD\r\n")

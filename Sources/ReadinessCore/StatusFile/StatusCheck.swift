@@ -40,13 +40,15 @@ package enum SupervisordIdentity: Equatable, Sendable {
 }
 
 extension Verdict {
-    /// The probe's first step: what the status file says, when it was written
-    /// by the supervisord that runs now and kept by a live listener.
+    /// The probe's first step: what the status file says of `subject`, when
+    /// it was written by the supervisord that runs now and kept by a live
+    /// listener.
     /// `identity` is asked only once the file holds a record, since the pid
     /// to check comes from it; `listener` only when the file is missing, or
     /// its record would be READY and says its listener holds a lock.
     package static func statusCheck(
-        _ read: StatusFileRead, path: String, listener: () -> ListenerPresence, identity: (StatusRecord) -> SupervisordIdentity
+        _ read: StatusFileRead, path: String, subject: ProbeSubject = .container, listener: () -> ListenerPresence,
+        identity: (StatusRecord) -> SupervisordIdentity
     ) -> Verdict {
         switch read {
         case .missing:
@@ -75,7 +77,7 @@ extension Verdict {
             case .sameProcess:
                 // Only READY is taken away: a not-ready answer stands as it
                 // is, with its own code, whether or not its listener lives.
-                let verdict = commonCheck(record)
+                let verdict = check(record, of: subject)
                 if verdict.isReady, record.listenerLock, let gone = listenerCheck(record, path: path, presence: listener()) { return gone }
                 return verdict
             }

@@ -117,6 +117,22 @@ extension Verdict {
         }
         return Verdict(.ready, "\(start.message); \(services.count) service\(services.count == 1 ? "" : "s") ready")
     }
+
+    /// One service's probe: every process `spec` names (before any was
+    /// seen, the service is recorded under the spec itself).
+    static func serviceCheck(_ services: [ServiceState], _ spec: EssentialSpec) -> Verdict {
+        let named = services.filter { spec.matches(process: $0.process) || $0.process == spec.description }
+        guard !named.isEmpty else {
+            var known: [String] = []
+            for service in services where !known.contains(service.name) { known.append(service.name) }
+            let list = known.isEmpty ? "the listener follows no service" : "the listener's services are \(known.joined(separator: ", "))"
+            return Verdict(.unknownService, "no service \(spec): \(list) (start names start.sh's own check)")
+        }
+        if let waiting = named.first(where: { !$0.ready }) {
+            return Verdict(.serviceNotReady, waiting.notReadyReason)
+        }
+        return Verdict(.ready, named.count == 1 ? "service \(named[0].name) is ready" : "\(named.count) services of \(spec) ready")
+    }
 }
 
 // MARK: - Status file

@@ -1,3 +1,17 @@
+/// What a probe answers for: the container (start.sh, every service and the
+/// hook), start.sh alone, or one service (`--service NAME`, `?service=NAME`).
+package enum ProbeSubject: Equatable, Sendable {
+    case container
+    case start
+    case service(EssentialSpec)
+
+    /// `start`, or a service as the listener's `--service` names it:
+    /// `NAME`, `GROUP:NAME` or `GROUP:*`.
+    package init(service text: String) throws(UsageError) {
+        self = text == "start" ? .start : .service(try EssentialSpec(parsing: text, option: "--service"))
+    }
+}
+
 /// A probe result: the exit code and the one deterministic line that explains it.
 package struct Verdict: Equatable, Sendable {
     package var code: ProbeCode
@@ -27,14 +41,29 @@ package struct Verdict: Equatable, Sendable {
         return servicesCheck(record.services, after: start)
     }
 
-    private static func startCheck(_ record: StatusRecord) -> Verdict {
+    /// What one probe is about, whichever it is: the container's end (an
+    /// essential program's, or supervisord stopping) takes readiness from all.
+    package static func check(_ record: StatusRecord, of subject: ProbeSubject) -> Verdict {
+        switch subject {
+        case .container: commonCheck(record)
+        case .start: startCheck(record)
+        case .service(let spec): containerEnding(record, what: "service \(spec)") ?? serviceCheck(record.services, spec)
+        }
+    }
+
+    private static func containerEnding(_ record: StatusRecord, what: String) -> Verdict? {
         if let failure = record.essentialFailure, failure.shutdown != .dryRun {
             return Verdict(.essentialDown, "\(failure.summary); supervisord is being shut down")
         }
-        let program = "program \(record.program)"
         if record.supervisordStopping {
-            return Verdict(.startStopped, "supervisord is stopping (shutdown or reload): the recorded run of \(program) no longer counts")
+            return Verdict(.startStopped, "supervisord is stopping (shutdown or reload): the recorded run of \(what) no longer counts")
         }
+        return nil
+    }
+
+    private static func startCheck(_ record: StatusRecord) -> Verdict {
+        let program = "program \(record.program)"
+        if let ending = containerEnding(record, what: program) { return ending }
         switch record.state {
         case .process(.exited) where record.expected == true:
             return Verdict(.ready, "\(program) exited with \(record.exitStatus.map { "status \($0)" } ?? "an expected status")")
