@@ -1,17 +1,3 @@
-/// What a probe answers for: the container (start.sh, every service and the
-/// hook), start.sh alone, or one service (`--service NAME`, `?service=NAME`).
-package enum ProbeSubject: Equatable, Sendable {
-    case container
-    case start
-    case service(EssentialSpec)
-
-    /// `start`, or a service as the listener's `--service` names it:
-    /// `NAME`, `GROUP:NAME` or `GROUP:*`.
-    package init(service text: String) throws(UsageError) {
-        self = text == "start" ? .start : .service(try EssentialSpec(parsing: text, option: "--service"))
-    }
-}
-
 /// A probe result: the exit code and the one deterministic line that explains it.
 package struct Verdict: Equatable, Sendable {
     package var code: ProbeCode

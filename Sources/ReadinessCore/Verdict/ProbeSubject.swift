@@ -1,0 +1,13 @@
+/// What a probe answers for: the container (start.sh, every service and the
+/// hook), start.sh alone, or one service (`--service NAME`, `?service=NAME`).
+package enum ProbeSubject: Equatable, Sendable {
+    case container
+    case start
+    case service(EssentialSpec)
+
+    /// `start`, or a service as the listener's `--service` names it:
+    /// `NAME`, `GROUP:NAME` or `GROUP:*`.
+    package init(service text: String) throws(UsageError) {
+        self = text == "start" ? .start : .service(try EssentialSpec(parsing: text, option: "--service"))
+    }
+}
