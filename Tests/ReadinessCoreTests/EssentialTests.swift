@@ -163,7 +163,7 @@ import Testing
 
     @Test(arguments: 1...200)
     func shutdownExactlyWhenTheRulesSay(seed: UInt64) throws {
-        var random = FuzzTests.SeededGenerator(seed: seed &* 0x9E37_79B9)
+        var random = SeededGenerator(seed: seed &* 0x9E37_79B9)
         let specs = Array(Self.specTexts.shuffled(using: &random).prefix(Int.random(in: 0...3, using: &random)))
         let model = Model(specs: specs, anyExit: Bool.random(using: &random))
         let rule = EssentialRule(specs: try specs.map { try EssentialSpec(parsing: $0) }, exitPolicy: model.anyExit ? .any : .unexpected)

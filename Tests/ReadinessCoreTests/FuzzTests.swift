@@ -15,18 +15,6 @@ import Testing
 @Suite struct FuzzTests {
     static let iterations = Int(Environment.value("READINESS_FUZZ_ITERATIONS") ?? "") ?? 100_000
 
-    /// xorshift64*: reproducible from its seed, whatever the platform.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
-        mutating func next() -> UInt64 {
-            state ^= state >> 12
-            state ^= state << 25
-            state ^= state >> 27
-            return state &* 0x2545_F491_4F6C_DD1D
-        }
-    }
-
     static let interesting: [[UInt8]] = ["len:", "len:-1", "len:99999999", "\n", ":", " ", "\r\n\r\n", "<member>", "</member>", "<value>", "&amp;", "&", "=", "end=1\n", "history=", "\u{0}", "é", "\u{FFFF}"].map { Array($0.utf8) }
 
     static func mutate(_ seed: [UInt8], _ random: inout SeededGenerator) -> [UInt8] {

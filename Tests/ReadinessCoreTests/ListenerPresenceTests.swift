@@ -105,7 +105,7 @@ import Testing
             at: Timestamp(millisecondsSinceEpoch: 0))
         let configuration = ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s")
         var core = ListenerCore(configuration: configuration, tracker: tracker, at: Timestamp(millisecondsSinceEpoch: 0))
-        var port = ListenerCoreTests.RecordingPort()
+        var port = RecordingPort()
         core.start(&port)
         #expect(port.written.last?.listenerLock == true)
         #expect(port.written.last?.heartbeat == false)

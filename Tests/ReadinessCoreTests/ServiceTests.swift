@@ -294,7 +294,7 @@ import Testing
 /// The listener's handling of datagrams and services through a port that
 /// records what it was asked to do.
 @Suite struct ListenerServiceTests {
-    typealias Port = ListenerCoreTests.RecordingPort
+    typealias Port = RecordingPort
 
     func core(_ specs: String...) throws -> ListenerCore {
         let tracker = ProgramTracker(

@@ -55,7 +55,7 @@ import Testing
 }
 
 struct SupervisordModel: ListenerPort {
-    var random: FuzzTests.SeededGenerator
+    var random: SeededGenerator
 
     // This history's configuration.
     let group: String
@@ -134,7 +134,7 @@ struct SupervisordModel: ListenerPort {
     func note(_ line: @autoclosure () -> String) { if Self.tracing { trace.lines.append(line()) } }
 
     init(seed: UInt64) {
-        random = FuzzTests.SeededGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15)
+        random = SeededGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15)
         group = Bool.random(using: &random) ? "start" : "init"
         exitcodes = Bool.random(using: &random) ? [0] : [0, 2]
         xmlrpc = Int.random(in: 0..<4, using: &random) != 0

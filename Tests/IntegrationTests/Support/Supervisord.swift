@@ -187,6 +187,8 @@ final class Supervisord {
     }
 
     var status: StatusFile? { StatusFile(path: statusFile) }
+    /// The listener's pid, from the status file: nil before its first write.
+    var listenerPID: pid_t? { status?["listener_pid"].flatMap { pid_t($0) } }
 
     /// Whether the listener handled a TICK_5 after `moment`, waiting for
     /// one: the witness that a window in which "nothing happens" lasted past

@@ -2,8 +2,9 @@ import Foundation
 
 /// Where the repository, the built binaries and the test virtualenv are.
 enum Paths {
+    /// Tests/IntegrationTests/Support/Paths.swift, four levels down.
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+        .deletingLastPathComponent().deletingLastPathComponent().path
     /// The built products; `READINESS_BIN_DIR` points the tests at other builds (release).
     static let binaries = ProcessInfo.processInfo.environment["READINESS_BIN_DIR"] ?? "\(repository)/.build/debug"
     static let listener = "\(binaries)/readiness_listener"
