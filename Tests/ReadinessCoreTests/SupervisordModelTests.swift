@@ -18,7 +18,9 @@ import Testing
 /// dropped, the start program perhaps gone from the new configuration, the
 /// new listener started while start.sh may already run); `supervisorctl
 /// update` of the listener's own section (a new pool, nothing restarted);
-/// histories with and without XML-RPC.
+/// histories with and without XML-RPC. In half of them, `app:app` is
+/// essential (`--essential app --essential-dry-run`): started with every
+/// generation, it may exit, expectedly or not, and is not restarted.
 ///
 /// Invariants, after every step and at every write (so also between the
 /// sub-steps of a reload, an update or a crash), on the status file as the
@@ -30,7 +32,11 @@ import Testing
 /// 2. The recorded states follow supervisord's order: each recorded state is
 ///    one the program entered after the previously recorded one.
 /// 3. With XML-RPC, once the stream goes quiet: within two TICKs the record
-///    equals supervisord's truth.
+///    equals supervisord's truth, the essential program's unexpected end
+///    included.
+/// 4. An essential failure is recorded only for an end of `app` in the
+///    current generation (the same window as 1 allowed, and, while the
+///    new listener cannot yet tell a reload, until its first event).
 @Suite struct SupervisordModelTests {
     static let histories = Int(Environment.value("READINESS_MODEL_HISTORIES") ?? "") ?? 10_000
     static let batches = 8
@@ -62,6 +68,7 @@ struct SupervisordModel: ListenerPort {
     let exitcodes: Set<Int>
     let xmlrpc: Bool
     let bufferSize: Int
+    let essential: Bool
 
     // supervisord's truth about the start program.
     struct Entry {
@@ -88,6 +95,16 @@ struct SupervisordModel: ListenerPort {
     var runs: [Run] = []
     var truth: [Entry] = []
 
+    // supervisord's truth about the essential program, `app:app`, which
+    // every generation starts and nothing restarts.
+    var appState: ProcessState = .running
+    var appPID = 50
+    var appStart = 900
+    var appStop = 0
+    var appExitStatus = 0
+    /// It exited unexpectedly in the current generation: an essential failure.
+    var appFailed = false
+
     // The listener's event pool.
     struct Queued {
         var header: EventHeader
@@ -107,9 +124,14 @@ struct SupervisordModel: ListenerPort {
     var writesLost = false
     var listenerPID = 1_000
     /// Whether the old listener recorded the reload, and whether the new
-    /// one has handled an event since: the window invariant 1 allows.
+    /// one has since handled an event that shows the new pool (a poolserial
+    /// below the recorded one, or equal with another serial): the window
+    /// invariants 1 and 4 allow. Events the overflow took from the new pool
+    /// can leave none that shows it: the reload then goes unnoticed until
+    /// start.sh's own events (or XML-RPC showing another run) tell.
     var reloadRecorded = true
-    var eventSinceReload = true
+    var newPoolShown = true
+    var recordedPoolAtReload: (poolSerial: UInt64?, serial: UInt64?) = (nil, nil)
     /// Whether the listener handled the STOPPING event and wrote the file
     /// (from the model's side, not the file's: a listener that ignored the
     /// event must not open the window for itself).
@@ -140,6 +162,7 @@ struct SupervisordModel: ListenerPort {
         xmlrpc = Int.random(in: 0..<4, using: &random) != 0
         bufferSize = Int.random(in: 2...12, using: &random)
         startConfigured = Int.random(in: 0..<10, using: &random) != 0
+        essential = Bool.random(using: &random)
     }
 
     // MARK: - The history
@@ -159,6 +182,7 @@ struct SupervisordModel: ListenerPort {
             case 45..<48: crashListener()
             case 48..<50: reload()
             case 50..<51: updateListener()
+            case 51..<53: endApp()
             default: deliver()
             }
             if let failure = writeFailure ?? check() { return failure }
@@ -183,6 +207,9 @@ struct SupervisordModel: ListenerPort {
         guard file.state == expected else { return "after two quiet TICKs the file says \(file.state.rawValue), supervisord \(expected.rawValue)" }
         if state == .exited, file.expected != exitcodes.contains(exitStatus) {
             return "after two quiet TICKs expected=\(String(describing: file.expected)), supervisord's exit \(exitStatus) with exitcodes \(exitcodes.sorted())"
+        }
+        if essential, appFailed, file.essentialFailure?.program != "app:app" {
+            return "after two quiet TICKs no essential failure recorded, though app:app exited unexpectedly in this generation"
         }
         return nil
     }
@@ -270,6 +297,31 @@ struct SupervisordModel: ListenerPort {
         }
     }
 
+    /// The essential program ends: exit 1 (unexpected) or 0 (expected, not a failure).
+    mutating func endApp() {
+        guard appState == .running else { return }
+        let status = Bool.random(using: &random) ? 1 : 0
+        clock += 1
+        appStop = clock
+        appExitStatus = status
+        appState = .exited
+        appFailed = status != 0
+        enqueue(.processState(ProcessStateEvent(
+            serial: 0, state: .exited, processName: "app", groupName: "app", fromState: .running, expected: status == 0, pid: appPID)))
+        appPID = 0
+    }
+
+    /// A new generation starts the essential program again.
+    mutating func startApp() {
+        appPID = nextPID
+        nextPID += 1
+        clock += 1
+        appStart = clock
+        appState = .running
+        appFailed = false
+        enqueue(.processState(ProcessStateEvent(serial: 0, state: .running, processName: "app", groupName: "app", fromState: .starting, pid: appPID)))
+    }
+
     mutating func stopProgram() {
         let running = pid
         enter(.stopping, eventPID: running)
@@ -290,7 +342,8 @@ struct SupervisordModel: ListenerPort {
         for _ in 0..<Int.random(in: 0...2, using: &random) { deliver(crashes: false) }
         core = nil
         reloadRecorded = stoppingHandled
-        eventSinceReload = false
+        newPoolShown = false
+        recordedPoolAtReload = (file?.poolSerial, file?.serial)
         generation += 1
         buffer = []
         poolSerial = 0
@@ -301,6 +354,7 @@ struct SupervisordModel: ListenerPort {
         exitStatus = 0
         startConfigured = Int.random(in: 0..<10, using: &random) != 0
         truth.append(Entry(generation: generation, state: .stopped, run: -1))
+        startApp()
         // The pool subscribes before anything is spawned; the listener
         // (priority -1) and start.sh are spawned in the same pass.
         let startFirst = Bool.random(using: &random)
@@ -332,7 +386,10 @@ struct SupervisordModel: ListenerPort {
         listenerPID += 1
         let tracker = ProgramTracker(
             selector: ProgramSelector("start"), listenerPID: listenerPID, supervisordPID: 1, supervisordStartTicks: 77, previous: file, at: now)
-        var core = ListenerCore(configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/model"), tracker: tracker, at: now)
+        let rule = EssentialRule(specs: essential ? [try! EssentialSpec(parsing: "app")] : [])
+        var core = ListenerCore(
+            configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/model", essential: rule, essentialDryRun: true),
+            tracker: tracker, at: now)
         core.start(&self)
         self.core = core
     }
@@ -353,7 +410,12 @@ struct SupervisordModel: ListenerPort {
             finishedRun = nil
         }
         if crash != 0 {
-            eventSinceReload = true
+            // (A record without a poolserial, one no event of start.sh set, cannot show it.)
+            if let current = head.header.poolSerial, let recorded = recordedPoolAtReload.poolSerial,
+                current < recorded || (current == recorded && head.header.serial != recordedPoolAtReload.serial)
+            {
+                newPoolShown = true
+            }
             if head.event == .supervisorStopping { stoppingHandled = true }
         }
         if crash == 0 || crash == 2 {
@@ -382,11 +444,18 @@ struct SupervisordModel: ListenerPort {
         SupervisorProcessInfo(state: state, start: laststart, stop: stop, now: clock, pid: pid, exitStatus: exitStatus, spawnError: spawnError)
     }
 
+    var appInfo: SupervisorProcessInfo {
+        SupervisorProcessInfo(
+            state: appState, start: appStart, stop: appStop, now: clock, pid: appPID, exitStatus: appExitStatus,
+            spawnError: appExitStatus == 0 ? "" : "Bad exit code \(appExitStatus)")
+    }
+
     mutating func processInfo(_ process: String) -> SupervisorAnswer {
         guard xmlrpc else { return .unavailable }
         moveOnMaybe()
         // supervisord reads NAME as NAME:NAME.
         let full = process.contains(":") ? process : "\(process):\(process)"
+        if full == "app:app" { return .info(appInfo) }
         note("getProcessInfo(\(process)) -> \(startConfigured && full == "\(group):start" ? "\(info)" : "BAD_NAME")")
         return startConfigured && full == "\(group):start" ? .info(info) : .noSuchProgram
     }
@@ -394,7 +463,10 @@ struct SupervisordModel: ListenerPort {
     mutating func allProcessInfo() -> [NamedProcessInfo]? {
         guard xmlrpc else { return nil }
         moveOnMaybe()
-        var all = [NamedProcessInfo(group: "other", name: "other", info: .init(state: .running, start: 5, pid: 7))]
+        var all = [
+            NamedProcessInfo(group: "other", name: "other", info: .init(state: .running, start: 5, pid: 7)),
+            NamedProcessInfo(group: "app", name: "app", info: appInfo),
+        ]
         if startConfigured { all.append(NamedProcessInfo(group: group, name: "start", info: info)) }
         note("getAllProcessInfo -> \(startConfigured ? "\(info)" : "no start")")
         return all
@@ -435,7 +507,11 @@ struct SupervisordModel: ListenerPort {
         if verdict.code.rawValue == 100, let finishedRun, finishedRun == latest, !updateUndecided {
             return "100 after a finished answer for run \(finishedRun), still supervisord's latest: \(verdict.line)"
         }
-        let window = !xmlrpc && !reloadRecorded && !eventSinceReload
+        let window = !xmlrpc && !reloadRecorded && !newPoolShown
+        // Invariant 4: no false essential failure (a dry run's: /livez would turn on it).
+        if let failure = file.essentialFailure, !appFailed, reloadRecorded || newPoolShown, !updateUndecided {
+            return "essential failure of \(failure.program) recorded, though app:app did not exit unexpectedly in generation \(generation)"
+        }
         if verdict.isReady {
             switch file.state {
             case .absent:
