@@ -205,6 +205,24 @@ struct ServicesContainerTests {
         let down = try prober.probe(until: { $0.code == 108 && $0.message.contains("redis") }, within: 60)
         #expect(down != nil, "\(prober.comparison)")
         #expect(down?.message.hasPrefix("not ready: 108 SERVICE_NOT_READY: service redis") == true, "\(down?.message ?? "")")
+        // One probe per service, exec and httpGet alike: redis down, haproxy still ready.
+        let port = try #require(container.httpPort)
+        for (service, code, line) in [
+            ("redis", Int32(108), "not ready: 108 SERVICE_NOT_READY: service redis is STOPPED"),
+            ("haproxy", Int32(0), "ready: 0 READY: service haproxy is ready"),
+        ] {
+            // Once the listener has handled redis's STOPPED (after STOPPING, also 108).
+            var probe: Completed?
+            #expect(try eventually {
+                probe = try container.exec(["/usr/bin/readiness_probe", "--service", service])
+                return probe?.status == code && (code == 0 ? probe?.stdout : probe?.stderr) == line + "\n"
+            }, "\(service): \(String(describing: probe))")
+            var http = HTTPGet.Answer(status: HTTPGet.failed, message: "")
+            #expect(eventually {
+                http = HTTPGet.get(inNetworkNamespaceOf: container.initPID, port: port, path: "/readyz?service=\(service)", timeout: 5)
+                return http.status == (code == 0 ? 200 : 503) && http.message == line
+            }, "\(service): \(http)")
+        }
 
         // supervisorctl start redis: Ready again once it sent READY=1 again.
         let before = ServiceImage.notifyReceived(container.console, service: "redis")
