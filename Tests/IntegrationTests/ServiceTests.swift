@@ -56,7 +56,7 @@ import Testing
             start: "exit 0",
             programs: [Notifier.program("app", ["READY=1", "forever"]), Notifier.program("late", ["wait:@SCRATCH@/go", "READY=1", "forever"])],
             listenerArguments: Notifier.arguments("app=notify", "late=notify") + " --http 127.0.0.1:\(port)")
-        // The container's line names the first service not ready: app is.
+        // The container's line names the first service not ready: late, so app is ready.
         let lateWaits = "not ready: 108 SERVICE_NOT_READY: service late is RUNNING but has not sent READY=1"
         #expect(supervisord.probeSays(lateWaits))
         func expectAnswers(_ name: String, _ line: String, code: Int32) throws {
@@ -79,7 +79,7 @@ import Testing
         #expect(FileManager.default.createFile(atPath: "\(supervisord.scratch.path)/go", contents: nil))
         #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; 2 services ready; no hook"))
         try expectAnswers("late", "ready: 0 READY: service late is ready", code: 0)
-        // A service restarted is not ready until it notifies again; the other stays ready.
+        // A service stopped is not ready; the other stays ready.
         _ = try supervisord.ctl("stop", "late")
         #expect(supervisord.probeSays("not ready: 108 SERVICE_NOT_READY: service late is STOPPED"))
         try expectAnswers("late", "not ready: 108 SERVICE_NOT_READY: service late is STOPPED", code: 108)

@@ -51,6 +51,24 @@ import Testing
         #expect(try Self.check("web:*", record).line == "not ready: 108 SERVICE_NOT_READY: service web:* has not been seen yet")
     }
 
+    /// Before supervisord showed any process of a service, it is recorded
+    /// under its own spec: every spelling that can name its processes finds
+    /// it (108, not seen yet), not 115.
+    @Test func aServiceNotSeenYetIsFoundByEverySpellingOfIt() throws {
+        var record = Self.record()
+        record.services = [
+            Self.service("redis", ready: false, state: nil), Self.service("web:*", ready: false, state: nil),
+            Self.service("db:db_0", ready: false, state: nil),
+        ]
+        for name in ["redis", "redis:redis", "redis:*", "web:*", "web:web_0", "db_0", "db:db_0", "db:*"] {
+            #expect(try Self.check(name, record).code == .serviceNotReady, "\(name)")
+        }
+        // A bare name does not reach into a group no process of which was seen.
+        for name in ["web_0", "db", "db:db_1", "redis_x:*"] {
+            #expect(try Self.check(name, record).code == .unknownService, "\(name)")
+        }
+    }
+
     @Test func startIsStartShAlone() throws {
         #expect(try Self.check("start").line == "ready: 0 READY: program start exited with status 0")
         #expect(try Self.check("start", Self.record(.process(.running))).code == .startPending)
@@ -68,6 +86,9 @@ import Testing
         #expect(try Self.check("redis", none).message == "no service redis: the listener follows no service (start names start.sh's own check)")
         #expect(throws: UsageError.self) { try ProbeSubject(service: "web:a:b") }
         #expect(throws: UsageError.self) { try ProbeSubject(service: "") }
+        // From a query, `%0A` and `%00` must not break the one-line answer.
+        #expect(throws: UsageError.self) { try ProbeSubject(service: "redis\nready: 0 READY") }
+        #expect(throws: UsageError.self) { try ProbeSubject(service: "redis\u{0}") }
     }
 
     /// The container's end withdraws every service's readiness with it.
@@ -96,6 +117,12 @@ import Testing
         #expect(ProbeEndpointTests.response("GET /readyz?service=web:web_1 HTTP/1.1\r\n\r\n", answers).hasPrefix("HTTP/1.1 503 "))
         #expect(ProbeEndpointTests.response("GET /readyz?service=a:b:c HTTP/1.1\r\n\r\n", answers).hasPrefix("HTTP/1.1 400 "))
         #expect(body("/readyz?service=") == "bad request: --service takes NAME, GROUP:NAME or GROUP:*, not \"\"\n")
+        #expect(body("/readyz?service=redis%0Aready") == "bad request: --service takes NAME, GROUP:NAME or GROUP:*, not a name with control characters\n")
+        // HEAD: the same status, no body; a method other than GET or HEAD is 405 whatever the query.
+        let head = ProbeEndpointTests.response("HEAD /readyz?service=web:web_1 HTTP/1.1\r\n\r\n", answers)
+        #expect(head.hasPrefix("HTTP/1.1 503 ") && head.hasSuffix("\r\n\r\n"), "\(head)")
+        #expect(ProbeEndpointTests.response("POST /readyz?service=a:b:c HTTP/1.1\r\n\r\n", answers).hasPrefix("HTTP/1.1 405 "))
+        #expect(ProbeEndpointTests.response("POST /readyz?service=redis HTTP/1.1\r\n\r\n", answers).hasPrefix("HTTP/1.1 405 "))
         // Without the parameter, the container's verdict.
         #expect(body("/readyz?other=redis") == answers.readiness.line + "\n")
         // READY is taken away when the record could not be written, as for the container.
@@ -109,5 +136,8 @@ import Testing
         #expect(ProbeEndpoint.parameter("service", in: "services=a") == nil)
         #expect(ProbeEndpoint.parameter("service", in: "") == nil)
         #expect(ProbeEndpoint.parameter("service", in: "service=%zz%4") == "%zz%4", "a broken escape stays as sent")
+        #expect(ProbeEndpoint.parameter("service", in: "service=caf%C3%A9+bar") == "café bar", "UTF-8 escapes, + for a space")
+        #expect(ProbeEndpoint.parameter("service", in: "service=%FF") == "\u{FFFD}", "invalid UTF-8 is repaired")
+        #expect(ProbeEndpoint.parameter("service", in: "service") == nil, "no = is no value")
     }
 }

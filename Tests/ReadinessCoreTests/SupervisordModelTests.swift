@@ -35,8 +35,9 @@ import Testing
 ///    equals supervisord's truth, the essential program's unexpected end
 ///    included.
 /// 4. An essential failure is recorded only for an end of `app` in the
-///    current generation (the same window as 1 allowed, and, while the
-///    new listener cannot yet tell a reload, until its first event).
+///    current generation; after a reload no listener recorded, only once
+///    an event showed the new pool (until then the new listener cannot
+///    tell the old generation's end from this one's).
 @Suite struct SupervisordModelTests {
     static let histories = Int(Environment.value("READINESS_MODEL_HISTORIES") ?? "") ?? 10_000
     static let batches = 8

@@ -69,8 +69,9 @@ package enum ProbeEndpoint {
         }
     }
 
-    /// The first `name=` parameter of `query`, percent-decoded (a `%` not
-    /// followed by two hex digits stays as it is); nil when there is none.
+    /// The first `name=` parameter of `query`, percent-decoded, `+` read as
+    /// a space (a `%` not followed by two hex digits stays as it is); nil
+    /// when there is none.
     package static func parameter(_ name: String, in query: String) -> String? {
         for pair in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             guard pair.starts(with: (name + "=").utf8) else { continue }
@@ -124,7 +125,8 @@ package enum ProbeEndpoint {
             }
         }
 
-        /// What `readiness_probe --service` would answer (no hook runs for it).
+        /// What the exec probe would answer for `subject`: `readiness` for
+        /// the container, else `readiness_probe --service`'s answer (no hook).
         package func readiness(of subject: ProbeSubject) -> Verdict {
             subject == .container ? readiness : Self.unlessUnwritten(Verdict.check(record, of: subject), unwritten)
         }
@@ -145,10 +147,15 @@ package enum ProbeEndpoint {
         case .refused(let status):
             return response(status: status, body: reason(status))
         case .complete(let method, let path, let query):
+            guard path == "/readyz" || path == "/livez" else {
+                return response(status: 404, body: "not found: the listener serves /readyz, /readyz?service=NAME and /livez", head: method == "HEAD")
+            }
+            guard method == "GET" || method == "HEAD" else {
+                return response(status: 405, body: "method not allowed: GET or HEAD", extraHeaders: "Allow: GET, HEAD\r\n")
+            }
             let body: String
             let ready: Bool
-            switch path {
-            case "/readyz":
+            if path == "/readyz" {
                 var subject = ProbeSubject.container
                 if let service = parameter("service", in: query) {
                     do throws(UsageError) {
@@ -160,15 +167,10 @@ package enum ProbeEndpoint {
                 let readiness = answers.readiness(of: subject)
                 ready = readiness.isReady
                 body = readiness.line
-            case "/livez":
+            } else {
                 ready = answers.livenessFailure == nil
                 body = answers.livenessFailure.map { "not alive: \($0.code.rawValue) \($0.code.name): \($0.message)" }
                     ?? "alive: no essential program has ended"
-            default:
-                return response(status: 404, body: "not found: the listener serves /readyz, /readyz?service=NAME and /livez", head: method == "HEAD")
-            }
-            guard method == "GET" || method == "HEAD" else {
-                return response(status: 405, body: "method not allowed: GET or HEAD", extraHeaders: "Allow: GET, HEAD\r\n")
             }
             return response(status: ready ? 200 : 503, body: body, head: method == "HEAD")
         }

@@ -41,6 +41,23 @@ package struct EssentialSpec: Equatable, Sendable, CustomStringConvertible {
         return matches(processName: String(process[process.index(after: colon)...]), groupName: String(process[..<colon]))
     }
 
+    /// Whether the two can name the same process: a probe's `--service`
+    /// against a service as the status file records it, under `GROUP:NAME`
+    /// once supervisord showed it, else under its own spec. A bare name meets
+    /// a group only as a program outside any group does (`redis` is in
+    /// `redis:*`): it does not reach into a group no process of which was
+    /// seen yet.
+    package func overlaps(_ other: EssentialSpec) -> Bool {
+        switch (pattern, other.pattern) {
+        case (.name(let name), .name(let otherName)): name == otherName
+        case (.name(let name), .program(_, let otherName)), (.program(_, let otherName), .name(let name)): name == otherName
+        case (.program(let group, let name), .program(let otherGroup, let otherName)): group == otherGroup && name == otherName
+        case (.group(let group), .program(let otherGroup, _)), (.program(let otherGroup, _), .group(let group)): group == otherGroup
+        case (.group(let group), .group(let otherGroup)): group == otherGroup
+        case (.name(let name), .group(let group)), (.group(let group), .name(let name)): name == group
+        }
+    }
+
     package var description: String {
         switch pattern {
         case .name(let name): name

@@ -118,10 +118,10 @@ extension Verdict {
         return Verdict(.ready, "\(start.message); \(services.count) service\(services.count == 1 ? "" : "s") ready")
     }
 
-    /// One service's probe: every process `spec` names (before any was
-    /// seen, the service is recorded under the spec itself).
+    /// One service's probe: every recorded process (or service not seen
+    /// yet) that `spec` can name.
     static func serviceCheck(_ services: [ServiceState], _ spec: EssentialSpec) -> Verdict {
-        let named = services.filter { spec.matches(process: $0.process) || $0.process == spec.description }
+        let named = services.filter { service in (try? EssentialSpec(parsing: service.process)).map(spec.overlaps) ?? false }
         guard !named.isEmpty else {
             var known: [String] = []
             for service in services where !known.contains(service.name) { known.append(service.name) }

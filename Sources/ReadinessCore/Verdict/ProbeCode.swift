@@ -13,7 +13,7 @@ package struct ProbeCode: Equatable, Sendable {
         self.meaning = meaning
     }
 
-    package static let ready = ProbeCode(0, "READY", "start.sh exited with an expected status (or supervisord has no start program), every service is ready, and the hook passed (or there is none)")
+    package static let ready = ProbeCode(0, "READY", "start.sh exited with an expected status (or supervisord has no start program), every service is ready, and the hook passed (or there is none); with --service, that service (or start.sh) alone")
     /// Stands for the hook's own codes 1 to 99, passed through unchanged.
     package static let hookFailed = ProbeCode(1, "HOOK_FAILED", "the hook's own exit code, 1 to 99, passed through unchanged")
     package static let startPending = ProbeCode(100, "START_PENDING", "start.sh has not finished: not seen yet, STARTING, RUNNING or BACKOFF")
