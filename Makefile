@@ -4,11 +4,12 @@
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 PYTHON ?= python3
 SUPERVISOR_VERSION := 4.3.0
-# What the tests run in .venv: the pinned supervisord, and the manifest validators.
-TEST_PACKAGES := supervisor==$(SUPERVISOR_VERSION) kubernetes-validate==1.30.0 jsonschema==4.26.0 PyYAML==6.0.3
+# What the tests run in .venv: the pinned supervisord, the manifest validators,
+# and Prometheus's Python client, whose parser reads /metrics.
+TEST_PACKAGES := supervisor==$(SUPERVISOR_VERSION) kubernetes-validate==1.30.0 jsonschema==4.26.0 PyYAML==6.0.3 prometheus-client==0.26.0
 VENV := .venv
 SUPERVISORD := $(VENV)/bin/supervisord
-VENV_STAMP := $(VENV)/.installed-$(SUPERVISOR_VERSION)-1
+VENV_STAMP := $(VENV)/.installed-$(SUPERVISOR_VERSION)-2
 PREFIX ?= /usr
 DESTDIR ?=
 # Release binaries: Embedded Swift (no Swift runtime, no /proc needed at start-up),
@@ -114,7 +115,7 @@ SUPERVISORD_CONF ?=
 SUPERVISOR_INCLUDE_DIR ?=
 SUPERVISOR_INCLUDE_EXT ?=
 
-.PHONY: all build test test-swift matrix e2e e2e-install release install demo bench fuzz model clean libc-packages-musl-x86_64 libc-packages-musl-arm64 libc-packages-glibc-x86_64 libc-packages-glibc-arm64 arm64-emulator test-arm64 test-arm64-full flake-hunt
+.PHONY: all build test test-swift promtool matrix e2e e2e-install release install demo bench fuzz model clean libc-packages-musl-x86_64 libc-packages-musl-arm64 libc-packages-glibc-x86_64 libc-packages-glibc-arm64 arm64-emulator test-arm64 test-arm64-full flake-hunt
 
 all: build
 
@@ -136,11 +137,15 @@ $(VENV_STAMP):
 # part prints how long it took.
 test: test-swift matrix e2e test-arm64
 
-test-swift: $(VENV_STAMP) release
+test-swift: $(VENV_STAMP) release promtool
 	examples/demo/test_make_demo.sh
 	$(SWIFT) build --build-tests
 	READINESS_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) READINESS_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) \
 		$(SWIFT) test --disable-xctest --skip-build --skip '$(E2E_SUITES)'
+
+# Prometheus's own linter of the exposition format, for MetricsTests: Debian's prometheus package.
+promtool:
+	@command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus)
 
 # supervisor as Ubuntu 20.04 (4.1.0), 22.04 (4.2.1), RHEL/EPEL 8 and 9 and
 # Debian 11 (4.2.2), Debian 12 and Ubuntu 24.04 (4.2.5) ship it; 4.3.0 is the

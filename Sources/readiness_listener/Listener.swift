@@ -149,7 +149,15 @@ struct Listener: ~Copyable {
             // This turn may have brought a new state: no answer gives the
             // hook's verdict of the one before.
             followCommonCheck()
-            server.serve(found) { ProbeEndpoint.Answers(record: core.record, hook: hookVerdict(), unwritten: io.writer.pendingError) }
+            var answered: [(path: String, status: Int)] = []
+            server.serve(found) { request in
+                let response = ProbeEndpoint.response(
+                    to: request, answers: ProbeEndpoint.Answers(record: core.record, hook: hookVerdict(), unwritten: io.writer.pendingError),
+                    metrics: { metricsExposition() })
+                answered.append((ProbeEndpoint.pathLabel(of: request), response.status))
+                return response.bytes
+            }
+            for (path, status) in answered { core.countRequest(path: path, status: status) }
         }
     }
 
@@ -240,7 +248,7 @@ struct Listener: ~Copyable {
         guard let http else { return }
         do throws(Errno) {
             try server.listen()
-            log(.info, "answering httpGet probes", [("address", http.description), ("paths", "/readyz,/livez")])
+            log(.info, "answering httpGet probes", [("address", http.description), ("paths", "/readyz,/livez,/metrics")])
         } catch {
             if firstTry {
                 log(.error, "cannot listen for httpGet probes, retrying every 5 s (they fail until then)", [
@@ -268,6 +276,14 @@ struct Listener: ~Copyable {
         }
     }
 
+    /// `/metrics` now. Its probe code is the exec probe's, but the hook's
+    /// only from `--hook-interval`'s runs: a scrape never starts a process.
+    private func metricsExposition() -> [UInt8] {
+        let hook = periodicProbe.isEnabled ? hookVerdict() : nil
+        let code = ProbeEndpoint.Answers(record: core.record, hook: hook, unwritten: io.writer.pendingError).readiness.code
+        return core.metrics.exposition(record: core.record, probeCode: code, xmlrpcCalls: io.xmlrpcCalls, version: ReadinessVersion.current)
+    }
+
     /// Writes protocol bytes; false when supervisord is gone (EPIPE).
     private func send(_ text: String) -> Bool {
         do {
@@ -287,6 +303,9 @@ struct ListenerIO: ~Copyable, ListenerPort {
     private var supervisor = SupervisorConnection()
 
     init(statusPath: String) { writer = StatusWriter(path: statusPath) }
+
+    /// supervisord's answers so far, by `result="ok"` or `result="error"`.
+    var xmlrpcCalls: ListenerMetrics.Tally { supervisor.calls }
 
     /// Why supervisord's XML-RPC interface cannot be used at all; nil when it is configured.
     var xmlrpcProblem: String? { supervisor.configurationProblem }
@@ -336,6 +355,8 @@ struct ListenerIO: ~Copyable, ListenerPort {
 struct SupervisorConnection {
     private let client: Result<SupervisorClient, SupervisorClient.Failure>
     private var lastFailure: String?
+    /// Every call's result, for `readiness_xmlrpc_calls_total`.
+    private(set) var calls = ListenerMetrics.Tally()
 
     init() {
         client = SupervisorClient.fromEnvironment()
@@ -371,18 +392,27 @@ struct SupervisorConnection {
     /// Nil once supervisord accepted; else why not.
     mutating func shutdown() -> SupervisorClient.Failure? {
         switch client.flatMap({ $0.shutdown() }) {
-        case .success: nil
-        case .failure(let failure): failure
+        case .success:
+            calls.add(Self.ok)
+            return nil
+        case .failure(let failure):
+            calls.add(Self.error)
+            return failure
         }
     }
+
+    private static let ok = "result=\"ok\""
+    private static let error = "result=\"error\""
 
     private mutating func note<Value>(_ result: Result<Value, SupervisorClient.Failure>) -> Value? {
         switch result {
         case .success(let value):
+            calls.add(Self.ok)
             if lastFailure != nil { log(.info, "XML-RPC usable again", []) }
             lastFailure = nil
             return value
         case .failure(let failure):
+            calls.add(Self.error)
             if lastFailure == nil {
                 log(.warning, "XML-RPC unusable, following events only (no exit status, no reconcile)", [("error", failure.description)])
             }

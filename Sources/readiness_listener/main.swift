@@ -27,7 +27,8 @@ let usage = """
       --http ADDR:PORT     answer kubelet's httpGet probes: GET /readyz is 200 when
                            readiness_probe would exit 0, else 503 with its line;
                            GET /readyz?service=NAME as readiness_probe --service NAME;
-                           GET /livez is 503 once an essential program ended.
+                           GET /livez is 503 once an essential program ended;
+                           GET /metrics is Prometheus's text format (docs/metrics.md).
                            ADDR is numeric: 127.0.0.1, 0.0.0.0, [::], or empty for all
       --hook PATH          the image's hook (default /usr/bin/readiness_probe_hook):
                            requests never run it; without --hook-interval /readyz
@@ -142,7 +143,7 @@ var listener = Listener(
         selector: selector(options.values["program"] ?? "start"),
         statusPath: statusPath, essential: essential,
         essentialDryRun: options.flags.contains("essential-dry-run"), verbose: options.flags.contains("verbose"), services: services,
-        checkTiming: checkTiming),
+        checkTiming: checkTiming, metrics: http != nil),
     http: http, hookPath: hookPath, periodicProbe: periodicProbe(options, http: http, statusPath: statusPath, hookPath: hookPath),
     notifySocketPath: options.values["notify-socket"] ?? "/run/readiness/notify")
 Processes.exit(listener.run())

@@ -16,8 +16,8 @@ import Testing
         #expect(result.stdout.hasSuffix("4 files, 0 errors\n"))
     }
 
-    /// The httpGet example probes the paths the listener serves, on the port
-    /// the shipped config's example gives it.
+    /// The httpGet example probes (and has Prometheus scrape) the paths the
+    /// listener serves, on the port the shipped config's example gives it.
     @Test func httpGetManifestMatchesTheListener() throws {
         let text = try String(contentsOfFile: "\(Self.directory)/deployment-httpget.yaml", encoding: .utf8)
         let config = try String(contentsOfFile: "\(Paths.repository)/supervisor.d/readiness_listener.conf", encoding: .utf8)
@@ -25,6 +25,7 @@ import Testing
         #expect(text.contains("containerPort: 8099\n              name: readiness\n"))
         #expect(text.contains("httpGet:\n              path: /readyz\n              port: readiness\n"))
         #expect(text.contains("httpGet:\n              path: /livez\n              port: readiness\n"))
+        #expect(text.contains("prometheus.io/port: \"8099\"\n        prometheus.io/path: /metrics\n"))
     }
 
     @Test func manifestsNameTheInstalledProbe() throws {

@@ -10,7 +10,7 @@ import Testing
     }
 
     static func response(_ text: String, _ answers: ProbeEndpoint.Answers) -> String {
-        String(decoding: ProbeEndpoint.response(to: request(text), answers: answers), as: UTF8.self)
+        String(decoding: ProbeEndpoint.response(to: request(text), answers: answers, metrics: { Array(metrics.utf8) }).bytes, as: UTF8.self)
     }
 
     @Test func kubeletsRequestIsComplete() {
@@ -119,7 +119,28 @@ import Testing
         #expect(post.hasPrefix("HTTP/1.1 405 Method Not Allowed\r\n") && post.contains("Allow: GET, HEAD\r\n"))
         #expect(Self.response("BREW /x HTTP/1.1\r\n\r\n", answers).hasPrefix("HTTP/1.1 404 "))
         #expect(Self.response("GET /readyz HTTP/2.0\r\n\r\n", answers).hasPrefix("HTTP/1.1 505 "))
-        #expect(String(decoding: ProbeEndpoint.response(to: .incomplete, answers: answers), as: UTF8.self).hasPrefix("HTTP/1.1 408 "))
+        #expect(String(decoding: ProbeEndpoint.response(to: .incomplete, answers: answers, metrics: { [] }).bytes, as: UTF8.self).hasPrefix("HTTP/1.1 408 "))
+    }
+
+    static let metrics = "# TYPE readiness_events_total counter\nreadiness_events_total 3\n"
+
+    @Test func metricsAreServedInTheExpositionFormat() {
+        let answers = ProbeEndpoint.Answers(record: Self.record(.notSeen), hook: nil)
+        let get = Self.response("GET /metrics HTTP/1.1\r\n\r\n", answers)
+        #expect(get.hasPrefix("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"))
+        #expect(get.contains("Content-Length: \(Self.metrics.utf8.count)\r\n") && get.hasSuffix("\r\n\r\n" + Self.metrics))
+        let head = Self.response("HEAD /metrics?x=1 HTTP/1.1\r\n\r\n", answers)
+        #expect(head.hasPrefix("HTTP/1.1 200 ") && head.hasSuffix("Connection: close\r\n\r\n"))
+        #expect(Self.response("POST /metrics HTTP/1.1\r\n\r\n", answers).hasPrefix("HTTP/1.1 405 "))
+        #expect(Self.response("GET /metricsz HTTP/1.1\r\n\r\n", answers).hasPrefix("HTTP/1.1 404 "))
+    }
+
+    /// The request counter's path label: the served paths, else one word, so a scanner cannot make series.
+    @Test func requestsAreCountedByAFewPaths() {
+        #expect(ProbeEndpoint.pathLabel(of: Self.request("GET /readyz?service=redis HTTP/1.1\r\n\r\n")) == "/readyz")
+        #expect(ProbeEndpoint.pathLabel(of: Self.request("GET /metrics HTTP/1.1\r\n\r\n")) == "/metrics")
+        #expect(ProbeEndpoint.pathLabel(of: Self.request("GET /wp-admin/setup.php HTTP/1.1\r\n\r\n")) == "other")
+        #expect(ProbeEndpoint.pathLabel(of: .refused(status: 431)) == "other")
     }
 
     @Test(arguments: [

@@ -137,21 +137,40 @@ package enum ProbeEndpoint {
         }
     }
 
+    /// A response's status, and the response as sent.
+    package struct Response: Equatable, Sendable {
+        package var status: Int
+        package var bytes: [UInt8]
+    }
+
+    /// The paths served; `readiness_http_requests_total` counts any other as `other`.
+    package static let paths = ["/readyz", "/livez", "/metrics"]
+
+    /// `request`'s path as the request counter labels it.
+    package static func pathLabel(of request: Request) -> String {
+        guard case .complete(_, let path, _) = request, paths.contains(path) else { return "other" }
+        return path
+    }
+
     /// The complete response to `request` (a `.complete` or `.refused` one):
-    /// status line, a few headers, and a one-line body. `Connection: close`
-    /// always: one request per connection.
-    package static func response(to request: Request, answers: Answers) -> [UInt8] {
+    /// status line, a few headers, and a one-line body, or for `/metrics`
+    /// the exposition `metrics` writes (asked only then). `Connection:
+    /// close` always: one request per connection.
+    package static func response(to request: Request, answers: Answers, metrics: () -> [UInt8]) -> Response {
         switch request {
         case .incomplete:
             return response(status: 408, body: "request not complete")
         case .refused(let status):
             return response(status: status, body: reason(status))
         case .complete(let method, let path, let query):
-            guard path == "/readyz" || path == "/livez" else {
-                return response(status: 404, body: "not found: the listener serves /readyz, /readyz?service=NAME and /livez", head: method == "HEAD")
+            guard paths.contains(path) else {
+                return response(status: 404, body: "not found: the listener serves /readyz, /readyz?service=NAME, /livez and /metrics", head: method == "HEAD")
             }
             guard method == "GET" || method == "HEAD" else {
                 return response(status: 405, body: "method not allowed: GET or HEAD", extraHeaders: "Allow: GET, HEAD\r\n")
+            }
+            if path == "/metrics" {
+                return response(status: 200, body: metrics(), contentType: ListenerMetrics.contentType, head: method == "HEAD")
             }
             let body: String
             let ready: Bool
@@ -176,12 +195,14 @@ package enum ProbeEndpoint {
         }
     }
 
-    private static func response(status: Int, body: String, head: Bool = false, extraHeaders: String = "") -> [UInt8] {
-        let body = body + "\n"
-        var text = "HTTP/1.1 \(status) \(reason(status))\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        text += "Content-Length: \(body.utf8.count)\r\nCache-Control: no-store\r\nConnection: close\r\n\(extraHeaders)\r\n"
-        if !head { text += body }
-        return Array(text.utf8)
+    private static func response(status: Int, body: String, head: Bool = false, extraHeaders: String = "") -> Response {
+        response(status: status, body: Array((body + "\n").utf8), contentType: "text/plain; charset=utf-8", head: head, extraHeaders: extraHeaders)
+    }
+
+    private static func response(status: Int, body: [UInt8], contentType: String, head: Bool, extraHeaders: String = "") -> Response {
+        var text = "HTTP/1.1 \(status) \(reason(status))\r\nContent-Type: \(contentType)\r\n"
+        text += "Content-Length: \(body.count)\r\nCache-Control: no-store\r\nConnection: close\r\n\(extraHeaders)\r\n"
+        return Response(status: status, bytes: head ? Array(text.utf8) : Array(text.utf8) + body)
     }
 
     private static func reason(_ status: Int) -> String {

@@ -8,7 +8,7 @@ extension ListenerCore {
     /// (`autostart=false`).
     mutating func startServices<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         guard !configuration.services.isEmpty else { return }
-        guard let programs = port.allProcessInfo() else {
+        guard let programs = allProcessInfo(&port) else {
             if services.hasNotifyServices {
                 port.log(.error, "cannot ask supervisord which notify services to start: they stay not ready until started by hand", [])
             }
@@ -40,7 +40,7 @@ extension ListenerCore {
 
     /// After events may have been lost: what supervisord has now.
     mutating func reconcileServices<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        guard !configuration.services.isEmpty, let programs = port.allProcessInfo() else { return }
+        guard !configuration.services.isEmpty, let programs = allProcessInfo(&port) else { return }
         serviceEventsMayBeLost = false
         logChanges(services.learn(programs, at: port.now), reason: "reconcile", &port)
     }
@@ -88,7 +88,7 @@ extension ListenerCore {
         // tells for a sender still alive (not for one already gone).
         let ofSupervisord = ancestry.isEmpty || ancestry.contains(record.supervisordPID)
         var refreshed = false
-        if delivery == .unattributed, ofSupervisord, refreshBudget.take(at: now), let programs = port.allProcessInfo() {
+        if delivery == .unattributed, ofSupervisord, refreshBudget.take(at: now), let programs = allProcessInfo(&port) {
             // A run that started after the last event handled: supervisord knows its pid already.
             refreshed = true
             logChanges(services.learn(programs, at: now), reason: "notify", &port)
@@ -96,6 +96,7 @@ extension ListenerCore {
         }
         switch delivery {
         case .applied(let service, let change, let news, let refused):
+            metrics.countDatagram("accepted")
             if let refused { refuseMainPID(refused, of: service, sender: sender, at: now, &port) }
             if news || configuration.verbose {
                 var fields = [("service", service), ("sender_pid", "\(sender)")]
@@ -114,8 +115,9 @@ extension ListenerCore {
             // Its sender may be a run supervisord was asked about too
             // recently, or gone before /proc could tell its parent: kept for
             // a while, never dropped silently.
+            metrics.countDatagram("held")
             if let pushedOut = services.hold(message, from: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, at: now) {
-                drop("more than \(ServiceTracker.holdLimit) messages waited for their sender's run to be known", kind: "held", sender: pushedOut.sender, at: now, &port)
+                drop("more than \(ServiceTracker.holdLimit) messages waited for their sender's run to be known", kind: "pushed_out", sender: pushedOut.sender, at: now, &port)
             }
         }
     }
@@ -136,8 +138,10 @@ extension ListenerCore {
         logThrottled("refused a MAINPID: it is not the service's run nor a descendant of it", fields, kind: "mainpid", at: time, &port)
     }
 
-    /// Logs a dropped datagram; `kind` (one of a few words) is what the log throttles by.
+    /// Logs a dropped datagram; `kind` (one of a few words) is what the log
+    /// throttles by, and the metrics count by (a pushed-out one was counted held).
     private mutating func drop<Port: ListenerPort & ~Copyable>(_ reason: String, kind: String, sender: Int?, at time: Timestamp, _ port: inout Port) {
+        if kind != "pushed_out" { metrics.countDatagram(kind) }
         logThrottled("dropped a notify message", [("reason", reason), ("sender_pid", sender.map { "\($0)" } ?? "unknown")], kind: kind, at: time, &port)
     }
 
@@ -153,10 +157,11 @@ extension ListenerCore {
         port.log(.warning, message, fields)
     }
 
-    private func logChanges<Port: ListenerPort & ~Copyable>(_ changes: [ServiceTracker.Change], reason: String, _ port: inout Port) {
+    private mutating func logChanges<Port: ListenerPort & ~Copyable>(_ changes: [ServiceTracker.Change], reason: String, _ port: inout Port) {
         for change in changes {
             let service = change.service
             if change.becameReady == true {
+                metrics.serviceBecameReady(service.name, process: service.process, at: port.now)
                 port.log(.info, "service ready", [
                     ("service", service.name), ("check", service.kind.rawValue), ("pid", service.run.map { "\($0)" } ?? "unknown"),
                     ("learnt_from", reason), ("detail", service.detail ?? ""),

@@ -39,10 +39,14 @@ package struct ListenerConfiguration: Sendable {
     package var verbose: Bool
     package var services: [ServiceSpec]
     package var checkTiming: CheckTiming
+    /// `/metrics` is served (`--http`): supervisord is asked for every
+    /// program at start-up and, at a TICK, after one exited (exit statuses
+    /// are in no event).
+    package var metrics: Bool
 
     package init(
         selector: ProgramSelector, statusPath: String, essential: EssentialRule = EssentialRule(specs: []), essentialDryRun: Bool = false,
-        verbose: Bool = false, services: [ServiceSpec] = [], checkTiming: CheckTiming = CheckTiming()
+        verbose: Bool = false, services: [ServiceSpec] = [], checkTiming: CheckTiming = CheckTiming(), metrics: Bool = false
     ) {
         self.selector = selector
         self.statusPath = statusPath
@@ -51,6 +55,7 @@ package struct ListenerConfiguration: Sendable {
         self.verbose = verbose
         self.services = services
         self.checkTiming = checkTiming
+        self.metrics = metrics
     }
 }
 
@@ -62,6 +67,8 @@ package struct ListenerCore: Sendable {
     package let configuration: ListenerConfiguration
     package private(set) var tracker: ProgramTracker
     package internal(set) var services: ServiceTracker
+    /// What `/metrics` reports, counted here from what the listener sees.
+    package internal(set) var metrics = ListenerMetrics()
     /// How often supervisord may be asked for every process to attribute a
     /// datagram, so a flood of forged datagrams costs supervisord little.
     var refreshBudget = QueryBudget()
@@ -161,6 +168,7 @@ package struct ListenerCore: Sendable {
             }
         }
         reconcileEssential(reason: "start-up", &port)
+        learnProgramsForMetrics(&port)
         finishTurn(&port)
     }
 
@@ -202,6 +210,7 @@ package struct ListenerCore: Sendable {
     /// A frame that could not be parsed: logged, acknowledged, nothing changes.
     package mutating func unparseable<Port: ListenerPort & ~Copyable>(_ error: EventError, _ port: inout Port) {
         port.log(.error, "ignored an event that cannot be parsed", [("error", error.description)])
+        metrics.countEvent(lost: 0)
         eventThisTurn = true
     }
 
@@ -209,12 +218,14 @@ package struct ListenerCore: Sendable {
         eventThisTurn = true
         var eventsLost = false
         if let current = header.poolSerial, let last = lastPoolSerial, current > last {
+            metrics.countEvent(lost: current - last - 1)
             if current - last > 1 {
                 eventsLost = true
                 essentialEventsMayBeLost = true
                 serviceEventsMayBeLost = true
             }
         } else {
+            metrics.countEvent(lost: 0)
             essentialEventsMayBeLost = true
             serviceEventsMayBeLost = true
         }
@@ -243,6 +254,7 @@ package struct ListenerCore: Sendable {
             } else {
                 reconcileEssential(reason: "tick", &port)
             }
+            learnProgramsForMetrics(&port)
         case .supervisorStopping:
             if tracker.supervisordStopping() {
                 port.log(.info, "supervisord is stopping (shutdown or reload): the current run no longer counts", [("serial", "\(header.serial)")])
@@ -250,6 +262,7 @@ package struct ListenerCore: Sendable {
         case .other(let name):
             port.log(.warning, "ignored an event of a type the listener does not follow", [("event", name), ("serial", "\(header.serial)")])
         case .processState(let change):
+            metrics.count(change, at: port.now)
             apply(change, poolSerial: header.poolSerial, &port)
             if tracker.applyEssential(change, rule: configuration.essential, at: port.now) { essentialEnded(reason: "event", &port) }
             applyToServices(change, &port)
@@ -286,19 +299,44 @@ package struct ListenerCore: Sendable {
     /// The followed program as supervisord knows it, by its real GROUP:NAME:
     /// asked directly once known; else (or when that name is gone) found
     /// among every process, where "none of that name" means absent.
-    private func lookUpProgram<Port: ListenerPort & ~Copyable>(_ port: inout Port) -> ProgramLookup {
+    private mutating func lookUpProgram<Port: ListenerPort & ~Copyable>(_ port: inout Port) -> ProgramLookup {
         if let process = tracker.processName {
-            switch port.processInfo(process) {
+            switch processInfo(process, &port) {
             case .unavailable: return .unavailable
             case .info(let info): return .found(process: process, info: info)
             case .noSuchProgram: break
             }
         }
-        guard let programs = port.allProcessInfo() else { return .unavailable }
+        guard let programs = allProcessInfo(&port) else { return .unavailable }
         let selector = configuration.selector
         guard let match = programs.first(where: { selector.matches(processName: $0.name, groupName: $0.group) }) else { return .absent }
         return .found(process: "\(match.group):\(match.name)", info: match.info)
     }
+
+    /// Every question about processes goes through these two, so that
+    /// each answer also brings the metrics up to date.
+    mutating func allProcessInfo<Port: ListenerPort & ~Copyable>(_ port: inout Port) -> [NamedProcessInfo]? {
+        let programs = port.allProcessInfo()
+        if let programs { metrics.learn(programs, at: port.now) }
+        return programs
+    }
+
+    private mutating func processInfo<Port: ListenerPort & ~Copyable>(_ process: String, _ port: inout Port) -> SupervisorAnswer {
+        let answer = port.processInfo(process)
+        if case .info(let info) = answer {
+            let names = process.split(separator: ":", maxSplits: 1)
+            if names.count == 2 { metrics.learn(info, group: String(names[0]), name: String(names[1]), at: port.now) }
+        }
+        return answer
+    }
+
+    /// With `/metrics`: every program, at start-up and after one exited.
+    private mutating func learnProgramsForMetrics<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        if configuration.metrics, metrics.wantsProgramList { _ = allProcessInfo(&port) }
+    }
+
+    /// An HTTP request answered: `path` is `/readyz`, `/livez`, `/metrics` or `other`.
+    package mutating func countRequest(path: String, status: Int) { metrics.countRequest(path: path, status: status) }
 
     private func logReconcile<Port: ListenerPort & ~Copyable>(_ outcome: ProgramTracker.Outcome, reason: String, _ port: inout Port) {
         guard case .transition(let from, let to, _) = outcome else { return }
@@ -310,7 +348,7 @@ package struct ListenerCore: Sendable {
 
     /// After EXITED, FATAL or BACKOFF: the exit status or spawn error, which no event carries.
     private mutating func learnDetails<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        guard let process = tracker.processName, case .info(let info) = port.processInfo(process) else { return }
+        guard let process = tracker.processName, case .info(let info) = processInfo(process, &port) else { return }
         tracker.learnDetails(from: info)
         if let status = record.exitStatus {
             port.log(.info, "exit status", [("program", configuration.selector.description), ("exit_status", "\(status)")])
@@ -325,7 +363,7 @@ package struct ListenerCore: Sendable {
     /// without XML-RPC, nor when no event can have been lost.
     private mutating func reconcileEssential<Port: ListenerPort & ~Copyable>(reason: String, _ port: inout Port) {
         guard !configuration.essential.isEmpty, record.essentialFailure == nil, essentialEventsMayBeLost,
-            let programs = port.allProcessInfo()
+            let programs = allProcessInfo(&port)
         else { return }
         essentialEventsMayBeLost = false
         if tracker.recordEssentialFailure(configuration.essential.failure(among: programs, at: port.now)) { essentialEnded(reason: reason, &port) }
@@ -335,7 +373,7 @@ package struct ListenerCore: Sendable {
     /// say it, write it and shut down (or, in a dry run, say what would be done).
     private mutating func essentialEnded<Port: ListenerPort & ~Copyable>(reason: String, _ port: inout Port) {
         guard let recorded = record.essentialFailure else { return }
-        if recorded.state == .exited || recorded.state == .fatal, case .info(let info) = port.processInfo(recorded.program) {
+        if recorded.state == .exited || recorded.state == .fatal, case .info(let info) = processInfo(recorded.program, &port) {
             tracker.learnEssentialDetails(from: info)
         }
         let dryRun = configuration.essentialDryRun

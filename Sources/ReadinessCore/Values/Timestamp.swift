@@ -74,7 +74,7 @@ package struct Timestamp: Equatable, Sendable, CustomStringConvertible {
 }
 
 extension Int64 {
-    fileprivate func floorDividedBy(_ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+    func floorDividedBy(_ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
         let quotient = (self >= 0 ? self : self - divisor + 1) / divisor
         return (quotient, self - quotient * divisor)
     }

@@ -84,14 +84,14 @@ package struct ProbeServer: ~Copyable {
 
     /// Does what the loop's wait found (`found`, as `watch` tagged it):
     /// closes expired connections, reads, answers, drains, accepts.
-    /// `answers` is asked only for a complete request, at the end of the
-    /// turn, once every event that was waiting is handled and written.
-    package mutating func serve(_ found: EventLoop.Found, answers: () -> ProbeEndpoint.Answers) {
+    /// `respond` is asked only for a complete (or refused) request, at the
+    /// end of the turn, once every event that was waiting is handled and written.
+    package mutating func serve(_ found: EventLoop.Found, respond: (ProbeEndpoint.Request) -> [UInt8]) {
         let now = Clock.monotonicMilliseconds()
         var kept: [Connection] = []
         kept.reserveCapacity(connections.count)
         for (index, var connection) in connections.enumerated() {
-            if found.contains(.httpConnection(index)) { advance(&connection, answers: answers) }
+            if found.contains(.httpConnection(index)) { advance(&connection, respond: respond) }
             if isFinished(connection) || now >= connection.deadline {
                 try? system_close(connection.fd)
             } else {
@@ -99,7 +99,7 @@ package struct ProbeServer: ~Copyable {
             }
         }
         connections = kept
-        if found.contains(.httpListener) { accept(now: now, answers: answers) }
+        if found.contains(.httpListener) { accept(now: now, respond: respond) }
     }
 
     private func isFinished(_ connection: Connection) -> Bool {
@@ -110,13 +110,13 @@ package struct ProbeServer: ~Copyable {
     /// Accepts waiting connections and reads each at once: a client sends
     /// its request right after connecting, so it has often arrived, and is
     /// answered without another wake-up.
-    private mutating func accept(now: Int64, answers: () -> ProbeEndpoint.Answers) {
+    private mutating func accept(now: Int64, respond: (ProbeEndpoint.Request) -> [UInt8]) {
         // A bounded batch per wait: a flood of connections cannot hold the
         // loop away from supervisord's next event.
         for _ in 0..<Self.connectionLimit {
             guard let fd = try? system_accept(socket) else { return }
             var connection = Connection(fd: fd, deadline: now + Self.connectionMilliseconds)
-            advance(&connection, answers: answers)
+            advance(&connection, respond: respond)
             if isFinished(connection) {
                 try? system_close(fd)
                 continue
@@ -129,7 +129,7 @@ package struct ProbeServer: ~Copyable {
     }
 
     /// One step of a connection whose descriptor is ready.
-    private func advance(_ connection: inout Connection, answers: () -> ProbeEndpoint.Answers) {
+    private func advance(_ connection: inout Connection, respond: (ProbeEndpoint.Request) -> [UInt8]) {
         switch connection.phase {
         case .reading:
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -147,7 +147,7 @@ package struct ProbeServer: ~Copyable {
             let request = ProbeEndpoint.request(connection.received)
             guard request != .incomplete else { return }
             connection.received = []
-            connection.phase = .writing(ProbeEndpoint.response(to: request, answers: answers()))
+            connection.phase = .writing(respond(request))
             send(&connection)
         case .writing:
             send(&connection)

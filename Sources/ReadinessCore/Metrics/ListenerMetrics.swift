@@ -1,0 +1,167 @@
+/// What `/metrics` reports, counted from what the listener sees anyway:
+/// every PROCESS_STATE event of every program (so no restart and no short
+/// BACKOFF spell is missed between polls), the answers supervisord gives it,
+/// the datagrams and requests it takes. Plain values: `ListenerCore` updates
+/// them, `exposition` writes them out. Counters start from zero with the
+/// listener (supervisord keeps no count of starts or exits to resume from),
+/// as Prometheus expects of a restarted target.
+package struct ListenerMetrics: Sendable {
+    /// One program of supervisord's, as its events and answers tell it.
+    package struct Program: Equatable, Sendable {
+        package var group: String
+        package var name: String
+        package var state: ProcessState
+        /// When `state` began, as the listener learnt it (the event's handling, or supervisord's start or stop time).
+        package var stateSince: Timestamp
+        package var starts: UInt64 = 0
+        package var expectedExits: UInt64 = 0
+        package var unexpectedExits: UInt64 = 0
+        /// From supervisord's answers (no event carries it), so known only
+        /// for a program asked about while EXITED: one that supervisord
+        /// restarts at once is spawned again, its status cleared, first.
+        package var lastExitStatus: Int?
+    }
+
+    /// `time_to_ready`'s buckets, in milliseconds; `+Inf` follows.
+    package static let timeToReadyBuckets: [Int64] = [100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000, 300_000]
+
+    /// A service's times from RUNNING to ready.
+    package struct Histogram: Equatable, Sendable {
+        /// Per bucket of `timeToReadyBuckets` and then `+Inf`, not cumulative.
+        package var counts = [UInt64](repeating: 0, count: ListenerMetrics.timeToReadyBuckets.count + 1)
+        package var sumMilliseconds: Int64 = 0
+        package var count: UInt64 = 0
+
+        mutating func observe(milliseconds: Int64) {
+            let bucket = ListenerMetrics.timeToReadyBuckets.firstIndex { milliseconds <= $0 } ?? ListenerMetrics.timeToReadyBuckets.count
+            counts[bucket] += 1
+            sumMilliseconds += milliseconds
+            count += 1
+        }
+    }
+
+    /// Counts by label set, written as in the exposition (`result="held"`);
+    /// the sets are a handful of fixed words, so a list does.
+    package struct Tally: Equatable, Sendable {
+        package private(set) var counts: [(labels: String, count: UInt64)] = []
+
+        package init() {}
+
+        package mutating func add(_ labels: String) {
+            if let index = counts.firstIndex(where: { $0.labels == labels }) {
+                counts[index].count += 1
+            } else {
+                counts.append((labels, 1))
+            }
+        }
+
+        package static func == (left: Tally, right: Tally) -> Bool {
+            left.counts.elementsEqual(right.counts) { $0.labels == $1.labels && $0.count == $1.count }
+        }
+    }
+
+    /// In the order first seen; `exposition` sorts them.
+    package private(set) var programs: [Program] = []
+    private var programIndex: [String: Int] = [:]
+    package private(set) var events: UInt64 = 0
+    /// Events the pool dropped, as `poolserial` gaps count them.
+    package private(set) var eventsLost: UInt64 = 0
+    package private(set) var datagrams = Tally()
+    package private(set) var requests = Tally()
+    package private(set) var timeToReady: [(service: String, histogram: Histogram)] = []
+    /// Whether supervisord should be asked for every program: none asked
+    /// yet, or one exited since (its exit status is in no event).
+    package private(set) var wantsProgramList = true
+
+    package init() {}
+
+    package func program(_ group: String, _ name: String) -> Program? {
+        programIndex["\(group):\(name)"].map { programs[$0] }
+    }
+
+    /// An event came in; `lost` the pool's events missing before it.
+    mutating func countEvent(lost: UInt64) {
+        events += 1
+        eventsLost += lost
+    }
+
+    mutating func count(_ event: ProcessStateEvent, at time: Timestamp) {
+        let index = indexOf(group: event.groupName, name: event.processName, state: event.state, since: time)
+        if programs[index].state != event.state { programs[index].stateSince = time }
+        programs[index].state = event.state
+        switch event.state {
+        case .starting:
+            programs[index].starts += 1
+        case .exited:
+            if event.expected ?? false { programs[index].expectedExits += 1 } else { programs[index].unexpectedExits += 1 }
+            wantsProgramList = true
+        case .backoff:
+            // It died before startsecs (or could not be spawned): an exit
+            // nobody expected, and one supervisord keeps no status of.
+            programs[index].unexpectedExits += 1
+        default:
+            break
+        }
+    }
+
+    /// What supervisord says of every program now: those not seen yet, each
+    /// one's state (it corrects what lost events left behind; a queued event
+    /// older than the answer is followed by the newer ones), exit statuses.
+    mutating func learn(_ all: [NamedProcessInfo], at time: Timestamp) {
+        for program in all { learn(program.info, group: program.group, name: program.name, at: time) }
+        wantsProgramList = false
+    }
+
+    mutating func learn(_ info: SupervisorProcessInfo, group: String, name: String, at time: Timestamp) {
+        let started = info.state == .starting || info.state == .running || info.state == .backoff
+        let since = (started ? info.start : info.stop) > 0 ? Timestamp(millisecondsSinceEpoch: Int64(started ? info.start : info.stop) * 1000) : time
+        let index = indexOf(group: group, name: name, state: info.state, since: since)
+        if programs[index].state != info.state {
+            programs[index].state = info.state
+            programs[index].stateSince = since
+        }
+        // supervisord clears the status at a spawn and keeps none after a
+        // BACKOFF: it is an exit's only while the process is EXITED.
+        if info.state == .exited { programs[index].lastExitStatus = info.exitStatus }
+    }
+
+    /// `service` (its `ServiceState.name`) became ready: the time since its process went RUNNING.
+    mutating func serviceBecameReady(_ service: String, process: String, at time: Timestamp) {
+        guard let program = programIndex[process].map({ programs[$0] }), program.state == .running else { return }
+        let index = timeToReady.firstIndex { $0.service == service } ?? {
+            timeToReady.append((service, Histogram()))
+            return timeToReady.count - 1
+        }()
+        timeToReady[index].histogram.observe(milliseconds: max(0, time.millisecondsSinceEpoch - program.stateSince.millisecondsSinceEpoch))
+    }
+
+    /// A notify datagram's fate: `accepted`, `held`, or why it was dropped.
+    mutating func countDatagram(_ result: String) { datagrams.add("result=\"\(result)\"") }
+
+    /// `path` is one of the listener's paths or `other`, so the series stay few.
+    mutating func countRequest(path: String, status: Int) { requests.add("path=\"\(path)\",code=\"\(status)\"") }
+
+    private mutating func indexOf(group: String, name: String, state: ProcessState, since: Timestamp) -> Int {
+        let key = "\(group):\(name)"
+        if let index = programIndex[key] { return index }
+        programs.append(Program(group: group, name: name, state: state, stateSince: since))
+        programIndex[key] = programs.count - 1
+        return programs.count - 1
+    }
+}
+
+extension ProcessState {
+    /// supervisord's own number for the state (`supervisor.states.ProcessStates`).
+    package var code: Int {
+        switch self {
+        case .stopped: 0
+        case .starting: 10
+        case .running: 20
+        case .backoff: 30
+        case .stopping: 40
+        case .exited: 100
+        case .fatal: 200
+        case .unknown: 1000
+        }
+    }
+}
