@@ -16,16 +16,21 @@ import Testing
         let response = try #require(HTTPClient.get(port: port, "/metrics"), "no answer on /metrics")
         #expect(response.status == 200)
         #expect(response.head.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"), "\(response.head)")
-        let file = scratch.write("scrape", response.body)
+        return try parse(response.body, scratch: scratch)
+    }
+
+    /// `body` as prometheus-client's parser reads it, after promtool found nothing wrong.
+    static func parse(_ body: String, scratch: ScratchDirectory) throws -> [Sample] {
+        let file = scratch.write("scrape", body)
         let lint = try run(try promtool(), ["check", "metrics"], stdin: file)
-        #expect(lint.status == 0, "promtool check metrics: \(lint.stdout)\(lint.stderr)\n\(response.body)")
+        #expect(lint.status == 0, "promtool check metrics: \(lint.stdout)\(lint.stderr)\n\(body)")
         let parser = """
             import json, sys
             from prometheus_client.parser import text_string_to_metric_families
             print(json.dumps([[s.name, s.labels, s.value] for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples]))
             """
         let parsed = try run("\(Paths.repository)/.venv/bin/python3", ["-c", parser], stdin: file)
-        try #require(parsed.status == 0, "prometheus-client cannot parse /metrics: \(parsed.stderr)\n\(response.body)")
+        try #require(parsed.status == 0, "prometheus-client cannot parse /metrics: \(parsed.stderr)\n\(body)")
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(parsed.stdout.utf8)) as? [[Any]])
         return rows.compactMap { row in
             guard let name = row[0] as? String, let labels = row[1] as? [String: String], let value = row[2] as? Double else { return nil }

@@ -223,6 +223,18 @@ struct ServicesContainerTests {
                 return http.status == (code == 0 ? 200 : 503) && http.message == line
             }, "\(service): \(http)")
         }
+        // Metrics through the same namespace, read by prometheus-client and promtool: redis's stop shows.
+        var samples: [MetricsTests.Sample] = []
+        #expect(try eventually {
+            let scrape = HTTPGet.get(inNetworkNamespaceOf: container.initPID, port: port, path: "/metrics", timeout: 5, bodyLimit: 1 << 20)
+            samples = scrape.status == 200 ? try MetricsTests.parse(scrape.message + "\n", scratch: ScratchDirectory()) : []
+            return MetricsTests.value(samples, "readiness_program_state", ["program": "redis"]) == 0
+        }, "\(samples)")
+        #expect(MetricsTests.value(samples, "readiness_service_ready", ["service": "redis"]) == 0)
+        #expect(MetricsTests.value(samples, "readiness_service_ready", ["service": "haproxy"]) == 1)
+        #expect(MetricsTests.value(samples, "readiness_program_starts_total", ["program": "redis"]) ?? 0 >= 1)
+        #expect(MetricsTests.value(samples, "readiness_service_time_to_ready_seconds_count", ["service": "haproxy"]) ?? 0 >= 1)
+        #expect(MetricsTests.value(samples, "readiness_probe_code") == 108)
 
         // supervisorctl start redis: Ready again once it sent READY=1 again.
         let before = ServiceImage.notifyReceived(container.console, service: "redis")

@@ -26,10 +26,10 @@ enum HTTPGet {
     static let timedOut: Int32 = Container.timedOut
     /// No connection (refused: nothing listens yet or any more), or no HTTP answer.
     static let failed: Int32 = -2
-    /// kubelet reads at most this much of a probe's body.
+    /// kubelet reads at most this much of a probe's body (a scrape, more: `bodyLimit:`).
     static let bodyLimit = 10 * 1024
 
-    static func get(inNetworkNamespaceOf pid: Int32, port: UInt16, path: String, timeout: Double) -> Answer {
+    static func get(inNetworkNamespaceOf pid: Int32, port: UInt16, path: String, timeout: Double, bodyLimit: Int = bodyLimit) -> Answer {
         let url = "http://127.0.0.1:\(port)\(path)"
         let deadline = Date().addingTimeInterval(timeout)
         func remainingMilliseconds() -> Int32 { Int32(max(0, deadline.timeIntervalSinceNow * 1000).rounded(.up)) }
