@@ -11,6 +11,8 @@
 #   server and against the listener's /readyz (one long-lived client, bench/http_client.c)
 #   BENCH_HTTP_PACED_PROBES (default 500) more per round at BENCH_HTTP_PACED_RATE (default
 #   100) per second: probes that each find the processes asleep, as kubelet's do
+#   BENCH_SCRAPES (default 2000) scrapes per round of the same listener's /metrics once
+#   it knows 100 programs, against one exec of readiness_probe
 #   BENCH_LATENCY_EVENTS (default 2000) events per round at BENCH_LATENCY_RATE (default 500)
 #   per second, timed one by one, for each of: no --http, --http idle, --http under
 #   BENCH_HTTP_RATE (default 1000) probes per second
@@ -35,6 +37,7 @@ latency_rate=${BENCH_LATENCY_RATE:-500}
 http_rate=${BENCH_HTTP_RATE:-1000}
 http_paced_probes=${BENCH_HTTP_PACED_PROBES:-500}
 http_paced_rate=${BENCH_HTTP_PACED_RATE:-100}
+scrapes=${BENCH_SCRAPES:-2000}
 mkdir -p "$out"
 # /dev/shm is a tmpfs: the listeners' status files live there, so the figures
 # are the listener's work, not the disk's.
@@ -129,6 +132,20 @@ for round in $(seq 1 "$rounds"); do
     "$work/http_client" -n "$http_probes" -p "$http_listener_pid" -w 5000 127.0.0.1 "$http_port" > "$work/http_b2b_listener$round.txt"
     "$work/http_client" -n "$http_paced_probes" -r "$http_paced_rate" -p "$floor_http_pid" 127.0.0.1 "$floor_port" > "$work/http_paced_floor$round.txt"
     "$work/http_client" -n "$http_paced_probes" -r "$http_paced_rate" -p "$http_listener_pid" 127.0.0.1 "$http_port" > "$work/http_paced_listener$round.txt"
+done
+# Then 100 programs start (STARTING and RUNNING each, as supervisord sends
+# them) and Prometheus scrapes /metrics, as kubelet probes: new connection,
+# GET, read to end. The listener's CPU per scrape is the row.
+python3 - > "$work/programs" <<'PY'
+import sys
+for n in range(100):
+    for serial, (state, before) in enumerate([("STARTING", "STOPPED"), ("RUNNING", "STARTING")], start=2 + 2 * n):
+        body = f"processname:program_{n} groupname:workers from_state:{before} pid:{1000 + n}" if state == "RUNNING" else f"processname:program_{n} groupname:workers from_state:{before} tries:0"
+        sys.stdout.write(f"ver:3.0 server:supervisor serial:{serial} pool:p poolserial:{serial} eventname:PROCESS_STATE_{state} len:{len(body)}\n{body}")
+PY
+cat "$work/programs" >&3
+for round in $(seq 1 "$rounds"); do
+    "$work/http_client" -n "$scrapes" -p "$http_listener_pid" -w 5000 127.0.0.1 "$http_port" /metrics > "$work/http_scrape$round.txt"
 done
 exec 3>&-
 wait "$http_listener_pid"
@@ -339,6 +356,17 @@ print(f"| readiness_listener RSS, {services} `tcp:` + 1 notify service: at READY
       f"{target(hwm_kb/mib <= 1.25 and svc_flat, '≤ 1.25 MiB and flat')} |")
 print(f"| that run: open descriptors before / after; services ready at the end; events/s; datagrams/s; log lines | {rss_row['fds_idle']} / {rss_row['fds_end']}; "
       f"{rss_row['ready_services']} of {services + 1}; {float(rss_row['rate']):,.0f}/s; {int(rss_row['datagrams'])/float(rss_row['datagram_seconds']):,.0f}/s; {rss_row['log_lines']} | | |")
+# /metrics with 100 programs against one exec probe: the listener's CPU per
+# scrape, and one exec of readiness_probe's CPU (hyperfine's user + system,
+# without the runtime; `runc exec` below costs far more).
+scrape = http("scrape")
+probe_cpu_us = statistics.median(
+    (r["user"] + r["system"]) * 1e6 for path in sorted(work.glob("round*.json")) for r in json.loads(path.read_text())["results"] if r["command"] == "probe")
+scrape_ratio = scrape["server_cpu_us_per_probe"] / probe_cpu_us
+answered = "" if scrape["ok"] == scrape["probes"] else f"; only {scrape['ok']:,} of {scrape['probes']:,} answered 200"
+print(f"| `GET /metrics`, 100 programs: listener CPU per scrape (node, with the client) | {scrape['server_cpu_us_per_probe']:.1f} µs ({scrape['node_cpu_us_per_probe']:.1f} µs); "
+      f"wall {scrape['wall_us_p50']:.0f} / {scrape['wall_us_p99']:.0f} µs p50 / p99{answered} | {scrape_ratio:.2f} × one readiness_probe exec's CPU ({probe_cpu_us:.0f} µs) | "
+      f"{target(scrape_ratio < 1, '< 1 × an exec probe')} |")
 runc_rounds = sorted(work.glob("runc*.json")) + sorted(work.glob("paced_runc*.json"))
 if runc_rounds:
     # Medians over the rounds of each round's median wall time and mean CPU

@@ -8,7 +8,7 @@ extension ListenerMetrics {
     /// `result="…"`, as the port that makes the calls tallied them.
     package func exposition(record: StatusRecord, probeCode: ProbeCode, xmlrpcCalls: Tally, version: String) -> [UInt8] {
         var text = ByteText(capacity: 4096 + programs.count * 600)
-        let sorted = programs.sorted { ($0.group, $0.name) < ($1.group, $1.name) }
+        let sorted = sortedIndices.lazy.map { programs[$0] }
         func family(_ name: StaticString, _ type: StaticString, _ help: StaticString) {
             text.write("# HELP ")
             text.write(name)
@@ -57,15 +57,13 @@ extension ListenerMetrics {
         }
         family("readiness_program_exits_total", "counter", "Exits since the listener started; BACKOFF (died before startsecs) counts as unexpected.")
         for program in sorted {
-            for (expected, count) in [("true", program.expectedExits), ("false", program.unexpectedExits)] {
+            for expected in [true, false] {
                 text.write("readiness_program_exits_total{group=\"")
                 text.writeLabelValue(program.group)
                 text.write("\",program=\"")
                 text.writeLabelValue(program.name)
-                text.write("\",expected=\"")
-                text.write(string: expected)
-                text.write("\"} ")
-                text.write(count)
+                text.write(expected ? "\",expected=\"true\"} " : "\",expected=\"false\"} ")
+                text.write(expected ? program.expectedExits : program.unexpectedExits)
                 text.write("\n")
             }
         }
@@ -147,18 +145,14 @@ extension ByteText {
 
     /// A label value, with `\`, `"` and newline escaped as the format wants.
     fileprivate mutating func writeLabelValue(_ value: String) {
-        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
-            return write(string: value)
-        }
-        var escaped: [UInt8] = []
-        for byte in value.utf8 {
+        write(string: value) { byte in
             switch byte {
-            case UInt8(ascii: "\\"), UInt8(ascii: "\""): escaped += [UInt8(ascii: "\\"), byte]
-            case UInt8(ascii: "\n"): escaped += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            default: escaped.append(byte)
+            case UInt8(ascii: "\\"): "\\\\"
+            case UInt8(ascii: "\""): "\\\""
+            case UInt8(ascii: "\n"): "\\n"
+            default: nil
             }
         }
-        write(string: String(decoding: escaped, as: UTF8.self))
     }
 
     /// Milliseconds as seconds with three decimals: no floating point to print.

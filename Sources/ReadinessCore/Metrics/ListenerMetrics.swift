@@ -60,9 +60,12 @@ package struct ListenerMetrics: Sendable {
         }
     }
 
-    /// In the order first seen; `exposition` sorts them.
+    /// In the order first seen.
     package private(set) var programs: [Program] = []
     private var programIndex: [String: Int] = [:]
+    /// `programs`' indices by group and name, as the exposition lists them:
+    /// kept at each (rare) new program, not sorted at every scrape.
+    private(set) var sortedIndices: [Int] = []
     package private(set) var events: UInt64 = 0
     /// Events the pool dropped, as `poolserial` gaps count them.
     package private(set) var eventsLost: UInt64 = 0
@@ -144,8 +147,11 @@ package struct ListenerMetrics: Sendable {
     private mutating func indexOf(group: String, name: String, state: ProcessState, since: Timestamp) -> Int {
         let key = "\(group):\(name)"
         if let index = programIndex[key] { return index }
-        programs.append(Program(group: group, name: name, state: state, stateSince: since))
+        let program = Program(group: group, name: name, state: state, stateSince: since)
+        let position = sortedIndices.firstIndex { (programs[$0].group, programs[$0].name) > (group, name) } ?? sortedIndices.count
+        programs.append(program)
         programIndex[key] = programs.count - 1
+        sortedIndices.insert(programs.count - 1, at: position)
         return programs.count - 1
     }
 }

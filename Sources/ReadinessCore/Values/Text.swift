@@ -35,10 +35,16 @@ package struct ByteText: Sendable {
 
     package init(capacity: Int) { storage = Array(repeating: 0, count: capacity) }
 
-    /// What was written.
+    /// What was written, copied out with memcpy: `removeLast` on the storage
+    /// made a new buffer and copied it byte by byte.
     package consuming func finished() -> [UInt8] {
-        storage.removeLast(storage.count - count)
-        return storage
+        let count = count
+        return storage.withUnsafeBytes { source in
+            [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[..<count]))
+                initialized = count
+            }
+        }
     }
 
     package mutating func write(_ literal: StaticString) {
@@ -48,6 +54,26 @@ package struct ByteText: Sendable {
     package mutating func write(string: String) {
         var string = string
         string.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    package mutating func write(bytes: [UInt8]) {
+        bytes.withUnsafeBytes { write($0) }
+    }
+
+    /// `string`, each byte that `escape` has a replacement for written as
+    /// that: runs of other bytes are copied whole, not byte by byte.
+    package mutating func write(string: String, escaping escape: (UInt8) -> StaticString?) {
+        var string = string
+        string.withUTF8 { bytes in
+            var plain = 0
+            for index in bytes.indices {
+                guard let replacement = escape(bytes[index]) else { continue }
+                write(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[plain..<index])))
+                write(replacement)
+                plain = index + 1
+            }
+            write(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[plain...])))
+        }
     }
 
     private mutating func write(_ source: UnsafeRawBufferPointer) {
