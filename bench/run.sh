@@ -387,6 +387,10 @@ if runc_rounds:
         ratio = exec_us / http_us
         print(f"| (a) / (b), node CPU per probe, {how}: `runc exec` of the probe / httpGet of /readyz | {exec_us/1000:.2f} ms / {http_us:.1f} µs | "
               f"httpGet is {ratio:,.0f} × cheaper (wall {wall[name]*1000/row['wall_us_per_probe']:,.0f} ×) | {target(ratio >= 100, '≥ 100 × (b ≤ a / 100)')} |")
+    # The measure of a scrape: what one exec probe costs the node.
+    scrape_vs_exec = cpu["runc_probe"] * 1000 / scrape["node_cpu_us_per_probe"]
+    print(f"| `runc exec` of the probe / `GET /metrics` of 100 programs, node CPU | {cpu['runc_probe']:.2f} ms / {scrape['node_cpu_us_per_probe']:.1f} µs | "
+          f"a scrape is {scrape_vs_exec:,.0f} × cheaper | {target(scrape_vs_exec > 1, 'a scrape < an exec probe')} |")
     # A fleet: 1,000 pods probed every 10 s is 100 probes per second, each one
     # finding the processes at rest: the paced figures.
     print(f"| 1,000 pods probed every 10 s (100 probes/s), node CPU: exec / httpGet ({paced_rate}/s figures) | "
