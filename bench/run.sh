@@ -367,6 +367,8 @@ answered = "" if scrape["ok"] == scrape["probes"] else f"; only {scrape['ok']:,}
 print(f"| `GET /metrics`, 100 programs: listener CPU per scrape (node, with the client) | {scrape['server_cpu_us_per_probe']:.1f} µs ({scrape['node_cpu_us_per_probe']:.1f} µs); "
       f"wall {scrape['wall_us_p50']:.0f} / {scrape['wall_us_p99']:.0f} µs p50 / p99{answered} | {scrape_ratio:.2f} × one readiness_probe exec's CPU ({probe_cpu_us:.0f} µs) | "
       f"{target(scrape_ratio < 1, '< 1 × an exec probe')} |")
+print(f"| readiness_listener RSS / peak RSS (VmHWM) after {scrape['probes']:,} scrapes of 100 programs | {scrape['rss_kb']/mib:.2f} / {scrape['hwm_kb']/mib:.2f} MiB | | "
+      f"{target(scrape['hwm_kb']/mib <= 1.25, '≤ 1.25 MiB')} |")
 runc_rounds = sorted(work.glob("runc*.json")) + sorted(work.glob("paced_runc*.json"))
 if runc_rounds:
     # Medians over the rounds of each round's median wall time and mean CPU
