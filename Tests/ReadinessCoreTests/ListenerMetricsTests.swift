@@ -65,7 +65,9 @@ import Testing
             "readiness_program_last_exit_status{group=\"app\",program=\"app\"} 3",
         ])
         metrics.count(Self.event("nginx", .exited, expected: false, group: "web"), at: Self.time)
-        #expect(metrics.wantsProgramList, "its exit status is in no event")
+        #expect(metrics.exitsWithoutStatus == ["web:nginx"], "its exit status is in no event")
+        metrics.learn(.init(state: .exited, stop: 300, exitStatus: 2), group: "web", name: "nginx", at: Self.time)
+        #expect(metrics.exitsWithoutStatus.isEmpty && metrics.program("web", "nginx")?.lastExitStatus == 2)
     }
 
     /// The service's time from its process's RUNNING to its readiness, in
@@ -97,7 +99,8 @@ import Testing
     }
 
     /// Through the core: events and poolserial gaps counted, supervisord
-    /// asked for every program at start-up and at a TICK after an exit only.
+    /// asked for every program at start-up, and at a TICK for each program
+    /// that exited (for all of them when more than a few did).
     @Test func theCoreCountsEventsAndAsksOnlyWhenAnExitStatusIsMissing() {
         let tracker = ProgramTracker(
             selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
@@ -109,11 +112,20 @@ import Testing
         #expect(afterStart >= 1 && !core.metrics.wantsProgramList)
         core.turn(EventHeader(eventName: "TICK_5", serial: 1, poolSerial: 1), .tick(when: 0), &port)
         #expect(port.allProcessInfoCalls == afterStart, "nothing exited")
-        core.turn(EventHeader(eventName: "PROCESS_STATE_EXITED", serial: 2, poolSerial: 5), .processState(Self.event("app", .exited, expected: false)), &port)
-        core.turn(EventHeader(eventName: "TICK_5", serial: 3, poolSerial: 6), .tick(when: 0), &port)
-        #expect(port.allProcessInfoCalls > afterStart && !core.metrics.wantsProgramList)
-        #expect(core.metrics.events == 3 && core.metrics.eventsLost == 3)
-        #expect(core.metrics.program("start", "start")?.state == .exited, "learnt from the answer")
+        core.turn(EventHeader(eventName: "PROCESS_STATE_EXITED", serial: 2, poolSerial: 5), .processState(Self.event("start", .exited, expected: true)), &port)
+        core.turn(EventHeader(eventName: "PROCESS_STATE_EXITED", serial: 3, poolSerial: 6), .processState(Self.event("gone", .exited, expected: false)), &port)
+        #expect(core.metrics.exitsWithoutStatus == ["gone:gone"], "start.sh's status is asked at its EXITED already")
+        core.turn(EventHeader(eventName: "TICK_5", serial: 4, poolSerial: 7), .tick(when: 0), &port)
+        #expect(port.allProcessInfoCalls == afterStart && core.metrics.exitsWithoutStatus.isEmpty, "one getProcessInfo; gone is no program")
+        #expect(core.metrics.events == 4 && core.metrics.eventsLost == 3)
+        #expect(core.metrics.program("start", "start")?.lastExitStatus == 0, "learnt from the answer")
+        for serial in UInt64(10)...UInt64(10 + ListenerCore.exitStatusQueriesPerTick) {
+            core.turn(
+                EventHeader(eventName: "PROCESS_STATE_EXITED", serial: serial, poolSerial: serial - 2),
+                .processState(Self.event("worker_\(serial)", .exited, expected: false, group: "workers")), &port)
+        }
+        core.turn(EventHeader(eventName: "TICK_5", serial: 30, poolSerial: 28), .tick(when: 0), &port)
+        #expect(port.allProcessInfoCalls == afterStart + 1 && core.metrics.exitsWithoutStatus.isEmpty, "many exits: one getAllProcessInfo")
     }
 
     /// Through the core: a datagram is counted by its fate, one label per kind.

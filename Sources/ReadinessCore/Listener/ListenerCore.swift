@@ -40,8 +40,8 @@ package struct ListenerConfiguration: Sendable {
     package var services: [ServiceSpec]
     package var checkTiming: CheckTiming
     /// `/metrics` is served (`--http`): supervisord is asked for every
-    /// program at start-up and, at a TICK, after one exited (exit statuses
-    /// are in no event).
+    /// program at start-up and, at a TICK, for the programs that exited
+    /// (exit statuses are in no event).
     package var metrics: Bool
 
     package init(
@@ -330,10 +330,27 @@ package struct ListenerCore: Sendable {
         return answer
     }
 
-    /// With `/metrics`: every program, at start-up and after one exited.
+    /// With `/metrics`: every program at start-up; then those that exited,
+    /// one by one (a crash loop must not cost supervisord a getAllProcessInfo
+    /// of 1,000 processes every TICK), or all at once when many did.
     private mutating func learnProgramsForMetrics<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        if configuration.metrics, metrics.wantsProgramList { _ = allProcessInfo(&port) }
+        guard configuration.metrics else { return }
+        let exited = metrics.exitsWithoutStatus
+        if metrics.wantsProgramList || exited.count > Self.exitStatusQueriesPerTick {
+            _ = allProcessInfo(&port)
+        } else {
+            for process in exited {
+                switch processInfo(process, &port) {
+                case .unavailable: return
+                case .noSuchProgram: metrics.forgetExit(of: process)
+                case .info: break
+                }
+            }
+        }
     }
+
+    /// More exits than this in one TICK's time are learnt with one getAllProcessInfo.
+    static let exitStatusQueriesPerTick = 8
 
     /// An HTTP request answered: `path` is `/readyz`, `/livez`, `/metrics` or `other`.
     package mutating func countRequest(path: String, status: Int) { metrics.countRequest(path: path, status: status) }

@@ -72,9 +72,11 @@ package struct ListenerMetrics: Sendable {
     package private(set) var datagrams = Tally()
     package private(set) var requests = Tally()
     package private(set) var timeToReady: [(service: String, histogram: Histogram)] = []
-    /// Whether supervisord should be asked for every program: none asked
-    /// yet, or one exited since (its exit status is in no event).
+    /// Whether supervisord has not been asked for every program yet.
     package private(set) var wantsProgramList = true
+    /// `GROUP:NAME` of the programs that exited since supervisord was last
+    /// asked about them: their exit status is in no event.
+    package private(set) var exitsWithoutStatus: [String] = []
 
     package init() {}
 
@@ -97,7 +99,8 @@ package struct ListenerMetrics: Sendable {
             programs[index].starts += 1
         case .exited:
             if event.expected ?? false { programs[index].expectedExits += 1 } else { programs[index].unexpectedExits += 1 }
-            wantsProgramList = true
+            let process = "\(event.groupName):\(event.processName)"
+            if !exitsWithoutStatus.contains(process) { exitsWithoutStatus.append(process) }
         case .backoff:
             // It died before startsecs (or could not be spawned): an exit
             // nobody expected, and one supervisord keeps no status of.
@@ -113,12 +116,14 @@ package struct ListenerMetrics: Sendable {
     mutating func learn(_ all: [NamedProcessInfo], at time: Timestamp) {
         for program in all { learn(program.info, group: program.group, name: program.name, at: time) }
         wantsProgramList = false
+        exitsWithoutStatus = []
     }
 
     mutating func learn(_ info: SupervisorProcessInfo, group: String, name: String, at time: Timestamp) {
         let started = info.state == .starting || info.state == .running || info.state == .backoff
         let since = (started ? info.start : info.stop) > 0 ? Timestamp(millisecondsSinceEpoch: Int64(started ? info.start : info.stop) * 1000) : time
         let index = indexOf(group: group, name: name, state: info.state, since: since)
+        if !exitsWithoutStatus.isEmpty { forgetExit(of: "\(group):\(name)") }
         if programs[index].state != info.state {
             programs[index].state = info.state
             programs[index].stateSince = since
@@ -126,6 +131,11 @@ package struct ListenerMetrics: Sendable {
         // supervisord clears the status at a spawn and keeps none after a
         // BACKOFF: it is an exit's only while the process is EXITED.
         if info.state == .exited { programs[index].lastExitStatus = info.exitStatus }
+    }
+
+    /// `process` was asked about (or is gone): its exit is no longer waiting for a status.
+    mutating func forgetExit(of process: String) {
+        exitsWithoutStatus.removeAll { $0 == process }
     }
 
     /// `service` (its `ServiceState.name`) became ready: the time since its process went RUNNING.
