@@ -144,6 +144,14 @@ for n in range(100):
         sys.stdout.write(f"ver:3.0 server:supervisor serial:{serial} pool:p poolserial:{serial} eventname:PROCESS_STATE_{state} len:{len(body)}\n{body}")
 PY
 cat "$work/programs" >&3
+# Once the listener has taken them all: its /metrics names the last one.
+python3 - "$http_port" <<'PY'
+import sys, time, urllib.request
+deadline = time.time() + 30
+while 'program="program_99"' not in urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics").read().decode():
+    if time.time() > deadline: sys.exit("bench: the listener never took the 100 programs' events")
+    time.sleep(0.05)
+PY
 for round in $(seq 1 "$rounds"); do
     "$work/http_client" -n "$scrapes" -p "$http_listener_pid" -w 5000 127.0.0.1 "$http_port" /metrics > "$work/http_scrape$round.txt"
 done

@@ -405,6 +405,8 @@ struct SupervisorConnection {
     private static let error = "result=\"error\""
 
     private mutating func note<Value>(_ result: Result<Value, SupervisorClient.Failure>) -> Value? {
+        // Without a configured server no call is made, and none is counted.
+        let called = if case .success = client { true } else { false }
         switch result {
         case .success(let value):
             calls.add(Self.ok)
@@ -412,7 +414,7 @@ struct SupervisorConnection {
             lastFailure = nil
             return value
         case .failure(let failure):
-            calls.add(Self.error)
+            if called { calls.add(Self.error) }
             if lastFailure == nil {
                 log(.warning, "XML-RPC unusable, following events only (no exit status, no reconcile)", [("error", failure.description)])
             }

@@ -11,11 +11,15 @@ import Testing
         var value: Double
     }
 
+    /// Why a scrape is unusable: thrown, not recorded, so that a wait may try again.
+    struct ScrapeError: Error, CustomStringConvertible { let description: String }
+
     /// One scrape, as prometheus-client's parser reads it, after promtool found nothing wrong.
     static func scrape(port: UInt16, scratch: ScratchDirectory) throws -> [Sample] {
-        let response = try #require(HTTPClient.get(port: port, "/metrics"), "no answer on /metrics")
-        #expect(response.status == 200)
-        #expect(response.head.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"), "\(response.head)")
+        guard let response = HTTPClient.get(port: port, "/metrics") else { throw ScrapeError(description: "no answer on /metrics") }
+        guard response.status == 200, response.head.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8") else {
+            throw ScrapeError(description: "not the exposition format: \(response.head)")
+        }
         return try parse(response.body, scratch: scratch)
     }
 
@@ -23,15 +27,16 @@ import Testing
     static func parse(_ body: String, scratch: ScratchDirectory) throws -> [Sample] {
         let file = scratch.write("scrape", body)
         let lint = try run(try promtool(), ["check", "metrics"], stdin: file)
-        #expect(lint.status == 0, "promtool check metrics: \(lint.stdout)\(lint.stderr)\n\(body)")
+        guard lint.status == 0 else { throw ScrapeError(description: "promtool check metrics: \(lint.stdout)\(lint.stderr)\n\(body)") }
         let parser = """
             import json, sys
             from prometheus_client.parser import text_string_to_metric_families
             print(json.dumps([[s.name, s.labels, s.value] for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples]))
             """
         let parsed = try run("\(Paths.repository)/.venv/bin/python3", ["-c", parser], stdin: file)
-        try #require(parsed.status == 0, "prometheus-client cannot parse /metrics: \(parsed.stderr)\n\(body)")
-        let rows = try #require(try JSONSerialization.jsonObject(with: Data(parsed.stdout.utf8)) as? [[Any]])
+        guard parsed.status == 0, let rows = try JSONSerialization.jsonObject(with: Data(parsed.stdout.utf8)) as? [[Any]] else {
+            throw ScrapeError(description: "prometheus-client cannot parse /metrics: \(parsed.stderr)\n\(body)")
+        }
         return rows.compactMap { row in
             guard let name = row[0] as? String, let labels = row[1] as? [String: String], let value = row[2] as? Double else { return nil }
             return Sample(name: name, labels: labels, value: value)
@@ -40,7 +45,10 @@ import Testing
 
     /// Debian's promtool, which `make test` installs.
     static func promtool() throws -> String {
-        try #require(["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) }, "promtool is not installed (Debian's prometheus package)")
+        guard let path = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw ScrapeError(description: "promtool is not installed (Debian's prometheus package)")
+        }
+        return path
     }
 
     static func value(_ samples: [Sample], _ name: String, _ labels: [String: String] = [:]) -> Double? {
@@ -53,7 +61,7 @@ import Testing
 
     /// A program that crashes over and over, one that failed once and stays
     /// down, one that runs, one never started, start.sh done, a service that
-    /// becomes ready a second after it runs: every family's values follow supervisord.
+    /// becomes ready two seconds after it runs: every family's values follow supervisord.
     @Test func metricsFollowSupervisord() throws {
         let port = TestPorts.unused()
         let supervisord = try Supervisord(
@@ -63,7 +71,7 @@ import Testing
                 .init(name: "failed", script: "exit 3", settings: ["startsecs": "0", "autorestart": "false"]),
                 .init(name: "sleeper", script: "exec sleep 600", settings: ["startsecs": "0"]),
                 .init(name: "idle", script: "exec sleep 600", settings: ["autostart": "false"]),
-                .init(name: "db", script: "sleep 1; touch @SCRATCH@/db-up; exec sleep 600", settings: ["startsecs": "0"]),
+                .init(name: "db", script: "sleep 2; touch @SCRATCH@/db-up; exec sleep 600", settings: ["startsecs": "0"]),
             ],
             listenerArguments: "--http 127.0.0.1:\(port) --hook /nonexistent-hook --service 'db=exec:test -e @SCRATCH@/db-up' --check-period 0.2")
         let scratch = ScratchDirectory()
@@ -101,7 +109,8 @@ import Testing
         #expect(Self.value(samples, "readiness_service_ready", ["service": "db"]) == 1)
         #expect(Self.value(samples, "readiness_service_time_to_ready_seconds_count", ["service": "db"]) == 1)
         let timeToReady = Self.value(samples, "readiness_service_time_to_ready_seconds_sum", ["service": "db"]) ?? 0
-        #expect(timeToReady >= 0.9 && timeToReady < 60, "db touched its file a second after it ran: \(timeToReady)")
+        // From the listener's handling of RUNNING, which may come late on a busy machine: a second of slack.
+        #expect(timeToReady >= 1 && timeToReady < 60, "db touched its file two seconds after it ran: \(timeToReady)")
         #expect(Self.value(samples, "readiness_service_time_to_ready_seconds_bucket", ["service": "db", "le": "+Inf"]) == 1)
         let since = try #require(Self.value(samples, "readiness_program_state_since_seconds", ["program": "sleeper"]))
         #expect(abs(since - Date().timeIntervalSince1970) < 120, "Unix time of the stop: \(since)")

@@ -161,7 +161,7 @@ extension ListenerCore {
         for change in changes {
             let service = change.service
             if change.becameReady == true {
-                metrics.serviceBecameReady(service.name, process: service.process, at: port.now)
+                metrics.serviceBecameReady(service.name, process: service.process, run: service.run, at: port.now)
                 port.log(.info, "service ready", [
                     ("service", service.name), ("check", service.kind.rawValue), ("pid", service.run.map { "\($0)" } ?? "unknown"),
                     ("learnt_from", reason), ("detail", service.detail ?? ""),

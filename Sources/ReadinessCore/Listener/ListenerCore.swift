@@ -210,7 +210,6 @@ package struct ListenerCore: Sendable {
     /// A frame that could not be parsed: logged, acknowledged, nothing changes.
     package mutating func unparseable<Port: ListenerPort & ~Copyable>(_ error: EventError, _ port: inout Port) {
         port.log(.error, "ignored an event that cannot be parsed", [("error", error.description)])
-        metrics.countEvent(lost: 0)
         eventThisTurn = true
     }
 

@@ -58,11 +58,9 @@ extension ListenerMetrics {
         family("readiness_program_exits_total", "counter", "Exits since the listener started; BACKOFF (died before startsecs) counts as unexpected.")
         for program in sorted {
             for expected in [true, false] {
-                text.write("readiness_program_exits_total{group=\"")
-                text.writeLabelValue(program.group)
-                text.write("\",program=\"")
-                text.writeLabelValue(program.name)
-                text.write(expected ? "\",expected=\"true\"} " : "\",expected=\"false\"} ")
+                text.write("readiness_program_exits_total")
+                text.writeLabels(program, expected ? ",expected=\"true\"" : ",expected=\"false\"")
+                text.write(" ")
                 text.write(expected ? program.expectedExits : program.unexpectedExits)
                 text.write("\n")
             }
@@ -135,12 +133,15 @@ extension ListenerMetrics {
 }
 
 extension ByteText {
-    fileprivate mutating func writeLabels(_ program: ListenerMetrics.Program) {
+    /// `{group="…",program="…"}`, with `more` (`,name="value"`) before the brace.
+    fileprivate mutating func writeLabels(_ program: ListenerMetrics.Program, _ more: StaticString = "") {
         write("{group=\"")
         writeLabelValue(program.group)
         write("\",program=\"")
         writeLabelValue(program.name)
-        write("\"}")
+        write("\"")
+        write(more)
+        write("}")
     }
 
     /// A label value, with `\`, `"` and newline escaped as the format wants.

@@ -11,8 +11,13 @@ package struct ListenerMetrics: Sendable {
         package var group: String
         package var name: String
         package var state: ProcessState
-        /// When `state` began, as the listener learnt it (the event's handling, or supervisord's start or stop time).
+        /// When `state` began: the event's handling, or for a state learnt
+        /// from supervisord's answer its start or stop time (whole seconds).
         package var stateSince: Timestamp
+        /// `stateSince` is an event's: a time to ready may be measured from it.
+        var sinceEvent = false
+        /// The pid of the run whose time to ready was measured: once per run.
+        var timedRun: Int?
         package var starts: UInt64 = 0
         package var expectedExits: UInt64 = 0
         package var unexpectedExits: UInt64 = 0
@@ -84,15 +89,20 @@ package struct ListenerMetrics: Sendable {
         programIndex["\(group):\(name)"].map { programs[$0] }
     }
 
-    /// An event came in; `lost` the pool's events missing before it.
+    /// An event came in; `lost` the pool's events missing before it, whose
+    /// programs' states are then asked of supervisord again.
     mutating func countEvent(lost: UInt64) {
         events += 1
         eventsLost += lost
+        if lost > 0 { wantsProgramList = true }
     }
 
     mutating func count(_ event: ProcessStateEvent, at time: Timestamp) {
-        let index = indexOf(group: event.groupName, name: event.processName, state: event.state, since: time)
-        if programs[index].state != event.state { programs[index].stateSince = time }
+        let index = indexOf(group: event.groupName, name: event.processName, state: event.state, since: time, fromEvent: true)
+        if programs[index].state != event.state {
+            programs[index].stateSince = time
+            programs[index].sinceEvent = true
+        }
         programs[index].state = event.state
         switch event.state {
         case .starting:
@@ -122,11 +132,12 @@ package struct ListenerMetrics: Sendable {
     mutating func learn(_ info: SupervisorProcessInfo, group: String, name: String, at time: Timestamp) {
         let started = info.state == .starting || info.state == .running || info.state == .backoff
         let since = (started ? info.start : info.stop) > 0 ? Timestamp(millisecondsSinceEpoch: Int64(started ? info.start : info.stop) * 1000) : time
-        let index = indexOf(group: group, name: name, state: info.state, since: since)
+        let index = indexOf(group: group, name: name, state: info.state, since: since, fromEvent: false)
         if !exitsWithoutStatus.isEmpty { forgetExit(of: "\(group):\(name)") }
         if programs[index].state != info.state {
             programs[index].state = info.state
             programs[index].stateSince = since
+            programs[index].sinceEvent = false
         }
         // supervisord clears the status at a spawn and keeps none after a
         // BACKOFF: it is an exit's only while the process is EXITED.
@@ -138,9 +149,15 @@ package struct ListenerMetrics: Sendable {
         exitsWithoutStatus.removeAll { $0 == process }
     }
 
-    /// `service` (its `ServiceState.name`) became ready: the time since its process went RUNNING.
-    mutating func serviceBecameReady(_ service: String, process: String, at time: Timestamp) {
-        guard let program = programIndex[process].map({ programs[$0] }), program.state == .running else { return }
+    /// `service` (its `ServiceState.name`) became ready: the time since its
+    /// process's RUNNING event, for the first readiness of the run `pid` only
+    /// (a check that fails and passes again is not a start).
+    mutating func serviceBecameReady(_ service: String, process: String, run pid: Int?, at time: Timestamp) {
+        guard let programIndex = programIndex[process], programs[programIndex].state == .running, programs[programIndex].sinceEvent,
+            let pid, programs[programIndex].timedRun != pid
+        else { return }
+        programs[programIndex].timedRun = pid
+        let program = programs[programIndex]
         let index = timeToReady.firstIndex { $0.service == service } ?? {
             timeToReady.append((service, Histogram()))
             return timeToReady.count - 1
@@ -154,10 +171,10 @@ package struct ListenerMetrics: Sendable {
     /// `path` is one of the listener's paths or `other`, so the series stay few.
     mutating func countRequest(path: String, status: Int) { requests.add("path=\"\(path)\",code=\"\(status)\"") }
 
-    private mutating func indexOf(group: String, name: String, state: ProcessState, since: Timestamp) -> Int {
+    private mutating func indexOf(group: String, name: String, state: ProcessState, since: Timestamp, fromEvent: Bool) -> Int {
         let key = "\(group):\(name)"
         if let index = programIndex[key] { return index }
-        let program = Program(group: group, name: name, state: state, stateSince: since)
+        let program = Program(group: group, name: name, state: state, stateSince: since, sinceEvent: fromEvent)
         let position = sortedIndices.firstIndex { (programs[$0].group, programs[$0].name) > (group, name) } ?? sortedIndices.count
         programs.append(program)
         programIndex[key] = programs.count - 1
