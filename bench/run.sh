@@ -44,8 +44,9 @@ mkdir -p "$out"
 work=$(mktemp -d /dev/shm/readiness-bench.XXXXXX)
 container=""
 background=""
+ready_listener_pid=""
 cleanup() {
-    for pid in $background; do kill "$pid" 2>/dev/null || true; done
+    for pid in $background $ready_listener_pid; do kill "$pid" 2>/dev/null || true; done
     if [ -n "$container" ]; then
         runc kill "$container" KILL 2>/dev/null || true
         runc delete -f "$container" 2>/dev/null || true
@@ -65,10 +66,20 @@ cc -O2 -Wall -o "$work/http_client" "$repo/bench/http_client.c"
 cc -O2 -Wall -static -s -o "$work/floor_http" "$repo/bench/floor_http.c"
 
 # A status file that says READY, written by the release listener itself; its
-# parent, this shell, stands in for supervisord (alive for the whole run).
+# parent, this shell, stands in for supervisord (alive for the whole run). The
+# probe takes the file only while a live listener keeps it: this one reads a
+# fifo kept open until the probe rows are done.
 printf 'ver:3.0 server:supervisor serial:1 pool:p poolserial:1 eventname:PROCESS_STATE_EXITED len:70\nprocessname:start groupname:start from_state:RUNNING expected:1 pid:77' > "$work/event"
-"$release/readiness_listener" --status-file "$work/run/status" < "$work/event" > /dev/null 2>&1
+mkfifo "$work/ready-stdin"
+"$release/readiness_listener" --status-file "$work/run/status" < "$work/ready-stdin" > /dev/null 2>&1 &
+ready_listener_pid=$!
+exec 4<> "$work/ready-stdin"
+cat "$work/event" >&4
 status=$work/run/status
+for _ in $(seq 1 100); do
+    "$release/readiness_probe" --status-file "$status" --hook "$work/none" > /dev/null 2>&1 && break
+    sleep 0.05
+done
 "$release/readiness_probe" --status-file "$status" --hook "$work/none" > /dev/null
 "$release/readiness_probe" --status-file "$status" --hook "$work/noop" > /dev/null
 sh "$repo/bench/readiness_probe_peer.sh" "$status" "$work/none" > /dev/null
@@ -92,6 +103,9 @@ max_rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
     echo "probe=$(max_rss $probe)"
     echo "probe_hook=$(max_rss $probe_hook)"
 } > "$work/max_rss.txt"
+exec 4>&-
+wait "$ready_listener_pid"
+ready_listener_pid=""
 
 listener() { taskset -c 0 "$work/driver" "$@" 2>/dev/null; }
 listener "$events" "$work/floor_listener" > "$work/floor.txt"
