@@ -281,7 +281,7 @@ struct Listener: ~Copyable {
     private func metricsExposition() -> [UInt8] {
         let hook = periodicProbe.isEnabled ? hookVerdict() : nil
         let code = ProbeEndpoint.Answers(record: core.record, hook: hook, unwritten: io.writer.pendingError).readiness.code
-        return core.metrics.exposition(record: core.record, probeCode: code, xmlrpcCalls: io.xmlrpcCalls, version: ReadinessVersion.current)
+        return (core.metrics ?? ListenerMetrics()).exposition(record: core.record, probeCode: code, xmlrpcCalls: io.xmlrpcCalls, version: ReadinessVersion.current)
     }
 
     /// Writes protocol bytes; false when supervisord is gone (EPIPE).

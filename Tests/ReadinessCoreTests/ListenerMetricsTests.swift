@@ -114,27 +114,27 @@ import Testing
         var port = RecordingPort()
         core.start(&port)
         let afterStart = port.allProcessInfoCalls
-        #expect(afterStart >= 1 && !core.metrics.wantsProgramList)
+        #expect(afterStart >= 1 && core.metrics?.wantsProgramList == false)
         core.turn(EventHeader(eventName: "TICK_5", serial: 1, poolSerial: 1), .tick(when: 0), &port)
         #expect(port.allProcessInfoCalls == afterStart, "nothing exited")
         core.turn(EventHeader(eventName: "PROCESS_STATE_EXITED", serial: 2, poolSerial: 2), .processState(Self.event("start", .exited, expected: true)), &port)
         core.turn(EventHeader(eventName: "PROCESS_STATE_EXITED", serial: 3, poolSerial: 3), .processState(Self.event("gone", .exited, expected: false)), &port)
-        #expect(core.metrics.exitsWithoutStatus == ["gone:gone"], "start.sh's status is asked at its EXITED already")
+        #expect(core.metrics?.exitsWithoutStatus == ["gone:gone"], "start.sh's status is asked at its EXITED already")
         core.turn(EventHeader(eventName: "TICK_5", serial: 4, poolSerial: 4), .tick(when: 0), &port)
-        #expect(port.allProcessInfoCalls == afterStart && core.metrics.exitsWithoutStatus.isEmpty, "one getProcessInfo; gone is no program")
-        #expect(core.metrics.program("start", "start")?.lastExitStatus == 0, "learnt from the answer")
+        #expect(port.allProcessInfoCalls == afterStart && core.metrics?.exitsWithoutStatus.isEmpty == true, "one getProcessInfo; gone is no program")
+        #expect(core.metrics?.program("start", "start")?.lastExitStatus == 0, "learnt from the answer")
         // Three events lost: every program's state is asked again at the next TICK.
         core.turn(EventHeader(eventName: "PROCESS_STATE_RUNNING", serial: 8, poolSerial: 8), .processState(Self.event("web", .running, pid: 5)), &port)
-        #expect(core.metrics.events == 5 && core.metrics.eventsLost == 3 && core.metrics.wantsProgramList)
+        #expect(core.metrics?.events == 5 && core.metrics?.eventsLost == 3 && core.metrics?.wantsProgramList == true)
         core.turn(EventHeader(eventName: "TICK_5", serial: 9, poolSerial: 9), .tick(when: 0), &port)
-        #expect(port.allProcessInfoCalls == afterStart + 1 && !core.metrics.wantsProgramList)
+        #expect(port.allProcessInfoCalls == afterStart + 1 && core.metrics?.wantsProgramList == false)
         for serial in UInt64(10)...UInt64(10 + ListenerCore.exitStatusQueriesPerTick) {
             core.turn(
                 EventHeader(eventName: "PROCESS_STATE_EXITED", serial: serial, poolSerial: serial),
                 .processState(Self.event("worker_\(serial)", .exited, expected: false, group: "workers")), &port)
         }
         core.turn(EventHeader(eventName: "TICK_5", serial: 19, poolSerial: 19), .tick(when: 0), &port)
-        #expect(port.allProcessInfoCalls == afterStart + 2 && core.metrics.exitsWithoutStatus.isEmpty, "many exits: one getAllProcessInfo")
+        #expect(port.allProcessInfoCalls == afterStart + 2 && core.metrics?.exitsWithoutStatus.isEmpty == true, "many exits: one getAllProcessInfo")
     }
 
     /// Through the core: a datagram is counted by its fate, one label per kind.
@@ -142,16 +142,31 @@ import Testing
         let tracker = ProgramTracker(
             selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
         var core = ListenerCore(
-            configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s", services: [try! ServiceSpec(parsing: "redis=notify")]),
+            configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s", services: [try! ServiceSpec(parsing: "redis=notify")], metrics: true),
             tracker: tracker, at: Self.time)
         var port = RecordingPort()
         core.start(&port)
         core.turn(datagram: Array("READY=1".utf8), length: 7, sender: nil, ancestry: [], passedDescriptors: 0, &port)
         core.turn(datagram: [0xFF], length: 1, sender: 50, ancestry: [50, 1], passedDescriptors: 0, &port)
         core.turn(datagram: Array("READY=1".utf8), length: 7, sender: 60, ancestry: [60, 77], passedDescriptors: 0, &port)
-        #expect(core.metrics.datagrams.counts.map { "\($0.labels) \($0.count)" } == [
+        #expect(core.metrics?.datagrams.counts.map { "\($0.labels) \($0.count)" } == [
             "result=\"anonymous\" 1", "result=\"malformed\" 1", "result=\"stranger\" 1",
         ])
+    }
+
+    /// Without `/metrics` nothing is counted and supervisord is never asked
+    /// for an exit status: events cost what they did before metrics.
+    @Test func withoutMetricsNothingIsCountedOrAsked() {
+        let tracker = ProgramTracker(
+            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
+        var core = ListenerCore(configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s"), tracker: tracker, at: Self.time)
+        var port = RecordingPort()
+        core.start(&port)
+        let afterStart = port.allProcessInfoCalls
+        core.turn(EventHeader(eventName: "PROCESS_STATE_EXITED", serial: 1, poolSerial: 1), .processState(Self.event("gone", .exited, expected: false)), &port)
+        core.turn(EventHeader(eventName: "TICK_5", serial: 2, poolSerial: 2), .tick(when: 0), &port)
+        #expect(core.metrics == nil)
+        #expect(port.allProcessInfoCalls == afterStart && !port.askedAbout.contains("gone:gone"), "no exit status asked for metrics")
     }
 
     /// Requests and datagrams are tallied by a few fixed label sets.

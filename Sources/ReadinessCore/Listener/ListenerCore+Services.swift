@@ -96,7 +96,7 @@ extension ListenerCore {
         }
         switch delivery {
         case .applied(let service, let change, let news, let refused):
-            metrics.countDatagram("accepted")
+            metrics?.countDatagram("accepted")
             if let refused { refuseMainPID(refused, of: service, sender: sender, at: now, &port) }
             if news || configuration.verbose {
                 var fields = [("service", service), ("sender_pid", "\(sender)")]
@@ -115,7 +115,7 @@ extension ListenerCore {
             // Its sender may be a run supervisord was asked about too
             // recently, or gone before /proc could tell its parent: kept for
             // a while, never dropped silently.
-            metrics.countDatagram("held")
+            metrics?.countDatagram("held")
             if let pushedOut = services.hold(message, from: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, at: now) {
                 drop("more than \(ServiceTracker.holdLimit) messages waited for their sender's run to be known", kind: "pushed_out", sender: pushedOut.sender, at: now, &port)
             }
@@ -141,7 +141,7 @@ extension ListenerCore {
     /// Logs a dropped datagram; `kind` (one of a few words) is what the log
     /// throttles by, and the metrics count by (a pushed-out one was counted held).
     private mutating func drop<Port: ListenerPort & ~Copyable>(_ reason: String, kind: String, sender: Int?, at time: Timestamp, _ port: inout Port) {
-        if kind != "pushed_out" { metrics.countDatagram(kind) }
+        if kind != "pushed_out" { metrics?.countDatagram(kind) }
         logThrottled("dropped a notify message", [("reason", reason), ("sender_pid", sender.map { "\($0)" } ?? "unknown")], kind: kind, at: time, &port)
     }
 
@@ -161,7 +161,7 @@ extension ListenerCore {
         for change in changes {
             let service = change.service
             if change.becameReady == true {
-                metrics.serviceBecameReady(service.name, process: service.process, run: service.run, at: port.now)
+                metrics?.serviceBecameReady(service.name, process: service.process, run: service.run, at: port.now)
                 port.log(.info, "service ready", [
                     ("service", service.name), ("check", service.kind.rawValue), ("pid", service.run.map { "\($0)" } ?? "unknown"),
                     ("learnt_from", reason), ("detail", service.detail ?? ""),

@@ -67,8 +67,9 @@ package struct ListenerCore: Sendable {
     package let configuration: ListenerConfiguration
     package private(set) var tracker: ProgramTracker
     package internal(set) var services: ServiceTracker
-    /// What `/metrics` reports, counted here from what the listener sees.
-    package internal(set) var metrics = ListenerMetrics()
+    /// What `/metrics` reports, counted here from what the listener sees;
+    /// nil when nothing serves it, so no event pays for counting.
+    package internal(set) var metrics: ListenerMetrics?
     /// How often supervisord may be asked for every process to attribute a
     /// datagram, so a flood of forged datagrams costs supervisord little.
     var refreshBudget = QueryBudget()
@@ -106,6 +107,7 @@ package struct ListenerCore: Sendable {
     package init(configuration: ListenerConfiguration, tracker: ProgramTracker, at time: Timestamp) {
         self.configuration = configuration
         self.tracker = tracker
+        metrics = configuration.metrics ? ListenerMetrics() : nil
         heartbeat = tracker.resumption == .resumed && tracker.record.heartbeat
         // Only a restarted listener's services are still the same runs; a
         // reload started every program again.
@@ -217,14 +219,14 @@ package struct ListenerCore: Sendable {
         eventThisTurn = true
         var eventsLost = false
         if let current = header.poolSerial, let last = lastPoolSerial, current > last {
-            metrics.countEvent(lost: current - last - 1)
+            metrics?.countEvent(lost: current - last - 1)
             if current - last > 1 {
                 eventsLost = true
                 essentialEventsMayBeLost = true
                 serviceEventsMayBeLost = true
             }
         } else {
-            metrics.countEvent(lost: 0)
+            metrics?.countEvent(lost: 0)
             essentialEventsMayBeLost = true
             serviceEventsMayBeLost = true
         }
@@ -261,7 +263,7 @@ package struct ListenerCore: Sendable {
         case .other(let name):
             port.log(.warning, "ignored an event of a type the listener does not follow", [("event", name), ("serial", "\(header.serial)")])
         case .processState(let change):
-            metrics.count(change, at: port.now)
+            metrics?.count(change, at: port.now)
             apply(change, poolSerial: header.poolSerial, &port)
             if tracker.applyEssential(change, rule: configuration.essential, at: port.now) { essentialEnded(reason: "event", &port) }
             applyToServices(change, &port)
@@ -316,7 +318,7 @@ package struct ListenerCore: Sendable {
     /// each answer also brings the metrics up to date.
     mutating func allProcessInfo<Port: ListenerPort & ~Copyable>(_ port: inout Port) -> [NamedProcessInfo]? {
         let programs = port.allProcessInfo()
-        if let programs { metrics.learn(programs, at: port.now) }
+        if let programs { metrics?.learn(programs, at: port.now) }
         return programs
     }
 
@@ -324,7 +326,7 @@ package struct ListenerCore: Sendable {
         let answer = port.processInfo(process)
         if case .info(let info) = answer {
             let names = process.split(separator: ":", maxSplits: 1)
-            if names.count == 2 { metrics.learn(info, group: String(names[0]), name: String(names[1]), at: port.now) }
+            if metrics != nil, names.count == 2 { metrics?.learn(info, group: String(names[0]), name: String(names[1]), at: port.now) }
         }
         return answer
     }
@@ -333,7 +335,7 @@ package struct ListenerCore: Sendable {
     /// one by one (a crash loop must not cost supervisord a getAllProcessInfo
     /// of 1,000 processes every TICK), or all at once when many did.
     private mutating func learnProgramsForMetrics<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        guard configuration.metrics else { return }
+        guard let metrics else { return }
         let exited = metrics.exitsWithoutStatus
         if metrics.wantsProgramList || exited.count > Self.exitStatusQueriesPerTick {
             _ = allProcessInfo(&port)
@@ -341,7 +343,7 @@ package struct ListenerCore: Sendable {
             for process in exited {
                 switch processInfo(process, &port) {
                 case .unavailable: return
-                case .noSuchProgram: metrics.forgetExit(of: process)
+                case .noSuchProgram: self.metrics?.forgetExit(of: process)
                 case .info: break
                 }
             }
@@ -352,7 +354,7 @@ package struct ListenerCore: Sendable {
     static let exitStatusQueriesPerTick = 8
 
     /// An HTTP request answered: `path` is `/readyz`, `/livez`, `/metrics` or `other`.
-    package mutating func countRequest(path: String, status: Int) { metrics.countRequest(path: path, status: status) }
+    package mutating func countRequest(path: String, status: Int) { metrics?.countRequest(path: path, status: status) }
 
     private func logReconcile<Port: ListenerPort & ~Copyable>(_ outcome: ProgramTracker.Outcome, reason: String, _ port: inout Port) {
         guard case .transition(let from, let to, _) = outcome else { return }

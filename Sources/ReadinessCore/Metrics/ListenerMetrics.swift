@@ -124,9 +124,9 @@ package struct ListenerMetrics: Sendable {
     /// one's state (it corrects what lost events left behind; a queued event
     /// older than the answer is followed by the newer ones), exit statuses.
     mutating func learn(_ all: [NamedProcessInfo], at time: Timestamp) {
-        for program in all { learn(program.info, group: program.group, name: program.name, at: time) }
-        wantsProgramList = false
         exitsWithoutStatus = []
+        wantsProgramList = false
+        for program in all { learn(program.info, group: program.group, name: program.name, at: time) }
     }
 
     mutating func learn(_ info: SupervisorProcessInfo, group: String, name: String, at time: Timestamp) {

@@ -10,9 +10,12 @@ struct RecordingPort: ListenerPort {
     var written: [StatusRecord] = []
     var logged: [(LogLine.Level, String, [(String, String)])] = []
     var allProcessInfoCalls = 0
+    /// The processes `processInfo` was asked about, in order.
+    var askedAbout: [String] = []
     var shutdownCalls = 0
 
     mutating func processInfo(_ process: String) -> SupervisorAnswer {
+        askedAbout.append(process)
         guard let programs else { return .unavailable }
         return programs.first { "\($0.group):\($0.name)" == process }.map { .info($0.info) } ?? .noSuchProgram
     }
