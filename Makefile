@@ -344,7 +344,8 @@ demo: build $(VENV_STAMP)
 # prints a table and writes .build/bench/results.md. Needs hyperfine and musl-gcc (installed
 # from Debian when missing: musl-gcc builds the musl no-op floor) and a C compiler for the floors and the protocol
 # driver; the `runc exec` rows run in the e2e's root file system; the
-# `--service` rows (bench/services.sh) need python3 for a fake XML-RPC server.
+# `--service` rows (bench/services.sh) need python3 for a fake XML-RPC server; the
+# many-processes rows (bench/many_processes.sh), the .venv's supervisord.
 # The arm64 binaries add their sizes only.
 bench: release $(VENV_STAMP) e2e-install
 	@command -v hyperfine >/dev/null && command -v musl-gcc >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine musl-tools)

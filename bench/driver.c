@@ -11,7 +11,14 @@
  *
  * Latency mode: EVENT_RATE=R sends the events on a fixed schedule, R per
  * second, rather than back to back, and adds each event's round trip (write
- * to answer read) as latency_us_p50=, latency_us_p99= and latency_us_max=.
+ * to answer read) as latency_us_p50=, latency_us_p99= and latency_us_max=, and
+ * as scheduled_us_p50= ... from the time each event was due instead: an event
+ * due while the listener was held up waits in supervisord's buffer, and only
+ * the scheduled figure counts that wait.
+ * LOST_EVERY=N makes every Nth event a TICK_5 whose poolserial skips one, as
+ * after an overflow of supervisord's event buffer: a listener serving
+ * /metrics then asks supervisord for every process (getAllProcessInfo) at
+ * that TICK, so SUPERVISOR_SERVER_URL's process count shows in the latencies.
  * SIDECAR=COMMAND runs `sh -c COMMAND` once the listener said READY, with
  * LISTENER_PID in its environment, waits SIDECAR_DELAY_MS (default 500) before
  * the first event, and after the last one sends its process group SIGTERM and waits for it
@@ -28,7 +35,8 @@
  * (cutime+cstime), and the checks it ran: one per service every
  * CHECK_PERIOD_MS, the schedule the listener keeps while each check ends
  * within its period (the status file's passes= and failures= stop at the
- * thresholds, so they cannot count them); adds checks= idle_seconds=
+ * thresholds, so they cannot count them); adds idle_wakeups= (voluntary
+ * context switches: each a return from poll) checks= idle_seconds=
  * cpu_us_per_check= child_cpu_us_per_check=.
  * NOTIFY_SOCKET=PATH: datagrams to the listener's notify socket while the
  * events run, from three senders: NOTIFY_ATTRIBUTED (default 10000)
@@ -76,7 +84,8 @@ static int compare(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static long status_kb(pid_t pid, const char *key) {
+/* A numeric field of /proc/PID/status (kB for the memory ones). */
+static long status_field(pid_t pid, const char *key) {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *file = fopen(path, "r");
@@ -191,7 +200,7 @@ int main(int argc, char **argv) {
     to_listener = to_child[1];
     from_listener = from_child[0];
     read_exactly(from_child[0], 6); /* READY\n */
-    long rss_idle = status_kb(pid, "VmRSS:");
+    long rss_idle = status_field(pid, "VmRSS:");
 
     long services = env_long("SERVICES", 0);
     char service_payload[256];
@@ -204,13 +213,16 @@ int main(int argc, char **argv) {
         usleep(300000);
         struct timespec t0, t1;
         struct cpu_sample c0 = cpu_of(pid);
+        long wakeups0 = status_field(pid, "voluntary_ctxt_switches:");
         clock_gettime(CLOCK_MONOTONIC, &t0);
         usleep((useconds_t)idle_ms * 1000);
         struct cpu_sample c1 = cpu_of(pid);
+        long wakeups1 = status_field(pid, "voluntary_ctxt_switches:");
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double idle_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
         long checks = (long)(services * idle_seconds * 1000 / check_period_ms);
         double own_us = c0.own_ns >= 0 ? (c1.own_ns - c0.own_ns) / 1e3 : c1.own_us - c0.own_us;
+        printf("idle_wakeups=%ld ", wakeups1 - wakeups0);
         printf("checks=%ld idle_seconds=%.3f idle_cpu_us=%.0f idle_cpu_us_stat=%.0f idle_child_cpu_us=%.0f cpu_us_per_check=%.2f cpu_us_per_check_stat=%.2f child_cpu_us_per_check=%.2f\n",
                checks, idle_seconds, own_us, c1.own_us - c0.own_us, c1.child_us - c0.child_us,
                checks > 0 ? own_us / (double)checks : -1.0, checks > 0 ? (c1.own_us - c0.own_us) / (double)checks : -1.0,
@@ -270,7 +282,8 @@ int main(int argc, char **argv) {
     const char *rate_text = getenv("EVENT_RATE");
     long long period = rate_text ? (long long)(1e9 / strtod(rate_text, NULL)) : 0;
     long long *latencies = period ? calloc((size_t)events, sizeof *latencies) : NULL;
-    if (period && !latencies) { perror("calloc"); return 1; }
+    long long *waits = period ? calloc((size_t)events, sizeof *waits) : NULL;
+    if (period && (!latencies || !waits)) { perror("calloc"); return 1; }
     const char *sidecar_command = getenv("SIDECAR");
     pid_t sidecar = 0;
     if (sidecar_command && *sidecar_command) {
@@ -294,9 +307,14 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &start);
     long rss_at_1000 = -1;
     char event[512], payload[256];
+    long lost_every = env_long("LOST_EVERY", 0);
     for (long serial = 1; serial <= events; serial++) {
         const char *name;
-        if (followed_every > 0 && serial % followed_every == 0) {
+        if (lost_every > 0 && serial % lost_every == 0) {
+            event_serial++; /* the lost one */
+            name = "TICK_5";
+            snprintf(payload, sizeof payload, "when:%ld", 1700000000L + serial);
+        } else if (followed_every > 0 && serial % followed_every == 0) {
             int exited = (serial / followed_every) % 2;
             name = exited ? "PROCESS_STATE_EXITED" : "PROCESS_STATE_RUNNING";
             if (exited) snprintf(payload, sizeof payload, "processname:start groupname:start from_state:RUNNING expected:1 pid:%ld", serial);
@@ -317,8 +335,12 @@ int main(int argc, char **argv) {
         long long sent = period ? now_ns() : 0;
         if (write(to_child[1], event, (size_t)length) != length) { perror("write"); return 1; }
         read_exactly(from_child[0], sizeof answer - 1);
-        if (period) latencies[serial - 1] = now_ns() - sent;
-        if (serial == 1000) rss_at_1000 = status_kb(pid, "VmRSS:");
+        if (period) {
+            long long answered = now_ns();
+            latencies[serial - 1] = answered - sent;
+            waits[serial - 1] = answered - next;
+        }
+        if (serial == 1000) rss_at_1000 = status_field(pid, "VmRSS:");
     }
     clock_gettime(CLOCK_MONOTONIC, &end);
     double datagram_seconds = 0;
@@ -333,9 +355,9 @@ int main(int argc, char **argv) {
             send_event("PROCESS_STATE_RUNNING", "processname:other groupname:other from_state:STARTING pid:7");
     }
     int fds_end = count_fds(pid);
-    long rss_end = status_kb(pid, "VmRSS:");
-    long hwm_end = status_kb(pid, "VmHWM:");
-    long anon_end = status_kb(pid, "RssAnon:");
+    long rss_end = status_field(pid, "VmRSS:");
+    long hwm_end = status_field(pid, "VmHWM:");
+    long anon_end = status_field(pid, "RssAnon:");
     if (sidecar > 0) {
         setpgid(sidecar, sidecar); /* in case the child has not run yet */
         kill(-sidecar, SIGTERM);
@@ -355,6 +377,9 @@ int main(int argc, char **argv) {
         qsort(latencies, (size_t)events, sizeof *latencies, compare);
         printf("latency_us_p50=%.1f latency_us_p99=%.1f latency_us_max=%.1f\n", (double)latencies[events / 2] / 1e3,
                (double)latencies[(long)((double)events * 0.99)] / 1e3, (double)latencies[events - 1] / 1e3);
+        qsort(waits, (size_t)events, sizeof *waits, compare);
+        printf("scheduled_us_p50=%.1f scheduled_us_p99=%.1f scheduled_us_max=%.1f\n", (double)waits[events / 2] / 1e3,
+               (double)waits[(long)((double)events * 0.99)] / 1e3, (double)waits[events - 1] / 1e3);
     }
     return 0;
 }

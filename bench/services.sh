@@ -89,3 +89,16 @@ SUPERVISOR_SERVER_URL="http://127.0.0.1:$(cut -d= -f2 "$work/xmlrpc.port")" FOLL
     --service app=notify --notify-socket "$work/notify" > "$work/svc_rss.txt" 2> "$work/svc_rss.log"
 grep -c '^service=.* ready=1 ' "$work/svc-rss/status" | sed 's/^/ready_services=/' >> "$work/svc_rss.txt"
 echo "log_lines=$(wc -l < "$work/svc_rss.log")" >> "$work/svc_rss.txt"
+
+# Idle with every feature on (issue 23): `--http`, the hook every 10 s,
+# `--essential`, N services at the default check period (half tcp:, half
+# exec:true), XML-RPC from the fake server, BENCH_IDLE_ALL_MS (default 60000)
+# ms without an event. Such a listener should wake only for its timers.
+idle_all_ms=${BENCH_IDLE_ALL_MS:-60000}
+args=()
+for i in $(seq 1 "$services"); do
+    if [ "$i" -le $((services / 2)) ]; then args+=(--service "svc$i=tcp:${target_port[accept]}"); else args+=(--service "svc$i=exec:true"); fi
+done
+SUPERVISOR_SERVER_URL="http://127.0.0.1:$(cut -d= -f2 "$work/xmlrpc.port")" SERVICES=$services IDLE_MS=$idle_all_ms CHECK_PERIOD_MS=2000 \
+    "$work/driver" 0 "$release/readiness_listener" --status-file "$work/idle-all/status" "${args[@]}" \
+    --http "127.0.0.1:$(free_port)" --hook "$work/noop" --hook-interval 10 --essential svc1 > "$work/idle_all.txt" 2> "$work/idle_all.log"
