@@ -84,6 +84,13 @@ static int compare(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Sorts `count` nanosecond figures and prints NAME_us_p50=, _p99= and _max=. */
+static void print_percentiles(const char *name, long long *values, long count) {
+    qsort(values, (size_t)count, sizeof *values, compare);
+    printf("%s_us_p50=%.1f %s_us_p99=%.1f %s_us_max=%.1f\n", name, (double)values[count / 2] / 1e3, name,
+           (double)values[(long)((double)count * 0.99)] / 1e3, name, (double)values[count - 1] / 1e3);
+}
+
 /* A numeric field of /proc/PID/status (kB for the memory ones). */
 static long status_field(pid_t pid, const char *key) {
     char path[64], line[256];
@@ -374,12 +381,8 @@ int main(int argc, char **argv) {
     if (services > 0 || datagrams > 0)
         printf("services=%ld fds_idle=%d fds_end=%d datagrams=%ld datagram_seconds=%.3f\n", services, fds_idle, fds_end, datagrams, datagram_seconds);
     if (period) {
-        qsort(latencies, (size_t)events, sizeof *latencies, compare);
-        printf("latency_us_p50=%.1f latency_us_p99=%.1f latency_us_max=%.1f\n", (double)latencies[events / 2] / 1e3,
-               (double)latencies[(long)((double)events * 0.99)] / 1e3, (double)latencies[events - 1] / 1e3);
-        qsort(waits, (size_t)events, sizeof *waits, compare);
-        printf("scheduled_us_p50=%.1f scheduled_us_p99=%.1f scheduled_us_max=%.1f\n", (double)waits[events / 2] / 1e3,
-               (double)waits[(long)((double)events * 0.99)] / 1e3, (double)waits[events - 1] / 1e3);
+        print_percentiles("latency", latencies, events);
+        print_percentiles("scheduled", waits, events);
     }
     return 0;
 }
