@@ -114,12 +114,18 @@ struct Listener: ~Copyable {
                 if !server.isListening { loop.wake(at: nextBindAttempt, for: .httpListener) }
             }
             runHookIfDue(now: now)
+            if !core.wantedEveryProcess.isEmpty, !io.isAskingEveryProcess, io.xmlrpcProblem == nil {
+                let question = core.askingEveryProcess()
+                if !io.askEveryProcess() { core.answered(everyProcess: nil, &io) }
+                if core.configuration.verbose { log(.debug, "asking supervisord for every process", [("for", question.description)]) }
+            }
             if core.services.runsChanged != checkedRuns {
                 checkedRuns = core.services.runsChanged
                 checks.follow(core.services.checkable, now: now)
             }
             loop.watch(StandardStreams.inputDescriptor, as: .events)
             if notify.isBound { loop.watch(notify.descriptor, as: .notify) }
+            io.watchEveryProcess(in: &loop)
             periodicProbe.watch(in: &loop, now: now)
             checks.watch(in: &loop, now: now)
             server.watch(in: &loop)
@@ -133,6 +139,7 @@ struct Listener: ~Copyable {
             // After it: every handler, then the record written once, then
             // the probes answered from it.
             now = Clock.monotonicMilliseconds()
+            if let answer = io.collectEveryProcess(ready: found.contains(.supervisor)) { core.answered(everyProcess: answer, &io) }
             if found.contains(.notify) { receiveDatagrams(&notify) }
             if let problem = periodicProbe.follow(woken: found.contains(.hook), now: now) {
                 log(.error, "cannot run the hook for httpGet probes", [("hook", hookPath), ("error", problem)])
@@ -316,6 +323,17 @@ struct ListenerIO: ~Copyable, ListenerPort {
 
     mutating func allProcessInfo() -> [NamedProcessInfo]? { supervisor.allProcessInfo() }
 
+    var isAskingEveryProcess: Bool { supervisor.isAskingEveryProcess }
+
+    /// Starts getAllProcessInfo for the loop to drive; false (noted) when it cannot start.
+    mutating func askEveryProcess() -> Bool { supervisor.askEveryProcess() }
+
+    func watchEveryProcess(in loop: inout EventLoop) { supervisor.watchEveryProcess(in: &loop) }
+
+    /// getAllProcessInfo's answer once its exchange is over (nil inside:
+    /// no usable answer); nil while it goes on or none is in flight.
+    mutating func collectEveryProcess(ready: Bool) -> [NamedProcessInfo]?? { supervisor.collectEveryProcess(ready: ready) }
+
     mutating func requestShutdown() -> String? {
         #if READINESS_TEST_HOOKS
         // Debug builds only: a pause before shutting down, so that a test can
@@ -352,9 +370,11 @@ struct ListenerIO: ~Copyable, ListenerPort {
 /// supervisord's XML-RPC interface, when it has one: logs when it becomes
 /// unusable (once) and when it is usable again, so a missing server or
 /// missing credentials cost one warning, not one per event.
-struct SupervisorConnection {
+struct SupervisorConnection: ~Copyable {
     private let client: Result<SupervisorClient, SupervisorClient.Failure>
     private var lastFailure: String?
+    /// getAllProcessInfo in flight, driven by the loop.
+    private var everyProcess = SupervisorCallInFlight()
     /// Every call's result, for `readiness_xmlrpc_calls_total`.
     private(set) var calls = ListenerMetrics.Tally()
 
@@ -370,6 +390,22 @@ struct SupervisorConnection {
     /// Every program's info, or nil when XML-RPC is unusable.
     mutating func allProcessInfo() -> [NamedProcessInfo]? {
         note(client.flatMap { $0.allProcessInfo() })
+    }
+
+    var isAskingEveryProcess: Bool { everyProcess.isActive }
+
+    mutating func askEveryProcess() -> Bool {
+        guard case .success(let client) = client else { return false }
+        guard let failure = everyProcess.begin(client.startAllProcessInfo()) else { return true }
+        _ = note(Result<Void, SupervisorClient.Failure>.failure(failure))
+        return false
+    }
+
+    func watchEveryProcess(in loop: inout EventLoop) { everyProcess.watch(in: &loop) }
+
+    mutating func collectEveryProcess(ready: Bool) -> [NamedProcessInfo]?? {
+        guard case .success(let client) = client, let answer = everyProcess.advance(ready: ready) else { return nil }
+        return .some(note(client.allProcessInfo(answer: answer)))
     }
 
     /// Nil when the client is configured (SUPERVISOR_SERVER_URL), else why not.

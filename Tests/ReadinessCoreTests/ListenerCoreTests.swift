@@ -57,8 +57,8 @@ import Testing
         var other = RecordingPort()
         noPoolSerials.start(&other)
         let before = other.allProcessInfoCalls
-        noPoolSerials.handle(header(2, pool: nil), .tick(when: 5), &other)
-        noPoolSerials.handle(header(3, pool: nil), .tick(when: 10), &other)
+        noPoolSerials.turn(header(2, pool: nil), .tick(when: 5), &other)
+        noPoolSerials.turn(header(3, pool: nil), .tick(when: 10), &other)
         #expect(other.allProcessInfoCalls - before >= 2, "without poolserial every TICK asks")
     }
 

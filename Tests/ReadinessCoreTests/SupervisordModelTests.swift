@@ -117,6 +117,10 @@ struct SupervisordModel: ListenerPort {
 
     // The listener and its status file.
     var core: ListenerCore?
+    /// The loop's getAllProcessInfo in flight: its answer taken when asked,
+    /// or (nil) taken when it arrives, events delivered in between either way.
+    var everyProcessInFlight: [NamedProcessInfo]??
+    var everyProcessAsked = false
     var file: StatusRecord? {
         didSet { verdict = file.map { Verdict.commonCheck($0) } }
     }
@@ -184,6 +188,7 @@ struct SupervisordModel: ListenerPort {
             case 48..<50: reload()
             case 50..<51: updateListener()
             case 51..<53: endApp()
+            case 53..<60: answerEveryProcess()
             default: deliver()
             }
             if let failure = writeFailure ?? check() { return failure }
@@ -197,8 +202,11 @@ struct SupervisordModel: ListenerPort {
         guard xmlrpc else { return nil }
         for _ in 0..<2 {
             tick()
-            while !buffer.isEmpty {
-                deliver(crashes: false)
+            var turns = 0
+            while !buffer.isEmpty || everyProcessAsked {
+                turns += 1
+                guard turns <= 1000 else { return "the listener keeps asking: no quiet after 1,000 turns" }
+                if everyProcessAsked { answerEveryProcess() } else { deliver(crashes: false) }
                 if let failure = writeFailure ?? check() { return failure }
             }
         }
@@ -392,6 +400,7 @@ struct SupervisordModel: ListenerPort {
             configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/model", essential: rule, essentialDryRun: true),
             tracker: tracker, at: now)
         core.start(&self)
+        everyProcessAsked = false
         self.core = core
     }
 
@@ -404,7 +413,8 @@ struct SupervisordModel: ListenerPort {
         let crash = crashes ? Int.random(in: 0..<30, using: &random) : 1
         note("deliver \(head.header.serial)/\(head.header.poolSerial ?? 0)\(crash == 0 ? " (killed before writing)" : crash == 2 ? " (killed before answering)" : "")")
         writesLost = crash == 0
-        core.turn(head.header, head.event, &self)
+        core.handle(head.header, head.event, &self)
+        core.finishTurn(&self)
         writesLost = false
         if updateUndecided && crash != 0 {
             updateUndecided = false
@@ -422,9 +432,35 @@ struct SupervisordModel: ListenerPort {
         if crash == 0 || crash == 2 {
             startListener()
         } else {
+            askEveryProcess(&core)
             self.core = core
             buffer.removeFirst()
         }
+    }
+
+    /// The loop asks once a turn wanted every process and none is in flight.
+    /// supervisord takes its answer now or when it arrives; one in ten times
+    /// there is none (a timeout).
+    mutating func askEveryProcess(_ core: inout ListenerCore) {
+        guard xmlrpc, !everyProcessAsked, !core.wantedEveryProcess.isEmpty else { return }
+        let question = core.askingEveryProcess()
+        note("ask every process for \(question)")
+        everyProcessAsked = true
+        everyProcessInFlight = Bool.random(using: &random) ? .some(Int.random(in: 0..<10, using: &random) == 0 ? nil : allProcessInfo()) : nil
+    }
+
+    /// The answer arrives, in a turn of its own.
+    mutating func answerEveryProcess() {
+        guard everyProcessAsked, var core else { return }
+        self.core = nil
+        let answer = everyProcessInFlight ?? allProcessInfo()
+        everyProcessAsked = false
+        everyProcessInFlight = nil
+        note("answer every process: \(answer.map { "\($0.count) processes" } ?? "none")")
+        core.answered(everyProcess: answer, &self)
+        core.finishTurn(&self)
+        askEveryProcess(&core)
+        self.core = core
     }
 
     mutating func crashListener() {

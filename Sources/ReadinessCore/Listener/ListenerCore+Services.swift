@@ -6,9 +6,9 @@ extension ListenerCore {
     /// services, a warning for each notify service that started before the
     /// socket existed, and a start for each one supervisord never started
     /// (`autostart=false`).
-    mutating func startServices<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+    mutating func startServices<Port: ListenerPort & ~Copyable>(_ everyProcess: [NamedProcessInfo]?, _ port: inout Port) {
         guard !configuration.services.isEmpty else { return }
-        guard let programs = allProcessInfo(&port) else {
+        guard let programs = everyProcess else {
             if services.hasNotifyServices {
                 port.log(.error, "cannot ask supervisord which notify services to start: they stay not ready until started by hand", [])
             }
@@ -38,11 +38,17 @@ extension ListenerCore {
         redeliverHeld(&port)
     }
 
-    /// After events may have been lost: what supervisord has now.
-    mutating func reconcileServices<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        guard !configuration.services.isEmpty, let programs = allProcessInfo(&port) else { return }
-        serviceEventsMayBeLost = false
-        logChanges(services.learn(programs, at: port.now), reason: "reconcile", &port)
+    /// What supervisord had when asked, after events may have been lost or
+    /// for held datagrams: the held ones are tried again, and those still
+    /// unplaced that were held when it was asked, from a sender /proc
+    /// placed, are dropped (their sender is no service's run).
+    mutating func learnServices<Port: ListenerPort & ~Copyable>(_ programs: [NamedProcessInfo], reason: String, _ port: inout Port) {
+        guard !configuration.services.isEmpty else { return }
+        logChanges(services.learn(programs, at: port.now), reason: reason, &port)
+        redeliverHeld(&port)
+        for message in services.dropAskedAbout() {
+            drop("its sender is not a notify service's current run, a descendant of one, nor its MAINPID", kind: "unattributed", sender: message.sender, at: port.now, &port)
+        }
     }
 
     /// Held datagrams, tried again now that a run may be known; those held
@@ -83,17 +89,10 @@ extension ListenerCore {
         }
         guard let sender else { return drop("it carries no sender credentials", kind: "anonymous", sender: nil, at: now, &port) }
         let mainPIDAncestry = message.mainPID.map { port.ancestry(of: $0) } ?? []
-        var delivery = services.deliver(message, from: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, at: now)
+        let delivery = services.deliver(message, from: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, at: now)
         // Only a process of supervisord's can be a service's run; /proc
         // tells for a sender still alive (not for one already gone).
         let ofSupervisord = ancestry.isEmpty || ancestry.contains(record.supervisordPID)
-        var refreshed = false
-        if delivery == .unattributed, ofSupervisord, refreshBudget.take(at: now), let programs = allProcessInfo(&port) {
-            // A run that started after the last event handled: supervisord knows its pid already.
-            refreshed = true
-            logChanges(services.learn(programs, at: now), reason: "notify", &port)
-            delivery = services.deliver(message, from: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, at: now)
-        }
         switch delivery {
         case .applied(let service, let change, let news, let refused):
             metrics?.countDatagram("accepted")
@@ -109,16 +108,16 @@ extension ListenerCore {
             redeliverHeld(&port)
         case .unattributed where !ofSupervisord:
             drop("its sender is not a process of supervisord's", kind: "stranger", sender: sender, at: now, &port)
-        case .unattributed where refreshed && !ancestry.isEmpty:
-            drop("its sender is not a notify service's current run, a descendant of one, nor its MAINPID", kind: "unattributed", sender: sender, at: now, &port)
         case .unattributed:
-            // Its sender may be a run supervisord was asked about too
-            // recently, or gone before /proc could tell its parent: kept for
-            // a while, never dropped silently.
+            // Its sender may be a run that started after the last event
+            // handled (supervisord knows its pid already, and is asked, as
+            // often as the budget allows), or gone before /proc could tell
+            // its parent: kept for a while, never dropped silently.
             metrics?.countDatagram("held")
             if let pushedOut = services.hold(message, from: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, at: now) {
                 drop("more than \(ServiceTracker.holdLimit) messages waited for their sender's run to be known", kind: "pushed_out", sender: pushedOut.sender, at: now, &port)
             }
+            if refreshBudget.take(at: now) { wantedEveryProcess.insert(.datagrams) }
         }
     }
 

@@ -5,7 +5,9 @@
 package protocol ListenerPort: ~Copyable {
     /// `supervisor.getProcessInfo(GROUP:NAME)`; `.unavailable` without XML-RPC.
     mutating func processInfo(_ process: String) -> SupervisorAnswer
-    /// `supervisor.getAllProcessInfo()`; nil without XML-RPC.
+    /// `supervisor.getAllProcessInfo()`, at start-up only (before the first
+    /// READY); nil without XML-RPC. In the loop it is asked by the loop
+    /// (`ListenerCore.askingEveryProcess`) and never waited for.
     mutating func allProcessInfo() -> [NamedProcessInfo]?
     /// `supervisor.shutdown()`: nil once accepted, else why not.
     mutating func requestShutdown() -> String?
@@ -98,6 +100,18 @@ package struct ListenerCore: Sendable {
     /// The record as last handed to the port: handlers only change the
     /// record, and `finishTurn` writes it when it differs from this.
     private var written: StatusRecord?
+    /// What the next getAllProcessInfo is wanted for; the loop asks it
+    /// (`askingEveryProcess`) once none is in flight.
+    package internal(set) var wantedEveryProcess: EveryProcessQuestion = []
+    /// The question in flight, if any.
+    private var askedEveryProcess: EveryProcessQuestion?
+    /// The `when` of the TICK that wanted the followed program found among
+    /// every process (its real name unknown, or gone): the answer is that
+    /// TICK's reconcile.
+    private var followedProgramTick: Int?
+    /// The processes an event was applied for since the question was asked:
+    /// the answer's word on them may be older than the event, and is left out.
+    private var eventSinceAsked: Set<String> = []
     /// A TICK_5 came in this turn: the heartbeat is due even if nothing changed.
     private var tickThisTurn = false
     /// An event came in this turn: a failed write is tried again then (not
@@ -144,7 +158,10 @@ package struct ListenerCore: Sendable {
             ("supervisord_pid", "\(record.supervisordPID)"), ("version", ReadinessVersion.current),
             ("essential", configuration.essential.specs.map { $0.description }.joined(separator: ",")),
         ])
-        let lookup = lookUpProgram(&port)
+        // Before READY no event waits: every process is asked once, for
+        // every part of the listener that needs it.
+        let everyProcess = allProcessInfo(&port)
+        let lookup = lookUpProgram(&port, everyProcess: .some(everyProcess))
         if lookup == .absent {
             port.log(.warning, "supervisord has no such program: the common check passes (ABSENT); is --program spelled as in supervisord.conf?", [
                 ("program", configuration.selector.description),
@@ -153,7 +170,7 @@ package struct ListenerCore: Sendable {
         if let transition = tracker.startUp(with: lookup, at: port.now) {
             logReconcile(transition, reason: "start-up", &port)
         }
-        startServices(&port)
+        startServices(everyProcess, &port)
         if let failure = record.essentialFailure, !configuration.essential.isEssential(failure.program) {
             port.log(.warning, "forgetting a recorded essential program's end: --essential no longer names that program", [("program", failure.program)])
             tracker.forgetEssentialFailure()
@@ -169,8 +186,10 @@ package struct ListenerCore: Sendable {
                 shutdownAwaitsGeneration = true
             }
         }
-        reconcileEssential(reason: "start-up", &port)
-        learnProgramsForMetrics(&port)
+        if let everyProcess, essentialEventsMayBeLost {
+            essentialEventsMayBeLost = false
+            reconcileEssential(everyProcess, reason: "start-up", &port)
+        }
         finishTurn(&port)
     }
 
@@ -236,7 +255,7 @@ package struct ListenerCore: Sendable {
                 ("poolserial", header.poolSerial.map { "\($0)" } ?? "unknown"),
             ])
         }
-        if eventsLost, tracker.readyMayBeStale, let transition = tracker.afterLostEvents(with: lookUpProgram(&port), at: port.now) {
+        if eventsLost, tracker.readyMayBeStale, let transition = tracker.afterLostEvents(with: lookUpProgram(&port, everyProcess: nil), at: port.now) {
             logReconcile(transition, reason: "events lost", &port)
         }
         if shutdownAwaitsGeneration {
@@ -245,15 +264,17 @@ package struct ListenerCore: Sendable {
         }
         switch event {
         case .tick(let when):
-            if serviceEventsMayBeLost { reconcileServices(&port) }
+            if serviceEventsMayBeLost, !configuration.services.isEmpty { wantedEveryProcess.insert(.services) }
             redeliverHeld(&port)
-            if let transition = tracker.tick(with: lookUpProgram(&port), queuedAt: when, at: port.now) { logReconcile(transition, reason: "tick", &port) }
+            let lookup = lookUpProgram(&port, everyProcess: nil)
+            if wantedEveryProcess.contains(.followedProgram) { followedProgramTick = when }
+            if let transition = tracker.tick(with: lookup, queuedAt: when, at: port.now) { logReconcile(transition, reason: "tick", &port) }
             heartbeat = true
             tickThisTurn = true
             if record.essentialFailure?.shutdown == .pending {
                 shutDownSupervisord(&port)
-            } else {
-                reconcileEssential(reason: "tick", &port)
+            } else if !configuration.essential.isEmpty, record.essentialFailure == nil, essentialEventsMayBeLost {
+                wantedEveryProcess.insert(.essential)
             }
             learnProgramsForMetrics(&port)
         case .supervisorStopping:
@@ -263,6 +284,7 @@ package struct ListenerCore: Sendable {
         case .other(let name):
             port.log(.warning, "ignored an event of a type the listener does not follow", [("event", name), ("serial", "\(header.serial)")])
         case .processState(let change):
+            if askedEveryProcess != nil { eventSinceAsked.insert("\(change.groupName):\(change.processName)") }
             metrics?.count(change, at: port.now)
             apply(change, poolSerial: header.poolSerial, &port)
             if tracker.applyEssential(change, rule: configuration.essential, at: port.now) { essentialEnded(reason: "event", &port) }
@@ -299,8 +321,12 @@ package struct ListenerCore: Sendable {
 
     /// The followed program as supervisord knows it, by its real GROUP:NAME:
     /// asked directly once known; else (or when that name is gone) found
-    /// among every process, where "none of that name" means absent.
-    private mutating func lookUpProgram<Port: ListenerPort & ~Copyable>(_ port: inout Port) -> ProgramLookup {
+    /// among every process (`everyProcess`, at start-up), where "none of
+    /// that name" means absent. In the loop (`everyProcess` nil) every
+    /// process is asked for later, and there is no answer now.
+    private mutating func lookUpProgram<Port: ListenerPort & ~Copyable>(
+        _ port: inout Port, everyProcess: [NamedProcessInfo]??
+    ) -> ProgramLookup {
         if let process = tracker.processName {
             switch processInfo(process, &port) {
             case .unavailable: return .unavailable
@@ -308,10 +334,65 @@ package struct ListenerCore: Sendable {
             case .noSuchProgram: break
             }
         }
-        guard let programs = allProcessInfo(&port) else { return .unavailable }
+        guard let everyProcess else {
+            wantedEveryProcess.insert(.followedProgram)
+            return .unavailable
+        }
+        guard let programs = everyProcess else { return .unavailable }
+        return find(among: programs)
+    }
+
+    private func find(among programs: [NamedProcessInfo]) -> ProgramLookup {
         let selector = configuration.selector
         guard let match = programs.first(where: { selector.matches(processName: $0.name, groupName: $0.group) }) else { return .absent }
         return .found(process: "\(match.group):\(match.name)", info: match.info)
+    }
+
+    /// The loop sends the wanted question now: what it is for. Until its
+    /// answer, each process an event is applied for is noted, and the
+    /// reasons to ask it count as taken care of.
+    package mutating func askingEveryProcess() -> EveryProcessQuestion {
+        let question = wantedEveryProcess
+        wantedEveryProcess = []
+        askedEveryProcess = question
+        eventSinceAsked = []
+        if question.contains(.essential) { essentialEventsMayBeLost = false }
+        if question.contains(.services) { serviceEventsMayBeLost = false }
+        if question.contains(.datagrams) { services.markHeldAsked() }
+        return question
+    }
+
+    /// The answer to the question in flight, in a turn of its own; nil when
+    /// there is none (no server, a fault, a timeout): the reasons that
+    /// last are asked again at the next TICK. The word on a process an
+    /// event came for since the question was asked is left out: the event
+    /// may be newer, and a lost one brings another question.
+    package mutating func answered<Port: ListenerPort & ~Copyable>(everyProcess answer: [NamedProcessInfo]?, _ port: inout Port) {
+        guard let question = askedEveryProcess else { return }
+        askedEveryProcess = nil
+        defer { eventSinceAsked = [] }
+        guard let answer else {
+            if question.contains(.essential) { essentialEventsMayBeLost = true }
+            if question.contains(.services) { serviceEventsMayBeLost = true }
+            if question.contains(.datagrams) { services.markHeldAsked(false) }
+            return
+        }
+        metrics?.learn(answer, except: eventSinceAsked, at: port.now)
+        let programs = eventSinceAsked.isEmpty ? answer : answer.filter { !eventSinceAsked.contains("\($0.group):\($0.name)") }
+        if question.contains(.followedProgram) {
+            // The TICK's reconcile, as if it had waited for the answer: its
+            // two phases already keep an answer older than an event from
+            // counting (an event since resets the first).
+            let tick = followedProgramTick
+            followedProgramTick = nil
+            if let transition = tracker.tick(with: find(among: answer), queuedAt: tick, at: port.now) { logReconcile(transition, reason: "tick", &port) }
+        }
+        if question.contains(.services) || question.contains(.datagrams) {
+            learnServices(programs, reason: question.contains(.services) ? "reconcile" : "notify", &port)
+        }
+        if question.contains(.essential), record.essentialFailure == nil {
+            reconcileEssential(programs, reason: "tick", &port)
+        }
     }
 
     /// Every question about processes goes through these two, so that
@@ -338,7 +419,7 @@ package struct ListenerCore: Sendable {
         guard let metrics else { return }
         let exited = metrics.exitsWithoutStatus
         if metrics.wantsProgramList || exited.count > Self.exitStatusQueriesPerTick {
-            _ = allProcessInfo(&port)
+            wantedEveryProcess.insert(.metrics)
         } else {
             for process in exited {
                 switch processInfo(process, &port) {
@@ -376,14 +457,10 @@ package struct ListenerCore: Sendable {
         }
     }
 
-    /// Asks supervisord for every program's state, for essential programs'
-    /// events lost to an overflow (or before the listener ran); nothing
-    /// without XML-RPC, nor when no event can have been lost.
-    private mutating func reconcileEssential<Port: ListenerPort & ~Copyable>(reason: String, _ port: inout Port) {
-        guard !configuration.essential.isEmpty, record.essentialFailure == nil, essentialEventsMayBeLost,
-            let programs = allProcessInfo(&port)
-        else { return }
-        essentialEventsMayBeLost = false
+    /// What supervisord says of every program, for essential programs'
+    /// events lost to an overflow (or before the listener ran).
+    private mutating func reconcileEssential<Port: ListenerPort & ~Copyable>(_ programs: [NamedProcessInfo], reason: String, _ port: inout Port) {
+        guard !configuration.essential.isEmpty, record.essentialFailure == nil else { return }
         if tracker.recordEssentialFailure(configuration.essential.failure(among: programs, at: port.now)) { essentialEnded(reason: reason, &port) }
     }
 

@@ -123,10 +123,14 @@ package struct ListenerMetrics: Sendable {
     /// What supervisord says of every program now: those not seen yet, each
     /// one's state (it corrects what lost events left behind; a queued event
     /// older than the answer is followed by the newer ones), exit statuses.
-    mutating func learn(_ all: [NamedProcessInfo], at time: Timestamp) {
-        exitsWithoutStatus = []
+    /// `eventSinceAsked`: the `GROUP:NAME` of processes an event came for
+    /// after the question was asked, whose word in the answer may be older.
+    mutating func learn(_ all: [NamedProcessInfo], except eventSinceAsked: Set<String> = [], at time: Timestamp) {
+        exitsWithoutStatus.removeAll { !eventSinceAsked.contains($0) }
         wantsProgramList = false
-        for program in all { learn(program.info, group: program.group, name: program.name, at: time) }
+        for program in all where eventSinceAsked.isEmpty || !eventSinceAsked.contains("\(program.group):\(program.name)") {
+            learn(program.info, group: program.group, name: program.name, at: time)
+        }
     }
 
     mutating func learn(_ info: SupervisorProcessInfo, group: String, name: String, at time: Timestamp) {

@@ -20,6 +20,8 @@ package struct ServiceTracker: Sendable {
         /// The ancestry of the pid its `MAINPID=` names, read at reception.
         package var mainPIDAncestry: [Int] = []
         package var received: Timestamp
+        /// supervisord was asked for every process after it was held.
+        package var askedAbout = false
     }
 
     /// At most this many held, each at most `holdMilliseconds`.
@@ -220,6 +222,22 @@ package struct ServiceTracker: Sendable {
     ) -> HeldMessage? {
         held.append(HeldMessage(message: message, sender: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, received: time))
         return held.count > Self.holdLimit ? held.removeFirst() : nil
+    }
+
+    /// Notes that supervisord is being asked for every process (`asked`),
+    /// or that the question got no answer, for each message held now.
+    package mutating func markHeldAsked(_ asked: Bool = true) {
+        for index in held.indices { held[index].askedAbout = asked }
+    }
+
+    /// After an answer and `redeliverHeld`: takes out (and returns) the held
+    /// messages it was asked for whose sender /proc showed, since its run
+    /// would be in the answer. One whose sender was gone before /proc could
+    /// tell its parent may be a descendant's, and waits on.
+    package mutating func dropAskedAbout() -> [HeldMessage] {
+        let dropped = held.filter { $0.askedAbout && !$0.ancestry.isEmpty }
+        held.removeAll { $0.askedAbout && !$0.ancestry.isEmpty }
+        return dropped
     }
 
     /// Tries the held messages again, after a run became known; returns the

@@ -6,7 +6,8 @@ import CReadiness
 /// earliest wake-up, and says by tag what it found. No other part of the
 /// listener waits on these sources, so none can hold the others' turn back
 /// (an XML-RPC call inside a handler waits on its own socket, bounded by
-/// its timeout).
+/// its timeout; getAllProcessInfo, whose answer grows with the number of
+/// processes, is one of the loop's sources instead).
 package struct EventLoop {
     /// Whose a descriptor or a wake-up is.
     package enum Source: Equatable, Sendable {
@@ -14,6 +15,8 @@ package struct EventLoop {
         case events
         /// The sd_notify socket.
         case notify
+        /// A getAllProcessInfo exchange with supervisord.
+        case supervisor
         /// The periodic run of the hook (`--hook-interval`).
         case hook
         /// The running check of one service: its index in `ServiceChecks`.

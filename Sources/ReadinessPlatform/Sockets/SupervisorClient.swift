@@ -74,7 +74,18 @@ package struct SupervisorClient: Sendable {
 
     /// `supervisor.getAllProcessInfo()`: every program, with its group and name.
     package func allProcessInfo() -> Result<[NamedProcessInfo], Failure> {
-        call("supervisor.getAllProcessInfo", [], limit: XMLRPC.maximumArrayResponseBytes, timeoutMilliseconds: allProcessInfoTimeoutMilliseconds).flatMap { body in
+        allProcessInfo(answer: Self.finish(startAllProcessInfo()))
+    }
+
+    /// getAllProcessInfo's exchange, started for a loop to drive; its
+    /// answer goes to `allProcessInfo(answer:)`.
+    package func startAllProcessInfo() -> Result<SupervisorExchange, Failure> {
+        start("supervisor.getAllProcessInfo", [], limit: XMLRPC.maximumArrayResponseBytes, timeoutMilliseconds: allProcessInfoTimeoutMilliseconds)
+    }
+
+    /// Every program, from what getAllProcessInfo's exchange brought.
+    package func allProcessInfo(answer: Result<[UInt8], Failure>) -> Result<[NamedProcessInfo], Failure> {
+        answer.flatMap(Self.body).flatMap { body in
             switch Result(catching: { () throws(XMLRPCError) in try XMLRPC.parseArray(body) }) {
             case .failure(let error): return .failure(Failure(error.description))
             case .success(.fault(let code, let message)): return .failure(Failure("XML-RPC fault \(code): \(message)"))
@@ -118,12 +129,34 @@ package struct SupervisorClient: Sendable {
     /// One call: the answer's XML body (at most `limit` bytes, within
     /// `timeoutMilliseconds`), or why there is none.
     private func call(_ method: String, _ arguments: [XMLRPC.Value], limit: Int, timeoutMilliseconds: Int64) -> Result<[UInt8], Failure> {
-        let answer: [UInt8]
+        Self.finish(start(method, arguments, limit: limit, timeoutMilliseconds: timeoutMilliseconds)).flatMap(Self.body)
+    }
+
+    private func start(_ method: String, _ arguments: [XMLRPC.Value], limit: Int, timeoutMilliseconds: Int64) -> Result<SupervisorExchange, Failure> {
         let request = HTTP.post(body: XMLRPC.call(method, arguments), authorization: authorization)
-        switch exchange(request, limit: limit, deadline: Deadline.after(milliseconds: timeoutMilliseconds)) {
+        return SupervisorExchange.start(to: endpoint, sending: request, limit: limit, deadline: Deadline.after(milliseconds: timeoutMilliseconds))
+    }
+
+    /// Drives a started exchange to its end, waiting on its socket alone.
+    private static func finish(_ started: consuming Result<SupervisorExchange, Failure>) -> Result<[UInt8], Failure> {
+        var exchange: SupervisorExchange
+        switch consume started {
         case .failure(let failure): return .failure(failure)
-        case .success(let bytes): answer = bytes
+        case .success(let started): exchange = started
         }
+        while true {
+            let ready: Bool
+            do throws(Errno) {
+                ready = try exchange.deadline.wait(for: exchange.waitsForOutput ? POLLOUT : POLLIN, on: exchange.descriptor)
+            } catch {
+                return .failure(Failure("cannot wait for supervisord: poll: \(error)"))
+            }
+            if let result = exchange.advance(ready: ready) { return result }
+        }
+    }
+
+    /// The body of supervisord's HTTP answer, or why it has none to give.
+    private static func body(of answer: [UInt8]) -> Result<[UInt8], Failure> {
         do {
             guard let response = try HTTP.parse(answer, complete: true) else { return .failure(Failure("empty HTTP answer")) }
             guard response.status == 200 else {
@@ -132,90 +165,6 @@ package struct SupervisorClient: Sendable {
             return .success(response.body)
         } catch {
             return .failure(Failure(error.description))
-        }
-    }
-
-    /// Sends `request` and reads the answer until the server closes, the
-    /// answer is complete, or `deadline` passes; an answer longer than
-    /// `limit` and `headAllowance` is refused. The buffer grows by doubling
-    /// (Array's append), and the HTTP parse asked after each read copies the
-    /// body only once it is complete, so a large answer costs linear time.
-    private func exchange(_ request: [UInt8], limit: Int, deadline: Deadline) -> Result<[UInt8], Failure> {
-        let socket: FileDescriptor
-        let address: String
-        do throws(Errno) {
-            switch endpoint {
-            case .unix(let path):
-                address = "unix://\(path)"
-                socket = FileDescriptor(rawValue: try system_socket(AF_UNIX, readiness_sock_stream))
-            case .inet(let host, let port):
-                address = "\(host):\(port)"
-                socket = FileDescriptor(rawValue: try system_socket(AF_INET, readiness_sock_stream))
-            }
-        } catch {
-            return .failure(Failure("cannot create a socket: \(error)"))
-        }
-        let fd = socket.rawValue
-        do throws(Errno) {
-            switch endpoint {
-            case .unix(let path): try system_connect_unix(fd, path)
-            case .inet(let host, let port): try system_connect_inet(fd, host, port)
-            }
-        } catch {
-            return .failure(Failure("cannot connect to \(address): \(error)"))
-        }
-        switch wait(fd, for: POLLOUT, until: deadline) {
-        case .failure(let failure): return .failure(failure)
-        case .success(false): return .failure(Failure("timed out connecting to supervisord"))
-        case .success(true): break
-        }
-        if let error = system_socket_error(fd) { return .failure(Failure("cannot connect to supervisord: \(error)")) }
-
-        var sent = 0
-        while sent < request.count {
-            switch wait(fd, for: POLLOUT, until: deadline) {
-            case .failure(let failure): return .failure(failure)
-            case .success(false): return .failure(Failure("timed out sending to supervisord"))
-            case .success(true): break
-            }
-            do throws(Errno) {
-                sent += try request.withUnsafeBytes { buffer in
-                    Result { () throws(Errno) in try system_write(fd, UnsafeRawBufferPointer(rebasing: buffer[sent...])) }
-                }.get()
-            } catch {
-                if error != .wouldBlock { return .failure(Failure("cannot send to supervisord: \(error)")) }
-            }
-        }
-
-        var answer: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            if (try? HTTP.parse(answer, complete: false)) != nil { return .success(answer) }
-            switch wait(fd, for: POLLIN, until: deadline) {
-            case .failure(let failure): return .failure(failure)
-            case .success(false): return .failure(Failure("timed out waiting for supervisord's answer"))
-            case .success(true): break
-            }
-            do throws(Errno) {
-                let count = try system_read(fd, into: &chunk)
-                if count == 0 { return .success(answer) }
-                answer += chunk[..<count]
-                if answer.count > limit + Self.headAllowance {
-                    return .failure(Failure("supervisord's answer is larger than \(limit) bytes"))
-                }
-            } catch {
-                if error != .wouldBlock { return .failure(Failure("cannot read supervisord's answer: \(error)")) }
-            }
-        }
-    }
-
-    /// Room for the HTTP status line and headers beyond the body's limit.
-    static let headAllowance = 4096
-
-    /// Whether `fd` became ready for `events` before `deadline`.
-    private func wait(_ fd: Int32, for events: Int32, until deadline: Deadline) -> Result<Bool, Failure> {
-        do throws(Errno) { return .success(try deadline.wait(for: events, on: fd)) } catch {
-            return .failure(Failure("cannot wait for supervisord: poll: \(error)"))
         }
     }
 }

@@ -9,6 +9,9 @@ package struct Deadline: Sendable {
         Deadline(milliseconds: Clock.monotonicMilliseconds() + milliseconds)
     }
 
+    /// The moment itself, on `Clock.monotonicMilliseconds`'s scale.
+    package var monotonicMilliseconds: Int64 { milliseconds }
+
     package var remainingMilliseconds: Int64 { max(0, milliseconds - Clock.monotonicMilliseconds()) }
 
     package var hasPassed: Bool { remainingMilliseconds == 0 }

@@ -1,0 +1,130 @@
+import Testing
+
+@testable import ReadinessCore
+
+/// getAllProcessInfo in the loop: handlers only say what they want it for,
+/// the loop asks, and the answer comes in a later turn, with events between.
+@Suite struct EveryProcessQuestionTests {
+    static let time = Timestamp(millisecondsSinceEpoch: 1_795_387_133_000)
+
+    func core(services: [String] = ["redis=notify"], essential: String? = nil, metrics: Bool = true) throws -> ListenerCore {
+        let tracker = ProgramTracker(
+            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
+        return ListenerCore(
+            configuration: ListenerConfiguration(
+                selector: ProgramSelector("start"), statusPath: "/s", essential: EssentialRule(specs: try essential.map { [try EssentialSpec(parsing: $0)] } ?? []),
+                services: try services.map { try ServiceSpec(parsing: $0) }, metrics: metrics),
+            tracker: tracker, at: Self.time)
+    }
+
+    func header(_ serial: UInt64) -> EventHeader { EventHeader(eventName: "X", serial: serial, poolSerial: serial) }
+
+    func event(_ name: String, _ state: ProcessState, pid: Int? = nil, expected: Bool? = nil) -> ProcessStateEvent {
+        ProcessStateEvent(serial: 1, state: state, processName: name, groupName: name, fromState: .starting, expected: expected, pid: pid)
+    }
+
+    static func program(_ name: String, _ state: ProcessState, pid: Int = 0, exitStatus: Int = 0) -> NamedProcessInfo {
+        NamedProcessInfo(group: name, name: name, info: .init(state: state, start: 10, stop: 20, pid: pid, exitStatus: exitStatus))
+    }
+
+    /// A TICK after lost events wants every process for essential programs,
+    /// services and metrics, and the handler asks nothing itself: no event
+    /// waits for an answer that grows with the number of processes.
+    @Test func handlersNeverAskForEveryProcess() throws {
+        var core = try core(essential: "app")
+        var port = RecordingPort()
+        core.start(&port)
+        #expect(port.allProcessInfoCalls == 1, "one question at start-up, for every part that needs it")
+        core.handle(header(1), .tick(when: 5), &port)
+        core.handle(header(5), .tick(when: 10), &port)  // three events lost before this one
+        core.finishTurn(&port)
+        #expect(port.allProcessInfoCalls == 1)
+        #expect(core.wantedEveryProcess == [.essential, .services, .metrics])
+        #expect(core.askingEveryProcess() == [.essential, .services, .metrics])
+        #expect(core.wantedEveryProcess.isEmpty)
+    }
+
+    /// The word of the answer on a process an event came for after the
+    /// question was asked may be older than the event: it is left out, and
+    /// the rest is taken.
+    @Test func anAnswerNeverOverridesAnEventThatCameAfterTheQuestion() throws {
+        var core = try core(services: ["redis=tcp:127.0.0.1:6379", "web=tcp:127.0.0.1:80"], essential: "app")
+        var port = RecordingPort()
+        port.programs = [Self.program("start", .exited, exitStatus: 0), Self.program("app", .running, pid: 30)]
+        core.start(&port)
+        core.turn(header(1), .tick(when: 5), &port)
+        core.handle(header(4), .tick(when: 10), &port)  // events lost: the next turn asks
+        core.finishTurn(&port)
+        // Asked; before the answer, redis and app start and run again...
+        #expect(core.askingEveryProcess().contains(.services))
+        core.turn(header(5), .processState(event("redis", .running, pid: 41)), &port)
+        core.turn(header(6), .processState(event("app", .running, pid: 31)), &port)
+        // ...and the answer, taken before those events, says they are down.
+        let answer = [
+            Self.program("start", .exited, exitStatus: 0), Self.program("redis", .exited, exitStatus: 1),
+            Self.program("app", .fatal), Self.program("web", .running, pid: 50),
+        ]
+        core.answered(everyProcess: answer, &port)
+        core.finishTurn(&port)
+        #expect(core.services.services.first { $0.process == "redis:redis" }?.state == .running, "the event is newer")
+        #expect(core.services.services.first { $0.process == "redis:redis" }?.run == 41)
+        #expect(core.services.services.first { $0.process == "web:web" }?.run == 50, "the rest of the answer is taken")
+        #expect(core.record.essentialFailure == nil, "app's FATAL in the answer is older than its RUNNING")
+        #expect(core.metrics?.program("app", "app")?.state == .running)
+        #expect(core.metrics?.program("web", "web")?.state == .running)
+    }
+
+    /// An answer with no event between is taken whole: app's end is an
+    /// essential failure learnt from it.
+    @Test func anAnswerWithNoEventBetweenIsTakenWhole() throws {
+        var core = try core(services: [], essential: "app")
+        var port = RecordingPort()
+        port.programs = [Self.program("start", .exited), Self.program("app", .running, pid: 30)]
+        core.start(&port)
+        core.turn(header(1), .tick(when: 5), &port)
+        port.programs = [Self.program("start", .exited), Self.program("app", .fatal)]
+        core.turn(header(4), .tick(when: 10), &port)
+        #expect(core.record.essentialFailure?.program == "app:app")
+    }
+
+    /// No answer (a timeout, a fault): what was asked for is wanted again at
+    /// the next TICK, and nothing else changes.
+    @Test func noAnswerIsAskedAgainAtTheNextTick() throws {
+        var core = try core(essential: "app", metrics: false)
+        var port = RecordingPort()
+        core.start(&port)
+        core.turn(header(1), .tick(when: 5), &port)
+        core.handle(header(4), .tick(when: 10), &port)
+        core.finishTurn(&port)
+        let question = core.askingEveryProcess()
+        #expect(question == [.essential, .services])
+        let record = core.record
+        core.answered(everyProcess: nil, &port)
+        #expect(core.record == record)
+        core.handle(header(5), .tick(when: 15), &port)
+        #expect(core.wantedEveryProcess == question)
+    }
+
+    /// A datagram from a process of supervisord's that no known run sent is
+    /// held, and supervisord asked (within the budget): the answer places it
+    /// when its sender is a run supervisord started after the last event,
+    /// and drops it, said why, when not.
+    @Test func heldDatagramsWaitForTheAnswer() throws {
+        var core = try core(metrics: false)
+        var port = RecordingPort()
+        port.programs = [Self.program("start", .exited), Self.program("redis", .stopped)]
+        core.start(&port)
+        core.receive(datagram: Array("READY=1".utf8), length: 7, sender: 70, ancestry: [70, 1], passedDescriptors: 0, &port)
+        core.finishTurn(&port)
+        #expect(core.services.held.count == 1 && core.wantedEveryProcess == [.datagrams])
+        _ = core.askingEveryProcess()
+        core.answered(everyProcess: [Self.program("start", .exited), Self.program("redis", .starting, pid: 70)], &port)
+        #expect(core.services.held.isEmpty && core.services.services.first?.signal == .ready, "its run is in the answer")
+
+        core.receive(datagram: Array("READY=1".utf8), length: 7, sender: 80, ancestry: [80, 1], passedDescriptors: 0, &port)
+        _ = core.askingEveryProcess()
+        core.answered(everyProcess: [Self.program("start", .exited), Self.program("redis", .starting, pid: 70)], &port)
+        #expect(core.services.held.isEmpty)
+        #expect(port.logged.contains { $0.1 == "dropped a notify message" && $0.2.contains { $0 == ("sender_pid", "80") } })
+    }
+}
