@@ -193,7 +193,7 @@ matrix: release $(foreach version,$(SUPERVISOR_MATRIX),.build/venvs/supervisor-$
 # pidfds (pidfd_open), signals to process groups and the rest pass through.
 ARM64_DIR := .build/embedded-arm64$(LIBC_SUFFIX)
 QEMU_AARCH64 ?= /usr/bin/qemu-aarch64-static
-ARM64_SUITES := $(MATRIX_SUITES)|ProbeTests|ProbeHookLifecycleTests|ProbeSignalTests|ListenerProtocolTests|ReleaseTests|HTTPProbeTests
+ARM64_SUITES := $(MATRIX_SUITES)|HeldAnswerTests|ProbeTests|ProbeHookLifecycleTests|ProbeSignalTests|ListenerProtocolTests|ReleaseTests|HTTPProbeTests
 ARM64_SKIP := ProbeTests/hookThatIsADirectoryOrForeignOwnedOrNotAProgram|ProbeTests/hookBeingWrittenIsUnusable|$\
 	ProbeHookLifecycleTests/hookWhoseChildCallsSetsid|ProbeHookLifecycleTests/probeSentSigtermWhileItsHookRuns|$\
 	ProbeHookLifecycleTests/hookExitingZeroWithABackgroundChild|$\

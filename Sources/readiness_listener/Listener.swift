@@ -114,7 +114,7 @@ struct Listener: ~Copyable {
                 if !server.isListening { loop.wake(at: nextBindAttempt, for: .httpListener) }
             }
             runHookIfDue(now: now)
-            if !core.wantedEveryProcess.isEmpty, !io.isAskingEveryProcess, io.xmlrpcProblem == nil {
+            if !core.wantedEveryProcess.isEmpty, !core.isAskingEveryProcess, io.xmlrpcProblem == nil {
                 let question = core.askingEveryProcess()
                 if !io.askEveryProcess() { core.answered(everyProcess: nil, &io) }
                 if core.configuration.verbose { log(.debug, "asking supervisord for every process", [("for", question.description)]) }
@@ -323,8 +323,6 @@ struct ListenerIO: ~Copyable, ListenerPort {
 
     mutating func allProcessInfo() -> [NamedProcessInfo]? { supervisor.allProcessInfo() }
 
-    var isAskingEveryProcess: Bool { supervisor.isAskingEveryProcess }
-
     /// Starts getAllProcessInfo for the loop to drive; false (noted) when it cannot start.
     mutating func askEveryProcess() -> Bool { supervisor.askEveryProcess() }
 
@@ -391,8 +389,6 @@ struct SupervisorConnection: ~Copyable {
     mutating func allProcessInfo() -> [NamedProcessInfo]? {
         note(client.flatMap { $0.allProcessInfo() })
     }
-
-    var isAskingEveryProcess: Bool { everyProcess.isActive }
 
     mutating func askEveryProcess() -> Bool {
         guard case .success(let client) = client else { return false }

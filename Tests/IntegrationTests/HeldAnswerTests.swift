@@ -38,7 +38,7 @@ import Testing
     /// exit statuses, for /metrics), and that answer is held. start.sh
     /// then exits: its EXITED is recorded, and the probe says READY, while
     /// the question is still unanswered. A listener that waited for the
-    /// answer would record nothing until its call timed out (5 s), and would
+    /// answer would record nothing until its call timed out (30 s), and would
     /// say so first ("XML-RPC unusable").
     @Test func eventsAreAnsweredWhileEveryProcessIsAsked() throws {
         let scratch = ScratchDirectory()

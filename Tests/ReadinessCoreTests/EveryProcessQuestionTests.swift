@@ -128,3 +128,53 @@ import Testing
         #expect(port.logged.contains { $0.1 == "dropped a notify message" && $0.2.contains { $0 == ("sender_pid", "80") } })
     }
 }
+
+/// The review's interleavings: events between the question and its answer.
+extension EveryProcessQuestionTests {
+    /// A notify service's STARTING (no pid) comes between the question and
+    /// the answer: the answer's word on it is left out, so the held READY=1
+    /// of its new run is not dropped on that word; RUNNING (with the pid)
+    /// places it.
+    @Test func aHeldDatagramOutlivesAnAnswerOlderThanItsServicesEvent() throws {
+        var core = try core(metrics: false)
+        var port = RecordingPort()
+        port.programs = [Self.program("start", .exited), Self.program("redis", .stopped)]
+        core.start(&port)
+        core.receive(datagram: Array("READY=1".utf8), length: 7, sender: 70, ancestry: [70, 1], passedDescriptors: 0, &port)
+        _ = core.askingEveryProcess()
+        core.turn(header(1), .processState(event("redis", .starting)), &port)
+        core.answered(everyProcess: [Self.program("start", .exited), Self.program("redis", .starting, pid: 70)], &port)
+        #expect(core.services.held.count == 1, "not dropped: redis moved on since the question")
+        #expect(!port.logged.contains { $0.1 == "dropped a notify message" })
+        core.turn(header(2), .processState(event("redis", .running, pid: 70)), &port)
+        #expect(core.services.held.isEmpty && core.services.services.first?.ready == true)
+    }
+
+    /// Events lost while the question is in flight: the answer may be older
+    /// than them, so /metrics asks for every program again.
+    @Test func eventsLostDuringTheQuestionAreAskedForAgain() throws {
+        var core = try core(services: [])
+        var port = RecordingPort()
+        core.start(&port)
+        core.turn(header(1), .tick(when: 5), &port)
+        #expect(core.metrics?.wantsProgramList == false)
+        core.handle(header(4), .processState(event("web", .running, pid: 5)), &port)  // two lost
+        core.handle(header(5), .tick(when: 10), &port)
+        #expect(core.askingEveryProcess().contains(.metrics))
+        core.handle(header(8), .processState(event("web", .exited, expected: false)), &port)  // two more lost, in flight
+        core.answered(everyProcess: port.programs, &port)
+        #expect(core.metrics?.wantsProgramList == true)
+    }
+
+    /// Datagrams that find a question already wanted spend no budget.
+    @Test func oneQuestionSpendsOneToken() throws {
+        var core = try core(metrics: false)
+        var port = RecordingPort()
+        core.start(&port)
+        for sender in 70..<75 {
+            core.receive(datagram: Array("READY=1".utf8), length: 7, sender: sender, ancestry: [sender, 1], passedDescriptors: 0, &port)
+        }
+        #expect(core.wantedEveryProcess == [.datagrams])
+        #expect(core.refreshBudget.take(at: Self.time) && core.refreshBudget.take(at: Self.time), "two of three tokens left")
+    }
+}

@@ -121,6 +121,8 @@ struct SupervisordModel: ListenerPort {
     /// or (nil) taken when it arrives, events delivered in between either way.
     var everyProcessInFlight: [NamedProcessInfo]??
     var everyProcessAsked = false
+    /// Once the stream goes quiet (`converge`), every question is answered.
+    var answersMayFail = true
     var file: StatusRecord? {
         didSet { verdict = file.map { Verdict.commonCheck($0) } }
     }
@@ -200,6 +202,7 @@ struct SupervisordModel: ListenerPort {
     /// two TICKs; the record must then equal supervisord's truth.
     mutating func converge() -> String? {
         guard xmlrpc else { return nil }
+        answersMayFail = false
         for _ in 0..<2 {
             tick()
             var turns = 0
@@ -446,7 +449,8 @@ struct SupervisordModel: ListenerPort {
         let question = core.askingEveryProcess()
         note("ask every process for \(question)")
         everyProcessAsked = true
-        everyProcessInFlight = Bool.random(using: &random) ? .some(Int.random(in: 0..<10, using: &random) == 0 ? nil : allProcessInfo()) : nil
+        let fails = answersMayFail && Int.random(in: 0..<10, using: &random) == 0
+        everyProcessInFlight = fails ? .some(nil) : Bool.random(using: &random) ? .some(allProcessInfo()) : nil
     }
 
     /// The answer arrives, in a turn of its own.

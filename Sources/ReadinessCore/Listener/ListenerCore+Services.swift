@@ -42,10 +42,13 @@ extension ListenerCore {
     /// for held datagrams: the held ones are tried again, and those still
     /// unplaced that were held when it was asked, from a sender /proc
     /// placed, are dropped (their sender is no service's run).
-    mutating func learnServices<Port: ListenerPort & ~Copyable>(_ programs: [NamedProcessInfo], reason: String, _ port: inout Port) {
+    mutating func learnServices<Port: ListenerPort & ~Copyable>(
+        _ programs: [NamedProcessInfo], reason: String, dropUnplaced: Bool, _ port: inout Port
+    ) {
         guard !configuration.services.isEmpty else { return }
         logChanges(services.learn(programs, at: port.now), reason: reason, &port)
         redeliverHeld(&port)
+        guard dropUnplaced else { return services.markHeldAsked(false) }
         for message in services.dropAskedAbout() {
             drop("its sender is not a notify service's current run, a descendant of one, nor its MAINPID", kind: "unattributed", sender: message.sender, at: port.now, &port)
         }
@@ -117,7 +120,7 @@ extension ListenerCore {
             if let pushedOut = services.hold(message, from: sender, ancestry: ancestry, mainPIDAncestry: mainPIDAncestry, at: now) {
                 drop("more than \(ServiceTracker.holdLimit) messages waited for their sender's run to be known", kind: "pushed_out", sender: pushedOut.sender, at: now, &port)
             }
-            if refreshBudget.take(at: now) { wantedEveryProcess.insert(.datagrams) }
+            if !wantedEveryProcess.contains(.datagrams), refreshBudget.take(at: now) { wantedEveryProcess.insert(.datagrams) }
         }
     }
 

@@ -103,12 +103,15 @@ package struct ListenerCore: Sendable {
     /// What the next getAllProcessInfo is wanted for; the loop asks it
     /// (`askingEveryProcess`) once none is in flight.
     package internal(set) var wantedEveryProcess: EveryProcessQuestion = []
-    /// The question in flight, if any.
-    private var askedEveryProcess: EveryProcessQuestion?
-    /// The `when` of the TICK that wanted the followed program found among
-    /// every process (its real name unknown, or gone): the answer is that
-    /// TICK's reconcile.
+    /// The question in flight, if any, with the `when` of the TICK that
+    /// wanted the followed program found among every process (its real name
+    /// unknown, or gone): the answer is that TICK's reconcile.
+    private var askedEveryProcess: (question: EveryProcessQuestion, tick: Int?)?
+    /// The `when` of the last TICK that wanted the followed program, until asked.
     private var followedProgramTick: Int?
+    /// A gap in the pool's serials came while the question was in flight:
+    /// the answer may be older than the events lost.
+    private var eventsLostSinceAsked = false
     /// The processes an event was applied for since the question was asked:
     /// the answer's word on them may be older than the event, and is left out.
     private var eventSinceAsked: Set<String> = []
@@ -159,9 +162,12 @@ package struct ListenerCore: Sendable {
             ("essential", configuration.essential.specs.map { $0.description }.joined(separator: ",")),
         ])
         // Before READY no event waits: every process is asked once, for
-        // every part of the listener that needs it.
-        let everyProcess = allProcessInfo(&port)
-        let lookup = lookUpProgram(&port, everyProcess: .some(everyProcess))
+        // every part of the listener that needs it (none when the followed
+        // program is known by name and nothing else is followed).
+        let needsEveryProcess =
+            tracker.processName == nil || !configuration.services.isEmpty || !configuration.essential.isEmpty || metrics != nil
+        let everyProcess = needsEveryProcess ? allProcessInfo(&port) : nil
+        let lookup = lookUpProgram(&port, everyProcess: needsEveryProcess ? .answered(everyProcess) : .askNow)
         if lookup == .absent {
             port.log(.warning, "supervisord has no such program: the common check passes (ABSENT); is --program spelled as in supervisord.conf?", [
                 ("program", configuration.selector.description),
@@ -241,6 +247,7 @@ package struct ListenerCore: Sendable {
             metrics?.countEvent(lost: current - last - 1)
             if current - last > 1 {
                 eventsLost = true
+                if askedEveryProcess != nil { eventsLostSinceAsked = true }
                 essentialEventsMayBeLost = true
                 serviceEventsMayBeLost = true
             }
@@ -255,7 +262,7 @@ package struct ListenerCore: Sendable {
                 ("poolserial", header.poolSerial.map { "\($0)" } ?? "unknown"),
             ])
         }
-        if eventsLost, tracker.readyMayBeStale, let transition = tracker.afterLostEvents(with: lookUpProgram(&port, everyProcess: nil), at: port.now) {
+        if eventsLost, tracker.readyMayBeStale, let transition = tracker.afterLostEvents(with: lookUpProgram(&port, everyProcess: .askLater), at: port.now) {
             logReconcile(transition, reason: "events lost", &port)
         }
         if shutdownAwaitsGeneration {
@@ -266,7 +273,7 @@ package struct ListenerCore: Sendable {
         case .tick(let when):
             if serviceEventsMayBeLost, !configuration.services.isEmpty { wantedEveryProcess.insert(.services) }
             redeliverHeld(&port)
-            let lookup = lookUpProgram(&port, everyProcess: nil)
+            let lookup = lookUpProgram(&port, everyProcess: .askLater)
             if wantedEveryProcess.contains(.followedProgram) { followedProgramTick = when }
             if let transition = tracker.tick(with: lookup, queuedAt: when, at: port.now) { logReconcile(transition, reason: "tick", &port) }
             heartbeat = true
@@ -319,14 +326,20 @@ package struct ListenerCore: Sendable {
         if outcome.needsDetails { learnDetails(&port) }
     }
 
+    /// Where the followed program is looked for when it is not known by name.
+    private enum EveryProcess {
+        /// Already asked (at start-up): the answer, nil when there is none.
+        case answered([NamedProcessInfo]?)
+        /// Asked now and waited for: only before the first READY.
+        case askNow
+        /// Wanted from the loop: no answer now.
+        case askLater
+    }
+
     /// The followed program as supervisord knows it, by its real GROUP:NAME:
     /// asked directly once known; else (or when that name is gone) found
-    /// among every process (`everyProcess`, at start-up), where "none of
-    /// that name" means absent. In the loop (`everyProcess` nil) every
-    /// process is asked for later, and there is no answer now.
-    private mutating func lookUpProgram<Port: ListenerPort & ~Copyable>(
-        _ port: inout Port, everyProcess: [NamedProcessInfo]??
-    ) -> ProgramLookup {
+    /// among every process, where "none of that name" means absent.
+    private mutating func lookUpProgram<Port: ListenerPort & ~Copyable>(_ port: inout Port, everyProcess: EveryProcess) -> ProgramLookup {
         if let process = tracker.processName {
             switch processInfo(process, &port) {
             case .unavailable: return .unavailable
@@ -334,12 +347,13 @@ package struct ListenerCore: Sendable {
             case .noSuchProgram: break
             }
         }
-        guard let everyProcess else {
+        switch everyProcess {
+        case .answered(let programs): return programs.map(find) ?? .unavailable
+        case .askNow: return allProcessInfo(&port).map(find) ?? .unavailable
+        case .askLater:
             wantedEveryProcess.insert(.followedProgram)
             return .unavailable
         }
-        guard let programs = everyProcess else { return .unavailable }
-        return find(among: programs)
     }
 
     private func find(among programs: [NamedProcessInfo]) -> ProgramLookup {
@@ -351,11 +365,16 @@ package struct ListenerCore: Sendable {
     /// The loop sends the wanted question now: what it is for. Until its
     /// answer, each process an event is applied for is noted, and the
     /// reasons to ask it count as taken care of.
+    /// Whether a question is in flight: the loop asks one at a time.
+    package var isAskingEveryProcess: Bool { askedEveryProcess != nil }
+
     package mutating func askingEveryProcess() -> EveryProcessQuestion {
         let question = wantedEveryProcess
         wantedEveryProcess = []
-        askedEveryProcess = question
+        askedEveryProcess = (question, question.contains(.followedProgram) ? followedProgramTick : nil)
+        followedProgramTick = nil
         eventSinceAsked = []
+        eventsLostSinceAsked = false
         if question.contains(.essential) { essentialEventsMayBeLost = false }
         if question.contains(.services) { serviceEventsMayBeLost = false }
         if question.contains(.datagrams) { services.markHeldAsked() }
@@ -368,7 +387,7 @@ package struct ListenerCore: Sendable {
     /// event came for since the question was asked is left out: the event
     /// may be newer, and a lost one brings another question.
     package mutating func answered<Port: ListenerPort & ~Copyable>(everyProcess answer: [NamedProcessInfo]?, _ port: inout Port) {
-        guard let question = askedEveryProcess else { return }
+        guard let (question, tick) = askedEveryProcess else { return }
         askedEveryProcess = nil
         defer { eventSinceAsked = [] }
         guard let answer else {
@@ -378,25 +397,29 @@ package struct ListenerCore: Sendable {
             return
         }
         metrics?.learn(answer, except: eventSinceAsked, at: port.now)
+        if eventsLostSinceAsked { metrics?.wantProgramList() }
         let programs = eventSinceAsked.isEmpty ? answer : answer.filter { !eventSinceAsked.contains("\($0.group):\($0.name)") }
         if question.contains(.followedProgram) {
             // The TICK's reconcile, as if it had waited for the answer: its
             // two phases already keep an answer older than an event from
             // counting (an event since resets the first).
-            let tick = followedProgramTick
-            followedProgramTick = nil
             if let transition = tracker.tick(with: find(among: answer), queuedAt: tick, at: port.now) { logReconcile(transition, reason: "tick", &port) }
         }
         if question.contains(.services) || question.contains(.datagrams) {
-            learnServices(programs, reason: question.contains(.services) ? "reconcile" : "notify", &port)
+            // A service an event came for since may be the run a held
+            // datagram's sender is (STARTING carries no pid): none is
+            // dropped on this answer's word then.
+            let servicesMovedOn = answer.contains { eventSinceAsked.contains("\($0.group):\($0.name)") && services.check(forProcess: "\($0.group):\($0.name)") != nil }
+            learnServices(programs, reason: question.contains(.services) ? "reconcile" : "notify", dropUnplaced: !servicesMovedOn, &port)
         }
         if question.contains(.essential), record.essentialFailure == nil {
             reconcileEssential(programs, reason: "tick", &port)
         }
     }
 
-    /// Every question about processes goes through these two, so that
-    /// each answer also brings the metrics up to date.
+    /// Every question about processes goes through these two (or, for the
+    /// loop's question, `answered`), so that each answer also brings the
+    /// metrics up to date.
     mutating func allProcessInfo<Port: ListenerPort & ~Copyable>(_ port: inout Port) -> [NamedProcessInfo]? {
         let programs = port.allProcessInfo()
         if let programs { metrics?.learn(programs, at: port.now) }

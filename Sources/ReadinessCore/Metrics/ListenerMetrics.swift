@@ -148,6 +148,9 @@ package struct ListenerMetrics: Sendable {
         if info.state == .exited { programs[index].lastExitStatus = info.exitStatus }
     }
 
+    /// Events were lost after the answer being learnt was asked: ask again.
+    mutating func wantProgramList() { wantsProgramList = true }
+
     /// `process` was asked about (or is gone): its exit is no longer waiting for a status.
     mutating func forgetExit(of process: String) {
         exitsWithoutStatus.removeAll { $0 == process }

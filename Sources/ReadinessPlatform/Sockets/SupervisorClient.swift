@@ -9,7 +9,8 @@ package import ReadinessCore
 /// Every call is bounded: connect, send and receive together take at most
 /// `timeoutMilliseconds`, and an answer larger than 256 KiB is refused; for
 /// getAllProcessInfo, whose answer grows with the number of processes,
-/// `allProcessInfoTimeoutMilliseconds` and 4 MiB.
+/// `allProcessInfoTimeoutMilliseconds` (waited for) or
+/// `loopAllProcessInfoTimeoutMilliseconds` (the loop's) and 4 MiB.
 package struct SupervisorClient: Sendable {
     package enum Endpoint: Equatable, Sendable {
         case unix(path: String)
@@ -20,9 +21,12 @@ package struct SupervisorClient: Sendable {
     package let authorization: (user: String, password: String)?
     package var timeoutMilliseconds: Int64 = 1000
     /// supervisord takes about a millisecond per process to answer
-    /// getAllProcessInfo: 0.8 to 1.5 s for 1,000 processes on a loaded
-    /// 2-core machine, past `timeoutMilliseconds`.
+    /// getAllProcessInfo, more when busy: 0.8 to 4.6 s for 1,000 processes
+    /// on a loaded 2-core machine. Waited for only at start-up, before READY;
+    /// the loop's question (`startAllProcessInfo`) holds nothing back, and
+    /// may take `loopAllProcessInfoTimeoutMilliseconds`.
     package var allProcessInfoTimeoutMilliseconds: Int64 = 5000
+    package var loopAllProcessInfoTimeoutMilliseconds: Int64 = 30_000
 
     /// Why a call got no usable answer; the listener then follows events only.
     package struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
@@ -74,13 +78,15 @@ package struct SupervisorClient: Sendable {
 
     /// `supervisor.getAllProcessInfo()`: every program, with its group and name.
     package func allProcessInfo() -> Result<[NamedProcessInfo], Failure> {
-        allProcessInfo(answer: Self.finish(startAllProcessInfo()))
+        allProcessInfo(answer: Self.finish(startAllProcessInfo(timeoutMilliseconds: allProcessInfoTimeoutMilliseconds)))
     }
 
     /// getAllProcessInfo's exchange, started for a loop to drive; its
     /// answer goes to `allProcessInfo(answer:)`.
-    package func startAllProcessInfo() -> Result<SupervisorExchange, Failure> {
-        start("supervisor.getAllProcessInfo", [], limit: XMLRPC.maximumArrayResponseBytes, timeoutMilliseconds: allProcessInfoTimeoutMilliseconds)
+    package func startAllProcessInfo(timeoutMilliseconds: Int64? = nil) -> Result<SupervisorExchange, Failure> {
+        start(
+            "supervisor.getAllProcessInfo", [], limit: XMLRPC.maximumArrayResponseBytes,
+            timeoutMilliseconds: timeoutMilliseconds ?? loopAllProcessInfoTimeoutMilliseconds)
     }
 
     /// Every program, from what getAllProcessInfo's exchange brought.

@@ -111,8 +111,6 @@ package struct SupervisorCallInFlight: ~Copyable {
 
     package init() {}
 
-    package var isActive: Bool { exchange != nil }
-
     /// Takes a started exchange to drive; the failure when it could not start.
     package mutating func begin(_ started: consuming Result<SupervisorExchange, SupervisorClient.Failure>) -> SupervisorClient.Failure? {
         switch consume started {

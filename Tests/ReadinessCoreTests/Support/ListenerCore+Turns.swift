@@ -15,7 +15,7 @@ extension ListenerCore {
     /// What the loop does once a turn wanted every process: asks, and hands
     /// the port's answer over in a turn of its own.
     mutating func answerEveryProcess<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        guard !wantedEveryProcess.isEmpty else { return }
+        guard !wantedEveryProcess.isEmpty, !isAskingEveryProcess else { return }
         _ = askingEveryProcess()
         answered(everyProcess: port.allProcessInfo(), &port)
         finishTurn(&port)
