@@ -17,6 +17,16 @@ import Testing
             tracker: tracker, at: Self.time)
     }
 
+    /// Started with redis (notify) STOPPED; then pid 70, a child of
+    /// supervisord's, sends READY=1.
+    func readyFromAnUnknownSender(_ port: inout RecordingPort) throws -> ListenerCore {
+        var core = try core(metrics: false)
+        port.programs = [Self.program("start", .exited), Self.program("redis", .stopped)]
+        core.start(&port)
+        core.receive(datagram: Array("READY=1".utf8), length: 7, sender: 70, ancestry: [70, 1], passedDescriptors: 0, &port)
+        return core
+    }
+
     func header(_ serial: UInt64) -> EventHeader { EventHeader(eventName: "X", serial: serial, poolSerial: serial) }
 
     func event(_ name: String, _ state: ProcessState, pid: Int? = nil, expected: Bool? = nil) -> ProcessStateEvent {
@@ -110,11 +120,8 @@ import Testing
     /// when its sender is a run supervisord started after the last event,
     /// and drops it, said why, when not.
     @Test func heldDatagramsWaitForTheAnswer() throws {
-        var core = try core(metrics: false)
         var port = RecordingPort()
-        port.programs = [Self.program("start", .exited), Self.program("redis", .stopped)]
-        core.start(&port)
-        core.receive(datagram: Array("READY=1".utf8), length: 7, sender: 70, ancestry: [70, 1], passedDescriptors: 0, &port)
+        var core = try readyFromAnUnknownSender(&port)
         core.finishTurn(&port)
         #expect(core.services.held.count == 1 && core.wantedEveryProcess == [.datagrams])
         _ = core.askingEveryProcess()
@@ -136,11 +143,8 @@ extension EveryProcessQuestionTests {
     /// of its new run is not dropped on that word; RUNNING (with the pid)
     /// places it.
     @Test func aHeldDatagramOutlivesAnAnswerOlderThanItsServicesEvent() throws {
-        var core = try core(metrics: false)
         var port = RecordingPort()
-        port.programs = [Self.program("start", .exited), Self.program("redis", .stopped)]
-        core.start(&port)
-        core.receive(datagram: Array("READY=1".utf8), length: 7, sender: 70, ancestry: [70, 1], passedDescriptors: 0, &port)
+        var core = try readyFromAnUnknownSender(&port)
         _ = core.askingEveryProcess()
         core.turn(header(1), .processState(event("redis", .starting)), &port)
         core.answered(everyProcess: [Self.program("start", .exited), Self.program("redis", .starting, pid: 70)], &port)
