@@ -362,12 +362,12 @@ package struct ListenerCore: Sendable {
         return .found(process: "\(match.group):\(match.name)", info: match.info)
     }
 
-    /// The loop sends the wanted question now: what it is for. Until its
-    /// answer, each process an event is applied for is noted, and the
-    /// reasons to ask it count as taken care of.
     /// Whether a question is in flight: the loop asks one at a time.
     package var isAskingEveryProcess: Bool { askedEveryProcess != nil }
 
+    /// The loop sends the wanted question now: what it is for. Until its
+    /// answer, each process an event is applied for is noted, and the
+    /// reasons to ask it count as taken care of.
     package mutating func askingEveryProcess() -> EveryProcessQuestion {
         let question = wantedEveryProcess
         wantedEveryProcess = []
