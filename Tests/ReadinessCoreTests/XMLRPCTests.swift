@@ -64,6 +64,9 @@ enum RecordedAnswers {
         "<methodResponse><params><param><value><struct><member><name>x</name><value>&bogus;</value></member></struct></value></param></params></methodResponse>",
         "<methodResponse><fault><value><struct></struct></value></fault></methodResponse>",
         "<methodResponse><params><member>",
+        "<methodResponse><params><param><value><struct><member><name>x</name><value><int>1</i4></value></member></struct></value></param></params></methodResponse>",
+        "<methodResponse><params><param><value><struct><member><name>x</name><value><string>a</value></member></struct></value></param></params></methodResponse>",
+        "<methodResponse><params><param><value><struct><member><name>x</name><value><int>99999999999999999999</int></value></member></struct></value></param></params></methodResponse>",
     ])
     func malformedAnswersAreRejected(body: String) {
         #expect(throws: XMLRPCError.self) { try XMLRPC.parse(Array(body.utf8)) }

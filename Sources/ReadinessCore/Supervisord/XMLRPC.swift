@@ -68,119 +68,226 @@ package enum XMLRPC {
         return result
     }
 
-    static func unescaped(_ text: Substring) -> String? {
-        guard text.utf8.contains(UInt8(ascii: "&")) else { return String(text) }
-        var result = ""
-        var rest = text[...]
-        while let ampersand = rest.firstIndex(of: "&") {
-            result += rest[..<ampersand]
-            guard let semicolon = rest[ampersand...].firstIndex(of: ";") else { return nil }
-            switch rest[rest.index(after: ampersand)..<semicolon] {
-            case "amp": result += "&"
-            case "lt": result += "<"
-            case "gt": result += ">"
-            case "quot": result += "\""
-            case "apos": result += "'"
-            default: return nil
-            }
-            rest = rest[rest.index(after: semicolon)...]
-        }
-        return result + rest
-    }
-
     /// Parses a methodResponse holding one flat struct, or a fault.
     package static func parse(_ bytes: some Collection<UInt8>) throws(XMLRPCError) -> Response {
-        let text = try methodResponse(bytes, limit: maximumResponseBytes)
-        if let fault = try fault(in: text) { return .fault(code: fault.code, message: fault.message) }
-        return .structure(try members(of: text))
+        try Markup.reading(bytes, limit: maximumResponseBytes) { markup throws(XMLRPCError) in
+            let body = try markup.methodResponse()
+            if let fault = try markup.fault(in: body) { return .fault(code: fault.code, message: fault.message) }
+            return .structure(try markup.members(in: body))
+        }
     }
 
     /// Parses a methodResponse holding an array of flat structs, or a fault.
     package static func parseArray(_ bytes: some Collection<UInt8>) throws(XMLRPCError) -> ArrayResponse {
-        let text = try methodResponse(bytes, limit: maximumArrayResponseBytes)
-        if let fault = try fault(in: text) { return .fault(code: fault.code, message: fault.message) }
-        guard text.range(of: "<array>") != nil else { throw .malformed("no array") }
-        var structures: [[String: Value]] = []
-        var rest = text
-        while let open = rest.range(of: "<struct>") {
-            guard let close = rest[open.upperBound...].range(of: "</struct>") else { throw .malformed("unclosed struct") }
-            structures.append(try members(of: rest[open.upperBound..<close.lowerBound]))
-            rest = rest[close.upperBound...]
+        try Markup.reading(bytes, limit: maximumArrayResponseBytes) { markup throws(XMLRPCError) in
+            let body = try markup.methodResponse()
+            if let fault = try markup.fault(in: body) { return .fault(code: fault.code, message: fault.message) }
+            guard markup.find("<array>", in: body) != nil else { throw .malformed("no array") }
+            var structures: [[String: Value]] = []
+            var rest = body
+            while let open = markup.after("<struct>", in: rest) {
+                guard let close = markup.find("</struct>", in: open..<rest.upperBound) else { throw .malformed("unclosed struct") }
+                structures.append(try markup.members(in: open..<close))
+                rest = close..<rest.upperBound
+            }
+            return .structures(structures)
         }
-        return .structures(structures)
     }
 
     /// Parses a methodResponse holding one plain value, or a fault.
     package static func parseValue(_ bytes: some Collection<UInt8>) throws(XMLRPCError) -> ValueResponse {
-        let text = try methodResponse(bytes, limit: maximumResponseBytes)
-        if let fault = try fault(in: text) { return .fault(code: fault.code, message: fault.message) }
-        guard let parameter = element("param", in: text), let value = element("value", in: parameter) else {
-            throw .malformed("no param value")
+        try Markup.reading(bytes, limit: maximumResponseBytes) { markup throws(XMLRPCError) in
+            let body = try markup.methodResponse()
+            if let fault = try markup.fault(in: body) { return .fault(code: fault.code, message: fault.message) }
+            guard let parameter = markup.element("<param>", "</param>", in: body),
+                let value = markup.element("<value>", "</value>", in: parameter)
+            else { throw .malformed("no param value") }
+            return .value(try markup.value(in: value))
         }
-        return .value(try Self.value(value))
+    }
+}
+
+/// An answer's bytes, searched by byte and a machine word at a time, not
+/// through String's indices: getAllProcessInfo's answer is over a megabyte
+/// at 1,000 processes, and events wait while the loop reads it. Ranges are
+/// byte offsets; the markup searched for is ASCII.
+private struct Markup {
+    let bytes: UnsafeBufferPointer<UInt8>
+
+    /// `body` as markup, once checked: at most `limit` bytes, and UTF-8 (so
+    /// that any run between two ASCII tags is UTF-8 too).
+    static func reading<Parsed>(
+        _ body: some Collection<UInt8>, limit: Int, _ parse: (Markup) throws(XMLRPCError) -> Parsed
+    ) throws(XMLRPCError) -> Parsed {
+        guard body.count <= limit else { throw .tooLarge(body.count, limit: limit) }
+        let bytes = Array(body)
+        return try bytes.withUnsafeBufferPointer { buffer throws(XMLRPCError) in
+            guard buffer.asciiPrefixEnd(from: 0, to: buffer.count) == buffer.count || String(validating: buffer, as: UTF8.self) != nil
+            else { throw .malformed("not UTF-8") }
+            return try parse(Markup(bytes: buffer))
+        }
     }
 
-    /// The answer as text, once checked: at most `limit` bytes, UTF-8, a methodResponse.
-    private static func methodResponse(_ bytes: some Collection<UInt8>, limit: Int) throws(XMLRPCError) -> Substring {
-        guard bytes.count <= limit else { throw .tooLarge(bytes.count, limit: limit) }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformed("not UTF-8") }
-        guard text[...].range(of: "<methodResponse>") != nil else { throw .malformed("no methodResponse") }
-        return text[...]
+    /// What follows `<methodResponse>`.
+    func methodResponse() throws(XMLRPCError) -> Range<Int> {
+        guard let start = after("<methodResponse>", in: 0..<bytes.count) else { throw .malformed("no methodResponse") }
+        return start..<bytes.count
     }
 
-    /// The fault's code and message; nil when the answer is not a fault.
-    private static func fault(in text: Substring) throws(XMLRPCError) -> (code: Int, message: String)? {
-        guard text.range(of: "<fault>") != nil else { return nil }
-        let members = try members(of: text)
+    /// The fault's code and message; nil when the answer is not a fault
+    /// (a `<fault>` comes before any `<params>`).
+    func fault(in body: Range<Int>) throws(XMLRPCError) -> (code: Int, message: String)? {
+        let beforeParams = body.lowerBound..<(find("<params>", in: body) ?? body.upperBound)
+        guard find("<fault>", in: beforeParams) != nil else { return nil }
+        let members = try members(in: body)
         guard case .int(let code)? = members["faultCode"], case .string(let message)? = members["faultString"] else {
             throw .malformed("fault without faultCode and faultString")
         }
         return (code, message)
     }
 
-    private static func members(of text: Substring) throws(XMLRPCError) -> [String: Value] {
-        var members: [String: Value] = [:]
-        var rest = text
-        while let member = rest.range(of: "<member>") {
-            guard let end = rest[member.upperBound...].range(of: "</member>") else { throw .malformed("unclosed member") }
-            let body = rest[member.upperBound..<end.lowerBound]
-            guard let name = element("name", in: body), let value = element("value", in: body) else {
+    func members(in range: Range<Int>) throws(XMLRPCError) -> [String: XMLRPC.Value] {
+        var members: [String: XMLRPC.Value] = [:]
+        var rest = range
+        while let start = after("<member>", in: rest) {
+            guard let end = find("</member>", in: start..<rest.upperBound) else { throw .malformed("unclosed member") }
+            let body = start..<end
+            guard let name = element("<name>", "</name>", in: body), let value = element("<value>", "</value>", in: body) else {
                 throw .malformed("member without name or value")
             }
             guard let key = unescaped(name) else { throw .malformed("bad entity in a name") }
-            members[key] = try Self.value(value)
-            rest = rest[end.upperBound...]
+            members[key] = try self.value(in: value)
+            rest = end..<rest.upperBound
         }
         return members
     }
 
-    private static func value(_ text: Substring) throws(XMLRPCError) -> Value {
-        let trimmed = text.trimmingSpaces
-        for tag in ["int", "i4", "i8"] {
-            if let number = element(tag, in: trimmed) {
-                guard let value = Int(number.trimmingSpaces) else { throw .malformed("bad int \(number.prefix(20))") }
-                return .int(value)
-            }
+    /// A value's content: `<int>`, `<i4>`, `<i8>`, `<boolean>`, `<string>`,
+    /// `<string/>`, or text without a type element, which is a string.
+    func value(in range: Range<Int>) throws(XMLRPCError) -> XMLRPC.Value {
+        let trimmed = trimmingSpaces(range)
+        guard trimmed.lowerBound < trimmed.upperBound, bytes[trimmed.lowerBound] == UInt8(ascii: "<") else {
+            guard let string = unescaped(range) else { throw .malformed("bad entity in a string") }
+            return .string(string)
         }
-        if let flag = element("boolean", in: trimmed) {
-            switch flag.trimmingSpaces {
-            case "1": return .bool(true)
-            case "0": return .bool(false)
-            default: throw .malformed("bad boolean")
-            }
+        guard let nameEnd = bytes.firstIndex(of: UInt8(ascii: ">"), from: trimmed.lowerBound, to: trimmed.upperBound) else {
+            throw .malformed("unsupported value \(text(trimmed.prefix(20)))")
         }
-        if trimmed == "<string/>" { return .string("") }
-        // A value without a type element is a string.
-        let raw = element("string", in: trimmed) ?? (trimmed.hasPrefix("<") ? nil : text)
-        guard let raw else { throw .malformed("unsupported value \(trimmed.prefix(20))") }
-        guard let string = unescaped(raw) else { throw .malformed("bad entity in a string") }
+        let type = trimmed.lowerBound + 1..<nameEnd
+        if matches("string/", at: type) { return .string("") }
+        let content = nameEnd + 1..<(bytes.firstIndex(of: UInt8(ascii: "<"), from: nameEnd + 1, to: trimmed.upperBound) ?? trimmed.upperBound)
+        guard closes(type, at: content.upperBound, before: trimmed.upperBound) else {
+            throw .malformed("unsupported value \(text(trimmed.prefix(20)))")
+        }
+        if matches("int", at: type) || matches("i4", at: type) || matches("i8", at: type) {
+            guard let number = integer(trimmingSpaces(content)) else { throw .malformed("bad int \(text(content.prefix(20)))") }
+            return .int(number)
+        }
+        if matches("boolean", at: type) {
+            let flag = trimmingSpaces(content)
+            guard flag.count == 1, bytes[flag.lowerBound] == UInt8(ascii: "0") || bytes[flag.lowerBound] == UInt8(ascii: "1") else {
+                throw .malformed("bad boolean")
+            }
+            return .bool(bytes[flag.lowerBound] == UInt8(ascii: "1"))
+        }
+        guard matches("string", at: type) else { throw .malformed("unsupported value \(text(trimmed.prefix(20)))") }
+        guard let string = unescaped(content) else { throw .malformed("bad entity in a string") }
         return .string(string)
     }
 
-    /// The text between `<tag>` and the next `</tag>`.
-    private static func element(_ tag: String, in text: Substring) -> Substring? {
-        guard let open = text.range(of: "<\(tag)>"), let close = text[open.upperBound...].range(of: "</\(tag)>") else { return nil }
-        return text[open.upperBound..<close.lowerBound]
+    /// The range between `open` and the next `close` in `range`.
+    func element(_ open: StaticString, _ close: StaticString, in range: Range<Int>) -> Range<Int>? {
+        guard let start = after(open, in: range), let end = find(close, in: start..<range.upperBound) else { return nil }
+        return start..<end
+    }
+
+    /// Where `tag` ends, at its first occurrence in `range`.
+    func after(_ tag: StaticString, in range: Range<Int>) -> Int? {
+        find(tag, in: range).map { $0 + tag.utf8CodeUnitCount }
+    }
+
+    /// Where `tag` first starts in `range`.
+    func find(_ tag: StaticString, in range: Range<Int>) -> Int? {
+        let tag = UnsafeBufferPointer(start: tag.utf8Start, count: tag.utf8CodeUnitCount)
+        guard let first = tag.first else { return nil }
+        let lastStart = range.upperBound - tag.count + 1
+        var position = range.lowerBound
+        while let found = bytes.firstIndex(of: first, from: position, to: lastStart) {
+            if matches(tag, at: found) { return found }
+            position = found + 1
+        }
+        return nil
+    }
+
+    private func matches(_ tag: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
+        guard start + tag.count <= bytes.count else { return false }
+        for offset in 0..<tag.count where bytes[start + offset] != tag[offset] { return false }
+        return true
+    }
+
+    /// Whether `range` holds exactly `name`.
+    private func matches(_ name: StaticString, at range: Range<Int>) -> Bool {
+        range.count == name.utf8CodeUnitCount && matches(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), at: range.lowerBound)
+    }
+
+    /// Whether `</` + the bytes of `type` + `>` start at `index`, before `end`.
+    private func closes(_ type: Range<Int>, at index: Int, before end: Int) -> Bool {
+        guard index + type.count + 3 <= end, bytes[index] == UInt8(ascii: "<"), bytes[index + 1] == UInt8(ascii: "/"),
+            bytes[index + 2 + type.count] == UInt8(ascii: ">")
+        else { return false }
+        for offset in 0..<type.count where bytes[index + 2 + offset] != bytes[type.lowerBound + offset] { return false }
+        return true
+    }
+
+    private func trimmingSpaces(_ range: Range<Int>) -> Range<Int> {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        var start = range.lowerBound
+        var end = range.upperBound
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return start..<end
+    }
+
+    /// An optionally signed decimal that fits an Int.
+    private func integer(_ range: Range<Int>) -> Int? {
+        guard let first = range.first else { return nil }
+        let negative = bytes[first] == UInt8(ascii: "-")
+        let digits = negative || bytes[first] == UInt8(ascii: "+") ? first + 1..<range.upperBound : range
+        guard let magnitude = UInt64(decimal: UnsafeBufferPointer(rebasing: bytes[digits])), magnitude <= UInt64(Int.max) else { return nil }
+        return negative ? -Int(magnitude) : Int(magnitude)
+    }
+
+    private func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+
+    /// The text of `range` with its entities replaced; nil for an unknown entity.
+    private func unescaped(_ range: Range<Int>) -> String? {
+        guard var ampersand = bytes.firstIndex(of: UInt8(ascii: "&"), from: range.lowerBound, to: range.upperBound) else { return text(range) }
+        var result: [UInt8] = []
+        result.reserveCapacity(range.count)
+        var plain = range.lowerBound
+        while true {
+            result.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plain..<ampersand]))
+            guard let semicolon = bytes.firstIndex(of: UInt8(ascii: ";"), from: ampersand, to: range.upperBound) else { return nil }
+            let entity = ampersand + 1..<semicolon
+            if matches("amp", at: entity) {
+                result.append(UInt8(ascii: "&"))
+            } else if matches("lt", at: entity) {
+                result.append(UInt8(ascii: "<"))
+            } else if matches("gt", at: entity) {
+                result.append(UInt8(ascii: ">"))
+            } else if matches("quot", at: entity) {
+                result.append(UInt8(ascii: "\""))
+            } else if matches("apos", at: entity) {
+                result.append(UInt8(ascii: "'"))
+            } else {
+                return nil
+            }
+            plain = semicolon + 1
+            guard let next = bytes.firstIndex(of: UInt8(ascii: "&"), from: plain, to: range.upperBound) else { break }
+            ampersand = next
+        }
+        result.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plain..<range.upperBound]))
+        return String(decoding: result, as: UTF8.self)
     }
 }
 

@@ -209,10 +209,4 @@ extension Substring {
         }
         return self[first...last]
     }
-
-    /// The first range of `needle`, by bytes (the markup searched for is ASCII).
-    func range(of needle: String) -> Range<Index>? {
-        guard let found = utf8.firstIndex(ofBytes: needle.utf8) else { return nil }
-        return found..<utf8.index(found, offsetBy: needle.utf8.count)
-    }
 }
