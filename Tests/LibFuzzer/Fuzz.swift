@@ -23,7 +23,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         if early != .incomplete && early != request { fatalError("the verdict changed after the head was decided") }
         if request != .incomplete {
             let answers = ProbeEndpoint.Answers(record: StatusRecord(program: "start", state: .notSeen, listenerPID: 2, supervisordPID: 1), hook: nil)
-            if !ProbeEndpoint.response(to: request, answers: answers).starts(with: "HTTP/1.1 ".utf8) { fatalError("not an HTTP response") }
+            let response = ProbeEndpoint.response(to: request, answers: answers, metrics: { [] })
+            if !response.bytes.starts(with: "HTTP/1.1 ".utf8) { fatalError("not an HTTP response") }
         }
     case "notify":
         // A STATUS is one bounded line; a MAINPID is a pid.
@@ -36,7 +37,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     case "xmlrpc":
         if let response = try? HTTP.parse(bytes, complete: true) { _ = try? XMLRPC.parse(response.body) }
         _ = try? XMLRPC.parse(bytes)
-        _ = try? XMLRPC.parseArray(bytes)
+        if case .reader(var reader)? = try? XMLRPC.ArrayReader.start(bytes) {
+            while !reader.isFinished, (try? reader.next(upTo: 2)) != nil {}
+        }
     default:
         // The first byte splits the input into two reads, as a pipe might.
         var framer = EventFramer()
