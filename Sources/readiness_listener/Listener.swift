@@ -328,8 +328,9 @@ struct ListenerIO: ~Copyable, ListenerPort {
 
     func watchEveryProcess(in loop: inout EventLoop) { supervisor.watchEveryProcess(in: &loop) }
 
-    /// getAllProcessInfo's answer once its exchange is over (nil inside:
-    /// no usable answer); nil while it goes on or none is in flight.
+    /// getAllProcessInfo's answer once its exchange is over and the answer
+    /// read (nil inside: no usable answer); nil while either goes on or none
+    /// is in flight.
     mutating func collectEveryProcess(ready: Bool) -> [NamedProcessInfo]?? { supervisor.collectEveryProcess(ready: ready) }
 
     mutating func requestShutdown() -> String? {
@@ -373,6 +374,8 @@ struct SupervisorConnection: ~Copyable {
     private var lastFailure: String?
     /// getAllProcessInfo in flight, driven by the loop.
     private var everyProcess = SupervisorCallInFlight()
+    /// Its answer once the exchange is over, read a part per turn.
+    private var everyProcessAnswer: SupervisorClient.EveryProcessAnswer?
     /// Every call's result, for `readiness_xmlrpc_calls_total`.
     private(set) var calls = ListenerMetrics.Tally()
 
@@ -397,11 +400,30 @@ struct SupervisorConnection: ~Copyable {
         return false
     }
 
-    func watchEveryProcess(in loop: inout EventLoop) { everyProcess.watch(in: &loop) }
+    /// While an answer is being read, the loop does not sleep between its parts.
+    func watchEveryProcess(in loop: inout EventLoop) {
+        everyProcess.watch(in: &loop)
+        if everyProcessAnswer != nil { loop.wake(at: 0, for: .supervisor) }
+    }
+
+    /// At most this many processes of an answer are read in one turn: about
+    /// 60 KiB of it, well under a millisecond here.
+    static let processesPerTurn = 50
 
     mutating func collectEveryProcess(ready: Bool) -> [NamedProcessInfo]?? {
-        guard case .success(let client) = client, let answer = everyProcess.advance(ready: ready) else { return nil }
-        return .some(note(client.allProcessInfo(answer: answer)))
+        if var answer = everyProcessAnswer.take() {
+            guard let programs = answer.read(upTo: Self.processesPerTurn) else {
+                everyProcessAnswer = answer
+                return nil
+            }
+            return .some(note(programs))
+        }
+        guard let exchanged = everyProcess.advance(ready: ready) else { return nil }
+        switch SupervisorClient.EveryProcessAnswer.reading(exchanged) {
+        case .success(let answer): everyProcessAnswer = answer
+        case .failure(let failure): return .some(note(Result<[NamedProcessInfo], SupervisorClient.Failure>.failure(failure)))
+        }
+        return nil
     }
 
     /// Nil when the client is configured (SUPERVISOR_SERVER_URL), else why not.

@@ -126,13 +126,13 @@ import Testing
         }
         let body = "<?xml version='1.0'?><methodResponse><params><param><value><array><data>"
             + process("web", "nginx", "RUNNING") + process("db", "db", "FATAL") + "</data></array></value></param></params></methodResponse>"
-        guard case .structures(let structures) = try XMLRPC.parseArray(Array(body.utf8)) else { Issue.record("not an array"); return }
+        guard case .structures(let structures) = try ArrayAnswer(reading: Array(body.utf8)) else { Issue.record("not an array"); return }
         let programs = structures.compactMap(NamedProcessInfo.init)
         #expect(programs.map { "\($0.group):\($0.name):\($0.info.state.rawValue)" } == ["web:nginx:RUNNING", "db:db:FATAL"])
         let fault = "<methodResponse><fault><value><struct>" + member("faultCode", "<int>6</int>") + member("faultString", "<string>SHUTDOWN_STATE</string>")
             + "</struct></value></fault></methodResponse>"
-        #expect(try XMLRPC.parseArray(Array(fault.utf8)) == .fault(code: 6, message: "SHUTDOWN_STATE"))
-        #expect(throws: XMLRPCError.malformed("no array")) { try XMLRPC.parseArray(Array("<methodResponse><params></params></methodResponse>".utf8)) }
+        #expect(try ArrayAnswer(reading: Array(fault.utf8)) == .fault(code: 6, message: "SHUTDOWN_STATE"))
+        #expect(throws: XMLRPCError.malformed("no array")) { try ArrayAnswer(reading: Array("<methodResponse><params></params></methodResponse>".utf8)) }
     }
 }
 

@@ -102,7 +102,7 @@ import Testing
         Self.inputs(seeds: seeds, seed: 3) { input in
             if let response = try? HTTP.parse(input, complete: true), (try? XMLRPC.parse(response.body)) != nil { parsed += 1 }
             _ = try? XMLRPC.parse(input)
-            _ = try? XMLRPC.parseArray(input)
+            _ = try? ArrayAnswer(reading: input)
         }
         #expect(parsed > 0)
     }

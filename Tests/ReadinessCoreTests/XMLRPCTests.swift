@@ -97,7 +97,7 @@ enum RecordedAnswers {
     @Test func allProcessInfoOfAThousandProcesses() throws {
         let bytes = Self.allProcessInfo(count: 1000)
         #expect(bytes.count > 1024 * 1024)
-        guard case .structures(let structures) = try XMLRPC.parseArray(bytes) else {
+        guard case .structures(let structures) = try ArrayAnswer(reading: bytes, partSize: .max) else {
             Issue.record("not an array of structs")
             return
         }
@@ -109,12 +109,39 @@ enum RecordedAnswers {
         #expect(programs.last?.info.pid == 10999)
     }
 
+    /// The listener reads an answer a part per turn: the parts together are
+    /// the whole, and a bad struct in a later part fails only that part.
+    @Test func anArrayIsReadInParts() throws {
+        let bytes = Self.allProcessInfo(count: 20)
+        #expect(try ArrayAnswer(reading: bytes, partSize: 7) == ArrayAnswer(reading: bytes, partSize: .max))
+        guard case .reader(var reader) = try XMLRPC.ArrayReader.start(bytes) else {
+            Issue.record("not an array")
+            return
+        }
+        #expect(try reader.next(upTo: 7).map { $0["name"] } == (0..<7).map { .string("many_000\($0)") })
+        #expect(!reader.isFinished)
+        #expect(try reader.next(upTo: 7).count == 7)
+        #expect(try reader.next(upTo: 7).count == 6)
+        #expect(try reader.next(upTo: 7).isEmpty)
+        #expect(reader.isFinished)
+
+        var broken = String(decoding: bytes, as: UTF8.self)
+        let lastValue = try #require(broken.range(of: "<int>10019</int>"))
+        broken.replaceSubrange(lastValue, with: "<int>x</int>")
+        guard case .reader(var brokenReader) = try XMLRPC.ArrayReader.start(Array(broken.utf8)) else {
+            Issue.record("not an array")
+            return
+        }
+        #expect(try brokenReader.next(upTo: 10).count == 10)
+        #expect(throws: XMLRPCError.malformed("bad int x")) { try brokenReader.next(upTo: 10) }
+    }
+
     @Test func oversizedAnswersAreRejected() {
         #expect(throws: XMLRPCError.tooLarge(XMLRPC.maximumResponseBytes + 1, limit: XMLRPC.maximumResponseBytes)) {
             try XMLRPC.parse([UInt8](repeating: 0x20, count: XMLRPC.maximumResponseBytes + 1))
         }
         #expect(throws: XMLRPCError.tooLarge(XMLRPC.maximumArrayResponseBytes + 1, limit: XMLRPC.maximumArrayResponseBytes)) {
-            try XMLRPC.parseArray([UInt8](repeating: 0x20, count: XMLRPC.maximumArrayResponseBytes + 1))
+            try XMLRPC.ArrayReader.start([UInt8](repeating: 0x20, count: XMLRPC.maximumArrayResponseBytes + 1))
         }
     }
 

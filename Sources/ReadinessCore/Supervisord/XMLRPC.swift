@@ -15,12 +15,6 @@ package enum XMLRPC {
         case fault(code: Int, message: String)
     }
 
-    /// An answer that is an array of flat structs, or a fault.
-    package enum ArrayResponse: Equatable, Sendable {
-        case structures([[String: Value]])
-        case fault(code: Int, message: String)
-    }
-
     /// The largest answer accepted from a call about one program
     /// (getProcessInfo's is about 1 KiB) or from shutdown.
     package static let maximumResponseBytes = 256 * 1024
@@ -77,20 +71,50 @@ package enum XMLRPC {
         }
     }
 
-    /// Parses a methodResponse holding an array of flat structs, or a fault.
-    package static func parseArray(_ bytes: some Collection<UInt8>) throws(XMLRPCError) -> ArrayResponse {
-        try Markup.reading(bytes, limit: maximumArrayResponseBytes) { markup throws(XMLRPCError) in
-            let body = try markup.methodResponse()
-            if let fault = try markup.fault(in: body) { return .fault(code: fault.code, message: fault.message) }
-            guard markup.find("<array>", in: body) != nil else { throw .malformed("no array") }
-            var structures: [[String: Value]] = []
-            var rest = body
-            while let open = markup.after("<struct>", in: rest) {
-                guard let close = markup.find("</struct>", in: open..<rest.upperBound) else { throw .malformed("unclosed struct") }
-                structures.append(try markup.members(in: open..<close))
-                rest = close..<rest.upperBound
+    /// A methodResponse holding an array of flat structs, read a part at a
+    /// time: getAllProcessInfo's answer of 1,000 processes takes over 10 ms
+    /// to read, and the listener's loop handles events between the parts.
+    package struct ArrayReader: Equatable, Sendable {
+        package enum Start: Equatable, Sendable {
+            case reader(ArrayReader)
+            case fault(code: Int, message: String)
+        }
+
+        private let bytes: [UInt8]
+        /// Where the structs not read yet are.
+        private var rest: Range<Int>
+
+        /// The answer checked (its size, UTF-8, a methodResponse, an array or
+        /// a fault), its structs left to `next`.
+        package static func start(_ bytes: [UInt8]) throws(XMLRPCError) -> Start {
+            try Markup.reading(bytes, limit: maximumArrayResponseBytes) { markup throws(XMLRPCError) in
+                let body = try markup.methodResponse()
+                if let fault = try markup.fault(in: body) { return .fault(code: fault.code, message: fault.message) }
+                guard let array = markup.after("<array>", in: body) else { throw .malformed("no array") }
+                return .reader(ArrayReader(bytes: bytes, rest: array..<body.upperBound))
             }
-            return .structures(structures)
+        }
+
+        package var isFinished: Bool { rest.isEmpty }
+
+        /// The next structs, at most `count`; the last part may be empty.
+        package mutating func next(upTo count: Int) throws(XMLRPCError) -> [[String: Value]] {
+            var rest = rest
+            defer { self.rest = rest }
+            return try bytes.withUnsafeBufferPointer { buffer throws(XMLRPCError) in
+                let markup = Markup(bytes: buffer)
+                var structures: [[String: Value]] = []
+                while structures.count < count {
+                    guard let open = markup.after("<struct>", in: rest) else {
+                        rest = rest.upperBound..<rest.upperBound
+                        break
+                    }
+                    guard let close = markup.find("</struct>", in: open..<rest.upperBound) else { throw .malformed("unclosed struct") }
+                    structures.append(try markup.members(in: open..<close))
+                    rest = close..<rest.upperBound
+                }
+                return structures
+            }
         }
     }
 

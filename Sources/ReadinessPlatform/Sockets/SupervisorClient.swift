@@ -78,33 +78,54 @@ package struct SupervisorClient: Sendable {
 
     /// `supervisor.getAllProcessInfo()`: every program, with its group and name.
     package func allProcessInfo() -> Result<[NamedProcessInfo], Failure> {
-        allProcessInfo(answer: Self.finish(startAllProcessInfo(timeoutMilliseconds: allProcessInfoTimeoutMilliseconds)))
+        EveryProcessAnswer.reading(Self.finish(startAllProcessInfo(timeoutMilliseconds: allProcessInfoTimeoutMilliseconds))).flatMap { answer in
+            var answer = answer
+            while true {
+                if let programs = answer.read(upTo: .max) { return programs }
+            }
+        }
     }
 
     /// getAllProcessInfo's exchange, started for a loop to drive; its
-    /// answer goes to `allProcessInfo(answer:)`.
+    /// answer goes to `EveryProcessAnswer.reading`.
     package func startAllProcessInfo(timeoutMilliseconds: Int64? = nil) -> Result<SupervisorExchange, Failure> {
         start(
             "supervisor.getAllProcessInfo", [], limit: XMLRPC.maximumArrayResponseBytes,
             timeoutMilliseconds: timeoutMilliseconds ?? loopAllProcessInfoTimeoutMilliseconds)
     }
 
-    /// Every program, from what getAllProcessInfo's exchange brought.
-    package func allProcessInfo(answer: Result<[UInt8], Failure>) -> Result<[NamedProcessInfo], Failure> {
-        answer.flatMap(Self.body).flatMap { body in
-            switch Result(catching: { () throws(XMLRPCError) in try XMLRPC.parseArray(body) }) {
-            case .failure(let error): return .failure(Failure(error.description))
-            case .success(.fault(let code, let message)): return .failure(Failure("XML-RPC fault \(code): \(message)"))
-            case .success(.structures(let structures)):
-                var programs: [NamedProcessInfo] = []
-                for fields in structures {
+    /// getAllProcessInfo's answer, read a part at a time so that a loop can
+    /// handle events between the parts (1,000 processes take over 10 ms).
+    package struct EveryProcessAnswer: Sendable {
+        private var reader: XMLRPC.ArrayReader
+        private var programs: [NamedProcessInfo] = []
+
+        /// What the exchange brought, checked: HTTP errors, faults and
+        /// answers that are no array are failures.
+        package static func reading(_ answer: Result<[UInt8], Failure>) -> Result<EveryProcessAnswer, Failure> {
+            answer.flatMap(SupervisorClient.body).flatMap { body in
+                switch Result(catching: { () throws(XMLRPCError) in try XMLRPC.ArrayReader.start(body) }) {
+                case .failure(let error): .failure(Failure(error.description))
+                case .success(.fault(let code, let message)): .failure(Failure("XML-RPC fault \(code): \(message)"))
+                case .success(.reader(let reader)): .success(EveryProcessAnswer(reader: reader))
+                }
+            }
+        }
+
+        /// Reads at most `count` more processes: nil while some are left,
+        /// then every program, or why the answer is unusable.
+        package mutating func read(upTo count: Int) -> Result<[NamedProcessInfo], Failure>? {
+            do throws(XMLRPCError) {
+                for fields in try reader.next(upTo: count) {
                     guard let program = NamedProcessInfo(fields) else {
                         return .failure(Failure("getAllProcessInfo answer lacks group, name, statename, start, stop, pid or exitstatus"))
                     }
                     programs.append(program)
                 }
-                return .success(programs)
+            } catch {
+                return .failure(Failure(error.description))
             }
+            return reader.isFinished ? .success(programs) : nil
         }
     }
 
