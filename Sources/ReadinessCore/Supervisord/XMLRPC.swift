@@ -74,8 +74,8 @@ package enum XMLRPC {
     /// A methodResponse holding an array of flat structs, read a part at a
     /// time: getAllProcessInfo's answer of 1,000 processes takes over 10 ms
     /// to read, and the listener's loop handles events between the parts.
-    package struct ArrayReader: Equatable, Sendable {
-        package enum Start: Equatable, Sendable {
+    package struct ArrayReader: Sendable {
+        package enum Start: Sendable {
             case reader(ArrayReader)
             case fault(code: Int, message: String)
         }
