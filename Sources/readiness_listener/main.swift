@@ -85,7 +85,7 @@ if options.flags.contains("version") {
 
 var essential = EssentialRule(specs: [])
 for text in options.allValues["essential"] ?? [] {
-    do { essential.specs.append(try EssentialSpec(parsing: text)) } catch { fail(error.description) }
+    do { essential.specs.append(try ProcessPattern(parsing: text)) } catch { fail(error.description) }
 }
 if let text = options.values["essential-exit"] {
     guard let policy = EssentialRule.ExitPolicy(rawValue: text) else { fail("--essential-exit takes unexpected or any, not \(text)") }
@@ -134,8 +134,8 @@ func periodicProbe(_ options: CommandLineOptions, http: ListenAddress?, statusPa
 }
 
 /// `--program`, checked.
-func selector(_ text: String) -> ProgramSelector {
-    do { return try ProgramSelector(parsing: text) } catch { fail(error.description) }
+func selector(_ text: String) -> ProcessPattern {
+    do { return try ProcessPattern(parsing: text, option: "--program", groups: false) } catch { fail(error.description) }
 }
 
 var listener = Listener(

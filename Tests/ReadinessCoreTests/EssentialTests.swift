@@ -15,18 +15,26 @@ import Testing
         ("web:*", "web", "php", true), ("web:*", "webs", "php", false), ("web:*", "nginx", "web", false),
     ])
     func specMatches(spec: String, group: String, name: String, matches: Bool) throws {
-        let parsed = try EssentialSpec(parsing: spec)
+        let parsed = try ProcessPattern(parsing: spec)
         #expect(parsed.matches(processName: name, groupName: group) == matches)
         #expect(parsed.description == spec)
     }
 
     @Test(arguments: ["", ":", "web:", ":nginx", "a:b:c", "*", "*:x", "web:ng*", "w*b:x"])
     func badSpecsAreRejected(spec: String) {
-        #expect(throws: UsageError("--essential takes NAME, GROUP:NAME or GROUP:*, not \"\(spec)\"")) { try EssentialSpec(parsing: spec) }
+        #expect(throws: UsageError("--essential takes NAME, GROUP:NAME or GROUP:*, not \"\(spec)\"")) { try ProcessPattern(parsing: spec) }
+    }
+
+    /// `--program` follows one program: the same patterns, without `GROUP:*`.
+    @Test(arguments: ["web:*", "start*", "", "a:b:c", ":start"])
+    func programPatternsNameOneProgram(text: String) {
+        #expect(throws: UsageError("--program takes NAME or GROUP:NAME, not \"\(text)\"")) {
+            try ProcessPattern(parsing: text, option: "--program", groups: false)
+        }
     }
 
     @Test func theRule() throws {
-        let unexpectedOnly = EssentialRule(specs: [try EssentialSpec(parsing: "app")])
+        let unexpectedOnly = EssentialRule(specs: [try ProcessPattern(parsing: "app")])
         let anyExit = EssentialRule(specs: unexpectedOnly.specs, exitPolicy: .any)
         #expect(unexpectedOnly.isFailure(.fatal, expected: nil))
         #expect(unexpectedOnly.isFailure(.exited, expected: false))
@@ -46,7 +54,7 @@ import Testing
     /// spawnerr for every exit not in exitcodes: with `exitcodes=0,2` an exit
     /// 2 is expected, and no failure (it was taken for one before).
     @Test func reconcileJudgesTheExitBySupervisordsWord() throws {
-        let rule = EssentialRule(specs: [try EssentialSpec(parsing: "web:*")])
+        let rule = EssentialRule(specs: [try ProcessPattern(parsing: "web:*")])
         func program(_ name: String, _ info: SupervisorProcessInfo) -> NamedProcessInfo { NamedProcessInfo(group: "web", name: name, info: info) }
         #expect(rule.failure(among: [program("a", .init(state: .exited, exitStatus: 0)), program("b", .init(state: .stopped))], at: nil) == nil)
         #expect(rule.failure(among: [program("a", .init(state: .exited, exitStatus: 2))], at: nil) == nil, "2 in exitcodes")
@@ -100,13 +108,13 @@ import Testing
 
     /// A listener restarted between recording and shutting down resumes the failure.
     @Test func aRecordedFailureSurvivesARestart() {
-        var tracker = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: 99, previous: nil, at: Self.time)
-        let rule = EssentialRule(specs: [try! EssentialSpec(parsing: "app")])
+        var tracker = ProgramTracker(selector: ProcessPattern(program: "start"), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: 99, previous: nil, at: Self.time)
+        let rule = EssentialRule(specs: [try! ProcessPattern(parsing: "app")])
         let first = tracker.applyEssential(Self.event("app", "app", .fatal), rule: rule, at: Self.time)
         let second = tracker.applyEssential(Self.event("app", "app", .exited, expected: false, serial: 2), rule: rule, at: Self.time)
         #expect(first && !second)
         let resumed = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 99,
+            selector: ProcessPattern(program: "start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 99,
             previous: try! StatusRecord.parse(tracker.record.encoded), at: Self.time)
         #expect(resumed.record.essentialFailure == EssentialFailure(program: "app:app", state: .fatal, since: Self.time))
     }
@@ -166,8 +174,8 @@ import Testing
         var random = SeededGenerator(seed: seed &* 0x9E37_79B9)
         let specs = Array(Self.specTexts.shuffled(using: &random).prefix(Int.random(in: 0...3, using: &random)))
         let model = Model(specs: specs, anyExit: Bool.random(using: &random))
-        let rule = EssentialRule(specs: try specs.map { try EssentialSpec(parsing: $0) }, exitPolicy: model.anyExit ? .any : .unexpected)
-        var tracker = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 2, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Timestamp(millisecondsSinceEpoch: 0))
+        let rule = EssentialRule(specs: try specs.map { try ProcessPattern(parsing: $0) }, exitPolicy: model.anyExit ? .any : .unexpected)
+        var tracker = ProgramTracker(selector: ProcessPattern(program: "start"), listenerPID: 2, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Timestamp(millisecondsSinceEpoch: 0))
         var modelFailure: String?
         var shutdowns: [String] = []
         let time = Timestamp(millisecondsSinceEpoch: 1_795_387_133_123)
@@ -196,7 +204,7 @@ import Testing
             case 1:
                 // The listener restarts and resumes from its file.
                 let previous = try StatusRecord.parse(tracker.record.encoded)
-                tracker = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 3, supervisordPID: 1, supervisordStartTicks: 7, previous: previous, at: Timestamp(millisecondsSinceEpoch: 0))
+                tracker = ProgramTracker(selector: ProcessPattern(program: "start"), listenerPID: 3, supervisordPID: 1, supervisordStartTicks: 7, previous: previous, at: Timestamp(millisecondsSinceEpoch: 0))
             default:
                 let (group, name) = Self.programs.randomElement(using: &random)!
                 let state = Self.states.randomElement(using: &random)!

@@ -9,10 +9,10 @@ import Testing
 
     func core(services: [String] = ["redis=notify"], essential: String? = nil, metrics: Bool = true) throws -> ListenerCore {
         let tracker = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
+            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
         return ListenerCore(
             configuration: ListenerConfiguration(
-                selector: ProgramSelector("start"), statusPath: "/s", essential: EssentialRule(specs: try essential.map { [try EssentialSpec(parsing: $0)] } ?? []),
+                selector: ProcessPattern(program: "start"), statusPath: "/s", essential: EssentialRule(specs: try essential.map { [try ProcessPattern(parsing: $0)] } ?? []),
                 services: try services.map { try ServiceSpec(parsing: $0) }, metrics: metrics),
             tracker: tracker, at: Self.time)
     }

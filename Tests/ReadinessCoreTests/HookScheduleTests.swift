@@ -86,7 +86,7 @@ import Testing
     /// another state, so /readyz does not answer with the old verdict.
     @Test func aNewRunThatPassesTooIsAnotherPassingState() {
         var tracker = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
+            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
             at: Timestamp(millisecondsSinceEpoch: 0))
         let exited = { (serial: UInt64, pid: Int) in
             ProcessStateEvent(serial: serial, state: .exited, processName: "start", groupName: "start", fromState: .running, expected: true, pid: pid)

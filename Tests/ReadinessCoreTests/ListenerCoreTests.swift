@@ -5,12 +5,12 @@ import Testing
 /// The listener's logic through a port that records what it was asked to do.
 @Suite struct ListenerCoreTests {
     func core(essential: String? = "app", dryRun: Bool = false, previous: StatusRecord? = nil) throws -> ListenerCore {
-        let rule = EssentialRule(specs: try essential.map { [try EssentialSpec(parsing: $0)] } ?? [])
+        let rule = EssentialRule(specs: try essential.map { [try ProcessPattern(parsing: $0)] } ?? [])
         let tracker = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: previous,
+            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: previous,
             at: Timestamp(millisecondsSinceEpoch: 0))
         return ListenerCore(
-            configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s", essential: rule, essentialDryRun: dryRun),
+            configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/s", essential: rule, essentialDryRun: dryRun),
             tracker: tracker, at: Timestamp(millisecondsSinceEpoch: 0))
     }
 
@@ -86,7 +86,7 @@ import Testing
     /// pool serial 3, and app's end recorded with its shutdown not done.
     func leftRecord() -> StatusRecord {
         var tracker = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 8, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
+            selector: ProcessPattern(program: "start"), listenerPID: 8, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
             at: Timestamp(millisecondsSinceEpoch: 0))
         let exited = ProcessStateEvent(serial: 3, state: .exited, processName: "start", groupName: "start", fromState: .running, expected: true, pid: 5)
         _ = tracker.apply(exited, poolSerial: 3, at: Timestamp(millisecondsSinceEpoch: 2_000))

@@ -108,9 +108,9 @@ import Testing
     /// that exited (for all of them when more than a few did).
     @Test func theCoreCountsEventsAndAsksOnlyWhenAnExitStatusIsMissing() {
         let tracker = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
+            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
         var core = ListenerCore(
-            configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s", metrics: true), tracker: tracker, at: Self.time)
+            configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/s", metrics: true), tracker: tracker, at: Self.time)
         var port = RecordingPort()
         core.start(&port)
         let afterStart = port.allProcessInfoCalls
@@ -140,9 +140,9 @@ import Testing
     /// Through the core: a datagram is counted by its fate, one label per kind.
     @Test func theCoreCountsDatagramsByFate() {
         let tracker = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
+            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
         var core = ListenerCore(
-            configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s", services: [try! ServiceSpec(parsing: "redis=notify")], metrics: true),
+            configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/s", services: [try! ServiceSpec(parsing: "redis=notify")], metrics: true),
             tracker: tracker, at: Self.time)
         var port = RecordingPort()
         core.start(&port)
@@ -158,8 +158,8 @@ import Testing
     /// for an exit status: events cost what they did before metrics.
     @Test func withoutMetricsNothingIsCountedOrAsked() {
         let tracker = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
-        var core = ListenerCore(configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s"), tracker: tracker, at: Self.time)
+            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
+        var core = ListenerCore(configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/s"), tracker: tracker, at: Self.time)
         var port = RecordingPort()
         core.start(&port)
         let afterStart = port.allProcessInfoCalls

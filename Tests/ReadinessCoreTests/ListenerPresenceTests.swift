@@ -101,9 +101,9 @@ import Testing
     /// A listener restarted by the same supervisord keeps the promise.
     @Test func theListenerPromisesTheHeartbeatFromItsFirstTick() throws {
         let tracker = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
+            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
             at: Timestamp(millisecondsSinceEpoch: 0))
-        let configuration = ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s")
+        let configuration = ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/s")
         var core = ListenerCore(configuration: configuration, tracker: tracker, at: Timestamp(millisecondsSinceEpoch: 0))
         var port = RecordingPort()
         core.start(&port)
@@ -124,12 +124,12 @@ import Testing
         #expect(port.heartbeats.last == core.record)
 
         let restarted = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: 7, previous: port.written.last,
+            selector: ProcessPattern(program: "start"), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: 7, previous: port.written.last,
             at: Timestamp(millisecondsSinceEpoch: 0))
         #expect(restarted.resumption == .resumed)
         #expect(ListenerCore(configuration: configuration, tracker: restarted, at: Timestamp(millisecondsSinceEpoch: 0)).record.heartbeat)
         let otherSupervisord = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 10, supervisordPID: 2, supervisordStartTicks: 7, previous: port.written.last,
+            selector: ProcessPattern(program: "start"), listenerPID: 10, supervisordPID: 2, supervisordStartTicks: 7, previous: port.written.last,
             at: Timestamp(millisecondsSinceEpoch: 0))
         #expect(!ListenerCore(configuration: configuration, tracker: otherSupervisord, at: Timestamp(millisecondsSinceEpoch: 0)).record.heartbeat)
     }

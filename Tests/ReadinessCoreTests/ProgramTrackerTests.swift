@@ -10,7 +10,7 @@ let time = Timestamp(millisecondsSinceEpoch: 1_795_387_133_000)
 
 @Suite struct ProgramTrackerTests {
     func fresh(_ program: String = "start") -> ProgramTracker {
-        ProgramTracker(selector: ProgramSelector(program), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: 500, previous: nil, at: time)
+        ProgramTracker(selector: ProcessPattern(program: program), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: 500, previous: nil, at: time)
     }
 
     @Test func followsAOneshotToExited() {
@@ -72,27 +72,27 @@ let time = Timestamp(millisecondsSinceEpoch: 1_795_387_133_000)
     @Test func resumesFromTheSameSupervisordsRecord() {
         var first = fresh()
         _ = first.apply(change(4, .running, from: .starting, pid: 9), at: time)
-        var resumed = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 500, previous: first.record, at: time)
+        var resumed = ProgramTracker(selector: ProcessPattern(program: "start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 500, previous: first.record, at: time)
         #expect(resumed.record.state == .running)
         #expect(resumed.record.listenerPID == 11)
         #expect(resumed.apply(change(4, .running, from: .starting, pid: 9), at: time) == .duplicate)
 
         // A container restart: supervisord is PID 1 again, but a new process.
-        var started = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: 500, previous: nil, at: time)
+        var started = ProgramTracker(selector: ProcessPattern(program: "start"), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: 500, previous: nil, at: time)
         _ = started.apply(change(4, .exited, from: .running, expected: true, pid: 9), at: time)
-        let restartedContainer = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 900, previous: started.record, at: time)
+        let restartedContainer = ProgramTracker(selector: ProcessPattern(program: "start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 900, previous: started.record, at: time)
         #expect(restartedContainer.record.state == .notSeen)
         #expect(restartedContainer.record.supervisordStartTicks == 900)
-        let sameSupervisord = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 500, previous: started.record, at: time)
+        let sameSupervisord = ProgramTracker(selector: ProcessPattern(program: "start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 500, previous: started.record, at: time)
         #expect(sameSupervisord.record.state == .exited)
         // Where supervisord's start time cannot be read (no /proc), a pid alone is not the same supervisord.
-        let unknownStart = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: nil, previous: started.record, at: time)
+        let unknownStart = ProgramTracker(selector: ProcessPattern(program: "start"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: nil, previous: started.record, at: time)
         #expect(unknownStart.record.state == .notSeen)
         #expect(unknownStart.resumption == .otherSupervisord)
 
-        let otherSupervisord = ProgramTracker(selector: ProgramSelector("start"), listenerPID: 11, supervisordPID: 2, supervisordStartTicks: 500, previous: first.record, at: time)
+        let otherSupervisord = ProgramTracker(selector: ProcessPattern(program: "start"), listenerPID: 11, supervisordPID: 2, supervisordStartTicks: 500, previous: first.record, at: time)
         #expect(otherSupervisord.record.state == .notSeen)
-        let otherProgram = ProgramTracker(selector: ProgramSelector("init"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 500, previous: first.record, at: time)
+        let otherProgram = ProgramTracker(selector: ProcessPattern(program: "init"), listenerPID: 11, supervisordPID: 1, supervisordStartTicks: 500, previous: first.record, at: time)
         #expect(otherProgram.record.state == .notSeen)
     }
 

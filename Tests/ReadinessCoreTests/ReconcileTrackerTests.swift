@@ -7,7 +7,7 @@ import Testing
     let t1 = Timestamp(millisecondsSinceEpoch: 1_795_389_210_500)
 
     func tracker(previous: StatusRecord? = nil, ticks: UInt64? = 7) -> ProgramTracker {
-        ProgramTracker(selector: ProgramSelector("start"), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: ticks, previous: previous, at: t0)
+        ProgramTracker(selector: ProcessPattern(program: "start"), listenerPID: 10, supervisordPID: 1, supervisordStartTicks: ticks, previous: previous, at: t0)
     }
 
     func found(_ info: SupervisorProcessInfo, _ process: String = "start:start") -> ProgramLookup { .found(process: process, info: info) }

@@ -298,10 +298,10 @@ import Testing
 
     func core(_ specs: String...) throws -> ListenerCore {
         let tracker = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
+            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
             at: Timestamp(millisecondsSinceEpoch: 0))
         return ListenerCore(
-            configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/s", services: try specs.map { try ServiceSpec(parsing: $0) }),
+            configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/s", services: try specs.map { try ServiceSpec(parsing: $0) }),
             tracker: tracker, at: Timestamp(millisecondsSinceEpoch: 0))
     }
 

@@ -397,10 +397,10 @@ struct SupervisordModel: ListenerPort {
         note("listener starts, file: \(file?.state.rawValue ?? "none") stopping=\(file?.supervisordStopping ?? false)")
         listenerPID += 1
         let tracker = ProgramTracker(
-            selector: ProgramSelector("start"), listenerPID: listenerPID, supervisordPID: 1, supervisordStartTicks: 77, previous: file, at: now)
-        let rule = EssentialRule(specs: essential ? [try! EssentialSpec(parsing: "app")] : [])
+            selector: ProcessPattern(program: "start"), listenerPID: listenerPID, supervisordPID: 1, supervisordStartTicks: 77, previous: file, at: now)
+        let rule = EssentialRule(specs: essential ? [try! ProcessPattern(parsing: "app")] : [])
         var core = ListenerCore(
-            configuration: ListenerConfiguration(selector: ProgramSelector("start"), statusPath: "/model", essential: rule, essentialDryRun: true),
+            configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/model", essential: rule, essentialDryRun: true),
             tracker: tracker, at: now)
         core.start(&self)
         everyProcessAsked = false

@@ -34,7 +34,7 @@ package protocol ListenerPort: ~Copyable {
 
 /// How the listener was configured (its command line).
 package struct ListenerConfiguration: Sendable {
-    package var selector: ProgramSelector
+    package var selector: ProcessPattern
     package var statusPath: String
     package var essential: EssentialRule
     package var essentialDryRun: Bool
@@ -47,7 +47,7 @@ package struct ListenerConfiguration: Sendable {
     package var metrics: Bool
 
     package init(
-        selector: ProgramSelector, statusPath: String, essential: EssentialRule = EssentialRule(specs: []), essentialDryRun: Bool = false,
+        selector: ProcessPattern, statusPath: String, essential: EssentialRule = EssentialRule(specs: []), essentialDryRun: Bool = false,
         verbose: Bool = false, services: [ServiceSpec] = [], checkTiming: CheckTiming = CheckTiming(), metrics: Bool = false
     ) {
         self.selector = selector

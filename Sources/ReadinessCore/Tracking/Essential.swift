@@ -1,72 +1,3 @@
-/// One `--essential` argument: a program supervisord cannot run without.
-/// `NAME` matches a process of that name in any group, `GROUP:NAME` only that
-/// group's, `GROUP:*` every process of the group.
-package struct EssentialSpec: Equatable, Sendable, CustomStringConvertible {
-    package enum Pattern: Equatable, Sendable {
-        case name(String)
-        case program(group: String, name: String)
-        case group(String)
-    }
-
-    package var pattern: Pattern
-
-    /// Rejects what supervisord could never name: empty parts, more than one
-    /// colon, a `*` anywhere but as the whole process part.
-    package init(parsing text: String, option: String = "--essential") throws(UsageError) {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        let bad = UsageError("\(option) takes NAME, GROUP:NAME or GROUP:*, not \"\(text)\"")
-        guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty }), !parts[0].contains("*") else { throw bad }
-        if parts.count == 1 {
-            pattern = .name(parts[0])
-        } else if parts[1] == "*" {
-            pattern = .group(parts[0])
-        } else {
-            guard !parts[1].contains("*") else { throw bad }
-            pattern = .program(group: parts[0], name: parts[1])
-        }
-    }
-
-    package func matches(processName: String, groupName: String) -> Bool {
-        switch pattern {
-        case .name(let name): processName == name
-        case .program(let group, let name): groupName == group && processName == name
-        case .group(let group): groupName == group
-        }
-    }
-
-    /// The same for `GROUP:NAME`, as a recorded failure or a service names
-    /// its process; false for a text without the colon.
-    package func matches(process: String) -> Bool {
-        guard let colon = process.firstIndex(of: ":") else { return false }
-        return matches(processName: String(process[process.index(after: colon)...]), groupName: String(process[..<colon]))
-    }
-
-    /// Whether the two can name the same process: a probe's `--service`
-    /// against a service as the status file records it, under `GROUP:NAME`
-    /// once supervisord showed it, else under its own spec. A bare name meets
-    /// a group only as a program outside any group does (`redis` is in
-    /// `redis:*`): it does not reach into a group no process of which was
-    /// seen yet.
-    package func overlaps(_ other: EssentialSpec) -> Bool {
-        switch (pattern, other.pattern) {
-        case (.name(let name), .name(let otherName)): name == otherName
-        case (.name(let name), .program(_, let otherName)), (.program(_, let otherName), .name(let name)): name == otherName
-        case (.program(let group, let name), .program(let otherGroup, let otherName)): group == otherGroup && name == otherName
-        case (.group(let group), .program(let otherGroup, _)), (.program(let otherGroup, _), .group(let group)): group == otherGroup
-        case (.group(let group), .group(let otherGroup)): group == otherGroup
-        case (.name(let name), .group(let group)), (.group(let group), .name(let name)): name == group
-        }
-    }
-
-    package var description: String {
-        switch pattern {
-        case .name(let name): name
-        case .program(let group, let name): "\(group):\(name)"
-        case .group(let group): "\(group):*"
-        }
-    }
-}
-
 /// The essential programs and what counts as their end: the rule the listener
 /// applies to every PROCESS_STATE event and every state learnt from supervisord.
 package struct EssentialRule: Equatable, Sendable {
@@ -78,10 +9,10 @@ package struct EssentialRule: Equatable, Sendable {
         case any
     }
 
-    package var specs: [EssentialSpec]
+    package var specs: [ProcessPattern]
     package var exitPolicy: ExitPolicy
 
-    package init(specs: [EssentialSpec], exitPolicy: ExitPolicy = .unexpected) {
+    package init(specs: [ProcessPattern], exitPolicy: ExitPolicy = .unexpected) {
         self.specs = specs
         self.exitPolicy = exitPolicy
     }

@@ -1,36 +1,3 @@
-/// Which supervisord program the listener follows: `name` matches a process
-/// of that name in any group, `group:name` only that group's process.
-package struct ProgramSelector: Equatable, Sendable, CustomStringConvertible {
-    package var group: String?
-    package var name: String
-
-    package init(_ text: String) {
-        if let colon = text.firstIndex(of: ":") {
-            group = String(text[..<colon])
-            name = String(text[text.index(after: colon)...])
-        } else {
-            group = nil
-            name = text
-        }
-    }
-
-    /// `--program`: one program, so no pattern; what supervisord could never
-    /// name (empty parts, more than one colon, a `*`) is refused.
-    package init(parsing text: String) throws(UsageError) {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty && !$0.contains("*") }) else {
-            throw UsageError("--program takes NAME or GROUP:NAME, not \"\(text)\"")
-        }
-        self.init(text)
-    }
-
-    package func matches(processName: String, groupName: String) -> Bool {
-        processName == name && (group == nil || group == groupName)
-    }
-
-    package var description: String { group.map { "\($0):\(name)" } ?? name }
-}
-
 /// What supervisord's XML-RPC interface says of the followed program, found
 /// by its real `GROUP:NAME` (a start.sh inside a `[group:x]` is not `start`).
 package enum ProgramLookup: Equatable, Sendable {
@@ -69,7 +36,7 @@ package enum ProgramLookup: Equatable, Sendable {
 ///   `start`, in whole seconds: two runs started within one second, with
 ///   every event between them lost, are the limit.
 package struct ProgramTracker: Sendable {
-    package let selector: ProgramSelector
+    package let selector: ProcessPattern
     package private(set) var record: StatusRecord
     /// What supervisord said at the last TICK where it disagreed with the record.
     private var disagreement: SupervisorProcessInfo?
@@ -126,7 +93,7 @@ package struct ProgramTracker: Sendable {
     /// (same pid and start time, both known) for this program, and
     /// supervisord has not announced a reload since; else from NOT_SEEN.
     package init(
-        selector: ProgramSelector, listenerPID: Int, supervisordPID: Int, supervisordStartTicks: UInt64?,
+        selector: ProcessPattern, listenerPID: Int, supervisordPID: Int, supervisordStartTicks: UInt64?,
         previous: StatusRecord?, at time: Timestamp
     ) {
         self.selector = selector

@@ -81,14 +81,14 @@ package enum ServiceCheck: Equatable, Sendable, CustomStringConvertible {
 /// One `--service PROGRAM=HOW`: which programs, and how their readiness is known.
 package struct ServiceSpec: Equatable, Sendable, CustomStringConvertible {
     /// `NAME`, `GROUP:NAME` or `GROUP:*`, as for `--essential`.
-    package var programs: EssentialSpec
+    package var programs: ProcessPattern
     package var check: ServiceCheck
 
     package init(parsing text: String) throws(UsageError) {
         guard let equals = text.firstIndex(of: "=") else {
             throw UsageError("--service takes PROGRAM=HOW (HOW: notify, tcp:[HOST:]PORT, exec:COMMAND or running), not \"\(text)\"")
         }
-        programs = try EssentialSpec(parsing: String(text[..<equals]), option: "--service")
+        programs = try ProcessPattern(parsing: String(text[..<equals]), option: "--service")
         check = try ServiceCheck(parsing: String(text[text.index(after: equals)...]))
     }
 

@@ -120,8 +120,8 @@ extension Verdict {
 
     /// One service's probe: every recorded process (or service not seen
     /// yet) that `spec` can name.
-    static func serviceCheck(_ services: [ServiceState], _ spec: EssentialSpec) -> Verdict {
-        let named = services.filter { service in (try? EssentialSpec(parsing: service.process)).map(spec.overlaps) ?? false }
+    static func serviceCheck(_ services: [ServiceState], _ spec: ProcessPattern) -> Verdict {
+        let named = services.filter { service in (try? ProcessPattern(parsing: service.process)).map(spec.overlaps) ?? false }
         guard !named.isEmpty else {
             var known: [String] = []
             for service in services where !known.contains(service.name) { known.append(service.name) }

@@ -3,7 +3,7 @@
 package enum ProbeSubject: Equatable, Sendable {
     case container
     case start
-    case service(EssentialSpec)
+    case service(ProcessPattern)
 
     /// `start`, or a service as the listener's `--service` names it:
     /// `NAME`, `GROUP:NAME` or `GROUP:*`.
@@ -12,6 +12,6 @@ package enum ProbeSubject: Equatable, Sendable {
         guard !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
             throw UsageError("--service takes NAME, GROUP:NAME or GROUP:*, not a name with control characters")
         }
-        self = text == "start" ? .start : .service(try EssentialSpec(parsing: text, option: "--service"))
+        self = text == "start" ? .start : .service(try ProcessPattern(parsing: text, option: "--service"))
     }
 }
