@@ -127,6 +127,8 @@ import Testing
         _ = core.askingEveryProcess()
         core.answered(everyProcess: [Self.program("start", .exited), Self.program("redis", .starting, pid: 70)], &port)
         #expect(core.services.held.isEmpty && core.services.services.first?.signal == .ready, "its run is in the answer")
+        #expect(port.logged.contains { $0.0 == .info && $0.1 == "sd_notify message" && $0.2.contains { $0 == ("sent", "READY=1") } },
+                "a held datagram is logged once it is placed, as one placed at once is")
 
         core.receive(datagram: Array("READY=1".utf8), length: 7, sender: 80, ancestry: [80, 1], passedDescriptors: 0, &port)
         _ = core.askingEveryProcess()
@@ -150,8 +152,10 @@ extension EveryProcessQuestionTests {
         core.answered(everyProcess: [Self.program("start", .exited), Self.program("redis", .starting, pid: 70)], &port)
         #expect(core.services.held.count == 1, "not dropped: redis moved on since the question")
         #expect(!port.logged.contains { $0.1 == "dropped a notify message" })
+        #expect(!port.logged.contains { $0.1 == "sd_notify message" })
         core.turn(header(2), .processState(event("redis", .running, pid: 70)), &port)
         #expect(core.services.held.isEmpty && core.services.services.first?.ready == true)
+        #expect(port.logged.contains { $0.1 == "sd_notify message" && $0.2.contains { $0 == ("sender_pid", "70") } })
     }
 
     /// Events lost while the question is in flight: the answer may be older

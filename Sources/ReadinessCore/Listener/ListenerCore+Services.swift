@@ -59,8 +59,10 @@ extension ListenerCore {
     mutating func redeliverHeld<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         guard !services.held.isEmpty else { return }
         let (delivered, expired) = services.redeliverHeld(at: port.now)
-        for case .applied(let service, let change, _, let refused) in delivered {
+        for (held, delivery) in delivered {
+            guard case .applied(let service, let change, let news, let refused) = delivery else { continue }
             if let refused { refuseMainPID(refused, of: service, at: port.now, &port) }
+            logNotifyMessage(held.message, from: held.sender, to: service, news: news, refused: refused != nil, &port)
             if let change { logChanges([change], reason: "notify", &port) }
         }
         for message in expired {
@@ -100,13 +102,7 @@ extension ListenerCore {
         case .applied(let service, let change, let news, let refused):
             metrics?.countDatagram("accepted")
             if let refused { refuseMainPID(refused, of: service, sender: sender, at: now, &port) }
-            if news || configuration.verbose {
-                var fields = [("service", service), ("sender_pid", "\(sender)")]
-                if let signal = message.signal { fields.append(("sent", signal.assignment)) }
-                if let mainPID = message.mainPID, refused == nil { fields.append(("main_pid", "\(mainPID)")) }
-                if let status = message.status { fields.append(("status", status)) }
-                port.log(news ? .info : .debug, "sd_notify message", fields)
-            }
+            logNotifyMessage(message, from: sender, to: service, news: news, refused: refused != nil, &port)
             if let change { logChanges([change], reason: "notify", &port) }
             redeliverHeld(&port)
         case .unattributed where !ofSupervisord:
@@ -122,6 +118,19 @@ extension ListenerCore {
             }
             if !wantedEveryProcess.contains(.datagrams), refreshBudget.take(at: now) { wantedEveryProcess.insert(.datagrams) }
         }
+    }
+
+    /// A datagram a service took, when it was delivered or later, once its
+    /// sender's run was known: logged at info when it said something new.
+    private func logNotifyMessage<Port: ListenerPort & ~Copyable>(
+        _ message: NotifyMessage, from sender: Int, to service: String, news: Bool, refused: Bool, _ port: inout Port
+    ) {
+        guard news || configuration.verbose else { return }
+        var fields = [("service", service), ("sender_pid", "\(sender)")]
+        if let signal = message.signal { fields.append(("sent", signal.assignment)) }
+        if let mainPID = message.mainPID, !refused { fields.append(("main_pid", "\(mainPID)")) }
+        if let status = message.status { fields.append(("status", status)) }
+        port.log(news ? .info : .debug, "sd_notify message", fields)
     }
 
     /// A check's result for the run `pid` of `process`.

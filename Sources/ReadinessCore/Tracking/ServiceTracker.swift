@@ -242,14 +242,14 @@ package struct ServiceTracker: Sendable {
 
     /// Tries the held messages again, after a run became known; returns the
     /// deliveries made, and drops (returning them) those held too long.
-    package mutating func redeliverHeld(at time: Timestamp) -> (delivered: [Delivery], expired: [HeldMessage]) {
-        var delivered: [Delivery] = []
+    package mutating func redeliverHeld(at time: Timestamp) -> (delivered: [(message: HeldMessage, delivery: Delivery)], expired: [HeldMessage]) {
+        var delivered: [(message: HeldMessage, delivery: Delivery)] = []
         var expired: [HeldMessage] = []
         var kept: [HeldMessage] = []
         for message in held {
             let delivery = deliver(message.message, from: message.sender, ancestry: message.ancestry, mainPIDAncestry: message.mainPIDAncestry, at: time)
             if delivery != .unattributed {
-                delivered.append(delivery)
+                delivered.append((message, delivery))
             } else if time.millisecondsSinceEpoch - message.received.millisecondsSinceEpoch >= Self.holdMilliseconds {
                 expired.append(message)
             } else {
