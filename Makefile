@@ -151,7 +151,7 @@ promtool:
 # Debian 11 (4.2.2), Debian 12 and Ubuntu 24.04 (4.2.5) ship it; 4.3.0 is the
 # .venv above. 4.0.x does not start on Python 3.11.
 SUPERVISOR_MATRIX := 4.1.0 4.2.1 4.2.2 4.2.5
-MATRIX_SUITES := ListenerSupervisordTests|ReconcileTests|ListenerFaultTests|EssentialProgramTests|NoFalseReadyTests|NotifyServiceTests
+MATRIX_SUITES := ListenerSupervisordTests|ReconcileTests|ListenerFaultTests|EssentialProgramTests|NoFalseReadyTests|NotifyServiceTests|StartOrderIntegrationTests
 matrix_venv = .build/venvs/supervisor-$(1)
 .build/venvs/supervisor-%/.installed:
 	$(PYTHON) -m venv $(call matrix_venv,$*)

@@ -93,6 +93,7 @@ struct Listener: ~Copyable {
             guard notify.isBound else { return 2 }
         }
         core.start(&io)
+        if let refusal = core.refusal { return refusal }
         var server = ProbeServer(address: http)
         var nextBindAttempt: Int64 = 0
         var bindAttempts = 0

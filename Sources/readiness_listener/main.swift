@@ -12,7 +12,9 @@ let usage = """
                               [--hook-timeout SECONDS] [--probe PATH]]
                               [--service PROGRAM=HOW]... [--notify-socket PATH]
                               [--check-period SECONDS] [--check-timeout SECONDS]
-                              [--check-success N] [--check-failure N] [--verbose]
+                              [--check-success N] [--check-failure N]
+                              [--start-after PROGRAM=DEP:CONDITION[,DEP:CONDITION]...]...
+                              [--verbose]
     Run by supervisord as [eventlistener:readiness_listener] with
     events=PROCESS_STATE,TICK_5,SUPERVISOR_STATE_CHANGE_STOPPING.
       --program NAME       program to follow, NAME or GROUP:NAME (default: start)
@@ -49,11 +51,18 @@ let usage = """
       --check-period SECONDS, --check-timeout SECONDS  for tcp: and exec: (default 2, 1)
       --check-success N, --check-failure N  checks in a row that make a service
                            ready (default 1) and not ready again (default 3)
+      --start-after PROGRAM=DEP:CONDITION[,...]  start PROGRAM (autostart=false;
+                           NAME, GROUP:NAME or GROUP:*) once every DEP meets its
+                           CONDITION (repeatable): exited (with an expected status),
+                           ready (as --service says; RUNNING for other programs) or
+                           running. The probe answers 116 WAITING_TO_START until
+                           each is started (docs/start-order.md).
       --verbose            also log events of other programs
       --version, --help
     Exit status: 0 at end of input or on SIGTERM, SIGINT or SIGHUP, 2 when the event
     stream cannot be framed or the notify socket cannot be bound (supervisord then
-    restarts the listener), 64 for bad arguments, 78 for notify services without
+    restarts the listener), 64 for bad arguments (and for --start-after naming what
+    supervisord does not have), 78 for notify services or --start-after without
     supervisord's XML-RPC interface.
 
     """
@@ -68,7 +77,7 @@ do {
     options = try CommandLineOptions(
         Processes.arguments.dropFirst(), valued: [
             "program", "status-file", "essential", "essential-exit", "http", "hook", "hook-interval", "hook-timeout", "probe", "service",
-            "notify-socket", "check-period", "check-timeout", "check-success", "check-failure",
+            "notify-socket", "check-period", "check-timeout", "check-success", "check-failure", "start-after",
         ],
         flags: ["verbose", "version", "help", "essential-dry-run"])
 } catch {
@@ -99,6 +108,11 @@ var services: [ServiceSpec] = []
 for text in options.allValues["service"] ?? [] {
     do { services.append(try ServiceSpec(parsing: text)) } catch { fail(error.description) }
 }
+var startRules: [StartRule] = []
+for text in options.allValues["start-after"] ?? [] {
+    do { startRules.append(try StartRule(parsing: text)) } catch { fail(error.description) }
+}
+if let cycle = StartRule.cycle(in: startRules) { fail("--start-after would wait for ever, \(cycle)") }
 var checkTiming = CheckTiming()
 do {
     checkTiming.periodMilliseconds = try options.milliseconds("check-period", default: 2000, range: 100...3_600_000)
@@ -143,7 +157,7 @@ var listener = Listener(
         selector: selector(options.values["program"] ?? "start"),
         statusPath: statusPath, essential: essential,
         essentialDryRun: options.flags.contains("essential-dry-run"), verbose: options.flags.contains("verbose"), services: services,
-        checkTiming: checkTiming, metrics: http != nil),
+        checkTiming: checkTiming, metrics: http != nil, startRules: startRules),
     http: http, hookPath: hookPath, periodicProbe: periodicProbe(options, http: http, statusPath: statusPath, hookPath: hookPath),
     notifySocketPath: options.values["notify-socket"] ?? "/run/readiness/notify")
 Processes.exit(listener.run())

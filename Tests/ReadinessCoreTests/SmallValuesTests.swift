@@ -88,6 +88,14 @@ import Testing
         let options = try CommandLineOptions(["--hook-timeout", text], valued: ["hook-timeout"], flags: [])
         #expect(throws: UsageError.self) { try options.milliseconds("hook-timeout", default: 700, range: 1...10_000) }
     }
+
+    @Test func theRangeIsSaidInSeconds() throws {
+        let options = try CommandLineOptions(["--check-period", "0.05"], valued: ["check-period"], flags: [])
+        #expect(throws: UsageError("--check-period must be between 0.1 and 3600 seconds")) {
+            try options.milliseconds("check-period", default: 2000, range: 100...3_600_000)
+        }
+        #expect([1, 10, 1250, 3000, 86_400_000].map(CommandLineOptions.seconds) == ["0.001", "0.01", "1.25", "3", "86400"])
+    }
 }
 
 /// The budget of getAllProcessInfo calls that unplaced senders may cost.

@@ -22,7 +22,7 @@ extension ListenerCore {
             ])
         }
         logChanges(services.learn(programs, at: port.now), reason: "start-up", &port)
-        for process in services.notifyServicesToStart(among: programs) {
+        for process in services.notifyServicesToStart(among: programs) where !startOrder.starts(process: process) {
             if let failure = port.startProcess(process) {
                 port.log(.error, "cannot start notify service", [("service", process), ("error", failure)])
             } else {

@@ -45,10 +45,13 @@ package struct ListenerConfiguration: Sendable {
     /// program at start-up and, at a TICK, for the programs that exited
     /// (exit statuses are in no event).
     package var metrics: Bool
+    /// `--start-after`: the programs the listener starts, in order.
+    package var startRules: [StartRule]
 
     package init(
         selector: ProcessPattern, statusPath: String, essential: EssentialRule = EssentialRule(specs: []), essentialDryRun: Bool = false,
-        verbose: Bool = false, services: [ServiceSpec] = [], checkTiming: CheckTiming = CheckTiming(), metrics: Bool = false
+        verbose: Bool = false, services: [ServiceSpec] = [], checkTiming: CheckTiming = CheckTiming(), metrics: Bool = false,
+        startRules: [StartRule] = []
     ) {
         self.selector = selector
         self.statusPath = statusPath
@@ -58,6 +61,7 @@ package struct ListenerConfiguration: Sendable {
         self.services = services
         self.checkTiming = checkTiming
         self.metrics = metrics
+        self.startRules = startRules
     }
 }
 
@@ -69,6 +73,12 @@ package struct ListenerCore: Sendable {
     package let configuration: ListenerConfiguration
     package private(set) var tracker: ProgramTracker
     package internal(set) var services: ServiceTracker
+    /// `--start-after`'s programs: what each waits for, which are due.
+    package internal(set) var startOrder: StartOrder
+    /// Set by `start` when the listener cannot run as configured: the exit
+    /// status (64: `--start-after` names what supervisord does not have; 78:
+    /// no XML-RPC to start programs with). Said in the log.
+    package internal(set) var refusal: Int32?
     /// What `/metrics` reports, counted here from what the listener sees;
     /// nil when nothing serves it, so no event pays for counting.
     package internal(set) var metrics: ListenerMetrics?
@@ -131,12 +141,14 @@ package struct ListenerCore: Sendable {
         services = ServiceTracker(
             specs: configuration.services, timing: configuration.checkTiming,
             previous: tracker.resumption == .resumed ? tracker.record.services : [], at: time)
+        startOrder = StartOrder(rules: configuration.startRules)
     }
 
     /// The followed program's record, with the services.
     package var record: StatusRecord {
         var record = tracker.record
         record.services = services.services
+        record.starts = startOrder.starts
         record.listenerLock = true
         record.heartbeat = heartbeat
         return record
@@ -166,7 +178,12 @@ package struct ListenerCore: Sendable {
         // program is known by name and nothing else is followed).
         let needsEveryProcess =
             tracker.processName == nil || !configuration.services.isEmpty || !configuration.essential.isEmpty || metrics != nil
+            || !startOrder.isEmpty
         let everyProcess = needsEveryProcess ? allProcessInfo(&port) : nil
+        if !startOrder.isEmpty, let refusal = learnStartOrder(everyProcess, &port) {
+            self.refusal = refusal
+            return
+        }
         let lookup = lookUpProgram(&port, everyProcess: needsEveryProcess ? .answered(everyProcess) : .askNow)
         if lookup == .absent {
             port.log(.warning, "supervisord has no such program: the common check passes (ABSENT); is --program spelled as in supervisord.conf?", [
@@ -200,7 +217,8 @@ package struct ListenerCore: Sendable {
     }
 
     /// Ends a loop turn, after every handler of it and before any probe of
-    /// it is answered, so the file and `/readyz` say the same: the record
+    /// it is answered, so the file and `/readyz` say the same: programs
+    /// whose conditions now hold started (`--start-after`), then the record
     /// written if it changed, else the heartbeat after a TICK_5, else (after
     /// an event) a failed write tried again. Handlers only change the
     /// record, so a turn replaces the file once at most (and once before
@@ -208,6 +226,7 @@ package struct ListenerCore: Sendable {
     /// handles one event at most: supervisord sends the next only after the
     /// RESULT.
     package mutating func finishTurn<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        startDuePrograms(&port)
         if !writeIfChanged(&port) {
             if tickThisTurn {
                 port.heartbeat(record)
@@ -273,6 +292,7 @@ package struct ListenerCore: Sendable {
         case .tick(let when):
             if serviceEventsMayBeLost, !configuration.services.isEmpty { wantedEveryProcess.insert(.services) }
             redeliverHeld(&port)
+            startOrder.tick()
             let lookup = lookUpProgram(&port, everyProcess: .askLater)
             if wantedEveryProcess.contains(.followedProgram) { followedProgramTick = when }
             if let transition = tracker.tick(with: lookup, queuedAt: when, at: port.now) { logReconcile(transition, reason: "tick", &port) }
@@ -296,6 +316,7 @@ package struct ListenerCore: Sendable {
             apply(change, poolSerial: header.poolSerial, &port)
             if tracker.applyEssential(change, rule: configuration.essential, at: port.now) { essentialEnded(reason: "event", &port) }
             applyToServices(change, &port)
+            applyToStartOrder(change, &port)
         }
     }
 
@@ -426,7 +447,7 @@ package struct ListenerCore: Sendable {
         return programs
     }
 
-    private mutating func processInfo<Port: ListenerPort & ~Copyable>(_ process: String, _ port: inout Port) -> SupervisorAnswer {
+    mutating func processInfo<Port: ListenerPort & ~Copyable>(_ process: String, _ port: inout Port) -> SupervisorAnswer {
         let answer = port.processInfo(process)
         if case .info(let info) = answer {
             let names = process.split(separator: ":", maxSplits: 1)

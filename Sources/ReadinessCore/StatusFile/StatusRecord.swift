@@ -65,6 +65,8 @@ package struct StatusRecord: Equatable, Sendable {
     package var essentialFailure: EssentialFailure?
     /// The `--service` programs, in the order of the listener's command line.
     package var services: [ServiceState] = []
+    /// The programs under `--start-after`, in supervisord's order.
+    package var starts: [ProgramStart] = []
     /// The listener that writes the file holds an flock on `<status file>.lock`
     /// for as long as it runs and its last write succeeded: a reader that
     /// finds the lock free knows no live listener keeps the file. False for
@@ -151,6 +153,7 @@ extension StatusRecord {
         if heartbeat { text.write("heartbeat=1\n") }
         writeEssentialLines(into: &text)
         for service in services { service.write(into: &text) }
+        for start in starts { start.write(into: &text) }
         for transition in history {
             text.write("history=")
             text.write(orUnknown: transition.time)
@@ -184,6 +187,7 @@ extension StatusRecord {
         var values = Fields(text: text, bytes: bytes)
         var history: [Transition] = []
         var services: [ServiceState] = []
+        var starts: [ProgramStart] = []
         var lineStart = 0
         var lineNumber = 0
         while let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -201,6 +205,11 @@ extension StatusRecord {
                     throw .invalidValue(key: "service", value: String(values.text(equals + 1..<lineEnd)))
                 }
                 services.append(service)
+            } else if bytes[lineStart..<equals].elementsEqual("start_after".utf8) {
+                guard let start = ProgramStart(parsing: bytes[(equals + 1)..<lineEnd]) else {
+                    throw .invalidValue(key: "start_after", value: String(values.text(equals + 1..<lineEnd)))
+                }
+                starts.append(start)
             } else {
                 values.entries.append((key: lineStart..<equals, value: equals + 1..<lineEnd))
             }
@@ -255,6 +264,7 @@ extension StatusRecord {
         }
         record.essentialFailure = try essentialFailure(values)
         record.services = services
+        record.starts = starts
         record.process = try optional("process") { $0.isEmpty ? nil : String($0) }
         record.poolSerial = try optional("pool_serial") { UInt64($0) }
         record.runStart = try optional("run_start") { Int($0) }

@@ -40,7 +40,7 @@ package struct ProcessPattern: Equatable, Sendable, CustomStringConvertible {
 
     /// The same for `GROUP:NAME`, as a recorded failure or a service names
     /// its process; false for a text without the colon.
-    package func matches(process: String) -> Bool {
+    @inline(never) package func matches(process: String) -> Bool {
         guard let colon = process.firstIndex(of: ":") else { return false }
         return matches(processName: String(process[process.index(after: colon)...]), groupName: String(process[..<colon]))
     }
@@ -51,7 +51,7 @@ package struct ProcessPattern: Equatable, Sendable, CustomStringConvertible {
     /// a group only as a program outside any group does (`redis` is in
     /// `redis:*`): it does not reach into a group no process of which was
     /// seen yet.
-    package func overlaps(_ other: ProcessPattern) -> Bool {
+    @inline(never) package func overlaps(_ other: ProcessPattern) -> Bool {
         switch (pattern, other.pattern) {
         case (.name(let name), .name(let otherName)): name == otherName
         case (.name(let name), .program(_, let otherName)), (.program(_, let otherName), .name(let name)): name == otherName
@@ -62,11 +62,15 @@ package struct ProcessPattern: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Not inlined: each copy of its interpolations cost the listener more
+    /// than a kilobyte.
     package var description: String {
-        switch pattern {
-        case .name(let name): name
-        case .program(let group, let name): "\(group):\(name)"
-        case .group(let group): "\(group):*"
+        @inline(never) get {
+            switch pattern {
+            case .name(let name): name
+            case .program(let group, let name): "\(group):\(name)"
+            case .group(let group): "\(group):*"
+            }
         }
     }
 }

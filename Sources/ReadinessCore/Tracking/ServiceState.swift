@@ -59,7 +59,10 @@ package struct ServiceState: Equatable, Sendable {
     }
 
     /// `redis` for `redis:redis` (a program outside any group), else `GROUP:NAME`.
-    package var name: String {
+    package var name: String { Self.shortName(process) }
+
+    /// `redis` for `redis:redis`, else `GROUP:NAME` as given.
+    package static func shortName(_ process: String) -> String {
         let parts = process.split(separator: ":", maxSplits: 1)
         return parts.count == 2 && parts[0] == parts[1] ? String(parts[0]) : process
     }

@@ -50,9 +50,17 @@ package struct CommandLineOptions: Equatable, Sendable {
         let scale: UInt64 = fraction.count == 1 ? 100 : fraction.count == 2 ? 10 : 1
         let milliseconds = Int64(whole * 1000 + thousandths * scale)
         guard range.contains(milliseconds) else {
-            throw UsageError("--\(name) must be between \(Double(range.lowerBound) / 1000) and \(Double(range.upperBound) / 1000) seconds")
+            throw UsageError("--\(name) must be between \(Self.seconds(range.lowerBound)) and \(Self.seconds(range.upperBound)) seconds")
         }
         return milliseconds
+    }
+
+    /// `1500` as `1.5`: printing a Double would link a float formatter of
+    /// its own for this one message.
+    static func seconds(_ milliseconds: Int64) -> String {
+        var fraction = "\(1000 + milliseconds % 1000)".dropFirst()
+        while fraction.last == "0" { fraction.removeLast() }
+        return "\(milliseconds / 1000)" + (fraction.isEmpty ? "" : "." + fraction)
     }
 }
 

@@ -32,12 +32,13 @@ package struct ProbeCode: Equatable, Sendable {
     package static let hookUnusable = ProbeCode(113, "HOOK_UNUSABLE", "the hook exists but cannot be run: not executable, not a regular file, writable by group or others, wrong owner, or exec failed")
     package static let interrupted = ProbeCode(114, "INTERRUPTED", "the probe got SIGTERM, SIGINT or SIGHUP while the hook ran or --wait waited; the hook's processes were killed")
     package static let unknownService = ProbeCode(115, "UNKNOWN_SERVICE", "--service (or /readyz?service=) names neither start nor a service the listener follows (its --service)")
+    package static let waitingToStart = ProbeCode(116, "WAITING_TO_START", "a program under --start-after has not been started: what it waits for does not hold yet, or a dependency failed (FATAL, or exited unexpectedly)")
     package static let usage = ProbeCode(120, "USAGE", "bad arguments")
     package static let internalError = ProbeCode(125, "INTERNAL", "an unexpected internal error")
 
     package static let all: [ProbeCode] = [
         .ready, .hookFailed, .startPending, .startFailed, .startFatal, .startStopped, .noStatus, .badStatus,
-        .staleStatus, .essentialDown, .serviceNotReady, .listenerGone, .hookTimeout, .hookSignaled, .hookOutOfRange, .hookUnusable, .interrupted, .unknownService, .usage, .internalError,
+        .staleStatus, .essentialDown, .serviceNotReady, .listenerGone, .hookTimeout, .hookSignaled, .hookOutOfRange, .hookUnusable, .interrupted, .unknownService, .waitingToStart, .usage, .internalError,
     ]
 
     /// The code a hook's exit status maps to: 0 and 1–99 pass through, the rest are ours.
@@ -82,6 +83,7 @@ extension ProbeCode {
         case ProbeCode.hookUnusable.name: "fix the hook file: a regular file, mode 0755 or stricter, owned by root or the probe's user, with a #! line."
         case ProbeCode.interrupted.name: "the probe itself was stopped (kubelet timeout, or a script giving up on --wait): compare timeoutSeconds with --hook-timeout."
         case ProbeCode.unknownService.name: "name a service as the listener's --service does (readiness_probe --verbose lists them), or start for start.sh's own check."
+        case ProbeCode.waitingToStart.name: "the line names the program, the condition it waits for and that dependency's state: if the dependency failed, read its log (supervisorctl tail NAME stderr) and start it again; the listener starts the program once every condition holds."
         case ProbeCode.usage.name: "run readiness_probe --help."
         default: "report a bug with the --verbose output."
         }

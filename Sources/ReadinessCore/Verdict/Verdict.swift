@@ -19,11 +19,12 @@ package struct Verdict: Equatable, Sendable {
 
     /// The common check: an essential program's end first (readiness is
     /// withdrawn before the container goes), then what the followed program's
-    /// recorded state means, then the services. A dry run's failure does not
-    /// withdraw readiness.
+    /// recorded state means, then the programs under `--start-after`, then
+    /// the services. A dry run's failure does not withdraw readiness.
     package static func commonCheck(_ record: StatusRecord) -> Verdict {
         let start = startCheck(record)
         guard start.isReady else { return start }
+        if let waiting = startOrderCheck(record.starts) { return waiting }
         return servicesCheck(record.services, after: start)
     }
 

@@ -1,0 +1,56 @@
+/// The listener's logic for `--start-after`: learning the programs at
+/// start-up, following their events, and starting each once every
+/// condition it waits for holds.
+extension ListenerCore {
+    /// At start-up, supervisord's answer: the programs to start and what
+    /// they wait for. The exit status when the listener must not run: no
+    /// answer to start programs by (78), or a name supervisord does not have (64).
+    mutating func learnStartOrder<Port: ListenerPort & ~Copyable>(_ everyProcess: [NamedProcessInfo]?, _ port: inout Port) -> Int32? {
+        guard let programs = everyProcess else {
+            port.log(.error, "--start-after needs supervisord's XML-RPC interface, to see the programs and start them", [
+                ("fix", "add a [unix_http_server] section (file=/run/supervisor.sock) and [rpcinterface:supervisor] to supervisord.conf"),
+            ])
+            return 78
+        }
+        let missing = startOrder.learn(programs)
+        for problem in missing { port.log(.error, problem, []) }
+        return missing.isEmpty ? nil : 64
+    }
+
+    /// A PROCESS_STATE event, for the start order: a program started by
+    /// another hand is said so (and left alone); a dependency's failure is
+    /// looked up for its exit status or spawn error.
+    mutating func applyToStartOrder<Port: ListenerPort & ~Copyable>(_ event: ProcessStateEvent, _ port: inout Port) {
+        guard !startOrder.isEmpty else { return }
+        let (startedElsewhere, failed) = startOrder.apply(event)
+        let process = "\(event.groupName):\(event.processName)"
+        if let startedElsewhere {
+            port.log(.info, "program under --start-after was started by someone else, before its conditions were seen to hold; left alone", [
+                ("program", startedElsewhere),
+            ])
+        }
+        if failed, case .info(let info) = processInfo(process, &port) { startOrder.learnDetails(of: process, info) }
+    }
+
+    /// Starts each program whose conditions all hold (`startProcess` with
+    /// wait=false: supervisord spawns it and answers at once), and says so
+    /// of each one a failed dependency blocks. Nothing starts while the
+    /// container is ending.
+    mutating func startDuePrograms<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        guard !startOrder.isEmpty, !record.supervisordStopping else { return }
+        if let failure = record.essentialFailure, failure.shutdown != .dryRun { return }
+        let (due, blocked) = startOrder.evaluate(services: services.services)
+        for (process, why) in blocked {
+            port.log(.error, "a dependency failed: the program is not started until it recovers", [("program", process), ("why", why)])
+        }
+        for process in due {
+            let failure = port.startProcess(process)
+            let news = startOrder.asked(process, failure: failure)
+            if let failure {
+                if news { port.log(.error, "cannot start program, trying again at every tick", [("program", process), ("error", failure)]) }
+            } else {
+                port.log(.info, "started program: every condition it waits for holds", [("program", process)])
+            }
+        }
+    }
+}

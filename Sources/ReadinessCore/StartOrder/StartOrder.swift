@@ -1,0 +1,182 @@
+/// The start order (`--start-after`): which programs the listener starts,
+/// what each waits for, and which are due. A plain value: the core feeds it
+/// what supervisord says (its answer at start-up, then events) and the
+/// services' readiness, and starts what it says is due.
+///
+/// **Started is what supervisord says.** A program waits while supervisord
+/// has never started it in this generation (STOPPED, `start` 0); any other
+/// state means someone started it (this listener, a previous one killed
+/// mid-start-up, or a person), so no program is started twice and a
+/// restarted listener forgets none.
+package struct StartOrder: Sendable {
+    package let rules: [StartRule]
+    /// What supervisord last said of each process a rule names, in its order.
+    private var seen: [Seen] = []
+    private var entries: [Entry] = []
+
+    private struct Seen: Sendable {
+        /// `GROUP:NAME`.
+        var process: String
+        var state: ProcessState
+        /// EXITED: whether the status was in `exitcodes`.
+        var expected: Bool?
+        /// From supervisord's answer: a failure's spawn error or exit status.
+        var detail: String?
+
+        /// Why it failed, once it did: no condition can hold until it runs again.
+        var failure: String? {
+            if state == .fatal { return "is FATAL\(detail.map { ": \($0)" } ?? "")" }
+            if state == .exited, expected == false { return "exited unexpectedly\(detail.map { ", \($0)" } ?? "")" }
+            return nil
+        }
+    }
+
+    private struct Entry: Sendable {
+        var start: ProgramStart
+        /// Its rule's index.
+        var rule: Int
+        /// startProcess was accepted; its STARTING event has not come yet.
+        var asked = false
+        /// startProcess failed: not tried again before the next TICK.
+        var startFailed = false
+        /// Why it last failed, so that a failure repeated at every TICK is logged once.
+        var startError: String?
+        /// The failure last logged, so each is logged once.
+        var loggedFailure: String?
+    }
+
+    package init(rules: [StartRule]) { self.rules = rules }
+
+    package var isEmpty: Bool { rules.isEmpty }
+
+    /// Each program a rule starts, with what it waits for, for the status file.
+    package var starts: [ProgramStart] { entries.map { $0.start } }
+
+    /// Whether a rule starts `process` (`GROUP:NAME`): not the notify services' start-up.
+    package func starts(process: String) -> Bool { rules.contains { $0.programs.matches(process: process) } }
+
+    /// Whether a rule names `process`, as a program to start or a dependency.
+    private func names(_ process: String) -> Bool {
+        rules.contains { rule in rule.patterns.contains { $0.matches(process: process) } }
+    }
+
+    /// At start-up, supervisord's answer: the programs to start and their
+    /// state. A name no process has is returned, one line each, and the
+    /// listener refuses to run (a typo would wait for ever).
+    package mutating func learn(_ programs: [NamedProcessInfo]) -> [String] {
+        for program in programs {
+            let process = "\(program.group):\(program.name)"
+            guard names(process) else { continue }
+            let info = program.info
+            var seen = Seen(process: process, state: info.state, expected: info.state == .exited ? info.exitWasExpected : nil)
+            if seen.failure != nil { seen.detail = info.spawnError.isEmpty ? "status \(info.exitStatus)" : info.spawnError }
+            self.seen.append(seen)
+            if let rule = rules.firstIndex(where: { $0.programs.matches(process: process) }) {
+                let started = info.state != .stopped || info.start != 0
+                entries.append(Entry(start: ProgramStart(process: process, after: rules[rule].after, started: started), rule: rule))
+            }
+        }
+        var missing: [String] = []
+        for rule in rules {
+            for pattern in rule.patterns where !seen.contains(where: { pattern.matches(process: $0.process) }) {
+                missing.append("supervisord has no program " + pattern.description + " (--start-after " + rule.description + ")")
+            }
+        }
+        return missing
+    }
+
+    /// What an event brings: its process's state; for a program still
+    /// waiting that another hand started, that program (to be said); and
+    /// whether a dependency failed (its spawn error or status is worth asking).
+    package mutating func apply(_ event: ProcessStateEvent) -> (startedElsewhere: String?, failed: Bool) {
+        let process = "\(event.groupName):\(event.processName)"
+        guard names(process) else { return (nil, false) }
+        let now = Seen(process: process, state: event.state, expected: event.expected)
+        if let index = seen.firstIndex(where: { $0.process == process }) { seen[index] = now } else { seen.append(now) }
+        var startedElsewhere: String?
+        if event.state != .stopped, let index = entries.firstIndex(where: { $0.start.process == process }), !entries[index].start.started {
+            if !entries[index].asked { startedElsewhere = process }
+            entries[index].start.started = true
+            entries[index].start.holds = ""
+            entries[index].start.detail = ""
+        }
+        return (startedElsewhere, now.failure != nil)
+    }
+
+    /// A failed dependency's spawn error or exit status, from supervisord.
+    package mutating func learnDetails(of process: String, _ info: SupervisorProcessInfo) {
+        guard let index = seen.firstIndex(where: { $0.process == process }), seen[index].state == info.state else { return }
+        seen[index].detail = info.spawnError.isEmpty ? "status \(info.exitStatus)" : info.spawnError
+    }
+
+    /// Each program still waiting, its conditions looked at again: those due
+    /// now (every condition holds), and those a failed dependency blocks
+    /// that were not said so yet (`why`: one line).
+    package mutating func evaluate(services: [ServiceState]) -> (due: [String], blocked: [(process: String, why: String)]) {
+        var due: [String] = []
+        var blocked: [(process: String, why: String)] = []
+        for index in entries.indices where !entries[index].start.started && !entries[index].asked {
+            var holds = ""
+            // The first failure, else the first condition unmet.
+            var unmet: (why: String, failed: Bool)?
+            for dependency in rules[entries[index].rule].dependencies {
+                let why = self.why(dependency, services: services)
+                holds += holds.isEmpty ? "" : ","
+                holds += why == nil ? "1" : "0"
+                if let why, unmet == nil || (why.failed && unmet?.failed == false) { unmet = why }
+            }
+            let name = ServiceState.shortName(entries[index].start.process)
+            entries[index].start.holds = holds
+            guard let unmet else {
+                entries[index].start.detail = "program " + name + " is being started"
+                if !entries[index].startFailed { due.append(entries[index].start.process) }
+                continue
+            }
+            let detail = "program " + name + " is waiting for " + unmet.why
+            entries[index].start.detail = detail
+            if unmet.failed, entries[index].loggedFailure != detail { blocked.append((entries[index].start.process, detail)) }
+            entries[index].loggedFailure = unmet.failed ? detail : nil
+        }
+        return (due, blocked)
+    }
+
+    /// Why `dependency` does not hold (`redis:ready (redis is FATAL)`) and
+    /// whether it failed, or nil when it holds: every process it names must
+    /// meet the condition.
+    private func why(_ dependency: StartRule.Dependency, services: [ServiceState]) -> (why: String, failed: Bool)? {
+        var state: String?
+        var failed = false
+        for seen in seen where dependency.programs.matches(process: seen.process) {
+            let wanted: ProcessState = dependency.condition == .exited ? .exited : .running
+            if let failure = seen.failure {
+                state = ServiceState.shortName(seen.process) + " " + failure
+                failed = true
+                break
+            } else if seen.state != wanted {
+                state = ServiceState.shortName(seen.process) + " is " + seen.state.rawValue
+                break
+            } else if dependency.condition == .ready, services.contains(where: { $0.process == seen.process && !$0.ready }) {
+                state = ServiceState.shortName(seen.process) + " is RUNNING, not ready yet"
+                break
+            }
+            state = state ?? ""
+        }
+        guard state != "" else { return nil }
+        return (dependency.programs.description + ":" + dependency.condition.rawValue + " (" + (state ?? "not seen yet") + ")", failed)
+    }
+
+    /// startProcess was accepted for `process` (`failure` nil), or failed
+    /// (tried again at the next TICK); whether the failure is news to log.
+    package mutating func asked(_ process: String, failure: String?) -> Bool {
+        guard let index = entries.firstIndex(where: { $0.start.process == process }) else { return false }
+        let news = failure != entries[index].startError
+        entries[index].startError = failure
+        if failure == nil { entries[index].asked = true } else { entries[index].startFailed = true }
+        return news
+    }
+
+    /// At a TICK: failed starts may be tried again.
+    package mutating func tick() {
+        for index in entries.indices { entries[index].startFailed = false }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+/// `--start-after` against a real supervisord: programs started in
+/// dependency order, each only once what it waits for holds, with
+/// supervisord's own log as the witness.
+@Suite(.serialized) struct StartOrderIntegrationTests {
+    /// The offset of `line` in supervisord's log, for ordering; nil when absent.
+    func position(of line: String, in log: String) -> Int? {
+        log.range(of: line).map { log.distance(from: log.startIndex, to: $0.lowerBound) }
+    }
+
+    /// The SONiC shape: start.sh prepares; redis (a notify service) waits for
+    /// start:exited; the app waits for redis:ready, and finds redis
+    /// answering when it starts.
+    @Test func programsStartInOrderOnTrueReadiness() throws {
+        let port = TestPorts.unused()
+        let supervisord = try Supervisord(
+            start: Self.waitForGoStart,
+            programs: [
+                Notifier.program("redis", ["wait:@SCRATCH@/go-redis", "listen:\(port)", "READY=1", "forever"]),
+                // It connects to redis as it starts, as an app does.
+                Supervisord.Program(name: "app", script: """
+                    if \(Paths.venv)/python3 -c "import socket; socket.create_connection(('127.0.0.1', \(port)), 1)"
+                    then echo answered > @SCRATCH@/app-saw; else echo refused > @SCRATCH@/app-saw; fi
+                    exec sleep 600
+                    """, settings: ["autostart": "false", "startsecs": "0", "autorestart": "false"]),
+            ],
+            listenerArguments: Notifier.arguments("redis=notify") + " --start-after redis=start:exited --start-after app=redis:ready")
+        let scratch = supervisord.scratch.path
+        #expect(supervisord.probeSays("not ready: 100 START_PENDING: program start is RUNNING, not finished yet"))
+        #expect(try supervisord.state(of: "redis") == "STOPPED")
+        #expect(try supervisord.state(of: "app") == "STOPPED")
+        #expect(supervisord.status?["start_after"] == "redis:redis started=0 after=start:exited holds=0 detail=program redis is waiting for start:exited (start is RUNNING)")
+
+        #expect(FileManager.default.createFile(atPath: "\(scratch)/go-start", contents: nil))
+        #expect(supervisord.probeSays("not ready: 116 WAITING_TO_START: program app is waiting for redis:ready (redis is RUNNING, not ready yet)"))
+        #expect(try supervisord.state(of: "app") == "STOPPED")
+        #expect(supervisord.logged("msg=\"started program: every condition it waits for holds\" program=redis:redis"))
+
+        #expect(FileManager.default.createFile(atPath: "\(scratch)/go-redis", contents: nil))
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; 1 service ready; no hook"))
+        #expect(supervisord.logged("msg=\"started program: every condition it waits for holds\" program=app:app"))
+        #expect(eventually(within: 10) { FileManager.default.fileExists(atPath: "\(scratch)/app-saw") })
+        #expect(try String(contentsOfFile: "\(scratch)/app-saw", encoding: .utf8) == "answered\n")
+        // supervisord's log: each spawned after what it waited for.
+        let log = supervisord.log
+        let startExited = try #require(position(of: "exited: start (exit status 0; expected)", in: log))
+        let redisSpawned = try #require(position(of: "spawned: 'redis'", in: log))
+        let redisRunning = try #require(position(of: "success: redis entered RUNNING", in: log))
+        let appSpawned = try #require(position(of: "spawned: 'app'", in: log))
+        #expect(startExited < redisSpawned)
+        #expect(redisRunning < appSpawned)
+        #expect(log.components(separatedBy: "spawned: 'app'").count == 2)
+    }
+
+    @Test func aFailedDependencyStartsNothingAndTheProbeSaysWhy() throws {
+        let supervisord = try Supervisord(
+            start: "exit 3",
+            programs: [
+                Supervisord.Program(name: "redis", script: "exit 1", settings: ["startsecs": "1", "startretries": "0", "autorestart": "false"]),
+                Supervisord.Program(name: "app", script: "exec sleep 600", settings: ["autostart": "false", "startsecs": "0"]),
+                Supervisord.Program(name: "web", script: "exec sleep 600", settings: ["autostart": "false", "startsecs": "0"]),
+            ],
+            listenerArguments: "--start-after app=redis:running --start-after web=start:exited")
+        #expect(supervisord.probeSays("not ready: 101 START_FAILED: program start exited with status 3"))
+        #expect(supervisord.logged("level=error msg=\"a dependency failed: the program is not started until it recovers\" program=web:web why=\"program web is waiting for start:exited (start exited unexpectedly, Bad exit code 3)\""))
+        #expect(supervisord.logged("level=error msg=\"a dependency failed: the program is not started until it recovers\" program=app:app why=\"program app is waiting for redis:running (redis is FATAL: Exited too quickly (process log may have details))\""))
+        // start.sh is fixed and run again: web starts; app still waits for the FATAL redis.
+        _ = supervisord.scratch.script("start.sh", "#!/bin/sh\nexit 0\n")
+        _ = try supervisord.ctl("start", "start")
+        #expect(supervisord.probeSays("not ready: 116 WAITING_TO_START: program app is waiting for redis:running (redis is FATAL: Exited too quickly (process log may have details))"))
+        #expect(eventually(within: 10) { (try? supervisord.state(of: "web")) == "RUNNING" })
+        #expect(try supervisord.state(of: "app") == "STOPPED")
+        #expect(try supervisord.probeLine(["--explain"]).contains("next: the line names the program, the condition it waits for and that dependency's state"))
+    }
+
+    /// start.sh, in the scratch directory, until `go-start` appears beside it.
+    static let waitForGoStart = "while [ ! -e \"$(dirname \"$0\")/go-start\" ]; do sleep 0.05; done; exit 0"
+
+    /// Killed (-9) mid-start-up and again once all started, the restarted
+    /// listener starts what still waits, and nothing a second time.
+    @Test func aKilledListenerNeitherStartsTwiceNorForgets() throws {
+        let supervisord = try Supervisord(
+            start: Self.waitForGoStart,
+            programs: [
+                Supervisord.Program(name: "first", script: "echo run >> @SCRATCH@/runs; exec sleep 600", settings: ["autostart": "false", "startsecs": "0"]),
+                Supervisord.Program(name: "second", script: "echo run >> @SCRATCH@/runs; exec sleep 600", settings: ["autostart": "false", "startsecs": "1"]),
+            ],
+            listenerArguments: "--start-after first=start:exited --start-after second=first:running")
+        let scratch = supervisord.scratch.path
+        #expect(supervisord.probeSays("not ready: 100 START_PENDING: program start is RUNNING, not finished yet"))
+        let listener = try #require(try supervisord.pid(of: "readiness_listener"))
+        kill(pid_t(listener), SIGKILL)
+        #expect(eventually(within: 20) { (try? supervisord.pid(of: "readiness_listener")).flatMap { $0 }.map { $0 != listener } == true })
+        #expect(FileManager.default.createFile(atPath: "\(scratch)/go-start", contents: nil))
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook"))
+        #expect(eventually(within: 20) { (try? supervisord.state(of: "second")) == "RUNNING" })
+        let restarted = try #require(try supervisord.pid(of: "readiness_listener"))
+        kill(pid_t(restarted), SIGKILL)
+        #expect(eventually(within: 20) { (try? supervisord.pid(of: "readiness_listener")).flatMap { $0 }.map { $0 != restarted } == true })
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook"))
+        #expect(try supervisord.listenerSitsIdle())
+        #expect((try? String(contentsOfFile: "\(scratch)/runs", encoding: .utf8)) == "run\nrun\n")
+        #expect(supervisord.log.components(separatedBy: "spawned: 'first'").count == 2)
+        #expect(supervisord.log.components(separatedBy: "spawned: 'second'").count == 2)
+    }
+
+    @Test func cyclesAndUnknownProgramsAreRefused() throws {
+        let cycle = try Supervisord(
+            start: "exit 0", listenerSettings: ["startretries": "0"],
+            programs: [
+                Supervisord.Program(name: "a", script: "exec sleep 600", settings: ["autostart": "false"]),
+                Supervisord.Program(name: "b", script: "exec sleep 600", settings: ["autostart": "false"]),
+            ],
+            listenerArguments: "--start-after a=b:ready --start-after b=a:exited")
+        #expect(cycle.logged("readiness_listener: --start-after would wait for ever, cycle: a → b → a", within: 20))
+        #expect(eventually(within: 20) { cycle.log.contains("exited: readiness_listener (exit status 64; not expected)") })
+        let unknown = try Supervisord(
+            start: "exit 0", listenerSettings: ["startretries": "0"],
+            programs: [Supervisord.Program(name: "app", script: "exec sleep 600", settings: ["autostart": "false"])],
+            listenerArguments: "--start-after app=ghost:ready")
+        #expect(unknown.logged("level=error msg=\"supervisord has no program ghost (--start-after app=ghost:ready)\"", within: 20))
+        #expect(eventually(within: 20) { unknown.log.contains("exited: readiness_listener (exit status 64; not expected)") })
+        #expect(try unknown.state(of: "app") == "STOPPED")
+    }
+}

@@ -1,0 +1,261 @@
+import Testing
+
+@testable import ReadinessCore
+
+/// `--start-after`: its parsing, the cycles refused, and the start order's
+/// decisions as plain values.
+@Suite struct StartRuleTests {
+    @Test func rulesAreParsedWithTheDependencyBeforeTheLastColon() throws {
+        let rule = try StartRule(parsing: "app=start:exited,grp:redis:ready,web:*:running")
+        #expect(rule.programs == ProcessPattern(program: "app"))
+        #expect(rule.dependencies.map { $0.programs.description } == ["start", "grp:redis", "web:*"])
+        #expect(rule.dependencies.map(\.condition) == [.exited, .ready, .running])
+        #expect(rule.description == "app=start:exited,grp:redis:ready,web:*:running")
+        #expect(try StartRule(parsing: "grp:*=start:exited").programs.description == "grp:*")
+    }
+
+    @Test(arguments: ["app", "=start:exited", "app=", "app=start", "app=start:done", "app=start:exited,", "app=:ready", "a:b:c=start:exited", "app=x:y:z:ready"])
+    func malformedRulesAreRefused(_ text: String) {
+        #expect(throws: UsageError.self) { try StartRule(parsing: text) }
+    }
+
+    func rules(_ texts: String...) throws -> [StartRule] { try texts.map { try StartRule(parsing: $0) } }
+
+    @Test func cyclesAreFoundAndNamed() throws {
+        #expect(StartRule.cycle(in: try rules("app=redis:ready", "redis=start:exited")) == nil)
+        #expect(StartRule.cycle(in: try rules("a=b:ready", "b=a:exited")) == "cycle: a → b → a")
+        #expect(StartRule.cycle(in: try rules("x=start:exited", "a=b:ready", "b=c:running", "c=a:exited")) == "cycle: a → b → c → a")
+        #expect(StartRule.cycle(in: try rules("a=a:exited")) == "cycle: a → a")
+        // A group waiting for one of its own programs waits for itself.
+        #expect(StartRule.cycle(in: try rules("grp:*=grp:db:ready")) == "cycle: grp:* → grp:*")
+        // One that waits for a cycle is not in it.
+        #expect(StartRule.cycle(in: try rules("z=a:ready", "a=b:ready", "b=a:ready")) == "cycle: a → b → a")
+    }
+}
+
+@Suite struct StartOrderTests {
+    func program(_ name: String, _ state: ProcessState, start: Int = 0, spawnError: String = "", exitStatus: Int = 0) -> NamedProcessInfo {
+        NamedProcessInfo(group: name, name: name, info: .init(state: state, start: start, exitStatus: exitStatus, spawnError: spawnError))
+    }
+
+    func event(_ name: String, _ state: ProcessState, expected: Bool? = nil) -> ProcessStateEvent {
+        ProcessStateEvent(serial: 1, state: state, processName: name, groupName: name, fromState: .starting, expected: expected)
+    }
+
+    func order(_ texts: String...) throws -> StartOrder { StartOrder(rules: try texts.map { try StartRule(parsing: $0) }) }
+
+    @Test func aProgramIsDueOnlyOnceEveryConditionHolds() throws {
+        var order = try order("app=start:exited,redis:ready")
+        #expect(order.learn([program("start", .running, start: 1), program("redis", .stopped), program("app", .stopped)]).isEmpty)
+        var redis = ServiceState(process: "redis:redis", kind: .notify)
+        #expect(order.evaluate(services: [redis]).due.isEmpty)
+        #expect(order.starts[0].detail == "program app is waiting for start:exited (start is RUNNING)")
+        #expect(order.starts[0].holds == "0,0")
+        _ = order.apply(event("start", .exited, expected: true))
+        _ = order.apply(event("redis", .running))
+        #expect(order.evaluate(services: [redis]).due.isEmpty)
+        #expect(order.starts[0].detail == "program app is waiting for redis:ready (redis is RUNNING, not ready yet)")
+        #expect(order.starts[0].holds == "1,0")
+        redis.ready = true
+        #expect(order.evaluate(services: [redis]).due == ["app:app"])
+        let news = order.asked("app:app", failure: nil)
+        #expect(!news)
+        // Asked once: not due again while its STARTING event is on its way.
+        #expect(order.evaluate(services: [redis]).due.isEmpty)
+        #expect(order.apply(event("app", .starting)).startedElsewhere == nil)
+        #expect(order.starts[0].started)
+        #expect(order.starts[0].detail.isEmpty)
+    }
+
+    @Test func readyOfAProgramThatIsNoServiceIsRunning() throws {
+        var order = try order("app=db:ready")
+        _ = order.learn([program("db", .starting, start: 1), program("app", .stopped)])
+        #expect(order.evaluate(services: []).due.isEmpty)
+        _ = order.apply(event("db", .running))
+        #expect(order.evaluate(services: []).due == ["app:app"])
+    }
+
+    @Test func aFailedDependencyBlocksAndIsSaidOnce() throws {
+        var order = try order("app=start:exited")
+        _ = order.learn([program("start", .running, start: 1), program("app", .stopped)])
+        #expect(order.apply(event("start", .exited, expected: false)).failed)
+        order.learnDetails(of: "start:start", .init(state: .exited, exitStatus: 3, spawnError: "Bad exit code 3"))
+        let first = order.evaluate(services: [])
+        #expect(first.due.isEmpty)
+        #expect(first.blocked.map(\.why) == ["program app is waiting for start:exited (start exited unexpectedly, Bad exit code 3)"])
+        #expect(order.evaluate(services: []).blocked.isEmpty)
+        // start.sh run again by hand, and this time it succeeds.
+        _ = order.apply(event("start", .starting))
+        #expect(order.evaluate(services: []).due.isEmpty)
+        _ = order.apply(event("start", .exited, expected: true))
+        #expect(order.evaluate(services: []).due == ["app:app"])
+    }
+
+    @Test func aFatalDependencyIsNamedWithItsSpawnError() throws {
+        var order = try order("app=redis:running")
+        _ = order.learn([program("redis", .fatal, start: 1, spawnError: "Exited too quickly (process log may have details)"), program("app", .stopped)])
+        #expect(order.evaluate(services: []).blocked.map(\.why) == ["program app is waiting for redis:running (redis is FATAL: Exited too quickly (process log may have details))"])
+        #expect(order.starts[0].detail == "program app is waiting for redis:running (redis is FATAL: Exited too quickly (process log may have details))")
+    }
+
+    @Test func whatSupervisordStartedIsNeverStartedAgain() throws {
+        var order = try order("app=start:exited", "web=start:exited")
+        // A restarted listener: app was started (it ran and was stopped since), web never was.
+        _ = order.learn([program("start", .exited, start: 1), program("app", .stopped, start: 5), program("web", .stopped)])
+        #expect(order.starts.map(\.started) == [true, false])
+        #expect(order.evaluate(services: []).due == ["web:web"])
+    }
+
+    @Test func aProgramStartedByAnotherHandIsLeftAloneAndSaid() throws {
+        var order = try order("app=start:exited")
+        _ = order.learn([program("start", .running, start: 1), program("app", .stopped)])
+        #expect(order.apply(event("app", .starting)).startedElsewhere == "app:app")
+        _ = order.apply(event("start", .exited, expected: true))
+        #expect(order.evaluate(services: []).due.isEmpty)
+    }
+
+    @Test func aFailedStartIsTriedAgainAtTheNextTick() throws {
+        var order = try order("app=start:exited")
+        _ = order.learn([program("start", .exited, start: 1), program("app", .stopped)])
+        #expect(order.evaluate(services: []).due == ["app:app"])
+        var news = order.asked("app:app", failure: "XML-RPC fault 20: NO_FILE: /bin/nope")
+        #expect(news)
+        #expect(order.evaluate(services: []).due.isEmpty)
+        order.tick()
+        #expect(order.evaluate(services: []).due == ["app:app"])
+        // The same failure again is no news; another one is.
+        news = order.asked("app:app", failure: "XML-RPC fault 20: NO_FILE: /bin/nope")
+        #expect(!news)
+        order.tick()
+        _ = order.evaluate(services: [])
+        news = order.asked("app:app", failure: "XML-RPC unusable")
+        #expect(news)
+    }
+
+    @Test func everyProcessOfAGroupMustMeetTheCondition() throws {
+        var order = try order("app=init:*:exited")
+        _ = order.learn([
+            NamedProcessInfo(group: "init", name: "a", info: .init(state: .exited, start: 1)),
+            NamedProcessInfo(group: "init", name: "b", info: .init(state: .running, start: 1)), program("app", .stopped),
+        ])
+        #expect(order.evaluate(services: []).due.isEmpty)
+        #expect(order.starts[0].detail == "program app is waiting for init:*:exited (init:b is RUNNING)")
+        _ = order.apply(ProcessStateEvent(serial: 2, state: .exited, processName: "b", groupName: "init", fromState: .running, expected: true))
+        #expect(order.evaluate(services: []).due == ["app:app"])
+    }
+
+    @Test func namesSupervisordDoesNotHaveAreReturned() throws {
+        var order = try order("app=redis:ready", "ghost=start:exited")
+        #expect(order.learn([program("start", .exited, start: 1), program("app", .stopped)]) == [
+            "supervisord has no program redis (--start-after app=redis:ready)",
+            "supervisord has no program ghost (--start-after ghost=start:exited)",
+        ])
+    }
+
+    @Test func theStatusFileKeepsEachProgramAndTheProbeWaitsForIt() throws {
+        var order = try order("app=start:exited")
+        _ = order.learn([program("start", .running, start: 1), program("app", .stopped)])
+        _ = order.evaluate(services: [])
+        var record = StatusRecord(program: "start", state: .process(.exited), listenerPID: 9, supervisordPID: 1, history: [])
+        record.expected = true
+        record.starts = order.starts
+        let parsed = try StatusRecord.parse(record.encoded)
+        #expect(parsed.starts == record.starts)
+        #expect(String(decoding: record.encoded, as: UTF8.self).contains("start_after=app:app started=0 after=start:exited holds=0 detail=program app is waiting for start:exited (start is RUNNING)\n"))
+        #expect(Verdict.commonCheck(parsed) == Verdict(.waitingToStart, "program app is waiting for start:exited (start is RUNNING)"))
+        record.starts[0].started = true
+        #expect(Verdict.commonCheck(try StatusRecord.parse(record.encoded)).isReady)
+        #expect(throws: StatusParseError.self) {
+            try StatusRecord.parse(Array(String(decoding: record.encoded, as: UTF8.self).replacing("started=1", with: "started=yes").utf8))
+        }
+    }
+}
+
+/// The listener core with `--start-after`, over a port that records what
+/// it was asked to do.
+@Suite struct ListenerStartOrderTests {
+    func core(_ rules: String..., services: [String] = []) throws -> ListenerCore {
+        let tracker = ProgramTracker(
+            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
+            at: Timestamp(millisecondsSinceEpoch: 0))
+        return ListenerCore(
+            configuration: ListenerConfiguration(
+                selector: ProcessPattern(program: "start"), statusPath: "/s", services: try services.map { try ServiceSpec(parsing: $0) },
+                startRules: try rules.map { try StartRule(parsing: $0) }),
+            tracker: tracker, at: Timestamp(millisecondsSinceEpoch: 0))
+    }
+
+    func program(_ name: String, _ state: ProcessState, start: Int = 0, pid: Int = 0) -> NamedProcessInfo {
+        NamedProcessInfo(group: name, name: name, info: .init(state: state, start: start, pid: pid))
+    }
+
+    func header(_ serial: UInt64) -> EventHeader { EventHeader(eventName: "X", serial: serial, poolSerial: serial) }
+
+    func event(_ serial: UInt64, _ name: String, _ state: ProcessState, from: ProcessState, expected: Bool? = nil, pid: Int? = nil) -> ListenerEvent {
+        .processState(ProcessStateEvent(serial: serial, state: state, processName: name, groupName: name, fromState: from, expected: expected, pid: pid))
+    }
+
+    @Test func theDependentIsStartedInTheTurnItsDependencyExitsAndTheFileSaysWhyUntilThen() throws {
+        var core = try core("app=start:exited")
+        var port = RecordingPort()
+        port.programs = [program("start", .running, start: 1, pid: 10), program("app", .stopped)]
+        core.start(&port)
+        #expect(core.refusal == nil)
+        #expect(port.started.isEmpty)
+        #expect(port.written.last?.starts.first?.detail == "program app is waiting for start:exited (start is RUNNING)")
+        core.turn(header(1), event(1, "start", .exited, from: .running, expected: true, pid: 10), &port)
+        #expect(port.started == ["app:app"])
+        #expect(port.count("started program: every condition it waits for holds") == 1)
+        core.turn(header(2), event(2, "app", .starting, from: .stopped), &port)
+        #expect(port.started == ["app:app"])
+        #expect(port.written.last?.starts.first?.started == true)
+        #expect(port.count("program under --start-after was started by someone else, before its conditions were seen to hold; left alone") == 0)
+    }
+
+    @Test func aDependencyThatExitsUnexpectedlyStartsNothingAndIsLoggedAsAnError() throws {
+        var core = try core("app=start:exited")
+        var port = RecordingPort()
+        port.programs = [program("start", .running, start: 1, pid: 10), program("app", .stopped)]
+        core.start(&port)
+        port.programs = [NamedProcessInfo(group: "start", name: "start", info: .init(state: .exited, start: 1, exitStatus: 3, spawnError: "Bad exit code 3")), program("app", .stopped)]
+        core.turn(header(1), event(1, "start", .exited, from: .running, expected: false, pid: 10), &port)
+        core.turn(header(2), .tick(when: 5), &port)
+        #expect(port.started.isEmpty)
+        #expect(port.logged.filter { $0.0 == .error && $0.1 == "a dependency failed: the program is not started until it recovers" }.count == 1)
+        #expect(Verdict.commonCheck(core.record).code == .startFailed)
+    }
+
+    @Test func namesSupervisordDoesNotHaveOrNoXMLRPCRefuseTheStart() throws {
+        var core = try core("app=redis:ready")
+        var port = RecordingPort()
+        port.programs = [program("start", .exited, start: 1), program("app", .stopped)]
+        core.start(&port)
+        #expect(core.refusal == 64)
+        #expect(port.count("supervisord has no program redis (--start-after app=redis:ready)") == 1)
+        #expect(port.written.isEmpty)
+        var blind = try self.core("app=start:exited")
+        port.programs = nil
+        blind.start(&port)
+        #expect(blind.refusal == 78)
+    }
+
+    @Test func aNotifyServiceUnderStartAfterWaitsForItsConditionsNotForTheSocket() throws {
+        var core = try core("redis=start:exited", services: ["redis=notify"])
+        var port = RecordingPort()
+        port.programs = [program("start", .running, start: 1, pid: 10), program("redis", .stopped)]
+        core.start(&port)
+        #expect(port.started.isEmpty)
+        core.turn(header(1), event(1, "start", .exited, from: .running, expected: true, pid: 10), &port)
+        #expect(port.started == ["redis:redis"])
+    }
+
+    @Test func nothingIsStartedWhileSupervisordStops() throws {
+        var core = try core("app=start:exited")
+        var port = RecordingPort()
+        port.programs = [program("start", .running, start: 1, pid: 10), program("app", .stopped)]
+        core.start(&port)
+        core.turn(header(1), .supervisorStopping, &port)
+        core.turn(header(2), event(2, "start", .exited, from: .running, expected: true, pid: 10), &port)
+        #expect(port.started.isEmpty)
+    }
+}
