@@ -14,6 +14,7 @@ let usage = """
                               [--check-period SECONDS] [--check-timeout SECONDS]
                               [--check-success N] [--check-failure N]
                               [--start-after PROGRAM=DEP:CONDITION[,DEP:CONDITION]...]...
+                              [--start-timeout SECONDS]
                               [--verbose]
     Run by supervisord as [eventlistener:readiness_listener] with
     events=PROCESS_STATE,TICK_5,SUPERVISOR_STATE_CHANGE_STOPPING.
@@ -57,6 +58,8 @@ let usage = """
                            ready (as --service says; RUNNING for other programs) or
                            running. The probe answers 116 WAITING_TO_START until
                            each is started (docs/start-order.md).
+      --start-timeout SECONDS  give up on a program still waiting SECONDS after
+                           the listener started (logged at level=error; default: never)
       --verbose            also log events of other programs
       --version, --help
     Exit status: 0 at end of input or on SIGTERM, SIGINT or SIGHUP, 2 when the event
@@ -77,7 +80,7 @@ do {
     options = try CommandLineOptions(
         Processes.arguments.dropFirst(), valued: [
             "program", "status-file", "essential", "essential-exit", "http", "hook", "hook-interval", "hook-timeout", "probe", "service",
-            "notify-socket", "check-period", "check-timeout", "check-success", "check-failure", "start-after",
+            "notify-socket", "check-period", "check-timeout", "check-success", "check-failure", "start-after", "start-timeout",
         ],
         flags: ["verbose", "version", "help", "essential-dry-run"])
 } catch {
@@ -113,6 +116,11 @@ for text in options.allValues["start-after"] ?? [] {
     do { startRules.append(try StartRule(parsing: text)) } catch { fail(error.description) }
 }
 if let cycle = StartRule.cycle(in: startRules) { fail("--start-after would wait for ever, \(cycle)") }
+var startTimeout: Int64?
+if options.values["start-timeout"] != nil {
+    guard !startRules.isEmpty else { fail("--start-timeout goes with --start-after") }
+    do { startTimeout = try options.milliseconds("start-timeout", default: 0, range: 1000...86_400_000) } catch { fail(error.description) }
+}
 var checkTiming = CheckTiming()
 do {
     checkTiming.periodMilliseconds = try options.milliseconds("check-period", default: 2000, range: 100...3_600_000)
@@ -157,7 +165,8 @@ var listener = Listener(
         selector: selector(options.values["program"] ?? "start"),
         statusPath: statusPath, essential: essential,
         essentialDryRun: options.flags.contains("essential-dry-run"), verbose: options.flags.contains("verbose"), services: services,
-        checkTiming: checkTiming, metrics: http != nil, startRules: startRules),
+        checkTiming: checkTiming, metrics: http != nil, startRules: startRules,
+        startTimeoutMilliseconds: startTimeout),
     http: http, hookPath: hookPath, periodicProbe: periodicProbe(options, http: http, statusPath: statusPath, hookPath: hookPath),
     notifySocketPath: options.values["notify-socket"] ?? "/run/readiness/notify")
 Processes.exit(listener.run())

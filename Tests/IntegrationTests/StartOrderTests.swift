@@ -106,6 +106,19 @@ import Testing
         #expect(supervisord.log.components(separatedBy: "spawned: 'second'").count == 2)
     }
 
+    @Test func aProgramWhoseConditionsNeverHoldIsGivenUpOnAtTheTimeout() throws {
+        let supervisord = try Supervisord(
+            start: Self.waitForGoStart,
+            programs: [Supervisord.Program(name: "app", script: "exec sleep 600", settings: ["autostart": "false", "startsecs": "0"])],
+            listenerArguments: "--start-after app=start:exited --start-timeout 1")
+        let gaveUp = "program app was given up on (--start-timeout): it waited for start:exited (start is RUNNING)"
+        #expect(supervisord.logged("level=error msg=\"gave up on a program whose conditions did not hold within --start-timeout: it is not started\" program=app:app why=\"\(gaveUp)\"", within: 20))
+        #expect(FileManager.default.createFile(atPath: "\(supervisord.scratch.path)/go-start", contents: nil))
+        #expect(supervisord.probeSays("not ready: 116 WAITING_TO_START: \(gaveUp)"))
+        #expect(try supervisord.listenerSitsIdle())
+        #expect(try supervisord.state(of: "app") == "STOPPED")
+    }
+
     @Test func cyclesAndUnknownProgramsAreRefused() throws {
         let cycle = try Supervisord(
             start: "exit 0", listenerSettings: ["startretries": "0"],

@@ -34,6 +34,8 @@ import Testing
 }
 
 @Suite struct StartOrderTests {
+    let t0 = Timestamp(millisecondsSinceEpoch: 1_795_387_133_000)
+
     func program(_ name: String, _ state: ProcessState, start: Int = 0, spawnError: String = "", exitStatus: Int = 0) -> NamedProcessInfo {
         NamedProcessInfo(group: name, name: name, info: .init(state: state, start: start, exitStatus: exitStatus, spawnError: spawnError))
     }
@@ -46,22 +48,22 @@ import Testing
 
     @Test func aProgramIsDueOnlyOnceEveryConditionHolds() throws {
         var order = try order("app=start:exited,redis:ready")
-        #expect(order.learn([program("start", .running, start: 1), program("redis", .stopped), program("app", .stopped)]).isEmpty)
+        #expect(order.learn([program("start", .running, start: 1), program("redis", .stopped), program("app", .stopped)], at: t0).isEmpty)
         var redis = ServiceState(process: "redis:redis", kind: .notify)
-        #expect(order.evaluate(services: [redis]).due.isEmpty)
+        #expect(order.evaluate(services: [redis], at: t0).due.isEmpty)
         #expect(order.starts[0].detail == "program app is waiting for start:exited (start is RUNNING)")
         #expect(order.starts[0].holds == "0,0")
         _ = order.apply(event("start", .exited, expected: true))
         _ = order.apply(event("redis", .running))
-        #expect(order.evaluate(services: [redis]).due.isEmpty)
+        #expect(order.evaluate(services: [redis], at: t0).due.isEmpty)
         #expect(order.starts[0].detail == "program app is waiting for redis:ready (redis is RUNNING, not ready yet)")
         #expect(order.starts[0].holds == "1,0")
         redis.ready = true
-        #expect(order.evaluate(services: [redis]).due == ["app:app"])
+        #expect(order.evaluate(services: [redis], at: t0).due == ["app:app"])
         let news = order.asked("app:app", failure: nil)
         #expect(!news)
         // Asked once: not due again while its STARTING event is on its way.
-        #expect(order.evaluate(services: [redis]).due.isEmpty)
+        #expect(order.evaluate(services: [redis], at: t0).due.isEmpty)
         #expect(order.apply(event("app", .starting)).startedElsewhere == nil)
         #expect(order.starts[0].started)
         #expect(order.starts[0].detail.isEmpty)
@@ -69,67 +71,89 @@ import Testing
 
     @Test func readyOfAProgramThatIsNoServiceIsRunning() throws {
         var order = try order("app=db:ready")
-        _ = order.learn([program("db", .starting, start: 1), program("app", .stopped)])
-        #expect(order.evaluate(services: []).due.isEmpty)
+        _ = order.learn([program("db", .starting, start: 1), program("app", .stopped)], at: t0)
+        #expect(order.evaluate(services: [], at: t0).due.isEmpty)
         _ = order.apply(event("db", .running))
-        #expect(order.evaluate(services: []).due == ["app:app"])
+        #expect(order.evaluate(services: [], at: t0).due == ["app:app"])
     }
 
     @Test func aFailedDependencyBlocksAndIsSaidOnce() throws {
         var order = try order("app=start:exited")
-        _ = order.learn([program("start", .running, start: 1), program("app", .stopped)])
+        _ = order.learn([program("start", .running, start: 1), program("app", .stopped)], at: t0)
         #expect(order.apply(event("start", .exited, expected: false)).failed)
         order.learnDetails(of: "start:start", .init(state: .exited, exitStatus: 3, spawnError: "Bad exit code 3"))
-        let first = order.evaluate(services: [])
+        let first = order.evaluate(services: [], at: t0)
         #expect(first.due.isEmpty)
         #expect(first.blocked.map(\.why) == ["program app is waiting for start:exited (start exited unexpectedly, Bad exit code 3)"])
-        #expect(order.evaluate(services: []).blocked.isEmpty)
+        #expect(order.evaluate(services: [], at: t0).blocked.isEmpty)
         // start.sh run again by hand, and this time it succeeds.
         _ = order.apply(event("start", .starting))
-        #expect(order.evaluate(services: []).due.isEmpty)
+        #expect(order.evaluate(services: [], at: t0).due.isEmpty)
         _ = order.apply(event("start", .exited, expected: true))
-        #expect(order.evaluate(services: []).due == ["app:app"])
+        #expect(order.evaluate(services: [], at: t0).due == ["app:app"])
     }
 
     @Test func aFatalDependencyIsNamedWithItsSpawnError() throws {
         var order = try order("app=redis:running")
-        _ = order.learn([program("redis", .fatal, start: 1, spawnError: "Exited too quickly (process log may have details)"), program("app", .stopped)])
-        #expect(order.evaluate(services: []).blocked.map(\.why) == ["program app is waiting for redis:running (redis is FATAL: Exited too quickly (process log may have details))"])
+        _ = order.learn([program("redis", .fatal, start: 1, spawnError: "Exited too quickly (process log may have details)"), program("app", .stopped)], at: t0)
+        #expect(order.evaluate(services: [], at: t0).blocked.map(\.why) == ["program app is waiting for redis:running (redis is FATAL: Exited too quickly (process log may have details))"])
         #expect(order.starts[0].detail == "program app is waiting for redis:running (redis is FATAL: Exited too quickly (process log may have details))")
     }
 
     @Test func whatSupervisordStartedIsNeverStartedAgain() throws {
         var order = try order("app=start:exited", "web=start:exited")
         // A restarted listener: app was started (it ran and was stopped since), web never was.
-        _ = order.learn([program("start", .exited, start: 1), program("app", .stopped, start: 5), program("web", .stopped)])
+        _ = order.learn([program("start", .exited, start: 1), program("app", .stopped, start: 5), program("web", .stopped)], at: t0)
         #expect(order.starts.map(\.started) == [true, false])
-        #expect(order.evaluate(services: []).due == ["web:web"])
+        #expect(order.evaluate(services: [], at: t0).due == ["web:web"])
     }
 
     @Test func aProgramStartedByAnotherHandIsLeftAloneAndSaid() throws {
         var order = try order("app=start:exited")
-        _ = order.learn([program("start", .running, start: 1), program("app", .stopped)])
+        _ = order.learn([program("start", .running, start: 1), program("app", .stopped)], at: t0)
         #expect(order.apply(event("app", .starting)).startedElsewhere == "app:app")
         _ = order.apply(event("start", .exited, expected: true))
-        #expect(order.evaluate(services: []).due.isEmpty)
+        #expect(order.evaluate(services: [], at: t0).due.isEmpty)
     }
 
     @Test func aFailedStartIsTriedAgainAtTheNextTick() throws {
         var order = try order("app=start:exited")
-        _ = order.learn([program("start", .exited, start: 1), program("app", .stopped)])
-        #expect(order.evaluate(services: []).due == ["app:app"])
+        _ = order.learn([program("start", .exited, start: 1), program("app", .stopped)], at: t0)
+        #expect(order.evaluate(services: [], at: t0).due == ["app:app"])
         var news = order.asked("app:app", failure: "XML-RPC fault 20: NO_FILE: /bin/nope")
         #expect(news)
-        #expect(order.evaluate(services: []).due.isEmpty)
+        #expect(order.evaluate(services: [], at: t0).due.isEmpty)
         order.tick()
-        #expect(order.evaluate(services: []).due == ["app:app"])
+        #expect(order.evaluate(services: [], at: t0).due == ["app:app"])
         // The same failure again is no news; another one is.
         news = order.asked("app:app", failure: "XML-RPC fault 20: NO_FILE: /bin/nope")
         #expect(!news)
         order.tick()
-        _ = order.evaluate(services: [])
+        _ = order.evaluate(services: [], at: t0)
         news = order.asked("app:app", failure: "XML-RPC unusable")
         #expect(news)
+    }
+
+    func at(_ milliseconds: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: t0.millisecondsSinceEpoch + milliseconds) }
+
+    @Test func aProgramStillWaitingAtTheTimeoutIsGivenUpOnOnce() throws {
+        var order = StartOrder(rules: [try StartRule(parsing: "app=start:exited"), try StartRule(parsing: "web=db:running")], timeoutMilliseconds: 60_000)
+        _ = order.learn([program("start", .running, start: 1), program("db", .starting, start: 1), program("app", .stopped), program("web", .stopped)], at: t0)
+        _ = order.apply(event("db", .running))
+        // web's condition held in time: started, not given up on.
+        let early = order.evaluate(services: [], at: at(59_999))
+        #expect(early.due == ["web:web"])
+        #expect(early.gaveUp.isEmpty)
+        _ = order.asked("web:web", failure: nil)
+        let late = order.evaluate(services: [], at: at(60_000))
+        #expect(late.gaveUp.map(\.why) == ["program app was given up on (--start-timeout): it waited for start:exited (start is RUNNING)"])
+        // Given up on: not started even once its conditions hold, and said once.
+        _ = order.apply(event("start", .exited, expected: true))
+        let after = order.evaluate(services: [], at: at(70_000))
+        #expect(after.due.isEmpty)
+        #expect(after.gaveUp.isEmpty)
+        #expect(order.starts[0].detail == "program app was given up on (--start-timeout): it waited for start:exited (start is RUNNING)")
+        #expect(!order.starts[0].started)
     }
 
     @Test func everyProcessOfAGroupMustMeetTheCondition() throws {
@@ -137,16 +161,16 @@ import Testing
         _ = order.learn([
             NamedProcessInfo(group: "init", name: "a", info: .init(state: .exited, start: 1)),
             NamedProcessInfo(group: "init", name: "b", info: .init(state: .running, start: 1)), program("app", .stopped),
-        ])
-        #expect(order.evaluate(services: []).due.isEmpty)
+        ], at: t0)
+        #expect(order.evaluate(services: [], at: t0).due.isEmpty)
         #expect(order.starts[0].detail == "program app is waiting for init:*:exited (init:b is RUNNING)")
         _ = order.apply(ProcessStateEvent(serial: 2, state: .exited, processName: "b", groupName: "init", fromState: .running, expected: true))
-        #expect(order.evaluate(services: []).due == ["app:app"])
+        #expect(order.evaluate(services: [], at: t0).due == ["app:app"])
     }
 
     @Test func namesSupervisordDoesNotHaveAreReturned() throws {
         var order = try order("app=redis:ready", "ghost=start:exited")
-        #expect(order.learn([program("start", .exited, start: 1), program("app", .stopped)]) == [
+        #expect(order.learn([program("start", .exited, start: 1), program("app", .stopped)], at: t0) == [
             "supervisord has no program redis (--start-after app=redis:ready)",
             "supervisord has no program ghost (--start-after ghost=start:exited)",
         ])
@@ -154,8 +178,8 @@ import Testing
 
     @Test func theStatusFileKeepsEachProgramAndTheProbeWaitsForIt() throws {
         var order = try order("app=start:exited")
-        _ = order.learn([program("start", .running, start: 1), program("app", .stopped)])
-        _ = order.evaluate(services: [])
+        _ = order.learn([program("start", .running, start: 1), program("app", .stopped)], at: t0)
+        _ = order.evaluate(services: [], at: t0)
         var record = StatusRecord(program: "start", state: .process(.exited), listenerPID: 9, supervisordPID: 1, history: [])
         record.expected = true
         record.starts = order.starts

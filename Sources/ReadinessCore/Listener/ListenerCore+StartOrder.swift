@@ -12,7 +12,7 @@ extension ListenerCore {
             ])
             return 78
         }
-        let missing = startOrder.learn(programs)
+        let missing = startOrder.learn(programs, at: port.now)
         for problem in missing { port.log(.error, problem, []) }
         return missing.isEmpty ? nil : 64
     }
@@ -39,9 +39,12 @@ extension ListenerCore {
     mutating func startDuePrograms<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         guard !startOrder.isEmpty, !record.supervisordStopping else { return }
         if let failure = record.essentialFailure, failure.shutdown != .dryRun { return }
-        let (due, blocked) = startOrder.evaluate(services: services.services)
+        let (due, blocked, gaveUp) = startOrder.evaluate(services: services.services, at: port.now)
         for (process, why) in blocked {
             port.log(.error, "a dependency failed: the program is not started until it recovers", [("program", process), ("why", why)])
+        }
+        for (process, why) in gaveUp {
+            port.log(.error, "gave up on a program whose conditions did not hold within --start-timeout: it is not started", [("program", process), ("why", why)])
         }
         for process in due {
             let failure = port.startProcess(process)

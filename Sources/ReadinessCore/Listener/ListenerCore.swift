@@ -47,11 +47,13 @@ package struct ListenerConfiguration: Sendable {
     package var metrics: Bool
     /// `--start-after`: the programs the listener starts, in order.
     package var startRules: [StartRule]
+    /// `--start-timeout`: nil to wait for ever.
+    package var startTimeoutMilliseconds: Int64?
 
     package init(
         selector: ProcessPattern, statusPath: String, essential: EssentialRule = EssentialRule(specs: []), essentialDryRun: Bool = false,
         verbose: Bool = false, services: [ServiceSpec] = [], checkTiming: CheckTiming = CheckTiming(), metrics: Bool = false,
-        startRules: [StartRule] = []
+        startRules: [StartRule] = [], startTimeoutMilliseconds: Int64? = nil
     ) {
         self.selector = selector
         self.statusPath = statusPath
@@ -62,6 +64,7 @@ package struct ListenerConfiguration: Sendable {
         self.checkTiming = checkTiming
         self.metrics = metrics
         self.startRules = startRules
+        self.startTimeoutMilliseconds = startTimeoutMilliseconds
     }
 }
 
@@ -141,7 +144,7 @@ package struct ListenerCore: Sendable {
         services = ServiceTracker(
             specs: configuration.services, timing: configuration.checkTiming,
             previous: tracker.resumption == .resumed ? tracker.record.services : [], at: time)
-        startOrder = StartOrder(rules: configuration.startRules)
+        startOrder = StartOrder(rules: configuration.startRules, timeoutMilliseconds: configuration.startTimeoutMilliseconds)
     }
 
     /// The followed program's record, with the services.
@@ -360,7 +363,7 @@ package struct ListenerCore: Sendable {
     /// The followed program as supervisord knows it, by its real GROUP:NAME:
     /// asked directly once known; else (or when that name is gone) found
     /// among every process, where "none of that name" means absent.
-    private mutating func lookUpProgram<Port: ListenerPort & ~Copyable>(_ port: inout Port, everyProcess: EveryProcess) -> ProgramLookup {
+    @inline(never) private mutating func lookUpProgram<Port: ListenerPort & ~Copyable>(_ port: inout Port, everyProcess: EveryProcess) -> ProgramLookup {
         if let process = tracker.processName {
             switch processInfo(process, &port) {
             case .unavailable: return .unavailable
@@ -447,7 +450,7 @@ package struct ListenerCore: Sendable {
         return programs
     }
 
-    mutating func processInfo<Port: ListenerPort & ~Copyable>(_ process: String, _ port: inout Port) -> SupervisorAnswer {
+    @inline(never) mutating func processInfo<Port: ListenerPort & ~Copyable>(_ process: String, _ port: inout Port) -> SupervisorAnswer {
         let answer = port.processInfo(process)
         if case .info(let info) = answer {
             let names = process.split(separator: ":", maxSplits: 1)

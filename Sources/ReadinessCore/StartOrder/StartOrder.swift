@@ -10,6 +10,11 @@
 /// restarted listener forgets none.
 package struct StartOrder: Sendable {
     package let rules: [StartRule]
+    /// `--start-timeout`: how long a program may wait before the listener
+    /// gives up on it; nil to wait for ever.
+    package let timeoutMilliseconds: Int64?
+    /// When the wait began: the listener's start-up (a restarted listener waits anew).
+    private var waitingSince = Timestamp(millisecondsSinceEpoch: 0)
     /// What supervisord last said of each process a rule names, in its order.
     private var seen: [Seen] = []
     private var entries: [Entry] = []
@@ -41,11 +46,16 @@ package struct StartOrder: Sendable {
         var startFailed = false
         /// Why it last failed, so that a failure repeated at every TICK is logged once.
         var startError: String?
+        /// `--start-timeout` passed before its conditions held: never started.
+        var gaveUp = false
         /// The failure last logged, so each is logged once.
         var loggedFailure: String?
     }
 
-    package init(rules: [StartRule]) { self.rules = rules }
+    package init(rules: [StartRule], timeoutMilliseconds: Int64? = nil) {
+        self.rules = rules
+        self.timeoutMilliseconds = timeoutMilliseconds
+    }
 
     package var isEmpty: Bool { rules.isEmpty }
 
@@ -63,7 +73,8 @@ package struct StartOrder: Sendable {
     /// At start-up, supervisord's answer: the programs to start and their
     /// state. A name no process has is returned, one line each, and the
     /// listener refuses to run (a typo would wait for ever).
-    package mutating func learn(_ programs: [NamedProcessInfo]) -> [String] {
+    package mutating func learn(_ programs: [NamedProcessInfo], at time: Timestamp) -> [String] {
+        waitingSince = time
         for program in programs {
             let process = "\(program.group):\(program.name)"
             guard names(process) else { continue }
@@ -110,12 +121,16 @@ package struct StartOrder: Sendable {
     }
 
     /// Each program still waiting, its conditions looked at again: those due
-    /// now (every condition holds), and those a failed dependency blocks
-    /// that were not said so yet (`why`: one line).
-    package mutating func evaluate(services: [ServiceState]) -> (due: [String], blocked: [(process: String, why: String)]) {
+    /// now (every condition holds); those a failed dependency blocks that
+    /// were not said so yet, and those given up on now (`why`: one line each).
+    package mutating func evaluate(services: [ServiceState], at time: Timestamp) -> (
+        due: [String], blocked: [(process: String, why: String)], gaveUp: [(process: String, why: String)]
+    ) {
         var due: [String] = []
         var blocked: [(process: String, why: String)] = []
-        for index in entries.indices where !entries[index].start.started && !entries[index].asked {
+        var gaveUp: [(process: String, why: String)] = []
+        let timedOut = timeoutMilliseconds.map { time.millisecondsSinceEpoch - waitingSince.millisecondsSinceEpoch >= $0 } ?? false
+        for index in entries.indices where !entries[index].start.started && !entries[index].asked && !entries[index].gaveUp {
             var holds = ""
             // The first failure, else the first condition unmet.
             var unmet: (why: String, failed: Bool)?
@@ -132,12 +147,18 @@ package struct StartOrder: Sendable {
                 if !entries[index].startFailed { due.append(entries[index].start.process) }
                 continue
             }
+            if timedOut {
+                entries[index].gaveUp = true
+                entries[index].start.detail = "program " + name + " was given up on (--start-timeout): it waited for " + unmet.why
+                gaveUp.append((entries[index].start.process, entries[index].start.detail))
+                continue
+            }
             let detail = "program " + name + " is waiting for " + unmet.why
             entries[index].start.detail = detail
             if unmet.failed, entries[index].loggedFailure != detail { blocked.append((entries[index].start.process, detail)) }
             entries[index].loggedFailure = unmet.failed ? detail : nil
         }
-        return (due, blocked)
+        return (due, blocked, gaveUp)
     }
 
     /// Why `dependency` does not hold (`redis:ready (redis is FATAL)`) and
