@@ -139,6 +139,10 @@ struct Report {
                 let since = service.since.map { " since \($0)" } ?? ""
                 lines.append("service \(service.name) (\(service.kind.rawValue)): \(service.ready ? "ready" : "not ready")\(since)\(pid); \(service.ready ? service.detail ?? "" : service.notReadyReason)")
             }
+            for start in record.starts {
+                let state = start.started ? "started" : start.detail
+                lines.append("start after: \(start.process) = \(start.after); holds \(start.holds.isEmpty ? "n/a" : start.holds); \(state)")
+            }
             lines.append("history (oldest first):")
             lines += record.history.map { "  \($0.time?.description ?? "unknown") \($0.from.rawValue) -> \($0.to.rawValue) serial=\($0.serial.map { "\($0)" } ?? "unknown")" }
         }
@@ -200,6 +204,17 @@ struct Report {
                     return entry
                 })
             }
+        }
+        if let record, !record.starts.isEmpty {
+            object.set("start_after", record.starts.map { start in
+                var entry = JSONObject()
+                entry.set("process", start.process)
+                entry.set("after", start.after)
+                entry.set("holds", start.holds.isEmpty ? nil : start.holds)
+                entry.set("started", start.started)
+                entry.set("detail", start.detail.isEmpty ? nil : start.detail)
+                return entry
+            })
         }
         var hookObject = JSONObject()
         hookObject.set("path", hookPath)

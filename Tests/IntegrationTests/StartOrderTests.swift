@@ -37,6 +37,11 @@ import Testing
         #expect(supervisord.probeSays("not ready: 116 WAITING_TO_START: program app is waiting for redis:ready (redis is RUNNING, not ready yet)"))
         #expect(try supervisord.state(of: "app") == "STOPPED")
         #expect(supervisord.logged("msg=\"started program: every condition it waits for holds\" program=redis:redis"))
+        #expect(try supervisord.probeLine(["--verbose"]).contains(
+            "\nstart after: app:app = redis:ready; holds 0; program app is waiting for redis:ready (redis is RUNNING, not ready yet)\n"))
+        // In supervisord's order.
+        #expect(try supervisord.probeLine(["--json"]).contains(
+            "\"start_after\":[{\"process\":\"app:app\",\"after\":\"redis:ready\",\"holds\":\"0\",\"started\":false,\"detail\":\"program app is waiting for redis:ready (redis is RUNNING, not ready yet)\"},{\"process\":\"redis:redis\",\"after\":\"start:exited\",\"holds\":null,\"started\":true,\"detail\":null}]"))
 
         #expect(FileManager.default.createFile(atPath: "\(scratch)/go-redis", contents: nil))
         #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; 1 service ready; no hook"))
