@@ -249,4 +249,42 @@ struct ServicesContainerTests {
         #expect(prober.companion?.results.contains { $0.code == 503 && $0.message.hasPrefix("not ready: 108 SERVICE_NOT_READY") } == true,
                 "\(prober.comparison)")
     }
+
+    /// Start-up order (`--start-after`): redis once start.sh exited 0, an app
+    /// once redis sent READY=1; the app finds redis answering PING as it
+    /// starts, and the pod is NotReady (100, then 116) until the app started.
+    @Test func startAfterStartsRedisThenTheAppOnTrueReadiness() throws {
+        var options = Container.Options.services(start: "while [ ! -e /run/start-go ]; do sleep 0.1; done; exit 0")
+        options.programs += """
+            [program:app]
+            command=/bin/sh -c "redis-cli -p 6379 ping > /run/app-saw 2>&1; exec sleep 600"
+            autostart=false
+            startsecs=0
+            stdout_logfile=/dev/stdout
+            stdout_logfile_maxbytes=0
+            redirect_stderr=true
+
+            """
+        options.listenerArguments += ["--start-after", "redis=start:exited", "--start-after", "app=redis:ready"]
+        let container = try Container(options)
+        defer { container.destroy() }
+        try container.waitForListener(within: 60)
+        let prober = Prober(container)
+        prober.timeout = 5
+        #expect(try prober.probe(until: { $0.code == 100 }, within: 60) != nil, "\(prober.comparison)")
+        let status = try container.exec(["supervisorctl", "status"]).stdout
+        for program in ["redis", "app"] {
+            #expect(status.split(separator: "\n").contains { $0.hasPrefix(program + " ") && $0.contains("STOPPED") }, "\(status)")
+        }
+        #expect(try container.exec(["touch", "/run/start-go"]).status == 0)
+        let ready = try prober.probe(until: { $0.code == 0 }, within: 120)
+        #expect(ready != nil, "\(prober.comparison)\n\(container.console.suffix(4000))")
+        #expect(prober.transitions.map(\.ready) == [true], "\(prober.comparison)")
+        #expect(try container.exec(["cat", "/run/app-saw"]).stdout == "PONG\n")
+        // The listener's own lines, in the order it wrote them: redis's READY=1, then the app's start.
+        let console = container.console
+        let redisReady = try #require(console.range(of: "msg=\"sd_notify message\" service=redis"), "\(console.suffix(4000))")
+        let appStarted = try #require(console.range(of: "msg=\"started program: every condition it waits for holds\" program=app:app"), "\(console.suffix(4000))")
+        #expect(redisReady.lowerBound < appStarted.lowerBound)
+    }
 }
