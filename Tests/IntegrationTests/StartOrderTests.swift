@@ -111,6 +111,25 @@ import Testing
         #expect(supervisord.log.components(separatedBy: "spawned: 'second'").count == 2)
     }
 
+    /// A reload starts every program anew: the order runs again, from what
+    /// the new generation's supervisord says.
+    @Test func aReloadRunsTheOrderAgain() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0",
+            programs: [
+                Supervisord.Program(name: "first", script: "echo first >> @SCRATCH@/runs; exec sleep 600", settings: ["autostart": "false", "startsecs": "1"]),
+                Supervisord.Program(name: "second", script: "echo second >> @SCRATCH@/runs; exec sleep 600", settings: ["autostart": "false", "startsecs": "0"]),
+            ],
+            listenerArguments: "--start-after first=start:exited --start-after second=first:running")
+        let runs = "\(supervisord.scratch.path)/runs"
+        #expect(eventually(within: 20) { (try? String(contentsOfFile: runs, encoding: .utf8)) == "first\nsecond\n" })
+        _ = try supervisord.ctl("reload")
+        #expect(eventually(within: 30) { (try? String(contentsOfFile: runs, encoding: .utf8)) == "first\nsecond\nfirst\nsecond\n" })
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook"))
+        #expect(try supervisord.listenerSitsIdle())
+        #expect((try? String(contentsOfFile: runs, encoding: .utf8)) == "first\nsecond\nfirst\nsecond\n")
+    }
+
     @Test func aProgramWhoseConditionsNeverHoldIsGivenUpOnAtTheTimeout() throws {
         let supervisord = try Supervisord(
             start: Self.waitForGoStart,
