@@ -37,8 +37,9 @@ extension ListenerCore {
     /// of each one a failed dependency blocks. Nothing starts while the
     /// container is ending.
     mutating func startDuePrograms<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        guard !startOrder.isEmpty, !record.supervisordStopping else { return }
-        if let failure = record.essentialFailure, failure.shutdown != .dryRun { return }
+        // The tracker's record, not `record`: this runs at the end of every turn.
+        guard !startOrder.isEmpty, !tracker.record.supervisordStopping else { return }
+        if let failure = tracker.record.essentialFailure, failure.shutdown != .dryRun { return }
         let (due, blocked, gaveUp) = startOrder.evaluate(services: services.services, at: port.now)
         for (process, why) in blocked {
             port.log(.error, "a dependency failed: the program is not started until it recovers", [("program", process), ("why", why)])

@@ -147,7 +147,7 @@ package struct ListenerCore: Sendable {
         startOrder = StartOrder(rules: configuration.startRules, timeoutMilliseconds: configuration.startTimeoutMilliseconds)
     }
 
-    /// The followed program's record, with the services.
+    /// The followed program's record, with the services and the start order.
     package var record: StatusRecord {
         var record = tracker.record
         record.services = services.services
