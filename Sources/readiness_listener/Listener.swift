@@ -318,7 +318,9 @@ struct ListenerIO: ~Copyable, ListenerPort {
     /// Why supervisord's XML-RPC interface cannot be used at all; nil when it is configured.
     var xmlrpcProblem: String? { supervisor.configurationProblem }
 
-    mutating func startProcess(_ process: String) -> String? { supervisor.startProcess(process) }
+    mutating func startProcess(_ process: String) -> String? { supervisor.control(process, stop: false) }
+
+    mutating func stopProcess(_ process: String) -> String? { supervisor.control(process, stop: true) }
 
     mutating func processInfo(_ process: String) -> SupervisorAnswer { supervisor.processInfo(process) }
 
@@ -435,10 +437,11 @@ struct SupervisorConnection: ~Copyable {
         }
     }
 
-    /// Nil once supervisord accepted, or had it started already; else why not.
-    mutating func startProcess(_ process: String) -> String? {
-        switch note(client.flatMap { $0.startProcess(process) }) {
-        case .started?, .alreadyStarted?: nil
+    /// startProcess or stopProcess: nil once supervisord accepted, or had it
+    /// so already; else why not.
+    mutating func control(_ process: String, stop: Bool) -> String? {
+        switch note(client.flatMap { stop ? $0.stopProcess(process) : $0.startProcess(process) }) {
+        case .done?, .already?: nil
         case .refused(let fault)?: fault
         case nil: "XML-RPC unusable"
         }

@@ -14,7 +14,7 @@ let usage = """
                               [--check-period SECONDS] [--check-timeout SECONDS]
                               [--check-success N] [--check-failure N]
                               [--start-after PROGRAM=DEP:CONDITION[,DEP:CONDITION]...]...
-                              [--start-timeout SECONDS]
+                              [--start-timeout SECONDS] [--restart-dependents]
                               [--verbose]
     Run by supervisord as [eventlistener:readiness_listener] with
     events=PROCESS_STATE,TICK_5,SUPERVISOR_STATE_CHANGE_STOPPING.
@@ -60,6 +60,9 @@ let usage = """
                            each is started (docs/start-order.md).
       --start-timeout SECONDS  give up on a program still waiting SECONDS after
                            the listener started (logged at level=error; default: never)
+      --restart-dependents stop a started program when a dependency stops running (or,
+                           for exited, runs again), and start it again once its
+                           conditions hold again (default: leave it running)
       --verbose            also log events of other programs
       --version, --help
     Exit status: 0 at end of input or on SIGTERM, SIGINT or SIGHUP, 2 when the event
@@ -82,7 +85,7 @@ do {
             "program", "status-file", "essential", "essential-exit", "http", "hook", "hook-interval", "hook-timeout", "probe", "service",
             "notify-socket", "check-period", "check-timeout", "check-success", "check-failure", "start-after", "start-timeout",
         ],
-        flags: ["verbose", "version", "help", "essential-dry-run"])
+        flags: ["verbose", "version", "help", "essential-dry-run", "restart-dependents"])
 } catch {
     fail(error.description)
 }
@@ -117,8 +120,10 @@ for text in options.allValues["start-after"] ?? [] {
 }
 if let cycle = StartRule.cycle(in: startRules) { fail("--start-after would wait for ever, \(cycle)") }
 var startTimeout: Int64?
+if startRules.isEmpty && (options.values["start-timeout"] != nil || options.flags.contains("restart-dependents")) {
+    fail("--start-timeout and --restart-dependents go with --start-after")
+}
 if options.values["start-timeout"] != nil {
-    guard !startRules.isEmpty else { fail("--start-timeout goes with --start-after") }
     do { startTimeout = try options.milliseconds("start-timeout", default: 0, range: 1000...86_400_000) } catch { fail(error.description) }
 }
 var checkTiming = CheckTiming()
@@ -166,7 +171,7 @@ var listener = Listener(
         statusPath: statusPath, essential: essential,
         essentialDryRun: options.flags.contains("essential-dry-run"), verbose: options.flags.contains("verbose"), services: services,
         checkTiming: checkTiming, metrics: http != nil, startRules: startRules,
-        startTimeoutMilliseconds: startTimeout),
+        startTimeoutMilliseconds: startTimeout, restartDependents: options.flags.contains("restart-dependents")),
     http: http, hookPath: hookPath, periodicProbe: periodicProbe(options, http: http, statusPath: statusPath, hookPath: hookPath),
     notifySocketPath: options.values["notify-socket"] ?? "/run/readiness/notify")
 Processes.exit(listener.run())

@@ -130,6 +130,35 @@ import Testing
         #expect((try? String(contentsOfFile: runs, encoding: .utf8)) == "first\nsecond\nfirst\nsecond\n")
     }
 
+    /// `--restart-dependents`: a restart of redis stops the app and starts it
+    /// again once redis runs again; without it the app is left alone.
+    @Test(arguments: [true, false]) func restartDependentsFollowsTheDependencysRestart(restart: Bool) throws {
+        let supervisord = try Supervisord(
+            start: "exit 0",
+            programs: [
+                Supervisord.Program(name: "redis", script: "exec sleep 600", settings: ["startsecs": "1"]),
+                Supervisord.Program(name: "app", script: "echo run >> @SCRATCH@/app-runs; exec sleep 600", settings: ["autostart": "false", "startsecs": "0"]),
+            ],
+            listenerArguments: "--start-after app=redis:running" + (restart ? " --restart-dependents" : ""))
+        let runs = "\(supervisord.scratch.path)/app-runs"
+        #expect(eventually(within: 20) { (try? String(contentsOfFile: runs, encoding: .utf8)) == "run\n" })
+        _ = try supervisord.ctl("restart", "redis")
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook"))
+        if restart {
+            #expect(eventually(within: 20) { (try? String(contentsOfFile: runs, encoding: .utf8)) == "run\nrun\n" })
+            #expect(supervisord.logged("msg=\"stopped program: a dependency stopped; it starts again once its conditions hold (--restart-dependents)\" program=app:app"))
+            let log = supervisord.log
+            let redisAgain = try #require(log.range(of: "success: redis entered RUNNING", options: .backwards))
+            let appAgain = try #require(log.range(of: "spawned: 'app'", options: .backwards))
+            #expect(redisAgain.lowerBound < appAgain.lowerBound, "\(log)")
+            #expect(log.contains("stopped: app"))
+        } else {
+            #expect(try supervisord.listenerSitsIdle())
+            #expect((try? String(contentsOfFile: runs, encoding: .utf8)) == "run\n")
+            #expect(try supervisord.state(of: "app") == "RUNNING")
+        }
+    }
+
     @Test func aProgramWhoseConditionsNeverHoldIsGivenUpOnAtTheTimeout() throws {
         let supervisord = try Supervisord(
             start: Self.waitForGoStart,

@@ -156,6 +156,52 @@ import Testing
         #expect(!order.starts[0].started)
     }
 
+    @Test func withRestartDependentsAProgramIsStoppedWithItsDependencyAndStartedAgainOnceItHolds() throws {
+        var order = StartOrder(rules: [try StartRule(parsing: "app=redis:ready")], restartDependents: true)
+        _ = order.learn([program("redis", .running, start: 1), program("app", .stopped)], at: t0)
+        #expect(order.evaluate(services: [], at: t0).due == ["app:app"])
+        _ = order.asked("app:app", failure: nil)
+        _ = order.apply(event("app", .starting))
+        _ = order.apply(event("app", .running))
+        #expect(order.toStop().isEmpty)
+        // redis restarts: app is stopped, and waits while it goes down.
+        _ = order.apply(event("redis", .stopping))
+        #expect(order.toStop().map(\.why) == ["program app waits for redis:ready (redis is STOPPING)"])
+        order.stopped("app:app", failure: nil)
+        #expect(order.toStop().isEmpty)
+        _ = order.apply(event("app", .stopping))
+        _ = order.apply(event("redis", .stopped))
+        _ = order.apply(event("redis", .starting))
+        _ = order.apply(event("redis", .running))
+        #expect(order.evaluate(services: [], at: t0).due.isEmpty, "app is still STOPPING")
+        #expect(!order.starts[0].started)
+        _ = order.apply(event("app", .stopped))
+        #expect(order.evaluate(services: [], at: t0).due == ["app:app"])
+    }
+
+    @Test func withoutRestartDependentsAStartedProgramIsLeftAlone() throws {
+        var order = try order("app=redis:running")
+        _ = order.learn([program("redis", .running, start: 1), program("app", .running, start: 2)], at: t0)
+        _ = order.apply(event("redis", .stopping))
+        #expect(order.toStop().isEmpty)
+        _ = order.apply(event("app", .stopping))
+        _ = order.apply(event("app", .stopped))
+        #expect(order.starts[0].started)
+    }
+
+    @Test func aRefusedStopIsNotAskedAgainUntilTheDependencyRunsAgain() throws {
+        var order = StartOrder(rules: [try StartRule(parsing: "app=start:exited")], restartDependents: true)
+        _ = order.learn([program("start", .exited, start: 1), program("app", .running, start: 2)], at: t0)
+        _ = order.apply(event("start", .starting))
+        #expect(order.toStop().map(\.process) == ["app:app"])
+        order.stopped("app:app", failure: "XML-RPC unusable")
+        #expect(order.toStop().isEmpty)
+        _ = order.apply(event("start", .exited, expected: true))
+        #expect(order.toStop().isEmpty)
+        _ = order.apply(event("start", .starting))
+        #expect(order.toStop().map(\.process) == ["app:app"])
+    }
+
     @Test func everyProcessOfAGroupMustMeetTheCondition() throws {
         var order = try order("app=init:*:exited")
         _ = order.learn([

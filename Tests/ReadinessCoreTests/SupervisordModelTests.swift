@@ -517,6 +517,7 @@ struct SupervisordModel: ListenerPort {
     mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { "not modelled" }
     mutating func ancestry(of pid: Int) -> [Int] { [] }
     mutating func startProcess(_ process: String) -> String? { "not modelled" }
+    mutating func stopProcess(_ process: String) -> String? { "not modelled" }
 
     /// Through the text format, as the probe reads it.
     mutating func write(_ record: StatusRecord) {

@@ -42,10 +42,18 @@ private let supervisorBin = "\(getenv("READINESS_SUPERVISOR_VENV").map { String(
             before = client.processInfo("web")
         }
         if case .success(.info(let info)) = before { #expect(info.state == .stopped) } else { Issue.record("no answer: \(before)") }
-        #expect(client.startProcess("web") == .success(.started))
+        #expect(client.startProcess("web") == .success(.done))
         if case .success(.info(let info)) = client.processInfo("web") { #expect(info.state == .running) } else { Issue.record("no info after start") }
-        #expect(client.startProcess("web") == .success(.alreadyStarted))
+        #expect(client.startProcess("web") == .success(.already))
         #expect(client.startProcess("nope") == .success(.refused("BAD_NAME: nope")))
+        #expect(client.stopProcess("web") == .success(.done))
+        var stopped = client.processInfo("web")
+        for _ in 0..<100 where (try? stopped.get()).map({ if case .info(let info) = $0 { info.state != .stopped } else { true } }) ?? true {
+            usleep(50_000)
+            stopped = client.processInfo("web")
+        }
+        if case .success(.info(let info)) = stopped { #expect(info.state == .stopped) } else { Issue.record("no info after stop: \(stopped)") }
+        #expect(client.stopProcess("web") == .success(.already))
 
         // SIGTERM: supervisord stops the program (in a process group of its
         // own, which the command's group kill would miss), then exits.

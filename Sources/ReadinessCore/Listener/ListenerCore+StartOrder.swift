@@ -32,14 +32,26 @@ extension ListenerCore {
         if failed, case .info(let info) = processInfo(process, &port) { startOrder.learnDetails(of: process, info) }
     }
 
-    /// Starts each program whose conditions all hold (`startProcess` with
-    /// wait=false: supervisord spawns it and answers at once), and says so
-    /// of each one a failed dependency blocks. Nothing starts while the
-    /// container is ending.
+    /// With `--restart-dependents`, stops each started program a dependency
+    /// of which stopped; then starts each program whose conditions all hold
+    /// (`startProcess` with wait=false: supervisord spawns it and answers at
+    /// once), and says so of each one a failed dependency blocks. Nothing
+    /// starts or stops while the container is ending.
     mutating func startDuePrograms<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         // The tracker's record, not `record`: this runs at the end of every turn.
         guard !startOrder.isEmpty, !tracker.record.supervisordStopping else { return }
         if let failure = tracker.record.essentialFailure, failure.shutdown != .dryRun { return }
+        for (process, why) in startOrder.toStop() {
+            let failure = port.stopProcess(process)
+            startOrder.stopped(process, failure: failure)
+            if let failure {
+                port.log(.error, "cannot stop a program whose dependency stopped (--restart-dependents)", [("program", process), ("error", failure)])
+            } else {
+                port.log(.info, "stopped program: a dependency stopped; it starts again once its conditions hold (--restart-dependents)", [
+                    ("program", process), ("why", why),
+                ])
+            }
+        }
         let (due, blocked, gaveUp) = startOrder.evaluate(services: services.services, at: port.now)
         for (process, why) in blocked {
             port.log(.error, "a dependency failed: the program is not started until it recovers", [("program", process), ("why", why)])

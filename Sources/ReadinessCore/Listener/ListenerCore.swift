@@ -14,6 +14,9 @@ package protocol ListenerPort: ~Copyable {
     /// `supervisor.startProcess(GROUP:NAME, wait=false)`: nil once accepted
     /// (or already started), else why not.
     mutating func startProcess(_ process: String) -> String?
+    /// `supervisor.stopProcess(GROUP:NAME, wait=false)`: nil once accepted
+    /// (or not running), else why not.
+    mutating func stopProcess(_ process: String) -> String?
     /// SIGTERM to supervisord, once sure it is the one of the record: nil once sent, else why not.
     mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String?
     /// `pid`, its parent and so on, as /proc shows them now (`Ancestry.walk`);
@@ -49,11 +52,13 @@ package struct ListenerConfiguration: Sendable {
     package var startRules: [StartRule]
     /// `--start-timeout`: nil to wait for ever.
     package var startTimeoutMilliseconds: Int64?
+    /// `--restart-dependents`.
+    package var restartDependents: Bool
 
     package init(
         selector: ProcessPattern, statusPath: String, essential: EssentialRule = EssentialRule(specs: []), essentialDryRun: Bool = false,
         verbose: Bool = false, services: [ServiceSpec] = [], checkTiming: CheckTiming = CheckTiming(), metrics: Bool = false,
-        startRules: [StartRule] = [], startTimeoutMilliseconds: Int64? = nil
+        startRules: [StartRule] = [], startTimeoutMilliseconds: Int64? = nil, restartDependents: Bool = false
     ) {
         self.selector = selector
         self.statusPath = statusPath
@@ -65,6 +70,7 @@ package struct ListenerConfiguration: Sendable {
         self.metrics = metrics
         self.startRules = startRules
         self.startTimeoutMilliseconds = startTimeoutMilliseconds
+        self.restartDependents = restartDependents
     }
 }
 
@@ -144,7 +150,9 @@ package struct ListenerCore: Sendable {
         services = ServiceTracker(
             specs: configuration.services, timing: configuration.checkTiming,
             previous: tracker.resumption == .resumed ? tracker.record.services : [], at: time)
-        startOrder = StartOrder(rules: configuration.startRules, timeoutMilliseconds: configuration.startTimeoutMilliseconds)
+        startOrder = StartOrder(
+            rules: configuration.startRules, timeoutMilliseconds: configuration.startTimeoutMilliseconds,
+            restartDependents: configuration.restartDependents)
     }
 
     /// The followed program's record, with the services and the start order.

@@ -13,6 +13,10 @@ package struct StartOrder: Sendable {
     /// `--start-timeout`: how long a program may wait before the listener
     /// gives up on it; nil to wait for ever.
     package let timeoutMilliseconds: Int64?
+    /// `--restart-dependents`: a started program is stopped when a
+    /// dependency stops running (or, for `exited`, runs again), and started
+    /// again once its conditions hold again.
+    package let restartDependents: Bool
     /// When the wait began: the listener's start-up (a restarted listener waits anew).
     private var waitingSince = Timestamp(millisecondsSinceEpoch: 0)
     /// What supervisord last said of each process a rule names, in its order.
@@ -48,13 +52,19 @@ package struct StartOrder: Sendable {
         var startError: String?
         /// `--start-timeout` passed before its conditions held: never started.
         var gaveUp = false
+        /// Stopped by the listener (`--restart-dependents`): started again
+        /// once it is down and its conditions hold again.
+        var restarting = false
+        /// stopProcess failed: not asked again until its dependencies run again.
+        var stopRefused = false
         /// The failure last logged, so each is logged once.
         var loggedFailure: String?
     }
 
-    package init(rules: [StartRule], timeoutMilliseconds: Int64? = nil) {
+    package init(rules: [StartRule], timeoutMilliseconds: Int64? = nil, restartDependents: Bool = false) {
         self.rules = rules
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.restartDependents = restartDependents
     }
 
     package var isEmpty: Bool { rules.isEmpty }
@@ -105,9 +115,14 @@ package struct StartOrder: Sendable {
         let now = Seen(process: process, state: event.state, expected: event.expected)
         if let index = seen.firstIndex(where: { $0.process == process }) { seen[index] = now } else { seen.append(now) }
         var startedElsewhere: String?
-        if event.state != .stopped, let index = entries.firstIndex(where: { $0.start.process == process }), !entries[index].start.started {
+        // A run begins with STARTING (BACKOFF and RUNNING follow it); stopping
+        // or ending is no start, and a program the listener stopped stays down.
+        if event.state == .starting || event.state == .running || event.state == .backoff,
+            let index = entries.firstIndex(where: { $0.start.process == process }), !entries[index].start.started
+        {
             if !entries[index].asked { startedElsewhere = process }
             entries[index].start.started = true
+            entries[index].restarting = false
             entries[index].start.holds = ""
             entries[index].start.detail = ""
         }
@@ -131,6 +146,8 @@ package struct StartOrder: Sendable {
         var gaveUp: [(process: String, why: String)] = []
         let timedOut = timeoutMilliseconds.map { time.millisecondsSinceEpoch - waitingSince.millisecondsSinceEpoch >= $0 } ?? false
         for index in entries.indices where !entries[index].start.started && !entries[index].asked && !entries[index].gaveUp {
+            // Stopped by the listener: not started again before it is down.
+            if entries[index].restarting, seen.contains(where: { $0.process == entries[index].start.process && $0.state == .stopping }) { continue }
             var holds = ""
             // The first failure, else the first condition unmet.
             var unmet: (why: String, failed: Bool)?
@@ -184,6 +201,39 @@ package struct StartOrder: Sendable {
         }
         guard state != "" else { return nil }
         return (dependency.programs.description + ":" + dependency.condition.rawValue + " (" + (state ?? "not seen yet") + ")", failed)
+    }
+
+    /// With `--restart-dependents`: the started programs a dependency of
+    /// which stopped running (or, for `exited`, runs again), each with why.
+    /// Readiness alone does not count: a service whose check fails a while
+    /// has not stopped.
+    package mutating func toStop() -> [(process: String, why: String)] {
+        guard restartDependents else { return [] }
+        var stops: [(process: String, why: String)] = []
+        for index in entries.indices where entries[index].start.started {
+            let stopped = rules[entries[index].rule].dependencies.first { dependency in
+                let wanted: ProcessState = dependency.condition == .exited ? .exited : .running
+                return seen.contains { dependency.programs.matches(process: $0.process) && ($0.state != wanted || $0.failure != nil) }
+            }
+            guard let stopped else {
+                entries[index].stopRefused = false
+                continue
+            }
+            if !entries[index].stopRefused, let why = why(stopped, services: []) {
+                stops.append((entries[index].start.process, "program " + ServiceState.shortName(entries[index].start.process) + " waits for " + why.why))
+            }
+        }
+        return stops
+    }
+
+    /// stopProcess was accepted for `process` (`failure` nil): it waits
+    /// again; or it failed: not asked again until its dependencies run again.
+    package mutating func stopped(_ process: String, failure: String?) {
+        guard let index = entries.firstIndex(where: { $0.start.process == process }) else { return }
+        guard failure == nil else { return entries[index].stopRefused = true }
+        entries[index].start.started = false
+        entries[index].asked = false
+        entries[index].restarting = true
     }
 
     /// startProcess was accepted for `process` (`failure` nil), or failed

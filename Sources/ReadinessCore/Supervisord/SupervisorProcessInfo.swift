@@ -68,25 +68,28 @@ package enum SupervisorFault {
     package static let badName = 10
     /// startProcess of a program that is already STARTING, RUNNING or BACKOFF.
     package static let alreadyStarted = 60
+    /// stopProcess of a program that is not STARTING, RUNNING or BACKOFF.
+    package static let notRunning = 70
 }
 
-/// What `supervisor.startProcess(name, false)` answered: supervisord spawns
-/// the program and returns at once, before `startsecs` has passed.
-package enum StartAnswer: Equatable, Sendable {
-    case started
-    /// The ALREADY_STARTED fault: nothing to do.
-    case alreadyStarted
+/// What `supervisor.startProcess(name, false)` or `stopProcess(name, false)`
+/// answered: supervisord spawns (or signals) the program and returns at
+/// once, before `startsecs` (or the stop) has passed.
+package enum ControlAnswer: Equatable, Sendable {
+    case done
+    /// The fault that says it was so already (ALREADY_STARTED, NOT_RUNNING): nothing to do.
+    case already
     /// Any other fault (BAD_NAME, NO_FILE, NOT_EXECUTABLE, SPAWN_ERROR,
     /// SHUTDOWN_STATE…), with supervisord's fault string ("SPAWN_ERROR: web").
     case refused(String)
 
-    /// The answer in a startProcess response body.
-    package init(response bytes: some Collection<UInt8>) throws(XMLRPCError) {
+    /// The answer in a response body; `already` is the fault code that means "so already".
+    package init(response bytes: some Collection<UInt8>, already: Int) throws(XMLRPCError) {
         switch try XMLRPC.parseValue(bytes) {
-        case .fault(let code, _) where code == SupervisorFault.alreadyStarted: self = .alreadyStarted
+        case .fault(let code, _) where code == already: self = .already
         case .fault(_, let message): self = .refused(message)
-        case .value(.bool(true)): self = .started
-        case .value: throw .malformed("startProcess answered something other than true")
+        case .value(.bool(true)): self = .done
+        case .value: throw .malformed("supervisord answered something other than true")
         }
     }
 }

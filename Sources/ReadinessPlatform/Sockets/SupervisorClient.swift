@@ -144,12 +144,22 @@ package struct SupervisorClient: Sendable {
 
     /// `supervisor.startProcess(name, false)`: starts a program that is not
     /// running (`autostart=false`, or stopped) without waiting for it to
-    /// reach RUNNING. A fault is an answer (`.alreadyStarted`, `.refused`);
-    /// no answer is a failure.
-    package func startProcess(_ name: String) -> Result<StartAnswer, Failure> {
-        call("supervisor.startProcess", [.string(name), .bool(false)], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds)
+    /// reach RUNNING. A fault is an answer (`.already`, `.refused`); no
+    /// answer is a failure.
+    package func startProcess(_ name: String) -> Result<ControlAnswer, Failure> {
+        control("supervisor.startProcess", name, already: SupervisorFault.alreadyStarted)
+    }
+
+    /// `supervisor.stopProcess(name, false)`: sends the program its
+    /// stopsignal without waiting for it to stop; `.already` when it was not running.
+    package func stopProcess(_ name: String) -> Result<ControlAnswer, Failure> {
+        control("supervisor.stopProcess", name, already: SupervisorFault.notRunning)
+    }
+
+    private func control(_ method: String, _ name: String, already: Int) -> Result<ControlAnswer, Failure> {
+        call(method, [.string(name), .bool(false)], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds)
             .flatMap { body in
-                do throws(XMLRPCError) { return .success(try StartAnswer(response: body)) } catch { return .failure(Failure(error.description)) }
+                do throws(XMLRPCError) { return .success(try ControlAnswer(response: body, already: already)) } catch { return .failure(Failure(error.description)) }
             }
     }
 

@@ -41,6 +41,11 @@ struct RecordingPort: ListenerPort {
         started.append(process)
         return nil
     }
+    var stopped: [String] = []
+    mutating func stopProcess(_ process: String) -> String? {
+        stopped.append(process)
+        return nil
+    }
     mutating func write(_ record: StatusRecord) { written.append(record) }
     var retries = 0
     mutating func retryPendingWrite(_ record: StatusRecord) { retries += 1 }

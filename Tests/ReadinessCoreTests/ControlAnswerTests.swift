@@ -2,9 +2,9 @@ import Testing
 
 @testable import ReadinessCore
 
-/// `supervisor.startProcess(name, false)`: the request, and the answers
-/// supervisord 4.3.0 gives (its bodies are Python's xmlrpc.client.dumps).
-@Suite struct StartAnswerTests {
+/// `supervisor.startProcess(name, false)` and `stopProcess`: the request,
+/// and the answers supervisord 4.3.0 gives (its bodies are Python's xmlrpc.client.dumps).
+@Suite struct ControlAnswerTests {
     @Test func requestCarriesTheNameAndWaitFalse() {
         #expect(
             XMLRPC.call("supervisor.startProcess", [.string("grp:web&1"), .bool(false)])
@@ -15,7 +15,7 @@ import Testing
 
     @Test func trueIsStarted() throws {
         let body = "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><boolean>1</boolean></value>\n</param>\n</params>\n</methodResponse>\n"
-        #expect(try StartAnswer(response: Array(body.utf8)) == .started)
+        #expect(try ControlAnswer(response: Array(body.utf8), already: 60) == .done)
     }
 
     static func fault(_ code: Int, _ message: String) -> [UInt8] {
@@ -24,19 +24,21 @@ import Testing
                 .utf8)
     }
 
-    @Test func alreadyStartedFault() throws {
-        #expect(try StartAnswer(response: Self.fault(60, "ALREADY_STARTED: web")) == .alreadyStarted)
+    @Test func alreadyStartedOrNotRunningFault() throws {
+        #expect(try ControlAnswer(response: Self.fault(60, "ALREADY_STARTED: web"), already: 60) == .already)
+        #expect(try ControlAnswer(response: Self.fault(70, "NOT_RUNNING: web"), already: 70) == .already)
+        #expect(try ControlAnswer(response: Self.fault(70, "NOT_RUNNING: web"), already: 60) == .refused("NOT_RUNNING: web"))
     }
 
     @Test(arguments: [(10, "BAD_NAME: nope"), (50, "SPAWN_ERROR: web"), (21, "NOT_EXECUTABLE: /bin/nothing")])
     func otherFaultsAreRefusals(code: Int, message: String) throws {
-        #expect(try StartAnswer(response: Self.fault(code, message)) == .refused(message))
+        #expect(try ControlAnswer(response: Self.fault(code, message), already: 60) == .refused(message))
     }
 
     @Test func falseOrNoValueIsMalformed() {
         let falseBody = "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><boolean>0</boolean></value>\n</param>\n</params>\n</methodResponse>\n"
-        #expect(throws: XMLRPCError.self) { try StartAnswer(response: Array(falseBody.utf8)) }
-        #expect(throws: XMLRPCError.self) { try StartAnswer(response: Array("<methodResponse></methodResponse>".utf8)) }
-        #expect(throws: XMLRPCError.self) { try StartAnswer(response: Array("not xml".utf8)) }
+        #expect(throws: XMLRPCError.self) { try ControlAnswer(response: Array(falseBody.utf8), already: 60) }
+        #expect(throws: XMLRPCError.self) { try ControlAnswer(response: Array("<methodResponse></methodResponse>".utf8), already: 60) }
+        #expect(throws: XMLRPCError.self) { try ControlAnswer(response: Array("not xml".utf8), already: 60) }
     }
 }
