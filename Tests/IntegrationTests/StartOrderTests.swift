@@ -111,6 +111,29 @@ import Testing
         #expect(supervisord.log.components(separatedBy: "spawned: 'second'").count == 2)
     }
 
+    /// An essential program that cannot start (its dependency went FATAL)
+    /// ends the container as its end would: supervisord shut down, probe 107.
+    @Test func anEssentialProgramThatCannotStartEndsTheContainer() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0",
+            programs: [
+                Supervisord.Program(name: "redis", script: "exit 1", settings: ["startsecs": "1", "startretries": "0", "autorestart": "false"]),
+                Supervisord.Program(name: "app", script: "exec sleep 600", settings: ["autostart": "false", "startsecs": "0"]),
+            ],
+            listenerArguments: "--start-after app=redis:running --essential app")
+        var probe107: Completed?
+        #expect(eventually(within: 60) {
+            if probe107 == nil, supervisord.process.isRunning, let probe = try? supervisord.probe(), probe.status == 107 { probe107 = probe }
+            return !supervisord.process.isRunning
+        })
+        #expect(supervisord.process.exitStatus == 0)
+        #expect(probe107?.stderr.hasPrefix("not ready: 107 ESSENTIAL_DOWN: essential program app:app cannot be started: program app is waiting for redis:running (redis is FATAL") == true,
+                "\(probe107?.stderr ?? "no 107 seen")")
+        #expect(supervisord.status?["essential_state"] == "STOPPED")
+        #expect(!supervisord.log.contains("spawned: 'app'"))
+        #expect(supervisord.output.contains("level=error msg=\"essential program ended, shutting supervisord down\" program=app:app state=STOPPED"))
+    }
+
     /// A reload starts every program anew: the order runs again, from what
     /// the new generation's supervisord says.
     @Test func aReloadRunsTheOrderAgain() throws {

@@ -295,6 +295,29 @@ import Testing
         #expect(Verdict.commonCheck(core.record).code == .startFailed)
     }
 
+    @Test func anEssentialProgramThatCannotStartEndsTheContainer() throws {
+        let tracker = ProgramTracker(
+            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
+            at: Timestamp(millisecondsSinceEpoch: 0))
+        var core = ListenerCore(
+            configuration: ListenerConfiguration(
+                selector: ProcessPattern(program: "start"), statusPath: "/s", essential: EssentialRule(specs: [ProcessPattern(program: "app")]),
+                startRules: [try StartRule(parsing: "app=redis:running")]),
+            tracker: tracker, at: Timestamp(millisecondsSinceEpoch: 0))
+        var port = RecordingPort()
+        port.programs = [program("start", .exited, start: 1), program("redis", .starting, start: 1), program("app", .stopped)]
+        core.start(&port)
+        #expect(port.shutdownCalls == 0)
+        core.turn(header(1), event(1, "redis", .fatal, from: .backoff), &port)
+        #expect(port.shutdownCalls == 1)
+        #expect(port.started.isEmpty)
+        let failure = try #require(port.writtenAtShutdown?.essentialFailure)
+        #expect(failure.summary == "essential program app:app cannot be started: program app is waiting for redis:running (redis is FATAL)")
+        #expect(Verdict.commonCheck(core.record).code == .essentialDown)
+        // Through the status file, as the probe reads it.
+        #expect(try StatusRecord.parse(core.record.encoded).essentialFailure == core.record.essentialFailure)
+    }
+
     @Test func namesSupervisordDoesNotHaveOrNoXMLRPCRefuseTheStart() throws {
         var core = try core("app=redis:ready")
         var port = RecordingPort()

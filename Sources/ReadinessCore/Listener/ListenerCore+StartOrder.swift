@@ -59,6 +59,7 @@ extension ListenerCore {
         for (process, why) in gaveUp {
             port.log(.error, "gave up on a program whose conditions did not hold within --start-timeout: it is not started", [("program", process), ("why", why)])
         }
+        for (process, why) in blocked + gaveUp { essentialCannotStart(process, why: why, &port) }
         for process in due {
             let failure = port.startProcess(process)
             let news = startOrder.asked(process, failure: failure)

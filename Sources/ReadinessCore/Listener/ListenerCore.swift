@@ -519,6 +519,16 @@ package struct ListenerCore: Sendable {
         if tracker.recordEssentialFailure(configuration.essential.failure(among: programs, at: port.now)) { essentialEnded(reason: reason, &port) }
     }
 
+    /// A program under `--start-after` that cannot be started (a dependency
+    /// failed, or `--start-timeout` passed): if it is essential, that is its
+    /// end as far as the container goes.
+    mutating func essentialCannotStart<Port: ListenerPort & ~Copyable>(_ process: String, why: String, _ port: inout Port) {
+        guard configuration.essential.isEssential(process),
+            tracker.recordEssentialFailure(EssentialFailure(program: process, state: .stopped, spawnError: why, since: port.now))
+        else { return }
+        essentialEnded(reason: "start order", &port)
+    }
+
     /// The first essential program's end, just recorded in the tracker:
     /// say it, write it and shut down (or, in a dry run, say what would be done).
     private mutating func essentialEnded<Port: ListenerPort & ~Copyable>(reason: String, _ port: inout Port) {

@@ -143,6 +143,10 @@ package struct EssentialFailure: Equatable, Sendable {
             return "essential program \(program) exited \(how) (\(exitStatus.map { "status \($0)" } ?? "status unknown"))"
         case .fatal:
             return "supervisord could not start essential program \(program) (FATAL)\(spawnError.map { ": \($0)" } ?? "")"
+        case .stopped:
+            // Under --start-after, never started: a dependency failed, or
+            // --start-timeout passed; `spawnError` says which.
+            return "essential program \(program) cannot be started\(spawnError.map { ": \($0)" } ?? "")"
         default:
             return "essential program \(program) is \(state.rawValue)"
         }
