@@ -63,9 +63,9 @@ import Testing
         let supervisord = try Supervisord(
             start: "exit 3",
             programs: [
-                Supervisord.Program(name: "redis", script: "exit 1", settings: ["startsecs": "1", "startretries": "0", "autorestart": "false"]),
-                Supervisord.Program(name: "app", script: "exec sleep 600", settings: ["autostart": "false", "startsecs": "0"]),
-                Supervisord.Program(name: "web", script: "exec sleep 600", settings: ["autostart": "false", "startsecs": "0"]),
+                Self.fatalRedis,
+                Self.waiting("app"),
+                Self.waiting("web"),
             ],
             listenerArguments: "--start-after app=redis:running --start-after web=start:exited")
         #expect(supervisord.probeSays("not ready: 101 START_FAILED: program start exited with status 3"))
@@ -78,6 +78,14 @@ import Testing
         #expect(eventually(within: 10) { (try? supervisord.state(of: "web")) == "RUNNING" })
         #expect(try supervisord.state(of: "app") == "STOPPED")
         #expect(try supervisord.probeLine(["--explain"]).contains("next: the line names the program, the condition it waits for and that dependency's state"))
+    }
+
+    /// A program supervisord cannot start: FATAL after its one try.
+    static let fatalRedis = Supervisord.Program(name: "redis", script: "exit 1", settings: ["startsecs": "1", "startretries": "0", "autorestart": "false"])
+
+    /// A long-running program that waits for the listener to start it.
+    static func waiting(_ name: String) -> Supervisord.Program {
+        Supervisord.Program(name: name, script: "exec sleep 600", settings: ["autostart": "false", "startsecs": "0"])
     }
 
     /// start.sh, in the scratch directory, until `go-start` appears beside it.
@@ -113,13 +121,11 @@ import Testing
 
     /// An essential program that cannot start (its dependency went FATAL)
     /// ends the container as its end would: supervisord shut down, probe 107.
+    /// `other` takes 2 s to stop: the probe has time to see the 107.
     @Test func anEssentialProgramThatCannotStartEndsTheContainer() throws {
         let supervisord = try Supervisord(
             start: "exit 0",
-            programs: [
-                Supervisord.Program(name: "redis", script: "exit 1", settings: ["startsecs": "1", "startretries": "0", "autorestart": "false"]),
-                Supervisord.Program(name: "app", script: "exec sleep 600", settings: ["autostart": "false", "startsecs": "0"]),
-            ],
+            programs: [Self.fatalRedis, Self.waiting("app"), Supervisord.trapping("other", stopSeconds: 2)],
             listenerArguments: "--start-after app=redis:running --essential app")
         var probe107: Completed?
         #expect(eventually(within: 60) {
@@ -131,6 +137,7 @@ import Testing
                 "\(probe107?.stderr ?? "no 107 seen")")
         #expect(supervisord.status?["essential_state"] == "STOPPED")
         #expect(!supervisord.log.contains("spawned: 'app'"))
+        #expect(supervisord.stops.contains("other got TERM"))
         #expect(supervisord.output.contains("level=error msg=\"essential program ended, shutting supervisord down\" program=app:app state=STOPPED"))
     }
 
@@ -185,7 +192,7 @@ import Testing
     @Test func aProgramWhoseConditionsNeverHoldIsGivenUpOnAtTheTimeout() throws {
         let supervisord = try Supervisord(
             start: Self.waitForGoStart,
-            programs: [Supervisord.Program(name: "app", script: "exec sleep 600", settings: ["autostart": "false", "startsecs": "0"])],
+            programs: [Self.waiting("app")],
             listenerArguments: "--start-after app=start:exited --start-timeout 1")
         let gaveUp = "program app was given up on (--start-timeout): it waited for start:exited (start is RUNNING)"
         #expect(supervisord.logged("level=error msg=\"gave up on a program whose conditions did not hold within --start-timeout: it is not started\" program=app:app why=\"\(gaveUp)\"", within: 20))
