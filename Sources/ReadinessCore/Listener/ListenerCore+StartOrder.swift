@@ -29,7 +29,7 @@ extension ListenerCore {
                 ("program", startedElsewhere),
             ])
         }
-        if failed, case .info(let info) = processInfo(process, &port) { startOrder.learnDetails(of: process, info) }
+        if failed, case .info(let info) = processInfo(process, &port) { startOrder.learn(info, of: process) }
     }
 
     /// With `--restart-dependents`, stops each started program a dependency
@@ -52,15 +52,27 @@ extension ListenerCore {
                 ])
             }
         }
-        let (due, blocked, gaveUp) = startOrder.evaluate(services: services.services, at: port.now)
-        for (process, why) in blocked {
-            port.log(.error, "a dependency failed: the program is not started until it recovers", [("program", process), ("why", why)])
-        }
-        for (process, why) in gaveUp {
-            port.log(.error, "gave up on a program whose conditions did not hold within --start-timeout: it is not started", [("program", process), ("why", why)])
-        }
-        for (process, why) in blocked + gaveUp { essentialCannotStart(process, why: why, &port) }
+        let (due, found) = startOrder.evaluate(services: services.services, at: port.now)
+        // The events may be older than what supervisord has now (queued
+        // before a restarted listener asked, say): each due program's
+        // dependencies are asked again, and only conditions that still hold
+        // start it; the others are looked at again with the news.
+        var confirmed: [String] = []
         for process in due {
+            for dependency in startOrder.dependencies(of: process) {
+                if case .info(let info) = processInfo(dependency, &port) { startOrder.learn(info, of: dependency) }
+            }
+            if startOrder.holds(process, services: services.services) { confirmed.append(process) }
+        }
+        var problems = found
+        if confirmed.count < due.count { problems += startOrder.evaluate(services: services.services, at: port.now).problems }
+        for problem in problems {
+            port.log(.error, problem.gaveUp
+                ? "gave up on a program whose conditions did not hold within --start-timeout: it is not started"
+                : "a dependency failed: the program is not started until it recovers", [("program", problem.process), ("why", problem.why)])
+            essentialCannotStart(problem.process, why: problem.why, &port)
+        }
+        for process in confirmed {
             let failure = port.startProcess(process)
             let news = startOrder.asked(process, failure: failure)
             if let failure {

@@ -29,8 +29,24 @@ package struct StartOrder: Sendable {
         var state: ProcessState
         /// EXITED: whether the status was in `exitcodes`.
         var expected: Bool?
+        /// The run's pid, when the event or answer gave one.
+        var pid: Int?
         /// From supervisord's answer: a failure's spawn error or exit status.
         var detail: String?
+
+        init(process: String, state: ProcessState, expected: Bool?, pid: Int?) {
+            self.process = process
+            self.state = state
+            self.expected = expected
+            self.pid = pid
+        }
+
+        /// What supervisord's answer says of it.
+        init(process: String, info: SupervisorProcessInfo) {
+            self.init(process: process, state: info.state, expected: info.state == .exited ? info.exitWasExpected : nil, pid: info.pid == 0 ? nil : info.pid)
+            // FATAL: the spawn error, if any; EXITED: "Bad exit code N", or the status.
+            if failure != nil { detail = !info.spawnError.isEmpty ? info.spawnError : state == .exited ? "status \(info.exitStatus)" : nil }
+        }
 
         /// Why it failed, once it did: no condition can hold until it runs again.
         var failure: String? {
@@ -89,9 +105,7 @@ package struct StartOrder: Sendable {
             let process = "\(program.group):\(program.name)"
             guard names(process) else { continue }
             let info = program.info
-            var seen = Seen(process: process, state: info.state, expected: info.state == .exited ? info.exitWasExpected : nil)
-            if seen.failure != nil { seen.detail = info.spawnError.isEmpty ? "status \(info.exitStatus)" : info.spawnError }
-            self.seen.append(seen)
+            seen.append(Seen(process: process, info: info))
             if let rule = rules.firstIndex(where: { $0.programs.matches(process: process) }) {
                 let started = info.state != .stopped || info.start != 0
                 entries.append(Entry(start: ProgramStart(process: process, after: rules[rule].after, started: started), rule: rule))
@@ -112,7 +126,7 @@ package struct StartOrder: Sendable {
     package mutating func apply(_ event: ProcessStateEvent) -> (startedElsewhere: String?, failed: Bool) {
         let process = "\(event.groupName):\(event.processName)"
         guard names(process) else { return (nil, false) }
-        let now = Seen(process: process, state: event.state, expected: event.expected)
+        let now = Seen(process: process, state: event.state, expected: event.expected, pid: event.pid)
         if let index = seen.firstIndex(where: { $0.process == process }) { seen[index] = now } else { seen.append(now) }
         var startedElsewhere: String?
         // A run begins with STARTING (BACKOFF and RUNNING follow it); stopping
@@ -129,53 +143,79 @@ package struct StartOrder: Sendable {
         return (startedElsewhere, now.failure != nil)
     }
 
-    /// A failed dependency's spawn error or exit status, from supervisord.
-    package mutating func learnDetails(of process: String, _ info: SupervisorProcessInfo) {
-        guard let index = seen.firstIndex(where: { $0.process == process }), seen[index].state == info.state else { return }
-        seen[index].detail = info.spawnError.isEmpty ? "status \(info.exitStatus)" : info.spawnError
+    /// supervisord's answer on `process`, newer than any event still queued:
+    /// asked for a failed dependency's spawn error or exit status, and for
+    /// each dependency just before a start.
+    package mutating func learn(_ info: SupervisorProcessInfo, of process: String) {
+        guard let index = seen.firstIndex(where: { $0.process == process }) else { return }
+        seen[index] = Seen(process: process, info: info)
+    }
+
+    /// The processes `process` waits for, to be asked about again before it
+    /// is started: an event can be older than what supervisord has now.
+    package func dependencies(of process: String) -> [String] {
+        guard let entry = entries.first(where: { $0.start.process == process }) else { return [] }
+        var processes: [String] = []
+        for seen in seen where rules[entry.rule].dependencies.contains(where: { $0.programs.matches(process: seen.process) }) {
+            processes.append(seen.process)
+        }
+        return processes
+    }
+
+    /// Whether every condition of `process` holds, as last seen.
+    package func holds(_ process: String, services: [ServiceState]) -> Bool {
+        guard let entry = entries.first(where: { $0.start.process == process }) else { return false }
+        return rules[entry.rule].dependencies.allSatisfy { why($0, services: services) == nil }
+    }
+
+    /// What `evaluate` found to say of a program: a dependency failed, or it
+    /// was given up on (`--start-timeout`); `why` is its one line.
+    package struct Problem: Sendable {
+        package var process: String
+        package var why: String
+        package var gaveUp: Bool
     }
 
     /// Each program still waiting, its conditions looked at again: those due
-    /// now (every condition holds); those a failed dependency blocks that
-    /// were not said so yet, and those given up on now (`why`: one line each).
-    package mutating func evaluate(services: [ServiceState], at time: Timestamp) -> (
-        due: [String], blocked: [(process: String, why: String)], gaveUp: [(process: String, why: String)]
-    ) {
+    /// now (every condition holds), and the problems not said yet.
+    package mutating func evaluate(services: [ServiceState], at time: Timestamp) -> (due: [String], problems: [Problem]) {
         var due: [String] = []
-        var blocked: [(process: String, why: String)] = []
-        var gaveUp: [(process: String, why: String)] = []
+        var problems: [Problem] = []
         let timedOut = timeoutMilliseconds.map { time.millisecondsSinceEpoch - waitingSince.millisecondsSinceEpoch >= $0 } ?? false
-        for index in entries.indices where !entries[index].start.started && !entries[index].asked && !entries[index].gaveUp {
+        for index in entries.indices {
+            var entry = entries[index]
+            guard !entry.start.started, !entry.asked, !entry.gaveUp else { continue }
             // Stopped by the listener: not started again before it is down.
-            if entries[index].restarting, seen.contains(where: { $0.process == entries[index].start.process && $0.state == .stopping }) { continue }
-            var holds = ""
+            if entry.restarting, seen.contains(where: { $0.process == entry.start.process && $0.state == .stopping }) { continue }
+            var holds: [String] = []
             // The first failure, else the first condition unmet.
             var unmet: (why: String, failed: Bool)?
-            for dependency in rules[entries[index].rule].dependencies {
+            for dependency in rules[entry.rule].dependencies {
                 let why = self.why(dependency, services: services)
-                holds += holds.isEmpty ? "" : ","
-                holds += why == nil ? "1" : "0"
+                holds.append(why == nil ? "1" : "0")
                 if let why, unmet == nil || (why.failed && unmet?.failed == false) { unmet = why }
             }
-            let name = ServiceState.shortName(entries[index].start.process)
-            entries[index].start.holds = holds
-            guard let unmet else {
-                entries[index].start.detail = "program " + name + " is being started"
-                if !entries[index].startFailed { due.append(entries[index].start.process) }
-                continue
+            entry.start.holds = holds.joined(separator: ",")
+            let phrase: String
+            if unmet == nil {
+                phrase = " is being started"
+                if !entry.startFailed { due.append(entry.start.process) }
+            } else if timedOut {
+                phrase = " was given up on (--start-timeout): it waited for "
+                entry.gaveUp = true
+            } else {
+                phrase = " is waiting for "
             }
-            if timedOut {
-                entries[index].gaveUp = true
-                entries[index].start.detail = "program " + name + " was given up on (--start-timeout): it waited for " + unmet.why
-                gaveUp.append((entries[index].start.process, entries[index].start.detail))
-                continue
+            let detail = "program " + ServiceState.shortName(entry.start.process) + phrase + (unmet?.why ?? "")
+            entry.start.detail = detail
+            let failed = unmet?.failed == true && !entry.gaveUp
+            if entry.gaveUp || (failed && entry.loggedFailure != detail) {
+                problems.append(Problem(process: entry.start.process, why: detail, gaveUp: entry.gaveUp))
             }
-            let detail = "program " + name + " is waiting for " + unmet.why
-            entries[index].start.detail = detail
-            if unmet.failed, entries[index].loggedFailure != detail { blocked.append((entries[index].start.process, detail)) }
-            entries[index].loggedFailure = unmet.failed ? detail : nil
+            entry.loggedFailure = failed ? detail : nil
+            entries[index] = entry
         }
-        return (due, blocked, gaveUp)
+        return (due, problems)
     }
 
     /// Why `dependency` does not hold (`redis:ready (redis is FATAL)`) and
@@ -193,7 +233,10 @@ package struct StartOrder: Sendable {
             } else if seen.state != wanted {
                 state = ServiceState.shortName(seen.process) + " is " + seen.state.rawValue
                 break
-            } else if dependency.condition == .ready, services.contains(where: { $0.process == seen.process && !$0.ready }) {
+            } else if dependency.condition == .ready,
+                // Ready for the run supervisord has: a service's readiness is its run's (pid).
+                services.contains(where: { $0.process == seen.process && (!$0.ready || (seen.pid != nil && $0.run != seen.pid)) })
+            {
                 state = ServiceState.shortName(seen.process) + " is RUNNING, not ready yet"
                 break
             }

@@ -62,7 +62,7 @@ package struct ServiceState: Equatable, Sendable {
     package var name: String { Self.shortName(process) }
 
     /// `redis` for `redis:redis`, else `GROUP:NAME` as given.
-    package static func shortName(_ process: String) -> String {
+    @inline(never) package static func shortName(_ process: String) -> String {
         let parts = process.split(separator: ":", maxSplits: 1)
         return parts.count == 2 && parts[0] == parts[1] ? String(parts[0]) : process
     }
