@@ -118,7 +118,7 @@ var startRules: [StartRule] = []
 for text in options.allValues["start-after"] ?? [] {
     do { startRules.append(try StartRule(parsing: text)) } catch { fail(error.description) }
 }
-if let cycle = StartRule.cycle(in: startRules) { fail("--start-after would wait for ever, \(cycle)") }
+if let problem = StartRule.problem(in: startRules) { fail(problem) }
 var startTimeout: Int64?
 if startRules.isEmpty && (options.values["start-timeout"] != nil || options.flags.contains("restart-dependents")) {
     fail("--start-timeout and --restart-dependents go with --start-after")

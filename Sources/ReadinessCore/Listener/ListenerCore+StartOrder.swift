@@ -25,11 +25,19 @@ extension ListenerCore {
         let (startedElsewhere, failed) = startOrder.apply(event)
         let process = "\(event.groupName):\(event.processName)"
         if let startedElsewhere {
-            port.log(.info, "program under --start-after was started by someone else, before its conditions were seen to hold; left alone", [
+            port.log(.info, "program under --start-after was started by someone else, before its conditions were seen to hold", [
                 ("program", startedElsewhere),
             ])
         }
         if failed, case .info(let info) = processInfo(process, &port) { startOrder.learn(info, of: process) }
+    }
+
+    /// After lost events: supervisord is asked again about each program
+    /// still waiting and what it waits for (no event may come for them).
+    mutating func refreshStartOrder<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        for process in startOrder.waitingProcesses() {
+            if case .info(let info) = processInfo(process, &port) { startOrder.learn(info, of: process) }
+        }
     }
 
     /// With `--restart-dependents`, stops each started program a dependency
@@ -43,7 +51,7 @@ extension ListenerCore {
         if let failure = tracker.record.essentialFailure, failure.shutdown != .dryRun { return }
         for (process, why) in startOrder.toStop() {
             let failure = port.stopProcess(process)
-            startOrder.stopped(process, failure: failure)
+            startOrder.stopped(process, why: "program " + ServiceState.shortName(process) + " was stopped with its dependency: " + why, failure: failure, at: port.now)
             if let failure {
                 port.log(.error, "cannot stop a program whose dependency stopped (--restart-dependents)", [("program", process), ("error", failure)])
             } else {
@@ -59,7 +67,9 @@ extension ListenerCore {
         // start it; the others are looked at again with the news.
         var confirmed: [String] = []
         for process in due {
-            for dependency in startOrder.dependencies(of: process) {
+            // The program itself too: it must be down (a program the listener
+            // stopped may still be STOPPING), and not started meanwhile.
+            for dependency in [process] + startOrder.dependencies(of: process) {
                 if case .info(let info) = processInfo(dependency, &port) { startOrder.learn(info, of: dependency) }
             }
             if startOrder.holds(process, services: services.services) { confirmed.append(process) }

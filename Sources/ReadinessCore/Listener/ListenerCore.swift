@@ -109,6 +109,8 @@ package struct ListenerCore: Sendable {
     private var essentialEventsMayBeLost = true
     /// The same for the services' events, reconciled on their own.
     var serviceEventsMayBeLost = true
+    /// The same for the start order's programs: asked again at the next TICK.
+    private var startOrderEventsMayBeLost = false
     /// Whether the record promises a heartbeat on every TICK_5: once one
     /// arrived, or resumed from the previous listener of this supervisord
     /// that had promised it (a restart keeps supervisord's configuration).
@@ -280,6 +282,7 @@ package struct ListenerCore: Sendable {
                 if askedEveryProcess != nil { eventsLostSinceAsked = true }
                 essentialEventsMayBeLost = true
                 serviceEventsMayBeLost = true
+                startOrderEventsMayBeLost = true
             }
         } else {
             metrics?.countEvent(lost: 0)
@@ -304,6 +307,10 @@ package struct ListenerCore: Sendable {
             if serviceEventsMayBeLost, !configuration.services.isEmpty { wantedEveryProcess.insert(.services) }
             redeliverHeld(&port)
             startOrder.tick()
+            if startOrderEventsMayBeLost {
+                startOrderEventsMayBeLost = false
+                refreshStartOrder(&port)
+            }
             let lookup = lookUpProgram(&port, everyProcess: .askLater)
             if wantedEveryProcess.contains(.followedProgram) { followedProgramTick = when }
             if let transition = tracker.tick(with: lookup, queuedAt: when, at: port.now) { logReconcile(transition, reason: "tick", &port) }

@@ -17,8 +17,6 @@ package struct StartOrder: Sendable {
     /// dependency stops running (or, for `exited`, runs again), and started
     /// again once its conditions hold again.
     package let restartDependents: Bool
-    /// When the wait began: the listener's start-up (a restarted listener waits anew).
-    private var waitingSince = Timestamp(millisecondsSinceEpoch: 0)
     /// What supervisord last said of each process a rule names, in its order.
     private var seen: [Seen] = []
     private var entries: [Entry] = []
@@ -75,6 +73,10 @@ package struct StartOrder: Sendable {
         var stopRefused = false
         /// The failure last logged, so each is logged once.
         var loggedFailure: String?
+        /// When its wait began, for `--start-timeout`: the listener's
+        /// start-up (a restarted listener waits anew), or its stop by
+        /// `--restart-dependents`.
+        var waitingSince: Timestamp
     }
 
     package init(rules: [StartRule], timeoutMilliseconds: Int64? = nil, restartDependents: Bool = false) {
@@ -100,7 +102,6 @@ package struct StartOrder: Sendable {
     /// state. A name no process has is returned, one line each, and the
     /// listener refuses to run (a typo would wait for ever).
     package mutating func learn(_ programs: [NamedProcessInfo], at time: Timestamp) -> [String] {
-        waitingSince = time
         for program in programs {
             let process = "\(program.group):\(program.name)"
             guard names(process) else { continue }
@@ -108,7 +109,7 @@ package struct StartOrder: Sendable {
             seen.append(Seen(process: process, info: info))
             if let rule = rules.firstIndex(where: { $0.programs.matches(process: process) }) {
                 let started = info.state != .stopped || info.start != 0
-                entries.append(Entry(start: ProgramStart(process: process, after: rules[rule].after, started: started), rule: rule))
+                entries.append(Entry(start: ProgramStart(process: process, after: rules[rule].after, started: started), rule: rule, waitingSince: time))
             }
         }
         var missing: [String] = []
@@ -135,20 +136,46 @@ package struct StartOrder: Sendable {
             let index = entries.firstIndex(where: { $0.start.process == process }), !entries[index].start.started
         {
             if !entries[index].asked { startedElsewhere = process }
-            entries[index].start.started = true
-            entries[index].restarting = false
-            entries[index].start.holds = ""
-            entries[index].start.detail = ""
+            markStarted(index)
         }
         return (startedElsewhere, now.failure != nil)
     }
 
+    private mutating func markStarted(_ index: Int) {
+        entries[index].start.started = true
+        entries[index].restarting = false
+        entries[index].start.holds = ""
+        entries[index].start.detail = ""
+    }
+
+    /// Whether supervisord has `process` down (STOPPED, EXITED, FATAL), as
+    /// last seen: only then may it be started (again).
+    private func isDown(_ process: String) -> Bool {
+        guard let state = seen.first(where: { $0.process == process })?.state else { return true }
+        return state == .stopped || state == .exited || state == .fatal
+    }
+
     /// supervisord's answer on `process`, newer than any event still queued:
-    /// asked for a failed dependency's spawn error or exit status, and for
-    /// each dependency just before a start.
+    /// asked for a failed dependency's spawn error or exit status, for a
+    /// program and its dependencies just before it is started, and after
+    /// lost events. A program it shows started (a lost STARTING event, or
+    /// another hand) counts as started.
     package mutating func learn(_ info: SupervisorProcessInfo, of process: String) {
         guard let index = seen.firstIndex(where: { $0.process == process }) else { return }
         seen[index] = Seen(process: process, info: info)
+        guard let entry = entries.firstIndex(where: { $0.start.process == process }), !entries[entry].start.started else { return }
+        let runs = info.state == .starting || info.state == .running || info.state == .backoff
+        if runs || (!entries[entry].restarting && !(info.state == .stopped && info.start == 0)) { markStarted(entry) }
+    }
+
+    /// The processes to ask supervisord about when events may have been
+    /// lost: each program still waiting, and what it waits for.
+    package func waitingProcesses() -> [String] {
+        var processes: [String] = []
+        for entry in entries where !entry.start.started && !entry.gaveUp {
+            processes += [entry.start.process] + dependencies(of: entry.start.process)
+        }
+        return processes
     }
 
     /// The processes `process` waits for, to be asked about again before it
@@ -162,9 +189,9 @@ package struct StartOrder: Sendable {
         return processes
     }
 
-    /// Whether every condition of `process` holds, as last seen.
+    /// Whether `process` is down and every condition of it holds, as last seen.
     package func holds(_ process: String, services: [ServiceState]) -> Bool {
-        guard let entry = entries.first(where: { $0.start.process == process }) else { return false }
+        guard let entry = entries.first(where: { $0.start.process == process }), !entry.start.started, isDown(process) else { return false }
         return rules[entry.rule].dependencies.allSatisfy { why($0, services: services) == nil }
     }
 
@@ -181,12 +208,12 @@ package struct StartOrder: Sendable {
     package mutating func evaluate(services: [ServiceState], at time: Timestamp) -> (due: [String], problems: [Problem]) {
         var due: [String] = []
         var problems: [Problem] = []
-        let timedOut = timeoutMilliseconds.map { time.millisecondsSinceEpoch - waitingSince.millisecondsSinceEpoch >= $0 } ?? false
         for index in entries.indices {
             var entry = entries[index]
             guard !entry.start.started, !entry.asked, !entry.gaveUp else { continue }
             // Stopped by the listener: not started again before it is down.
-            if entry.restarting, seen.contains(where: { $0.process == entry.start.process && $0.state == .stopping }) { continue }
+            if entry.restarting, !isDown(entry.start.process) { continue }
+            let timedOut = timeoutMilliseconds.map { time.millisecondsSinceEpoch - entry.waitingSince.millisecondsSinceEpoch >= $0 } ?? false
             var holds: [String] = []
             // The first failure, else the first condition unmet.
             var unmet: (why: String, failed: Bool)?
@@ -270,13 +297,16 @@ package struct StartOrder: Sendable {
     }
 
     /// stopProcess was accepted for `process` (`failure` nil): it waits
-    /// again; or it failed: not asked again until its dependencies run again.
-    package mutating func stopped(_ process: String, failure: String?) {
+    /// again, from `time`, saying `why` until the next look; or it failed:
+    /// not asked again until its dependencies run again.
+    package mutating func stopped(_ process: String, why: String, failure: String?, at time: Timestamp) {
         guard let index = entries.firstIndex(where: { $0.start.process == process }) else { return }
         guard failure == nil else { return entries[index].stopRefused = true }
         entries[index].start.started = false
         entries[index].asked = false
         entries[index].restarting = true
+        entries[index].waitingSince = time
+        entries[index].start.detail = why
     }
 
     /// startProcess was accepted for `process` (`failure` nil), or failed

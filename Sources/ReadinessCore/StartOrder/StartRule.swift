@@ -48,6 +48,18 @@ package struct StartRule: Equatable, Sendable, CustomStringConvertible {
     /// The programs it starts and those it waits for.
     var patterns: [ProcessPattern] { [programs] + dependencies.map { $0.programs } }
 
+    /// What makes `rules` unusable, said in one line: two rules that can
+    /// start the same program (one would drop the other's conditions), or
+    /// a cycle.
+    package static func problem(in rules: [StartRule]) -> String? {
+        for (index, rule) in rules.enumerated() {
+            for other in rules[(index + 1)...] where rule.programs.overlaps(other.programs) {
+                return "--start-after names \(rule.programs) in two rules (\(rule), \(other)): give it one rule with every condition"
+            }
+        }
+        return cycle(in: rules).map { "--start-after would wait for ever, " + $0 }
+    }
+
     /// The first cycle among `rules`, as `a → b → a`: a rule whose programs
     /// can be one of its own dependencies, directly or through other rules,
     /// would wait for ever. Patterns that can name the same process count
