@@ -215,65 +215,39 @@ extension StatusRecord {
             }
         }
 
-        func required(_ key: StaticString) throws(StatusParseError) -> Substring {
-            guard let value = values[key] else { throw .missingKey(key.description) }
-            return value
-        }
-        func parsed<T>(_ key: StaticString, _ parse: (Substring) -> T?) throws(StatusParseError) -> T? {
-            let value = try required(key)
-            if value == unknown { return nil }
-            guard let result = parse(value) else { throw .invalidValue(key: key.description, value: String(value)) }
-            return result
-        }
-        func state(_ key: StaticString) throws(StatusParseError) -> RecordedState? {
-            try parsed(key) { RecordedState(rawValue: String($0)) }
-        }
-        /// A key newer than format 1's first listener: absent means unknown.
-        func optional<T>(_ key: StaticString, _ parse: (Substring) -> T?) throws(StatusParseError) -> T? {
-            guard values[key] != nil else { return nil }
-            return try parsed(key, parse)
-        }
-
-        let format = try required("format")
+        let format = try values.required("format")
         guard format == "\(formatVersion)" else { throw .unsupportedFormat(String(format)) }
-        guard let current = try state("state") else { throw .invalidValue(key: "state", value: unknown) }
-        let expected: Bool? = try parsed("expected") { $0 == "1" ? true : $0 == "0" ? false : nil }
+        guard let current = try values.state("state") else { throw .invalidValue(key: "state", value: unknown) }
+        let expected = try values.flag("expected")
         if current == .process(.exited) && expected == nil { throw .invalidValue(key: "expected", value: unknown) }
-        guard let supervisordPID: Int = try parsed("supervisord_pid", { Int($0) }), supervisordPID > 0 else {
+        guard let supervisordPID = try values.int("supervisord_pid"), supervisordPID > 0 else {
             throw .invalidValue(key: "supervisord_pid", value: String(values["supervisord_pid"] ?? ""))
         }
-        func optionalText(_ key: StaticString) -> String? {
-            guard let value = values[key], !value.isEmpty else { return nil }
-            return String(value)
-        }
         var record = StatusRecord(
-            program: String(try required("program")),
+            program: String(try values.required("program")),
             state: current,
-            previousState: try state("previous_state"),
+            previousState: try values.state("previous_state"),
             expected: expected,
-            pid: try parsed("pid") { Int($0) },
-            exitStatus: try parsed("exit_status") { Int($0) },
-            serial: try parsed("serial") { UInt64($0) },
-            since: try parsed("since") { Timestamp(rfc3339: $0) },
-            listenerPID: try parsed("listener_pid") { Int($0) } ?? 0,
+            pid: try values.int("pid"),
+            exitStatus: try values.int("exit_status"),
+            serial: try values.uint64("serial"),
+            since: try values.timestamp("since"),
+            listenerPID: try values.int("listener_pid") ?? 0,
             supervisordPID: supervisordPID,
             history: history)
-        if let ticks = values["supervisord_start_ticks"], ticks != unknown {
-            guard let value = UInt64(ticks) else { throw .invalidValue(key: "supervisord_start_ticks", value: String(ticks)) }
-            record.supervisordStartTicks = value
-        }
+        record.supervisordStartTicks = try values.uint64("supervisord_start_ticks", optional: true)
         record.essentialFailure = try essentialFailure(values)
         record.services = services
         record.starts = starts
-        record.process = try optional("process") { $0.isEmpty ? nil : String($0) }
-        record.poolSerial = try optional("pool_serial") { UInt64($0) }
-        record.runStart = try optional("run_start") { Int($0) }
-        record.supervisordStopping = try optional("supervisord_stopping") { $0 == "1" ? true : $0 == "0" ? false : nil } ?? false
-        record.spawnError = optionalText("spawn_error")
-        record.stdoutLogfile = optionalText("stdout_logfile")
-        record.stderrLogfile = optionalText("stderr_logfile")
-        record.listenerLock = try optional("listener_lock") { $0 == "1" ? true : $0 == "0" ? false : nil } ?? false
-        record.heartbeat = try optional("heartbeat") { $0 == "1" ? true : $0 == "0" ? false : nil } ?? false
+        record.process = try values.known("process", optional: true).flatMap { $0.isEmpty ? nil : String($0) }
+        record.poolSerial = try values.uint64("pool_serial", optional: true)
+        record.runStart = try values.int("run_start", optional: true)
+        record.supervisordStopping = try values.flag("supervisord_stopping", optional: true) ?? false
+        record.spawnError = values.text("spawn_error")
+        record.stdoutLogfile = values.text("stdout_logfile")
+        record.stderrLogfile = values.text("stderr_logfile")
+        record.listenerLock = try values.flag("listener_lock", optional: true) ?? false
+        record.heartbeat = try values.flag("heartbeat", optional: true) ?? false
         return record
     }
 
@@ -297,6 +271,68 @@ extension StatusRecord {
                 return nil
             }
             return text(entry.value)
+        }
+
+        // The readers below are kept out of line: inlined at each of the
+        // twenty keys, they made parse the listener's largest function.
+
+        @inline(never)
+        func required(_ key: StaticString) throws(StatusParseError) -> Substring {
+            guard let value = self[key] else { throw .missingKey(key.description) }
+            return value
+        }
+
+        /// The value, or nil for `unknown`; an `optional` key (newer than
+        /// format 1's first listener) may also be absent.
+        @inline(never)
+        func known(_ key: StaticString, optional: Bool = false) throws(StatusParseError) -> Substring? {
+            guard let value = optional ? self[key] : try required(key), value != unknown else { return nil }
+            return value
+        }
+
+        @inline(never)
+        func int(_ key: StaticString, optional: Bool = false) throws(StatusParseError) -> Int? {
+            guard let value = try known(key, optional: optional) else { return nil }
+            guard let number = Int(value) else { throw .invalidValue(key: key.description, value: String(value)) }
+            return number
+        }
+
+        @inline(never)
+        func uint64(_ key: StaticString, optional: Bool = false) throws(StatusParseError) -> UInt64? {
+            guard let value = try known(key, optional: optional) else { return nil }
+            guard let number = UInt64(value) else { throw .invalidValue(key: key.description, value: String(value)) }
+            return number
+        }
+
+        /// `1` or `0`.
+        @inline(never)
+        func flag(_ key: StaticString, optional: Bool = false) throws(StatusParseError) -> Bool? {
+            guard let value = try known(key, optional: optional) else { return nil }
+            if value == "1" { return true }
+            if value == "0" { return false }
+            throw .invalidValue(key: key.description, value: String(value))
+        }
+
+        @inline(never)
+        func state(_ key: StaticString) throws(StatusParseError) -> RecordedState? {
+            guard let value = try known(key) else { return nil }
+            guard let state = RecordedState(rawValue: String(value)) else {
+                throw .invalidValue(key: key.description, value: String(value))
+            }
+            return state
+        }
+
+        @inline(never)
+        func timestamp(_ key: StaticString) throws(StatusParseError) -> Timestamp? {
+            guard let value = try known(key) else { return nil }
+            guard let time = Timestamp(rfc3339: value) else { throw .invalidValue(key: key.description, value: String(value)) }
+            return time
+        }
+
+        /// Free text: absent or empty is nil.
+        func text(_ key: StaticString) -> String? {
+            guard let value = self[key], !value.isEmpty else { return nil }
+            return String(value)
         }
 
         /// The text at byte offsets `range`, which start and end at ASCII bytes.
@@ -334,37 +370,21 @@ extension StatusRecord {
     /// A file without the keys (an older listener's) records no failure.
     private static func essentialFailure(_ values: Fields) throws(StatusParseError) -> EssentialFailure? {
         guard let program = values["essential_failure"], program != "none" else { return nil }
-        func value(_ key: StaticString) throws(StatusParseError) -> Substring {
-            guard let value = values[key] else { throw .missingKey(key.description) }
-            return value
-        }
-        func invalid(_ key: StaticString) throws(StatusParseError) -> StatusParseError {
-            .invalidValue(key: key.description, value: String(try value(key)))
-        }
         guard !program.isEmpty else { throw .invalidValue(key: "essential_failure", value: "") }
-        guard let state = ProcessState(rawValue: String(try value("essential_state"))) else { throw try invalid("essential_state") }
-        guard let shutdown = EssentialFailure.Shutdown(rawValue: String(try value("essential_shutdown"))) else {
-            throw try invalid("essential_shutdown")
+        let stateText = try values.required("essential_state")
+        guard let state = ProcessState(rawValue: String(stateText)) else {
+            throw .invalidValue(key: "essential_state", value: String(stateText))
+        }
+        let shutdownText = try values.required("essential_shutdown")
+        guard let shutdown = EssentialFailure.Shutdown(rawValue: String(shutdownText)) else {
+            throw .invalidValue(key: "essential_shutdown", value: String(shutdownText))
         }
         var failure = EssentialFailure(program: String(program), state: state, shutdown: shutdown)
-        switch try value("essential_expected") {
-        case "1": failure.expected = true
-        case "0": failure.expected = false
-        case "unknown": break
-        default: throw try invalid("essential_expected")
-        }
-        let status = try value("essential_exit_status")
-        if status != unknown {
-            guard let number = Int(status) else { throw try invalid("essential_exit_status") }
-            failure.exitStatus = number
-        }
-        let since = try value("essential_since")
-        if since != unknown {
-            guard let time = Timestamp(rfc3339: since) else { throw try invalid("essential_since") }
-            failure.since = time
-        }
-        let spawnError = try value("essential_spawn_error")
-        failure.spawnError = spawnError.isEmpty ? nil : String(spawnError)
+        failure.expected = try values.flag("essential_expected")
+        failure.exitStatus = try values.int("essential_exit_status")
+        failure.since = try values.timestamp("essential_since")
+        _ = try values.required("essential_spawn_error")
+        failure.spawnError = values.text("essential_spawn_error")
         return failure
     }
 }
