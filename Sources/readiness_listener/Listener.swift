@@ -326,6 +326,8 @@ struct ListenerIO: ~Copyable, ListenerPort {
 
     mutating func allProcessInfo() -> [NamedProcessInfo]? { supervisor.allProcessInfo() }
 
+    mutating func programConfigs() -> [ProgramConfig]? { supervisor.programConfigs() }
+
     /// Starts getAllProcessInfo for the loop to drive; false (noted) when it cannot start.
     mutating func askEveryProcess() -> Bool { supervisor.askEveryProcess() }
 
@@ -394,6 +396,10 @@ struct SupervisorConnection: ~Copyable {
     /// Every program's info, or nil when XML-RPC is unusable.
     mutating func allProcessInfo() -> [NamedProcessInfo]? {
         note(client.flatMap { $0.allProcessInfo() })
+    }
+
+    mutating func programConfigs() -> [ProgramConfig]? {
+        note(client.flatMap { $0.programConfigs() })
     }
 
     mutating func askEveryProcess() -> Bool {

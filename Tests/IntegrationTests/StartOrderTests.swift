@@ -219,4 +219,36 @@ import Testing
         #expect(eventually(within: 20) { unknown.log.contains("exited: readiness_listener (exit status 64; not expected)") })
         #expect(try unknown.state(of: "app") == "STOPPED")
     }
+
+    /// supervisord's own configuration, read over getAllConfigInfo (whose
+    /// structs hold the `exitcodes` array): a program it starts by itself
+    /// is refused; a dependent whose group it would stop no sooner than the
+    /// dependency's at shutdown is warned about, with the priority to set.
+    @Test func anAutostartedProgramIsRefusedAndTheShutdownOrderIsChecked() throws {
+        let autostarted = try Supervisord(
+            start: "exit 0", listenerSettings: ["startretries": "0"],
+            programs: [
+                Supervisord.Program(name: "redis", script: "exec sleep 600", settings: ["priority": "20", "exitcodes": "0,2"]),
+                Supervisord.Program(name: "app", script: "exec sleep 600", settings: ["priority": "10"]),
+            ],
+            listenerArguments: "--start-after app=redis:running")
+        #expect(autostarted.logged(
+            "level=error msg=\"program under --start-after is autostart=true: supervisord would start it without waiting\" program=app:app start_after=\"app=redis:running\" fix=\"autostart=false in its section\"",
+            within: 20))
+        #expect(autostarted.logged(
+            "level=warning msg=\"at shutdown supervisord stops this group no sooner than its dependency's (groups go by descending priority)\" group=app priority=10 dependency_group=redis dependency_priority=20 fix=\"priority=21 or more in the group's section\"",
+            within: 20))
+        #expect(eventually(within: 20) { autostarted.log.contains("exited: readiness_listener (exit status 64; not expected)") })
+
+        let ordered = try Supervisord(
+            start: "exit 0",
+            programs: [
+                Supervisord.Program(name: "redis", script: "exec sleep 600", settings: ["priority": "20"]),
+                Supervisord.Program(name: "app", script: "exec sleep 600", settings: ["priority": "30", "autostart": "false"]),
+            ],
+            listenerArguments: "--start-after app=redis:running")
+        #expect(eventually(within: 20) { (try? ordered.state(of: "app")) == "RUNNING" })
+        #expect(!ordered.output.contains("level=warning"))
+        #expect(!ordered.output.contains("level=error"))
+    }
 }

@@ -266,6 +266,49 @@ import Testing
         #expect(order.evaluate(services: [], at: t0).due == ["app:app"])
     }
 
+    /// A program supervisord starts by itself would not wait; a dependent
+    /// whose group supervisord stops no sooner than its dependency's would
+    /// see it go first. One warning per pair of groups.
+    @Test func supervisordsConfigurationIsCheckedForAutostartAndTheShutdownOrder() throws {
+        let order = try order("app=redis:ready", "web:*=app:running")
+        var configs = [
+            ProgramConfig(group: "redis", name: "redis", autostart: true, groupPriority: 10),
+            ProgramConfig(group: "app", name: "app", autostart: true, groupPriority: 10),
+            ProgramConfig(group: "web", name: "web_0", autostart: false, groupPriority: 999),
+            ProgramConfig(group: "web", name: "web_1", autostart: false, groupPriority: 999),
+        ]
+        var found = order.configurationProblems(configs)
+        // redis is only waited for: supervisord may start it.
+        #expect(found.autostarted.map(\.process) == ["app:app"])
+        #expect(found.autostarted.first?.rule.description == "app=redis:ready")
+        // web (999) is stopped before app (10); app (10) not before redis (10).
+        #expect(found.stopsLate.map { $0.0.group + "<" + $0.dependency.group } == ["app<redis"])
+        configs[2].groupPriority = 5
+        configs[3].groupPriority = 5
+        configs[1].groupPriority = 11
+        found = order.configurationProblems(configs)
+        #expect(found.stopsLate.map { $0.0.group + "<" + $0.dependency.group } == ["web<app"])
+    }
+
+    /// Most turns change nothing the rules read (an event of another
+    /// program, a datagram, a probe): the rules are looked at again only when
+    /// something did, or a `--start-timeout` may have passed.
+    @Test func theRulesAreLookedAtAgainOnlyWhenSomethingTheyReadChanged() throws {
+        var order = StartOrder(rules: [try StartRule(parsing: "app=start:exited")], timeoutMilliseconds: 1000)
+        #expect(order.learn([program("start", .running, start: 1), program("app", .stopped), program("other", .running, start: 1)], at: t0).isEmpty)
+        #expect(order.needsLook(services: [], at: t0))
+        #expect(order.evaluate(services: [], at: t0).due.isEmpty)
+        order.looked(services: [])
+        #expect(!order.needsLook(services: [], at: t0))
+        _ = order.apply(event("other", .exited, expected: true))
+        #expect(!order.needsLook(services: [], at: at(999)))
+        #expect(order.needsLook(services: [ServiceState(process: "x:x", kind: .notify)], at: t0))
+        #expect(order.needsLook(services: [], at: at(1000)))
+        _ = order.apply(event("start", .exited, expected: true))
+        #expect(order.needsLook(services: [], at: t0))
+        #expect(order.evaluate(services: [], at: t0).due == ["app:app"])
+    }
+
     @Test func namesSupervisordDoesNotHaveAreReturned() throws {
         var order = try order("app=redis:ready", "ghost=start:exited")
         #expect(order.learn([program("start", .exited, start: 1), program("app", .stopped)], at: t0) == [
@@ -416,6 +459,35 @@ import Testing
         port.programs = nil
         blind.start(&port)
         #expect(blind.refusal == 78)
+    }
+
+    @Test func aProgramSupervisordStartsByItselfIsRefusedAndAnEarlyStopOfADependencyIsWarnedAbout() throws {
+        var core = try core("app=redis:running")
+        var port = RecordingPort()
+        port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 1), program("app", .running, start: 1)]
+        port.configs = [
+            ProgramConfig(group: "redis", name: "redis", autostart: true, groupPriority: 999),
+            ProgramConfig(group: "app", name: "app", autostart: true, groupPriority: 999),
+        ]
+        core.start(&port)
+        #expect(core.refusal == 64)
+        #expect(port.count("program under --start-after is autostart=true: supervisord would start it without waiting") == 1)
+        let warning = port.logged.first { $0.1 == "at shutdown supervisord stops this group no sooner than its dependency's (groups go by descending priority)" }
+        #expect(warning?.0 == .warning)
+        #expect(warning?.2.first { $0.0 == "fix" }?.1 == "priority=1000 or more in the group's section")
+        #expect(port.written.isEmpty)
+
+        var fine = try self.core("app=redis:running")
+        port = RecordingPort()
+        port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 1), program("app", .stopped)]
+        port.configs = [
+            ProgramConfig(group: "redis", name: "redis", autostart: true, groupPriority: 10),
+            ProgramConfig(group: "app", name: "app", autostart: false, groupPriority: 20),
+        ]
+        fine.start(&port)
+        #expect(fine.refusal == nil)
+        #expect(port.logged.filter { $0.0 != .info }.isEmpty)
+        #expect(port.started == ["app:app"])
     }
 
     @Test func aNotifyServiceUnderStartAfterWaitsForItsConditionsNotForTheSocket() throws {

@@ -513,6 +513,7 @@ struct SupervisordModel: ListenerPort {
         return all
     }
 
+    mutating func programConfigs() -> [ProgramConfig]? { nil }
     mutating func requestShutdown() -> String? { "not modelled" }
     mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { "not modelled" }
     mutating func ancestry(of pid: Int) -> [Int] { [] }

@@ -151,4 +151,28 @@ enum RecordedAnswers {
         #expect(throws: XMLRPCError.self) { try HTTP.parse(Array("garbage\r\n\r\n".utf8), complete: true) }
         #expect(throws: XMLRPCError.self) { try HTTP.parse(Array("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n".utf8), complete: true) }
     }
+
+    /// getAllConfigInfo's structs hold an array (`exitcodes`) whose values
+    /// must not end the member early; as supervisord 4.3.0 writes them.
+    @Test func configInfoIsReadPastItsExitcodesArray() throws {
+        func member(_ name: String, _ value: String) -> String { "<member>\n<name>\(name)</name>\n<value>\(value)</value>\n</member>\n" }
+        func config(_ group: String, _ name: String, autostart: Bool, priority: Int) -> String {
+            "<value><struct>\n" + member("autostart", "<boolean>\(autostart ? 1 : 0)</boolean>") + member("command", "<string>sleep 100</string>")
+                + member("exitcodes", "<array><data>\n<value><int>0</int></value>\n<value><int>2</int></value>\n</data></array>")
+                + member("group", "<string>\(group)</string>") + member("group_prio", "<int>\(priority)</int>")
+                + member("name", "<string>\(name)</string>") + member("process_prio", "<int>999</int>") + "</struct></value>\n"
+        }
+        let body = "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><array><data>\n" + config("a", "a", autostart: false, priority: 5)
+            + config("g", "b_0", autostart: true, priority: 7) + "</data></array></value>\n</param>\n</params>\n</methodResponse>\n"
+        guard case .structures(let structures) = try ArrayAnswer(reading: Array(body.utf8), partSize: .max) else {
+            Issue.record("not an array of structs")
+            return
+        }
+        #expect(structures.first?["exitcodes"] == .array)
+        #expect(structures.compactMap(ProgramConfig.init) == [
+            ProgramConfig(group: "a", name: "a", autostart: false, groupPriority: 5),
+            ProgramConfig(group: "g", name: "b_0", autostart: true, groupPriority: 7),
+        ])
+        #expect(ProgramConfig(["group": .string("a"), "name": .string("a")]) == nil)
+    }
 }

@@ -3,8 +3,10 @@
 /// condition it waits for holds.
 extension ListenerCore {
     /// At start-up, supervisord's answer: the programs to start and what
-    /// they wait for. The exit status when the listener must not run: no
-    /// answer to start programs by (78), or a name supervisord does not have (64).
+    /// they wait for, checked against supervisord's configuration. The exit
+    /// status when the listener must not run: no answer to start programs by
+    /// (78), a name supervisord does not have or a program supervisord starts
+    /// by itself (64).
     mutating func learnStartOrder<Port: ListenerPort & ~Copyable>(_ everyProcess: [NamedProcessInfo]?, _ port: inout Port) -> Int32? {
         guard let programs = everyProcess else {
             port.log(.error, "--start-after needs supervisord's XML-RPC interface, to see the programs and start them", [
@@ -12,9 +14,25 @@ extension ListenerCore {
             ])
             return 78
         }
-        let missing = startOrder.learn(programs, at: port.now)
-        for problem in missing { port.log(.error, problem, []) }
-        return missing.isEmpty ? nil : 64
+        let refusals = startOrder.learn(programs, at: port.now)
+        for refusal in refusals { port.log(.error, refusal, []) }
+        guard let configs = port.programConfigs() else {
+            port.log(.warning, "cannot read supervisord's configuration (getAllConfigInfo): autostart and the shutdown order are not checked", [])
+            return refusals.isEmpty ? nil : 64
+        }
+        let (autostarted, stopsLate) = startOrder.configurationProblems(configs)
+        for (process, rule) in autostarted {
+            port.log(.error, "program under --start-after is autostart=true: supervisord would start it without waiting", [
+                ("program", process), ("start_after", rule.description), ("fix", "autostart=false in its section"),
+            ])
+        }
+        for (program, dependency) in stopsLate {
+            port.log(.warning, "at shutdown supervisord stops this group no sooner than its dependency's (groups go by descending priority)", [
+                ("group", program.group), ("priority", String(program.groupPriority)), ("dependency_group", dependency.group),
+                ("dependency_priority", String(dependency.groupPriority)), ("fix", "priority=\(dependency.groupPriority + 1) or more in the group's section"),
+            ])
+        }
+        return refusals.isEmpty && autostarted.isEmpty ? nil : 64
     }
 
     /// A PROCESS_STATE event, for the start order: a program started by
@@ -49,6 +67,7 @@ extension ListenerCore {
         // The tracker's record, not `record`: this runs at the end of every turn.
         guard !startOrder.isEmpty, !tracker.record.supervisordStopping else { return }
         if let failure = tracker.record.essentialFailure, failure.shutdown != .dryRun { return }
+        guard startOrder.needsLook(services: services.services, at: port.now) else { return }
         for (process, why) in startOrder.toStop() {
             let failure = port.stopProcess(process)
             startOrder.stopped(process, why: "program " + ServiceState.shortName(process) + " was stopped with its dependency: " + why, failure: failure, at: port.now)
@@ -61,6 +80,8 @@ extension ListenerCore {
             }
         }
         let (due, found) = startOrder.evaluate(services: services.services, at: port.now)
+        // What the checks below learn is looked at in the next turn.
+        startOrder.looked(services: services.services)
         // The events may be older than what supervisord has now (queued
         // before a restarted listener asked, say): each due program's
         // dependencies are asked again, and only conditions that still hold

@@ -9,6 +9,9 @@ package protocol ListenerPort: ~Copyable {
     /// READY); nil without XML-RPC. In the loop it is asked by the loop
     /// (`ListenerCore.askingEveryProcess`) and never waited for.
     mutating func allProcessInfo() -> [NamedProcessInfo]?
+    /// `supervisor.getAllConfigInfo()`, at start-up with `--start-after`
+    /// only; nil without a usable answer.
+    mutating func programConfigs() -> [ProgramConfig]?
     /// `supervisor.shutdown()`: nil once accepted, else why not.
     mutating func requestShutdown() -> String?
     /// `supervisor.startProcess(GROUP:NAME, wait=false)`: nil once accepted

@@ -20,10 +20,21 @@ package struct StartOrder: Sendable {
     /// What supervisord last said of each process a rule names, in its order.
     private var seen: [Seen] = []
     private var entries: [Entry] = []
+    /// Something `toStop` and `evaluate` read changed since they last
+    /// looked: most turns (an event of another program, a datagram, a
+    /// probe) change nothing, and looking costs a pass over every rule.
+    private var changed = true
+    /// The services as last looked at: their readiness is a condition.
+    private var lookedServices: [ServiceState] = []
+    /// When the first program still waiting reaches `--start-timeout`.
+    private var nextTimeout: Int64?
 
     private struct Seen: Sendable {
         /// `GROUP:NAME`.
         var process: String
+        /// Its two parts, matched without splitting `process` at each look.
+        var group: String
+        var name: String
         var state: ProcessState
         /// EXITED: whether the status was in `exitcodes`.
         var expected: Bool?
@@ -34,6 +45,9 @@ package struct StartOrder: Sendable {
 
         init(process: String, state: ProcessState, expected: Bool?, pid: Int?) {
             self.process = process
+            let colon = process.firstIndex(of: ":") ?? process.startIndex
+            group = String(process[..<colon])
+            name = String(process[process.index(after: colon)...])
             self.state = state
             self.expected = expected
             self.pid = pid
@@ -44,6 +58,10 @@ package struct StartOrder: Sendable {
             self.init(process: process, state: info.state, expected: info.state == .exited ? info.exitWasExpected : nil, pid: info.pid == 0 ? nil : info.pid)
             // FATAL: the spawn error, if any; EXITED: "Bad exit code N", or the status.
             if failure != nil { detail = !info.spawnError.isEmpty ? info.spawnError : state == .exited ? "status \(info.exitStatus)" : nil }
+        }
+
+        func isNamed(by pattern: ProcessPattern) -> Bool {
+            pattern.matches(processName: name, groupName: group)
         }
 
         /// Why it failed, once it did: no condition can hold until it runs again.
@@ -93,9 +111,9 @@ package struct StartOrder: Sendable {
     /// Whether a rule starts `process` (`GROUP:NAME`): not the notify services' start-up.
     package func starts(process: String) -> Bool { rules.contains { $0.programs.matches(process: process) } }
 
-    /// Whether a rule names `process`, as a program to start or a dependency.
-    private func names(_ process: String) -> Bool {
-        rules.contains { rule in rule.patterns.contains { $0.matches(process: process) } }
+    /// Whether a rule names the process, as a program to start or a dependency.
+    private func names(group: String, name: String) -> Bool {
+        rules.contains { rule in rule.patterns.contains { $0.matches(processName: name, groupName: group) } }
     }
 
     /// At start-up, supervisord's answer: the programs to start and their
@@ -103,8 +121,8 @@ package struct StartOrder: Sendable {
     /// listener refuses to run (a typo would wait for ever).
     package mutating func learn(_ programs: [NamedProcessInfo], at time: Timestamp) -> [String] {
         for program in programs {
+            guard names(group: program.group, name: program.name) else { continue }
             let process = "\(program.group):\(program.name)"
-            guard names(process) else { continue }
             let info = program.info
             seen.append(Seen(process: process, info: info))
             if let rule = rules.firstIndex(where: { $0.programs.matches(process: process) }) {
@@ -114,19 +132,43 @@ package struct StartOrder: Sendable {
         }
         var missing: [String] = []
         for rule in rules {
-            for pattern in rule.patterns where !seen.contains(where: { pattern.matches(process: $0.process) }) {
+            for pattern in rule.patterns where !seen.contains(where: { $0.isNamed(by: pattern) }) {
                 missing.append("supervisord has no program " + pattern.description + " (--start-after " + rule.description + ")")
             }
         }
         return missing
     }
 
+    /// What supervisord's configuration says against the rules, at
+    /// start-up: the programs it starts by itself (`autostart=true`), which
+    /// would not wait, with their rule; and each dependent in another group
+    /// that supervisord stops no sooner than a dependency at shutdown
+    /// (groups go by descending priority), once per pair of groups.
+    package func configurationProblems(_ configs: [ProgramConfig]) -> (autostarted: [(process: String, rule: StartRule)], stopsLate: [(ProgramConfig, dependency: ProgramConfig)]) {
+        var autostarted: [(process: String, rule: StartRule)] = []
+        var stopsLate: [(ProgramConfig, dependency: ProgramConfig)] = []
+        for config in configs {
+            guard let rule = rules.first(where: { $0.programs.matches(process: config.process) }) else { continue }
+            if config.autostart { autostarted.append((config.process, rule)) }
+            for dependency in rule.dependencies {
+                for other in configs where other.group != config.group && config.groupPriority <= other.groupPriority
+                    && dependency.programs.matches(process: other.process)
+                    && !stopsLate.contains(where: { $0.0.group == config.group && $0.dependency.group == other.group })
+                {
+                    stopsLate.append((config, other))
+                }
+            }
+        }
+        return (autostarted, stopsLate)
+    }
+
     /// What an event brings: its process's state; for a program still
     /// waiting that another hand started, that program (to be said); and
     /// whether a dependency failed (its spawn error or status is worth asking).
     package mutating func apply(_ event: ProcessStateEvent) -> (startedElsewhere: String?, failed: Bool) {
+        guard names(group: event.groupName, name: event.processName) else { return (nil, false) }
+        changed = true
         let process = "\(event.groupName):\(event.processName)"
-        guard names(process) else { return (nil, false) }
         let now = Seen(process: process, state: event.state, expected: event.expected, pid: event.pid)
         if let index = seen.firstIndex(where: { $0.process == process }) { seen[index] = now } else { seen.append(now) }
         var startedElsewhere: String?
@@ -163,6 +205,7 @@ package struct StartOrder: Sendable {
     package mutating func learn(_ info: SupervisorProcessInfo, of process: String) {
         guard let index = seen.firstIndex(where: { $0.process == process }) else { return }
         seen[index] = Seen(process: process, info: info)
+        changed = true
         guard let entry = entries.firstIndex(where: { $0.start.process == process }), !entries[entry].start.started else { return }
         let runs = info.state == .starting || info.state == .running || info.state == .backoff
         if runs || (!entries[entry].restarting && !(info.state == .stopped && info.start == 0)) { markStarted(entry) }
@@ -183,7 +226,7 @@ package struct StartOrder: Sendable {
     package func dependencies(of process: String) -> [String] {
         guard let entry = entries.first(where: { $0.start.process == process }) else { return [] }
         var processes: [String] = []
-        for seen in seen where rules[entry.rule].dependencies.contains(where: { $0.programs.matches(process: seen.process) }) {
+        for seen in seen where rules[entry.rule].dependencies.contains(where: { seen.isNamed(by: $0.programs) }) {
             processes.append(seen.process)
         }
         return processes
@@ -193,6 +236,20 @@ package struct StartOrder: Sendable {
     package func holds(_ process: String, services: [ServiceState]) -> Bool {
         guard let entry = entries.first(where: { $0.start.process == process }), !entry.start.started, isDown(process) else { return false }
         return rules[entry.rule].dependencies.allSatisfy { why($0, services: services) == nil }
+    }
+
+    /// Whether `toStop` and `evaluate` have anything new to look at: what
+    /// supervisord said, a start asked or failed, the services, or a
+    /// `--start-timeout` that may have passed.
+    package func needsLook(services: [ServiceState], at time: Timestamp) -> Bool {
+        changed || services != lookedServices || nextTimeout.map { time.millisecondsSinceEpoch >= $0 } == true
+    }
+
+    /// `toStop` and `evaluate` looked at all there was (anything learnt
+    /// after this is looked at in the next turn).
+    package mutating func looked(services: [ServiceState]) {
+        changed = false
+        lookedServices = services
     }
 
     /// What `evaluate` found to say of a program: a dependency failed, or it
@@ -208,6 +265,7 @@ package struct StartOrder: Sendable {
     package mutating func evaluate(services: [ServiceState], at time: Timestamp) -> (due: [String], problems: [Problem]) {
         var due: [String] = []
         var problems: [Problem] = []
+        nextTimeout = nil
         for index in entries.indices {
             var entry = entries[index]
             guard !entry.start.started, !entry.asked, !entry.gaveUp else { continue }
@@ -232,6 +290,10 @@ package struct StartOrder: Sendable {
                 entry.gaveUp = true
             } else {
                 phrase = " is waiting for "
+                if let timeout = timeoutMilliseconds {
+                    let at = entry.waitingSince.millisecondsSinceEpoch + timeout
+                    nextTimeout = min(nextTimeout ?? at, at)
+                }
             }
             let detail = "program " + ServiceState.shortName(entry.start.process) + phrase + (unmet?.why ?? "")
             entry.start.detail = detail
@@ -251,7 +313,7 @@ package struct StartOrder: Sendable {
     private func why(_ dependency: StartRule.Dependency, services: [ServiceState]) -> (why: String, failed: Bool)? {
         var state: String?
         var failed = false
-        for seen in seen where dependency.programs.matches(process: seen.process) {
+        for seen in seen where seen.isNamed(by: dependency.programs) {
             let wanted: ProcessState = dependency.condition == .exited ? .exited : .running
             if let failure = seen.failure {
                 state = ServiceState.shortName(seen.process) + " " + failure
@@ -283,7 +345,7 @@ package struct StartOrder: Sendable {
         for index in entries.indices where entries[index].start.started {
             let stopped = rules[entries[index].rule].dependencies.first { dependency in
                 let wanted: ProcessState = dependency.condition == .exited ? .exited : .running
-                return seen.contains { dependency.programs.matches(process: $0.process) && ($0.state != wanted || $0.failure != nil) }
+                return seen.contains { $0.isNamed(by: dependency.programs) && ($0.state != wanted || $0.failure != nil) }
             }
             guard let stopped else {
                 entries[index].stopRefused = false
@@ -301,6 +363,7 @@ package struct StartOrder: Sendable {
     /// not asked again until its dependencies run again.
     package mutating func stopped(_ process: String, why: String, failure: String?, at time: Timestamp) {
         guard let index = entries.firstIndex(where: { $0.start.process == process }) else { return }
+        changed = true
         guard failure == nil else { return entries[index].stopRefused = true }
         entries[index].start.started = false
         entries[index].asked = false
@@ -313,6 +376,7 @@ package struct StartOrder: Sendable {
     /// (tried again at the next TICK); whether the failure is news to log.
     package mutating func asked(_ process: String, failure: String?) -> Bool {
         guard let index = entries.firstIndex(where: { $0.start.process == process }) else { return false }
+        changed = true
         let news = failure != entries[index].startError
         entries[index].startError = failure
         if failure == nil { entries[index].asked = true } else { entries[index].startFailed = true }
@@ -321,6 +385,7 @@ package struct StartOrder: Sendable {
 
     /// At a TICK: failed starts may be tried again.
     package mutating func tick() {
+        changed = true
         for index in entries.indices { entries[index].startFailed = false }
     }
 }

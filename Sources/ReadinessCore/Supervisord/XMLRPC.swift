@@ -1,13 +1,17 @@
 /// The small part of XML-RPC the listener speaks to supervisord:
 /// `supervisor.getProcessInfo(name)`, whose answer is a flat struct or a fault;
 /// `supervisor.getAllProcessInfo()`, an array of such structs;
+/// `supervisor.getAllConfigInfo()`, an array of structs with an array inside;
 /// `supervisor.shutdown()` and `supervisor.startProcess(name, false)`, a boolean.
 package enum XMLRPC {
-    /// A value of a struct member; supervisord sends ints, strings and booleans.
+    /// A value of a struct member; supervisord sends ints, strings and
+    /// booleans, and in getAllConfigInfo one array (`exitcodes`).
     package enum Value: Equatable, Sendable {
         case int(Int)
         case string(String)
         case bool(Bool)
+        /// Its items are not read: no caller needs them.
+        case array
     }
 
     package enum Response: Equatable, Sendable {
@@ -46,6 +50,7 @@ package enum XMLRPC {
         case .string(let text): "<string>\(escaped(text))</string>"
         case .int(let number): "<int>\(number)</int>"
         case .bool(let flag): "<boolean>\(flag ? 1 : 0)</boolean>"
+        case .array: "<array><data></data></array>"
         }
     }
 
@@ -176,7 +181,7 @@ private struct Markup {
         while let start = after("<member>", in: rest) {
             guard let end = find("</member>", in: start..<rest.upperBound) else { throw .malformed("unclosed member") }
             let body = start..<end
-            guard let name = element("<name>", "</name>", in: body), let value = element("<value>", "</value>", in: body) else {
+            guard let name = element("<name>", "</name>", in: body), let value = memberValue(in: body) else {
                 throw .malformed("member without name or value")
             }
             guard let key = unescaped(name) else { throw .malformed("bad entity in a name") }
@@ -186,8 +191,20 @@ private struct Markup {
         return members
     }
 
+    /// A member's value: from its `<value>` to the member's last `</value>`,
+    /// so that an array's own values stay inside it.
+    private func memberValue(in body: Range<Int>) -> Range<Int>? {
+        let trimmed = trimmingSpaces(body)
+        let close = "</value>".utf8.count
+        guard let start = after("<value>", in: body), trimmed.upperBound - close >= start,
+            matches("</value>", at: trimmed.upperBound - close..<trimmed.upperBound)
+        else { return nil }
+        return start..<trimmed.upperBound - close
+    }
+
     /// A value's content: `<int>`, `<i4>`, `<i8>`, `<boolean>`, `<string>`,
-    /// `<string/>`, or text without a type element, which is a string.
+    /// `<string/>`, `<array>` (not read), or text without a type element,
+    /// which is a string.
     func value(in range: Range<Int>) throws(XMLRPCError) -> XMLRPC.Value {
         let trimmed = trimmingSpaces(range)
         guard trimmed.lowerBound < trimmed.upperBound, bytes[trimmed.lowerBound] == UInt8(ascii: "<") else {
@@ -199,6 +216,7 @@ private struct Markup {
         }
         let type = trimmed.lowerBound + 1..<nameEnd
         if matches("string/", at: type) { return .string("") }
+        if matches("array", at: type) { return .array }
         let content = nameEnd + 1..<(bytes.firstIndex(of: UInt8(ascii: "<"), from: nameEnd + 1, to: trimmed.upperBound) ?? trimmed.upperBound)
         guard closes(type, at: content.upperBound, before: trimmed.upperBound) else {
             throw .malformed("unsupported value \(text(trimmed.prefix(20)))")

@@ -86,6 +86,28 @@ package struct SupervisorClient: Sendable {
         }
     }
 
+    /// `supervisor.getAllConfigInfo()`: each process's configuration, asked
+    /// once at start-up (about 2 KiB a process).
+    package func programConfigs() -> Result<[ProgramConfig], Failure> {
+        let limit = XMLRPC.maximumArrayResponseBytes
+        return call("supervisor.getAllConfigInfo", [], limit: limit, timeoutMilliseconds: allProcessInfoTimeoutMilliseconds).flatMap { body in
+            do throws(XMLRPCError) {
+                switch try XMLRPC.ArrayReader.start(body) {
+                case .fault(let code, let message): return .failure(Failure("XML-RPC fault \(code): \(message)"))
+                case .reader(var reader):
+                    var configs: [ProgramConfig] = []
+                    for fields in try reader.next(upTo: .max) {
+                        guard let config = ProgramConfig(fields) else { return .failure(Failure("getAllConfigInfo answer lacks group, name, autostart or group_prio")) }
+                        configs.append(config)
+                    }
+                    return .success(configs)
+                }
+            } catch {
+                return .failure(Failure(error.description))
+            }
+        }
+    }
+
     /// getAllProcessInfo's exchange, started for a loop to drive; its
     /// answer goes to `EveryProcessAnswer.reading`.
     package func startAllProcessInfo(timeoutMilliseconds: Int64? = nil) -> Result<SupervisorExchange, Failure> {

@@ -23,6 +23,9 @@ struct RecordingPort: ListenerPort {
         allProcessInfoCalls += 1
         return programs
     }
+    /// getAllConfigInfo's answer: nil unless a test sets it.
+    var configs: [ProgramConfig]?
+    mutating func programConfigs() -> [ProgramConfig]? { configs }
     /// The last record written, and the retries asked, when supervisord was asked to shut down.
     var writtenAtShutdown: StatusRecord?
     var retriesAtShutdown = 0
