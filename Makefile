@@ -346,7 +346,8 @@ demo: build $(VENV_STAMP)
 # from Debian when missing: musl-gcc builds the musl no-op floor) and a C compiler for the floors and the protocol
 # driver; the `runc exec` rows run in the e2e's root file system; the
 # `--service` rows (bench/services.sh) need python3 for a fake XML-RPC server; the
-# many-processes rows (bench/many_processes.sh), the .venv's supervisord.
+# many-processes rows (bench/many_processes.sh), the .venv's supervisord; the
+# `--start-after` rows (bench/start_order.sh), python3 for the same fake server.
 # The arm64 binaries add their sizes only.
 bench: release $(VENV_STAMP) e2e-install
 	@command -v hyperfine >/dev/null && command -v musl-gcc >/dev/null || (apt-get update -qq && apt-get install -y -qq hyperfine musl-tools)

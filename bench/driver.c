@@ -47,6 +47,21 @@
  * service's run; NOTIFY_FOREIGN (default 45000) from a grandchild re-parented
  * away, not a process of supervisord's. The end is measured once all were
  * sent; adds datagrams= datagram_seconds= (the slowest sender's).
+ *
+ * Start order (`--start-after`, bench/start_order.sh): SCRIPT=FILE sends
+ * FILE's events instead of the generated mix, one a line, `FLAGS EVENTNAME
+ * PAYLOAD` (EVENTS is then ignored: one event a line). FLAGS is `-` or a
+ * comma-separated list of: `m`, the event is mirrored first (the line
+ * `EVENTNAME PAYLOAD` appended to STATE_LOG, which the fake supervisord reads
+ * before it answers, so that it says what the events said); `a=GROUP:NAME`,
+ * the event is sent only once CALL_LOG (the fake supervisord's log of calls,
+ * `NS METHOD ARGUMENT` lines) shows startProcess GROUP:NAME, as supervisord
+ * sends a program's STARTING only after it was asked to start it (at most
+ * AWAIT_MS, default 2000, then sent anyway and counted); any other flag
+ * (`t=...`) is for whoever reads the script. Adds awaits= await_timeouts=
+ * await_us_max= when CALL_LOG is set.
+ * EVENT_LOG=FILE: each event's `INDEX SENT_NS ANSWERED_NS` (CLOCK_MONOTONIC,
+ * the write of the event and the read of its answer), written at the end.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -57,6 +72,7 @@
 #include <sys/wait.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -163,6 +179,102 @@ static void send_event(const char *name, const char *payload) {
 static long env_long(const char *name, long fallback) {
     const char *text = getenv(name);
     return text && *text ? strtol(text, NULL, 10) : fallback;
+}
+
+/* SCRIPT's events. */
+struct scripted { char *flags, *name, *payload; };
+
+static struct scripted *read_script(const char *path, long *count) {
+    FILE *file = fopen(path, "r");
+    if (!file) { perror(path); exit(1); }
+    struct scripted *lines = NULL;
+    long capacity = 0;
+    *count = 0;
+    char *line = NULL;
+    size_t size = 0;
+    ssize_t length;
+    while ((length = getline(&line, &size, file)) > 0) {
+        if (line[length - 1] == '\n') line[--length] = 0;
+        if (length == 0) continue;
+        char *flags = strtok(line, " "), *name = strtok(NULL, " "), *payload = strtok(NULL, "");
+        if (!flags || !name) { fprintf(stderr, "driver: bad SCRIPT line %ld\n", *count + 1); exit(2); }
+        if (*count == capacity) {
+            capacity = capacity ? capacity * 2 : 256;
+            lines = realloc(lines, (size_t)capacity * sizeof *lines);
+            if (!lines) { perror("realloc"); exit(1); }
+        }
+        lines[*count] = (struct scripted){strdup(flags), strdup(name), strdup(payload ? payload : "")};
+        (*count)++;
+    }
+    free(line);
+    fclose(file);
+    return lines;
+}
+
+/* The value of flag `key=` in a FLAGS list, copied to `value`; 0 when absent. */
+static int flag_value(const char *flags, const char *key, char *value, size_t size) {
+    size_t key_length = strlen(key);
+    for (const char *at = flags; at && *at;) {
+        const char *end = strchr(at, ',');
+        size_t length = end ? (size_t)(end - at) : strlen(at);
+        if (length > key_length && strncmp(at, key, key_length) == 0 && at[key_length] == '=') {
+            snprintf(value, size, "%.*s", (int)(length - key_length - 1), at + key_length + 1);
+            return 1;
+        }
+        if (length == key_length && strncmp(at, key, key_length) == 0) { if (size) value[0] = 0; return 1; }
+        at = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+/* CALL_LOG, read as it grows: the names startProcess was called with so far. */
+static int call_log = -1;
+static char call_text[1 << 16];
+static size_t call_used = 0;
+static char **started_names = NULL;
+static long started_count = 0, started_capacity = 0;
+
+static void read_call_log(void) {
+    for (;;) {
+        if (call_used == sizeof call_text) call_used = 0; /* a line that long is none of ours */
+        ssize_t got = read(call_log, call_text + call_used, sizeof call_text - call_used);
+        if (got <= 0) return;
+        call_used += (size_t)got;
+        char *start = call_text, *newline;
+        while ((newline = memchr(start, '\n', (size_t)(call_text + call_used - start)))) {
+            *newline = 0;
+            char method[64], argument[256];
+            if (sscanf(start, "%*s %63s %255s", method, argument) == 2 && strcmp(method, "startProcess") == 0) {
+                if (started_count == started_capacity) {
+                    started_capacity = started_capacity ? started_capacity * 2 : 64;
+                    started_names = realloc(started_names, (size_t)started_capacity * sizeof *started_names);
+                    if (!started_names) { perror("realloc"); exit(1); }
+                }
+                started_names[started_count++] = strdup(argument);
+            }
+            start = newline + 1;
+        }
+        call_used = (size_t)(call_text + call_used - start);
+        memmove(call_text, start, call_used);
+    }
+}
+
+/* Waits until startProcess `name` is in CALL_LOG (each call is waited for
+ * once), at most `limit_ns`; whether it came. */
+static int await_start(const char *name, long long limit_ns) {
+    long long deadline = now_ns() + limit_ns;
+    for (;;) {
+        read_call_log();
+        for (long i = 0; i < started_count; i++) {
+            if (started_names[i] && strcmp(started_names[i], name) == 0) {
+                free(started_names[i]);
+                started_names[i] = NULL;
+                return 1;
+            }
+        }
+        if (now_ns() > deadline) return 0;
+        usleep(100);
+    }
 }
 
 /* Sends `count` datagrams to the notify socket at `path` (blocking when its queue is full). */
@@ -308,6 +420,41 @@ int main(int argc, char **argv) {
         const char *delay = getenv("SIDECAR_DELAY_MS");
         usleep((useconds_t)(delay ? strtol(delay, NULL, 10) : 500) * 1000);
     }
+    const char *script_path = getenv("SCRIPT");
+    struct scripted *script = NULL;
+    if (script_path && *script_path) {
+        long lines;
+        script = read_script(script_path, &lines);
+        if (lines > events) {
+            /* The arrays below are sized for the events. */
+            long long *more = period ? realloc(latencies, (size_t)lines * sizeof *latencies) : NULL;
+            long long *more_waits = period ? realloc(waits, (size_t)lines * sizeof *waits) : NULL;
+            if (period && (!more || !more_waits)) { perror("realloc"); return 1; }
+            latencies = more;
+            waits = more_waits;
+        }
+        events = lines;
+    }
+    int state_log = -1;
+    const char *state_path = getenv("STATE_LOG");
+    if (script && state_path && *state_path) {
+        state_log = open(state_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (state_log < 0) { perror(state_path); return 1; }
+    }
+    const char *call_path = getenv("CALL_LOG");
+    if (script && call_path && *call_path) {
+        call_log = open(call_path, O_RDONLY | O_CLOEXEC);
+        if (call_log < 0) { perror(call_path); return 1; }
+    }
+    long long await_limit = env_long("AWAIT_MS", 2000) * 1000000LL, await_max = 0;
+    long awaits = 0, await_timeouts = 0;
+    const char *event_log_path = getenv("EVENT_LOG");
+    long long *sent_at = NULL, *answered_at = NULL;
+    if (event_log_path && *event_log_path) {
+        sent_at = calloc((size_t)(events > 0 ? events : 1), sizeof *sent_at);
+        answered_at = calloc((size_t)(events > 0 ? events : 1), sizeof *answered_at);
+        if (!sent_at || !answered_at) { perror("calloc"); return 1; }
+    }
     long long next = now_ns();
 
     struct timespec start, end;
@@ -317,7 +464,11 @@ int main(int argc, char **argv) {
     long lost_every = env_long("LOST_EVERY", 0);
     for (long serial = 1; serial <= events; serial++) {
         const char *name;
-        if (lost_every > 0 && serial % lost_every == 0) {
+        const struct scripted *line = script ? &script[serial - 1] : NULL;
+        if (line) {
+            name = line->name;
+            snprintf(payload, sizeof payload, "%s", line->payload);
+        } else if (lost_every > 0 && serial % lost_every == 0) {
             event_serial++; /* the lost one */
             name = "TICK_5";
             snprintf(payload, sizeof payload, "when:%ld", 1700000000L + serial);
@@ -339,13 +490,34 @@ int main(int argc, char **argv) {
             struct timespec at = {.tv_sec = next / 1000000000LL, .tv_nsec = next % 1000000000LL};
             while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR) {}
         }
-        long long sent = period ? now_ns() : 0;
+        char value[256];
+        if (line && call_log >= 0 && flag_value(line->flags, "a", value, sizeof value)) {
+            long long began = now_ns();
+            awaits++;
+            if (!await_start(value, await_limit)) {
+                await_timeouts++;
+                fprintf(stderr, "driver: no startProcess %s within %lld ms; event %ld sent anyway\n", value, await_limit / 1000000, serial);
+            }
+            if (now_ns() - began > await_max) await_max = now_ns() - began;
+        }
+        if (line && state_log >= 0 && flag_value(line->flags, "m", value, sizeof value)) {
+            char mirror[600];
+            int mirror_length = snprintf(mirror, sizeof mirror, "%s %s\n", name, payload);
+            if (write(state_log, mirror, (size_t)mirror_length) != mirror_length) { perror("write STATE_LOG"); return 1; }
+        }
+        long long sent = period || sent_at ? now_ns() : 0;
         if (write(to_child[1], event, (size_t)length) != length) { perror("write"); return 1; }
         read_exactly(from_child[0], sizeof answer - 1);
-        if (period) {
+        if (period || sent_at) {
             long long answered = now_ns();
-            latencies[serial - 1] = answered - sent;
-            waits[serial - 1] = answered - next;
+            if (period) {
+                latencies[serial - 1] = answered - sent;
+                waits[serial - 1] = answered - next;
+            }
+            if (sent_at) {
+                sent_at[serial - 1] = sent;
+                answered_at[serial - 1] = answered;
+            }
         }
         if (serial == 1000) rss_at_1000 = status_field(pid, "VmRSS:");
     }
@@ -380,6 +552,14 @@ int main(int argc, char **argv) {
            events, seconds, (double)events / seconds, cpu / (double)events, rss_idle, rss_at_1000, rss_end, hwm_end, anon_end);
     if (services > 0 || datagrams > 0)
         printf("services=%ld fds_idle=%d fds_end=%d datagrams=%ld datagram_seconds=%.3f\n", services, fds_idle, fds_end, datagrams, datagram_seconds);
+    if (call_log >= 0)
+        printf("awaits=%ld await_timeouts=%ld await_us_max=%.1f\n", awaits, await_timeouts, (double)await_max / 1e3);
+    if (sent_at) {
+        FILE *file = fopen(event_log_path, "w");
+        if (!file) { perror(event_log_path); return 1; }
+        for (long i = 0; i < events; i++) fprintf(file, "%ld %lld %lld\n", i, sent_at[i], answered_at[i]);
+        fclose(file);
+    }
     if (period) {
         print_percentiles("latency", latencies, events);
         print_percentiles("scheduled", waits, events);

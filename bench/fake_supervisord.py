@@ -9,11 +9,25 @@ svc1..svcSERVICES are RUNNING with the driver's fake pids (100001..);
 NOTIFY_SERVICE is STOPPED and never started (autostart=false) until
 startProcess, then STARTING, then RUNNING with the pid the driver wrote to
 PIDFILE. Writes `port=N` to PORT_FILE once listening on 127.0.0.1.
+
+usage: fake_supervisord.py PORT_FILE 0 - - --programs FILE --state-log FILE --call-log FILE
+The start-order bench (bench/start_order.sh): the programs are FILE's lines,
+`NAME STATE AUTOSTART GROUP_PRIORITY` (group = name), STOPPED ones never
+started (start 0). Before each answer it applies what the driver appended
+to the state log (`PROCESS_STATE_X processname:... pid:... expected:...`, one
+event a line, as supervisord's state changes before it sends the event);
+startProcess makes a down program STARTING (ALREADY_STARTED otherwise).
+getProcessInfo, getAllConfigInfo and getAllProcessInfo answer from that state.
+Each call is appended to the call log as `NS METHOD ARGUMENT`, NS the
+CLOCK_MONOTONIC time at which the server took the connection, written
+before the answer.
 """
 import os, sys, time
-from xmlrpc.server import SimpleXMLRPCServer
+from xmlrpc.client import Fault
+from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
 port_file, services, notify_service, pidfile = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+options = dict(zip(sys.argv[5::2], sys.argv[6::2]))
 started = False
 calls = {"getAllProcessInfo": 0, "startProcess": 0}
 
@@ -30,7 +44,9 @@ def get_all_process_info():
     if os.path.exists(pidfile):
         with open(pidfile) as file:
             pid = int(file.read().strip() or 0)
-    if pid:
+    if notify_service == "-":
+        pass
+    elif pid:
         programs.append(info(notify_service, "RUNNING", pid, 1))
     elif started:
         programs.append(info(notify_service, "STARTING", 0, 1))
@@ -44,9 +60,97 @@ def start_process(name, wait=True):
     started = True
     return True
 
-server = SimpleXMLRPCServer(("127.0.0.1", 0), logRequests=False, allow_none=True)
-server.register_function(get_all_process_info, "supervisor.getAllProcessInfo")
-server.register_function(start_process, "supervisor.startProcess")
+class Handler(SimpleXMLRPCRequestHandler):
+    # One write of the answer's head and one of its body: no Nagle wait between them.
+    disable_nagle_algorithm = True
+
+class Server(SimpleXMLRPCServer):
+    accepted_ns = 0
+    def get_request(self):
+        self.accepted_ns = time.monotonic_ns()
+        return super().get_request()
+
+# The services bench keeps the plain handler it was measured with.
+server = Server(("127.0.0.1", 0), requestHandler=Handler if "--programs" in options else SimpleXMLRPCRequestHandler,
+                logRequests=False, allow_none=True)
+if "--programs" in options:
+    # The start-order bench: the state the driver's events describe.
+    states = {"STOPPED": 0, "STARTING": 10, "RUNNING": 20, "BACKOFF": 30, "STOPPING": 40, "EXITED": 100, "FATAL": 200, "UNKNOWN": 1000}
+    order, processes, configs = [], {}, {}
+    with open(options["--programs"]) as file:
+        for line in file:
+            name, state, autostart, priority = line.split()
+            order.append(name)
+            processes[name] = info(name, state, 0 if state == "STOPPED" else 4242, 0 if state == "STOPPED" else int(time.time()))
+            configs[name] = {"name": name, "group": name, "autostart": autostart == "true", "group_prio": int(priority), "priority": int(priority),
+                             "process_prio": int(priority), "command": "/bin/true", "inuse": True, "autorestart": False, "exitcodes": [0],
+                             "startsecs": 0, "startretries": 3, "stopsignal": 15, "stopwaitsecs": 10, "killasgroup": False, "stopasgroup": False}
+    state_log = os.open(options["--state-log"], os.O_RDONLY | os.O_CREAT, 0o644)
+    call_log = os.open(options["--call-log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    pending = b""
+    starts = {}
+
+    def catch_up():
+        """Applies the events the driver has sent since the last call."""
+        global pending
+        while chunk := os.read(state_log, 65536):
+            pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            event, *fields = line.decode().split()
+            fields = dict(field.split(":", 1) for field in fields)
+            process = processes.get(fields.get("processname"))
+            if process is None:
+                continue
+            state = event.removeprefix("PROCESS_STATE_")
+            process.update(statename=state, state=states[state], now=int(time.time()))
+            if state == "STARTING":
+                process.update(start=int(time.time()), pid=0, spawnerr="")
+            elif state == "RUNNING":
+                process.update(pid=int(fields.get("pid", 4242)))
+            elif state == "EXITED":
+                expected = fields.get("expected") == "1"
+                process.update(stop=int(time.time()), pid=0, exitstatus=0 if expected else 1, spawnerr="" if expected else "Bad exit code 1")
+
+    def called(method, argument=""):
+        catch_up()
+        os.write(call_log, f"{server.accepted_ns} {method} {argument}\n".encode())
+
+    def lookup(name):
+        process = processes.get(name.split(":")[-1])
+        if process is None:
+            raise Fault(10, f"BAD_NAME: {name}")
+        return process
+
+    def get_process_info(name):
+        called("getProcessInfo", name)
+        return lookup(name)
+
+    def get_all_process_info_ordered():
+        called("getAllProcessInfo")
+        return [processes[name] for name in order]
+
+    def get_all_config_info():
+        called("getAllConfigInfo")
+        return [configs[name] for name in order]
+
+    def start_process_ordered(name, wait=True):
+        called("startProcess", name)
+        calls["startProcess"] += 1
+        process = lookup(name)
+        starts[name] = starts.get(name, 0) + 1
+        if process["statename"] in ("STARTING", "RUNNING", "BACKOFF"):
+            raise Fault(60, f"ALREADY_STARTED: {name}")
+        process.update(statename="STARTING", state=10, start=int(time.time()), pid=0, spawnerr="")
+        return True
+
+    server.register_function(get_process_info, "supervisor.getProcessInfo")
+    server.register_function(get_all_process_info_ordered, "supervisor.getAllProcessInfo")
+    server.register_function(get_all_config_info, "supervisor.getAllConfigInfo")
+    server.register_function(start_process_ordered, "supervisor.startProcess")
+else:
+    server.register_function(get_all_process_info, "supervisor.getAllProcessInfo")
+    server.register_function(start_process, "supervisor.startProcess")
 with open(port_file + ".tmp", "w") as file:
     file.write(f"port={server.server_address[1]}\n")
 os.rename(port_file + ".tmp", port_file)

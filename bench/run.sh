@@ -20,7 +20,9 @@
 #   BENCH_CHECK_PERIOD, BENCH_CHECK_TIMEOUT, BENCH_CHECK_IDLE_MS,
 #   BENCH_SERVICE_EVENTS, BENCH_DATAGRAMS, BENCH_IDLE_ALL_MS); the rows with a
 #   real supervisord of many processes, bench/many_processes.sh
-#   (BENCH_PROCESSES, BENCH_LOST_EVERY, BENCH_MANY_EVENTS, BENCH_MANY_ROUNDS)
+#   (BENCH_PROCESSES, BENCH_LOST_EVERY, BENCH_MANY_EVENTS, BENCH_MANY_ROUNDS); the
+#   `--start-after` rows, bench/start_order.sh (BENCH_START_PROGRAMS; it also
+#   runs alone: bench/start_order.sh RELEASE_DIR)
 # Arguments: the release directory measured, and optionally the arm64 release
 # directory, whose binaries' sizes only are reported (their speed under
 # qemu-user would say nothing about an arm64 machine).
@@ -200,6 +202,11 @@ done
 # Event answer latency while the listener asks a supervisord with 1,000
 # processes for all of them (issue 23).
 . "$repo/bench/many_processes.sh"
+
+# Start-up order (issue 25): the time from the event that makes a program's
+# conditions hold to its startProcess, and event answer latency while 50
+# programs of a dependency graph start.
+. "$repo/bench/start_order.sh"
 
 # The node's view: kubelet's probe is a `runc exec` into the running container
 # (containerd's ExecSync). The same static no-op exec'd the same way is the
@@ -404,6 +411,8 @@ lost_ratio = lost['scheduled_us_p99'] / quiet['scheduled_us_p99']
 print(f"| the same, one event in {lost_every} a TICK after a lost event (a getAllProcessInfo of {many_call['processes']} processes each, asked by the loop, its answer read 50 processes a turn); listener CPU per event | "
       f"{due(lost)}; {lost['cpu_us_per_event']:.0f} µs (no event lost: {quiet['cpu_us_per_event']:.0f} µs) | p99 {lost_ratio:,.0f} × no call | "
       f"{target(lost_ratio <= 2, 'p99 ≤ 2 × no call (issue 23: no call holds events back)')} |")
+# The `--start-after` rows (bench/start_order.sh prints them).
+print((work / "start_order_rows.md").read_text(), end="")
 # /metrics with 100 programs against one exec probe: the listener's CPU per
 # scrape, and one exec of readiness_probe's CPU (hyperfine's user + system,
 # without the runtime; `runc exec` below costs far more).
