@@ -447,6 +447,19 @@ import Testing
         #expect(port.started == ["app:app"])
     }
 
+    /// Found by the model: events lost between the start-up answer and the
+    /// first event (an overflow while the listener started) left the
+    /// dependent waiting for ever. The first TICK asks again.
+    @Test func anExitLostBeforeTheFirstEventIsFoundAtTheFirstTick() throws {
+        var core = try core("app=start:exited")
+        var port = RecordingPort()
+        port.programs = [program("start", .running, start: 1, pid: 10), program("app", .stopped)]
+        core.start(&port)
+        port.programs = [program("start", .exited, start: 1, pid: 10), program("app", .stopped)]
+        core.turn(header(7), .tick(when: 5), &port)
+        #expect(port.started == ["app:app"])
+    }
+
     @Test func namesSupervisordDoesNotHaveOrNoXMLRPCRefuseTheStart() throws {
         var core = try core("app=redis:ready")
         var port = RecordingPort()

@@ -20,7 +20,9 @@ import Testing
 /// update` of the listener's own section (a new pool, nothing restarted);
 /// histories with and without XML-RPC. In half of them, `app:app` is
 /// essential (`--essential app --essential-dry-run`): started with every
-/// generation, it may exit, expectedly or not, and is not restarted.
+/// generation, it may exit, expectedly or not, and is not restarted. In half
+/// of those with XML-RPC, `web:web` (`autostart=false`) is started by the
+/// listener (`--start-after web=start:exited`).
 ///
 /// Invariants, after every step and at every write (so also between the
 /// sub-steps of a reload, an update or a crash), on the status file as the
@@ -38,16 +40,22 @@ import Testing
 ///    current generation; after a reload no listener recorded, only once
 ///    an event showed the new pool (until then the new listener cannot
 ///    tell the old generation's end from this one's).
+/// 5. Start order: `web` is started only while supervisord has start's
+///    latest run of this generation exited with an expected status (never
+///    early), at most once a generation (never twice), and, once the stream
+///    goes quiet, it has been started if that holds (never lost).
 @Suite struct SupervisordModelTests {
     static let histories = Int(Environment.value("READINESS_MODEL_HISTORIES") ?? "") ?? 10_000
     static let batches = 8
+    /// One history, to trace a failing seed (with READINESS_MODEL_TRACE=1).
+    static let onlySeed = UInt64(Environment.value("READINESS_MODEL_SEED") ?? "")
 
     /// The seeds in `batches` parts, which Swift Testing runs in parallel.
     @Test(arguments: 0..<batches)
     func randomHistoriesKeepTheInvariants(batch: Int) {
         var failures: [String] = []
         var steps = 0
-        for seed in stride(from: UInt64(batch + 1), through: UInt64(Self.histories), by: Self.batches) {
+        for seed in stride(from: UInt64(batch + 1), through: UInt64(Self.histories), by: Self.batches) where Self.onlySeed.map({ $0 == seed }) ?? true {
             var model = SupervisordModel(seed: seed)
             let result = model.runHistory()
             steps += model.stepCount
@@ -70,6 +78,8 @@ struct SupervisordModel: ListenerPort {
     let xmlrpc: Bool
     let bufferSize: Int
     let essential: Bool
+    /// `--start-after web=start:exited`.
+    let startOrder: Bool
 
     // supervisord's truth about the start program.
     struct Entry {
@@ -106,6 +116,13 @@ struct SupervisordModel: ListenerPort {
     /// It exited unexpectedly in the current generation: an essential failure.
     var appFailed = false
 
+    // supervisord's truth about `web:web`, which only the listener starts.
+    var webState: ProcessState = .stopped
+    var webStart = 0
+    var webPID = 0
+    /// Its spawns in the current generation.
+    var webSpawns = 0
+
     // The listener's event pool.
     struct Queued {
         var header: EventHeader
@@ -121,8 +138,10 @@ struct SupervisordModel: ListenerPort {
     /// or (nil) taken when it arrives, events delivered in between either way.
     var everyProcessInFlight: [NamedProcessInfo]??
     var everyProcessAsked = false
-    /// Once the stream goes quiet (`converge`), every question is answered.
+    /// Once the stream goes quiet (`converge`), every question is answered,
+    /// and supervisord no longer moves on while it answers.
     var answersMayFail = true
+    var settled = false
     var file: StatusRecord? {
         didSet { verdict = file.map { Verdict.commonCheck($0) } }
     }
@@ -170,6 +189,9 @@ struct SupervisordModel: ListenerPort {
         bufferSize = Int.random(in: 2...12, using: &random)
         startConfigured = Int.random(in: 0..<10, using: &random) != 0
         essential = Bool.random(using: &random)
+        startOrder = xmlrpc && Bool.random(using: &random)
+        // A dependency supervisord does not have is refused at start-up.
+        if startOrder { startConfigured = true }
     }
 
     // MARK: - The history
@@ -198,13 +220,22 @@ struct SupervisordModel: ListenerPort {
         return converge()
     }
 
-    /// With XML-RPC: the stream goes quiet, every event is delivered, then
-    /// two TICKs; the record must then equal supervisord's truth.
+    /// With XML-RPC: supervisord's programs stop changing, every event is
+    /// delivered, then two TICKs in which supervisord emits nothing else;
+    /// the record must then equal supervisord's truth. (A TICK's turn can
+    /// emit: a program the listener starts has events of its own, which may
+    /// overflow the pool.)
     mutating func converge() -> String? {
         guard xmlrpc else { return nil }
         answersMayFail = false
-        for _ in 0..<2 {
+        settled = true
+        var quietTicks = 0
+        var rounds = 0
+        while quietTicks < 2 {
+            rounds += 1
+            guard rounds <= 20 else { return "supervisord never went quiet in 20 TICKs" }
             tick()
+            let emitted = serial
             var turns = 0
             while !buffer.isEmpty || everyProcessAsked {
                 turns += 1
@@ -212,6 +243,7 @@ struct SupervisordModel: ListenerPort {
                 if everyProcessAsked { answerEveryProcess() } else { deliver(crashes: false) }
                 if let failure = writeFailure ?? check() { return failure }
             }
+            quietTicks = serial == emitted ? quietTicks + 1 : 0
         }
         guard let file else { return "no status file after the stream went quiet" }
         let expected: RecordedState =
@@ -223,8 +255,14 @@ struct SupervisordModel: ListenerPort {
         if essential, appFailed, file.essentialFailure?.program != "app:app" {
             return "after two quiet TICKs no essential failure recorded, though app:app exited unexpectedly in this generation"
         }
+        if startOrder, startHasExitedExpected, webSpawns == 0 {
+            return "after two quiet TICKs web:web is not started, though start's latest run exited expected"
+        }
         return nil
     }
+
+    /// supervisord has start's latest run of this generation exited with a status in exitcodes.
+    var startHasExitedExpected: Bool { state == .exited && runs.last?.generation == generation && runs.last?.exitedExpected == true }
 
     // MARK: - supervisord
 
@@ -364,7 +402,11 @@ struct SupervisordModel: ListenerPort {
         pid = 0
         spawnError = ""
         exitStatus = 0
-        startConfigured = Int.random(in: 0..<10, using: &random) != 0
+        startConfigured = startOrder || Int.random(in: 0..<10, using: &random) != 0
+        webState = .stopped
+        webStart = 0
+        webPID = 0
+        webSpawns = 0
         truth.append(Entry(generation: generation, state: .stopped, run: -1))
         startApp()
         // The pool subscribes before anything is spawned; the listener
@@ -400,18 +442,25 @@ struct SupervisordModel: ListenerPort {
             selector: ProcessPattern(program: "start"), listenerPID: listenerPID, supervisordPID: 1, supervisordStartTicks: 77, previous: file, at: now)
         let rule = EssentialRule(specs: essential ? [try! ProcessPattern(parsing: "app")] : [])
         var core = ListenerCore(
-            configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/model", essential: rule, essentialDryRun: true),
+            configuration: ListenerConfiguration(
+                selector: ProcessPattern(program: "start"), statusPath: "/model", essential: rule, essentialDryRun: true,
+                startRules: startOrder ? [try! StartRule(parsing: "web=start:exited")] : []),
             tracker: tracker, at: now)
         core.start(&self)
+        if let refusal = core.refusal { writeFailure = "the listener refused to run: \(refusal)" }
         everyProcessAsked = false
         self.core = core
     }
 
     /// The listener answers the event at the head of the pool; sometimes it
     /// is killed on the way (before or after its status write), and
-    /// supervisord starts a new one, which gets the same event again.
+    /// supervisord starts a new one, which gets the same event again. The
+    /// event in flight is out of the pool: an overflow meanwhile (events
+    /// supervisord emits while the listener asks or starts something)
+    /// drops queued ones only.
     mutating func deliver(crashes: Bool = true) {
-        guard var core, let head = buffer.first else { return }
+        guard var core, !buffer.isEmpty else { return }
+        let head = buffer.removeFirst()
         self.core = nil
         let crash = crashes ? Int.random(in: 0..<30, using: &random) : 1
         note("deliver \(head.header.serial)/\(head.header.poolSerial ?? 0)\(crash == 0 ? " (killed before writing)" : crash == 2 ? " (killed before answering)" : "")")
@@ -433,11 +482,11 @@ struct SupervisordModel: ListenerPort {
             if head.event == .supervisorStopping { stoppingHandled = true }
         }
         if crash == 0 || crash == 2 {
+            buffer.insert(head, at: 0)
             startListener()
         } else {
             askEveryProcess(&core)
             self.core = core
-            buffer.removeFirst()
         }
     }
 
@@ -478,12 +527,15 @@ struct SupervisordModel: ListenerPort {
     /// XML-RPC answers are live: supervisord may have moved on since the
     /// event that made the listener ask.
     mutating func moveOnMaybe() {
+        guard !settled else { return }
         for _ in 0..<Int.random(in: 0...2, using: &random) where Bool.random(using: &random) { advance() }
     }
 
     var info: SupervisorProcessInfo {
         SupervisorProcessInfo(state: state, start: laststart, stop: stop, now: clock, pid: pid, exitStatus: exitStatus, spawnError: spawnError)
     }
+
+    var webInfo: SupervisorProcessInfo { SupervisorProcessInfo(state: webState, start: webStart, now: clock, pid: webPID) }
 
     var appInfo: SupervisorProcessInfo {
         SupervisorProcessInfo(
@@ -497,6 +549,7 @@ struct SupervisordModel: ListenerPort {
         // supervisord reads NAME as NAME:NAME.
         let full = process.contains(":") ? process : "\(process):\(process)"
         if full == "app:app" { return .info(appInfo) }
+        if full == "web:web", startOrder { return .info(webInfo) }
         note("getProcessInfo(\(process)) -> \(startConfigured && full == "\(group):start" ? "\(info)" : "BAD_NAME")")
         return startConfigured && full == "\(group):start" ? .info(info) : .noSuchProgram
     }
@@ -509,6 +562,7 @@ struct SupervisordModel: ListenerPort {
             NamedProcessInfo(group: "app", name: "app", info: appInfo),
         ]
         if startConfigured { all.append(NamedProcessInfo(group: group, name: "start", info: info)) }
+        if startOrder { all.append(NamedProcessInfo(group: "web", name: "web", info: webInfo)) }
         note("getAllProcessInfo -> \(startConfigured ? "\(info)" : "no start")")
         return all
     }
@@ -517,7 +571,26 @@ struct SupervisordModel: ListenerPort {
     mutating func requestShutdown() -> String? { "not modelled" }
     mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { "not modelled" }
     mutating func ancestry(of pid: Int) -> [Int] { [] }
-    mutating func startProcess(_ process: String) -> String? { "not modelled" }
+    /// supervisord spawns `web` at once (wait=false) unless it runs already.
+    mutating func startProcess(_ process: String) -> String? {
+        guard startOrder, process == "web:web" else { return "BAD_NAME: \(process)" }
+        note("startProcess(web:web), start is \(state.rawValue)")
+        if !startHasExitedExpected, writeFailure == nil {
+            writeFailure = "web:web started while start is \(state.rawValue) (latest run exited expected: \(runs.last?.exitedExpected ?? false)) in generation \(generation)"
+        }
+        guard webState != .starting && webState != .running else { return nil }
+        webSpawns += 1
+        if webSpawns > 1, writeFailure == nil { writeFailure = "web:web spawned \(webSpawns) times in generation \(generation)" }
+        clock += 1
+        webStart = clock
+        webPID = nextPID
+        nextPID += 1
+        webState = .starting
+        enqueue(.processState(ProcessStateEvent(serial: 0, state: .starting, processName: "web", groupName: "web", fromState: .stopped, tries: 0)))
+        webState = .running
+        enqueue(.processState(ProcessStateEvent(serial: 0, state: .running, processName: "web", groupName: "web", fromState: .starting, pid: webPID)))
+        return nil
+    }
     mutating func stopProcess(_ process: String) -> String? { "not modelled" }
 
     /// Through the text format, as the probe reads it.

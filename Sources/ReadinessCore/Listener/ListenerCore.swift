@@ -112,8 +112,11 @@ package struct ListenerCore: Sendable {
     private var essentialEventsMayBeLost = true
     /// The same for the services' events, reconciled on their own.
     var serviceEventsMayBeLost = true
-    /// The same for the start order's programs: asked again at the next TICK.
-    private var startOrderEventsMayBeLost = false
+    /// The same for the start order's programs: asked again at the next
+    /// TICK. At start-up too: events can be lost between the start-up answer
+    /// and the first event (a dependency's exit, and its dependent would
+    /// wait for ever).
+    private var startOrderEventsMayBeLost = true
     /// Whether the record promises a heartbeat on every TICK_5: once one
     /// arrived, or resumed from the previous listener of this supervisord
     /// that had promised it (a restart keeps supervisord's configuration).
@@ -291,6 +294,7 @@ package struct ListenerCore: Sendable {
             metrics?.countEvent(lost: 0)
             essentialEventsMayBeLost = true
             serviceEventsMayBeLost = true
+            startOrderEventsMayBeLost = true
         }
         lastPoolSerial = header.poolSerial
         if tracker.confirmGeneration(by: header, at: port.now) {
