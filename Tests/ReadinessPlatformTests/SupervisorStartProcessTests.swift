@@ -36,8 +36,10 @@ private let supervisorBin = "\(getenv("READINESS_SUPERVISOR_VENV").map { String(
             arguments: ["\(supervisorBin)/supervisord", "-c", "\(scratch)/supervisord.conf"], timeoutMilliseconds: 30_000)
         let client = SupervisorClient(endpoint: .unix(path: "\(scratch)/supervisor.sock"), authorization: nil)
 
+        // Up to 30 s each: on a loaded machine supervisord's loop (a 1 s
+        // poll) takes its time to answer, and to reap the stopped program.
         var before = client.processInfo("web")
-        for _ in 0..<100 where (try? before.get()) == nil {
+        for _ in 0..<600 where (try? before.get()) == nil {
             usleep(50_000)
             before = client.processInfo("web")
         }
@@ -48,7 +50,7 @@ private let supervisorBin = "\(getenv("READINESS_SUPERVISOR_VENV").map { String(
         #expect(client.startProcess("nope") == .success(.refused("BAD_NAME: nope")))
         #expect(client.stopProcess("web") == .success(.done))
         var stopped = client.processInfo("web")
-        for _ in 0..<100 where (try? stopped.get()).map({ if case .info(let info) = $0 { info.state != .stopped } else { true } }) ?? true {
+        for _ in 0..<600 where (try? stopped.get()).map({ if case .info(let info) = $0 { info.state != .stopped } else { true } }) ?? true {
             usleep(50_000)
             stopped = client.processInfo("web")
         }
