@@ -102,8 +102,10 @@ ENTRY_FLAGS := -Xfrontend -entry-point-function-name -Xfrontend readiness_swift_
 # libswiftUnicodeDataTables: String comparison and Character; the libc's libm: ceil, used by hash tables.
 # --icf=all folds identical functions: Embedded Swift emits many identical
 # specializations (one per array element type, say). It saves 6 KB more than
-# --icf=safe, which keeps those whose address is taken; folding is wrong only
-# for code that compares function addresses, which the Swift code never does.
+# --icf=safe, which keeps those whose address is taken. Folding is wrong only
+# for code that compares function addresses: the Swift code never does, and
+# musl compares a pthread key's destructor with its own no-op, which a folded
+# twin could only be if it did nothing either.
 EMBEDDED_LINK := -static -s -Wl,--gc-sections -Wl,--icf=all $(EMBEDDED_LIB)/libswiftUnicodeDataTables.a $(LIBC_LINK)
 C_SOURCES := $(wildcard Sources/CReadiness/*.c Sources/CReadiness/include/*)
 # Each library's sources, in the subfolders that group them by concern (the

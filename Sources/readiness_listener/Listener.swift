@@ -398,8 +398,11 @@ struct SupervisorConnection: ~Copyable {
         note(client.flatMap { $0.allProcessInfo() })
     }
 
+    /// Not noted: a failure here (an older supervisord, say) says nothing
+    /// of the calls the listener lives on; the core says what it skips.
     mutating func programConfigs() -> [ProgramConfig]? {
-        note(client.flatMap { $0.programConfigs() })
+        guard case .success(let client) = client, case .success(let configs) = client.programConfigs() else { return nil }
+        return configs
     }
 
     mutating func askEveryProcess() -> Bool {

@@ -69,6 +69,7 @@ let sampleRecord = StatusRecord(
         ("supervisord_pid=1\n", "supervisord_pid=0\n", .invalidValue(key: "supervisord_pid", value: "0")),
         ("supervisord_pid=1\n", "", .missingKey("supervisord_pid")),
         ("pid=77\n", "pid=seventy\n", .invalidValue(key: "pid", value: "seventy")),
+        ("process=unknown\n", "process=\n", .invalidValue(key: "process", value: "")),
         ("program=start\n", "program start\n", .malformedLine(3)),
         ("history=2026-11-22T22:38:50.001Z STARTING->RUNNING serial=22\n", "history=yesterday\n", .invalidValue(key: "history", value: "yesterday")),
     ])

@@ -174,5 +174,9 @@ enum RecordedAnswers {
             ProgramConfig(group: "g", name: "b_0", autostart: true, groupPriority: 7),
         ])
         #expect(ProgramConfig(["group": .string("a"), "name": .string("a")]) == nil)
+        // Structs inside an array would end the member at their own </member>.
+        let nested = "<methodResponse><params><param><value><struct><member><name>x</name><value><array><data><value><struct>"
+            + "<member><name>group</name><value>evil</value></member></struct></value></data></array></value></member></struct></value></param></params></methodResponse>"
+        #expect(throws: XMLRPCError.self) { try XMLRPC.parse(Array(nested.utf8)) }
     }
 }

@@ -43,19 +43,18 @@ package struct StartOrder: Sendable {
         /// From supervisord's answer: a failure's spawn error or exit status.
         var detail: String?
 
-        init(process: String, state: ProcessState, expected: Bool?, pid: Int?) {
-            self.process = process
-            let colon = process.firstIndex(of: ":") ?? process.startIndex
-            group = String(process[..<colon])
-            name = String(process[process.index(after: colon)...])
+        init(group: String, name: String, state: ProcessState, expected: Bool?, pid: Int?) {
+            process = group + ":" + name
+            self.group = group
+            self.name = name
             self.state = state
             self.expected = expected
             self.pid = pid
         }
 
         /// What supervisord's answer says of it.
-        init(process: String, info: SupervisorProcessInfo) {
-            self.init(process: process, state: info.state, expected: info.state == .exited ? info.exitWasExpected : nil, pid: info.pid == 0 ? nil : info.pid)
+        init(group: String, name: String, info: SupervisorProcessInfo) {
+            self.init(group: group, name: name, state: info.state, expected: info.state == .exited ? info.exitWasExpected : nil, pid: info.pid == 0 ? nil : info.pid)
             // FATAL: the spawn error, if any; EXITED: "Bad exit code N", or the status.
             if failure != nil { detail = !info.spawnError.isEmpty ? info.spawnError : state == .exited ? "status \(info.exitStatus)" : nil }
         }
@@ -124,7 +123,7 @@ package struct StartOrder: Sendable {
             guard names(group: program.group, name: program.name) else { continue }
             let process = "\(program.group):\(program.name)"
             let info = program.info
-            seen.append(Seen(process: process, info: info))
+            seen.append(Seen(group: program.group, name: program.name, info: info))
             if let rule = rules.firstIndex(where: { $0.programs.matches(process: process) }) {
                 let started = info.state != .stopped || info.start != 0
                 entries.append(Entry(start: ProgramStart(process: process, after: rules[rule].after, started: started), rule: rule, waitingSince: time))
@@ -169,7 +168,7 @@ package struct StartOrder: Sendable {
         guard names(group: event.groupName, name: event.processName) else { return (nil, false) }
         changed = true
         let process = "\(event.groupName):\(event.processName)"
-        let now = Seen(process: process, state: event.state, expected: event.expected, pid: event.pid)
+        let now = Seen(group: event.groupName, name: event.processName, state: event.state, expected: event.expected, pid: event.pid)
         if let index = seen.firstIndex(where: { $0.process == process }) { seen[index] = now } else { seen.append(now) }
         var startedElsewhere: String?
         // A run begins with STARTING (BACKOFF and RUNNING follow it); stopping
@@ -204,7 +203,7 @@ package struct StartOrder: Sendable {
     /// another hand) counts as started.
     package mutating func learn(_ info: SupervisorProcessInfo, of process: String) {
         guard let index = seen.firstIndex(where: { $0.process == process }) else { return }
-        seen[index] = Seen(process: process, info: info)
+        seen[index] = Seen(group: seen[index].group, name: seen[index].name, info: info)
         changed = true
         guard let entry = entries.firstIndex(where: { $0.start.process == process }), !entries[entry].start.started else { return }
         let runs = info.state == .starting || info.state == .running || info.state == .backoff

@@ -239,7 +239,10 @@ extension StatusRecord {
         record.essentialFailure = try essentialFailure(values)
         record.services = services
         record.starts = starts
-        record.process = try values.known("process", optional: true).flatMap { $0.isEmpty ? nil : String($0) }
+        if let process = try values.known("process", optional: true) {
+            guard !process.isEmpty else { throw .invalidValue(key: "process", value: "") }
+            record.process = String(process)
+        }
         record.poolSerial = try values.uint64("pool_serial", optional: true)
         record.runStart = try values.int("run_start", optional: true)
         record.supervisordStopping = try values.flag("supervisord_stopping", optional: true) ?? false

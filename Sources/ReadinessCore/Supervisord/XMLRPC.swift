@@ -216,7 +216,11 @@ private struct Markup {
         }
         let type = trimmed.lowerBound + 1..<nameEnd
         if matches("string/", at: type) { return .string("") }
-        if matches("array", at: type) { return .array }
+        if matches("array", at: type) {
+            // Structs inside would end the member at their own `</member>`.
+            guard find("<struct>", in: trimmed) == nil else { throw .malformed("unsupported value: an array of structs") }
+            return .array
+        }
         let content = nameEnd + 1..<(bytes.firstIndex(of: UInt8(ascii: "<"), from: nameEnd + 1, to: trimmed.upperBound) ?? trimmed.upperBound)
         guard closes(type, at: content.upperBound, before: trimmed.upperBound) else {
             throw .malformed("unsupported value \(text(trimmed.prefix(20)))")
