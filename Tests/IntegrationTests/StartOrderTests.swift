@@ -122,9 +122,12 @@ import Testing
     }
 
     @Test func anEssentialProgramThatCannotStartEndsTheContainer() throws {
+        // The probe must see 107 while supervisord still stops `other`: a
+        // window that a loaded machine's slower probes need wider.
+        let stop = Int(Slowness.scaled(2).rounded(.up))
         let supervisord = try Supervisord(
             start: "exit 0",
-            programs: [Self.fatalRedis, Self.waiting("app"), Supervisord.trapping("other", stopSeconds: 2)],
+            programs: [Self.fatalRedis, Self.waiting("app"), Supervisord.trapping("other", stopSeconds: stop, settings: ["stopwaitsecs": "\(stop + 5)"])],
             listenerArguments: "--start-after app=redis:running --essential app")
         var probe107: Completed?
         #expect(eventually(within: 60) {
