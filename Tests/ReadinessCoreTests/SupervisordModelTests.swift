@@ -22,7 +22,11 @@ import Testing
 /// essential (`--essential app --essential-dry-run`): started with every
 /// generation, it may exit, expectedly or not, and is not restarted. In half
 /// of those with XML-RPC, `web:web` (`autostart=false`) is started by the
-/// listener (`--start-after web=start:exited`).
+/// listener (`--start-after web=start:exited`). In half of all histories,
+/// `svc:svc` is a notify service (`--service svc=notify`) that supervisord
+/// restarts: its runs send READY=1 themselves or from a child, name a child
+/// with MAINPID=, name supervisord with MAINPID=, and die; a sibling
+/// (`other`, pid 7) sends READY=1 too, before or after the listener knows the run.
 ///
 /// Invariants, after every step and at every write (so also between the
 /// sub-steps of a reload, an update or a crash), on the status file as the
@@ -44,6 +48,9 @@ import Testing
 ///    latest run of this generation exited with an expected status (never
 ///    early), at most once a generation (never twice), and, once the stream
 ///    goes quiet, it has been started if that holds (never lost).
+/// 6. Services: `svc:svc` is recorded ready only for a run that sent
+///    READY=1 itself, from a descendant, or from the MAINPID it named
+///    among its descendants; never from a sibling's message.
 @Suite struct SupervisordModelTests {
     static let histories = Int(Environment.value("READINESS_MODEL_HISTORIES") ?? "") ?? 10_000
     static let batches = 8
@@ -80,6 +87,8 @@ struct SupervisordModel: ListenerPort {
     let essential: Bool
     /// `--start-after web=start:exited`.
     let startOrder: Bool
+    /// `--service svc=notify`.
+    let notifyService: Bool
 
     // supervisord's truth about the start program.
     struct Entry {
@@ -122,6 +131,14 @@ struct SupervisordModel: ListenerPort {
     var webPID = 0
     /// The listener's startProcess calls for it in the current generation.
     var webSpawns = 0
+
+    // supervisord's truth about `svc:svc` (autorestart=true), and what its
+    // runs sent: the runs (pids) that sent READY=1 from themselves or a descendant.
+    var svcState: ProcessState = .stopped
+    var svcStart = 0
+    var svcPID = 0
+    var svcChild = 0
+    var svcReadyRuns: Set<Int> = []
 
     // The listener's event pool.
     struct Queued {
@@ -190,6 +207,7 @@ struct SupervisordModel: ListenerPort {
         startConfigured = Int.random(in: 0..<10, using: &random) != 0
         essential = Bool.random(using: &random)
         startOrder = xmlrpc && Bool.random(using: &random)
+        notifyService = Bool.random(using: &random)
         // A dependency supervisord does not have is refused at start-up.
         if startOrder { startConfigured = true }
     }
@@ -213,6 +231,7 @@ struct SupervisordModel: ListenerPort {
             case 50..<51: updateListener()
             case 51..<53: endApp()
             case 53..<60: answerEveryProcess()
+            case 60..<68 where notifyService: serviceStep()
             default: deliver()
             }
             if let failure = writeFailure ?? check() { return failure }
@@ -409,6 +428,10 @@ struct SupervisordModel: ListenerPort {
         webStart = 0
         webPID = 0
         webSpawns = 0
+        svcState = .stopped
+        svcStart = 0
+        svcPID = 0
+        svcChild = 0
         truth.append(Entry(generation: generation, state: .stopped, run: -1))
         startApp()
         // The pool subscribes before anything is spawned; the listener
@@ -435,6 +458,63 @@ struct SupervisordModel: ListenerPort {
         startListener()
     }
 
+    /// One thing `svc:svc` does: supervisord spawns or restarts it, it
+    /// reaches RUNNING, a run (or its child) notifies, the sibling sends a
+    /// MAINPID= naming supervisord and then READY=1, or the run dies.
+    mutating func serviceStep() {
+        let roll = Int.random(in: 0..<100, using: &random)
+        switch svcState {
+        case .stopped, .exited, .fatal, .backoff:
+            clock += 1
+            svcStart = clock
+            svcPID = nextPID
+            svcChild = nextPID + 1
+            nextPID += 2
+            svcState = .starting
+            enqueue(.processState(ProcessStateEvent(serial: 0, state: .starting, processName: "svc", groupName: "svc", fromState: .stopped, tries: 0)))
+        case .starting:
+            svcState = .running
+            enqueue(.processState(ProcessStateEvent(serial: 0, state: .running, processName: "svc", groupName: "svc", fromState: .starting, pid: svcPID)))
+        case .running where roll < 25:
+            svcReadyRuns.insert(svcPID)
+            notify("READY=1", from: svcPID)
+        case .running where roll < 40:
+            svcReadyRuns.insert(svcPID)
+            notify("READY=1", from: svcChild)
+        case .running where roll < 55:
+            notify("MAINPID=\(svcChild)", from: svcPID)
+            if Bool.random(using: &random) {
+                svcReadyRuns.insert(svcPID)
+                notify("READY=1", from: svcChild)
+            }
+        case .running where roll < 80:
+            // The run names supervisord: taken, any process under it would speak for the run.
+            notify("MAINPID=1", from: svcPID)
+            notify("READY=1", from: 7)
+        case .running:
+            let dead = svcPID
+            svcPID = 0
+            svcChild = 0
+            clock += 1
+            svcState = .exited
+            enqueue(.processState(ProcessStateEvent(serial: 0, state: .exited, processName: "svc", groupName: "svc", fromState: .running, expected: false, pid: dead)))
+        case .stopping, .unknown:
+            svcState = .stopped
+        }
+    }
+
+    /// A datagram, in a turn of its own, with its sender's ancestry as /proc shows it.
+    mutating func notify(_ text: String, from sender: Int) {
+        guard var core else { return }
+        self.core = nil
+        note("datagram \(text) from \(sender)")
+        let bytes = Array(text.utf8)
+        core.receive(datagram: bytes, length: bytes.count, sender: sender, ancestry: ancestry(of: sender), passedDescriptors: 0, &self)
+        core.finishTurn(&self)
+        askEveryProcess(&core)
+        self.core = core
+    }
+
     // MARK: - The listener
 
     mutating func startListener() {
@@ -446,6 +526,7 @@ struct SupervisordModel: ListenerPort {
         var core = ListenerCore(
             configuration: ListenerConfiguration(
                 selector: ProcessPattern(program: "start"), statusPath: "/model", essential: rule, essentialDryRun: true,
+                services: notifyService ? [try! ServiceSpec(parsing: "svc=notify")] : [],
                 startRules: startOrder ? [try! StartRule(parsing: "web=start:exited")] : []),
             tracker: tracker, at: now)
         core.start(&self)
@@ -541,6 +622,8 @@ struct SupervisordModel: ListenerPort {
 
     var webInfo: SupervisorProcessInfo { SupervisorProcessInfo(state: webState, start: webStart, now: clock, pid: webPID) }
 
+    var svcInfo: SupervisorProcessInfo { SupervisorProcessInfo(state: svcState, start: svcStart, now: clock, pid: svcPID) }
+
     var appInfo: SupervisorProcessInfo {
         SupervisorProcessInfo(
             state: appState, start: appStart, stop: appStop, now: clock, pid: appPID, exitStatus: appExitStatus,
@@ -554,6 +637,7 @@ struct SupervisordModel: ListenerPort {
         let full = process.contains(":") ? process : "\(process):\(process)"
         if full == "app:app" { return .info(appInfo) }
         if full == "web:web", startOrder { return .info(webInfo) }
+        if full == "svc:svc", notifyService { return .info(svcInfo) }
         note("getProcessInfo(\(process)) -> \(startConfigured && full == "\(group):start" ? "\(info)" : "BAD_NAME")")
         return startConfigured && full == "\(group):start" ? .info(info) : .noSuchProgram
     }
@@ -567,6 +651,7 @@ struct SupervisordModel: ListenerPort {
         ]
         if startConfigured { all.append(NamedProcessInfo(group: group, name: "start", info: info)) }
         if startOrder { all.append(NamedProcessInfo(group: "web", name: "web", info: webInfo)) }
+        if notifyService { all.append(NamedProcessInfo(group: "svc", name: "svc", info: svcInfo)) }
         note("getAllProcessInfo -> \(startConfigured ? "\(info)" : "no start")")
         return all
     }
@@ -574,7 +659,14 @@ struct SupervisordModel: ListenerPort {
     mutating func programConfigs() -> [ProgramConfig]? { nil }
     mutating func requestShutdown() -> String? { "not modelled" }
     mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { "not modelled" }
-    mutating func ancestry(of pid: Int) -> [Int] { [] }
+    /// /proc as it is now: supervisord (1), the sibling (7), svc's live run and its child.
+    mutating func ancestry(of pid: Int) -> [Int] {
+        if pid == 1 { return [1] }
+        if pid == 7 { return [7, 1] }
+        if pid == svcPID && svcPID != 0 { return [svcPID, 1] }
+        if pid == svcChild && svcPID != 0 { return [svcChild, svcPID, 1] }
+        return []
+    }
     /// supervisord spawns `web` at once (wait=false) unless it runs already.
     mutating func startProcess(_ process: String) -> String? {
         guard startOrder, process == "web:web" else { return "BAD_NAME: \(process)" }
@@ -616,6 +708,12 @@ struct SupervisordModel: ListenerPort {
 
     mutating func check() -> String? {
         guard let file, let verdict else { return nil }
+        // Invariant 6.
+        if let service = file.services.first(where: { $0.process == "svc:svc" }), service.ready,
+            !(service.run.map { svcReadyRuns.contains($0) } ?? false)
+        {
+            return "svc:svc recorded ready for run \(service.run.map { "\($0)" } ?? "none"), which never sent READY=1 (main_pid \(service.mainPID.map { "\($0)" } ?? "none"))"
+        }
         // Invariant 2, in the probe's answers: once it gave a finished answer
         // (0, 101, 102) for the run supervisord still has as its latest, it
         // does not go back to 100.
