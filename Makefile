@@ -68,6 +68,11 @@ LINK_TARGET := --target=$(MUSL_TRIPLE) -fuse-ld=lld -nostdlib
 LINK_START := $(MUSL_LIB)/crt1.o $(MUSL_LIB)/crti.o
 # musl's libm is part of its libc.a.
 LIBC_LINK := $(MUSL_LIB)/libc.a $(MUSL_LIB)/crtn.o
+# Link-time optimization: swiftc leaves LLVM bitcode and lld optimizes the
+# three modules as one program, dropping what no module needs and the
+# copies each module made of the same generic code: 28 KB off the listener
+# and 18 KB off the probe. (With glibc, GNU ld links, which cannot read bitcode.)
+LTO_FLAGS := -lto=llvm-full
 else ifeq ($(RELEASE_ARCH),arm64)
 # GNU ld refuses the objects ("copy relocation against non-copyable protected
 # symbol"), so the toolchain's lld links; the cross compiler itself is not needed.
@@ -91,7 +96,7 @@ endif
 # machine outliner saved 4 KB more but made the probe crash: not used.)
 SIZE_FLAGS := -Xfrontend -sil-inline-caller-benefit-reduction-factor -Xfrontend 64 \
 	-Xfrontend -sil-inline-threshold -Xfrontend 10
-EMBEDDED_FLAGS := -enable-experimental-feature Embedded $(SWIFT_TARGET) -wmo -Osize $(SIZE_FLAGS) \
+EMBEDDED_FLAGS := -enable-experimental-feature Embedded $(SWIFT_TARGET) -wmo -Osize $(SIZE_FLAGS) $(LTO_FLAGS) \
 	-package-name readiness -Xfrontend -function-sections -I Sources/CReadiness/include -I $(RELEASE_DIR) \
 	-enable-upcoming-feature ExistentialAny -enable-upcoming-feature MemberImportVisibility \
 	-enable-upcoming-feature InternalImportsByDefault
