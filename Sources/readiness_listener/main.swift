@@ -14,6 +14,7 @@ let usage = """
                               [--check-period SECONDS] [--check-timeout SECONDS]
                               [--check-success N] [--check-failure N]
                               [--start-after PROGRAM=DEP:CONDITION[,DEP:CONDITION]...]...
+                              [--dependent-startup [--config PATH]]
                               [--start-timeout SECONDS] [--restart-dependents]
                               [--verbose]
     Run by supervisord as [eventlistener:readiness_listener] with
@@ -58,6 +59,13 @@ let usage = """
                            ready (as --service says; RUNNING for other programs) or
                            running. The probe answers 116 WAITING_TO_START until
                            each is started (docs/start-order.md).
+      --dependent-startup  also take supervisord-dependent-startup's keys from the
+                           [program:x] sections of supervisord's configuration and its
+                           [include] files: dependent_startup=true and
+                           dependent_startup_wait_for=DEP:running|exited ... (exited
+                           means with an expected status here)
+      --config PATH        supervisord's configuration (default: as its command line
+                           says, else its default places)
       --start-timeout SECONDS  give up on a program still waiting SECONDS after
                            the listener started (logged at level=error; default: never)
       --restart-dependents stop a started program when a dependency stops running (or,
@@ -68,7 +76,8 @@ let usage = """
     Exit status: 0 at end of input or on SIGTERM, SIGINT or SIGHUP, 2 when the event
     stream cannot be framed or the notify socket cannot be bound (supervisord then
     restarts the listener), 64 for bad arguments (and for --start-after naming what
-    supervisord does not have), 78 for notify services or --start-after without
+    supervisord does not have, or supervisord's configuration unreadable for
+    --dependent-startup), 78 for notify services or --start-after without
     supervisord's XML-RPC interface.
 
     """
@@ -84,8 +93,9 @@ do {
         Processes.arguments.dropFirst(), valued: [
             "program", "status-file", "essential", "essential-exit", "http", "hook", "hook-interval", "hook-timeout", "probe", "service",
             "notify-socket", "check-period", "check-timeout", "check-success", "check-failure", "start-after", "start-timeout",
+            "config",
         ],
-        flags: ["verbose", "version", "help", "essential-dry-run", "restart-dependents"])
+        flags: ["verbose", "version", "help", "essential-dry-run", "restart-dependents", "dependent-startup"])
 } catch {
     fail(error.description)
 }
@@ -118,10 +128,15 @@ var startRules: [StartRule] = []
 for text in options.allValues["start-after"] ?? [] {
     do { startRules.append(try StartRule(parsing: text)) } catch { fail(error.description) }
 }
+if options.flags.contains("dependent-startup") {
+    do { startRules += try SupervisordConfiguration.dependentStartup(config: options.values["config"]).settings.rules() } catch { fail(error.description) }
+} else if options.values["config"] != nil {
+    fail("--config goes with --dependent-startup")
+}
 if let problem = StartRule.problem(in: startRules) { fail(problem) }
 var startTimeout: Int64?
 if startRules.isEmpty && (options.values["start-timeout"] != nil || options.flags.contains("restart-dependents")) {
-    fail("--start-timeout and --restart-dependents go with --start-after")
+    fail("--start-timeout and --restart-dependents go with --start-after or --dependent-startup")
 }
 if options.values["start-timeout"] != nil {
     do { startTimeout = try options.milliseconds("start-timeout", default: 0, range: 1000...86_400_000) } catch { fail(error.description) }

@@ -254,4 +254,68 @@ import Testing
         #expect(!ordered.output.contains("level=warning"))
         #expect(!ordered.output.contains("level=error"))
     }
+
+    /// dependent-startup's README example ("Ping example") with its keys as
+    /// written, in one file per program under supervisord's [include]; only
+    /// the listener's section differs, and the pings need no network here.
+    /// supervisord's configuration is found from its command line.
+    @Test func dependentStartupsReadmeExampleStartsInItsOrder() throws {
+        let readme = ["redirect_stderr": "true", "autostart": "false", "startsecs": "0", "dependent_startup": "true"]
+        func program(_ name: String, _ script: String, _ settings: [String: String] = [:]) -> Supervisord.Program {
+            Supervisord.Program(name: name, script: script, settings: readme.merging(settings) { $1 })
+        }
+        let supervisord = try Supervisord(
+            start: "exit 0",
+            programs: [
+                program("ping", "exit 0"),
+                program("ping2", "exit 0", ["dependent_startup_wait_for": "sleep:running"]),
+                program("ping3", "exit 0", ["dependent_startup_wait_for": "ping2:exited"]),
+                program("sleep", "exec sleep 600", ["autorestart": "true", "startsecs": "2", "dependent_startup_wait_for": "ping:exited"]),
+            ],
+            listenerArguments: "--dependent-startup")
+        #expect(eventually(within: 30) { supervisord.log.contains("exited: ping3 (exit status 0; expected)") })
+        let log = supervisord.log
+        let order = try [
+            "spawned: 'ping'", "exited: ping (exit status 0; expected)", "spawned: 'sleep'", "success: sleep entered RUNNING",
+            "spawned: 'ping2'", "exited: ping2 (exit status 0; expected)", "spawned: 'ping3'",
+        ].map { try #require(position(of: $0, in: log), "\($0) in \(log)") }
+        #expect(order == order.sorted())
+        for name in ["ping", "sleep", "ping2", "ping3"] { #expect(log.components(separatedBy: "spawned: '\(name)'").count == 2) }
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook"))
+    }
+
+    /// dependent-startup's `exited` meant any exit: here it is an expected
+    /// one, so a failed ping starts nothing after it and the probe says so.
+    /// States with no meaning here, and a configuration that is not there,
+    /// are refused at start-up.
+    @Test func dependentStartupWaitsForAnExpectedExitAndRefusesWhatItCannotMean() throws {
+        let failed = try Supervisord(
+            start: "exit 0",
+            programs: [
+                Supervisord.Program(name: "ping", script: "exit 3", settings: ["autostart": "false", "startsecs": "0", "autorestart": "false", "dependent_startup": "true"]),
+                Supervisord.Program(name: "sleep", script: "exec sleep 600", settings: [
+                    "autostart": "false", "dependent_startup": "true", "dependent_startup_wait_for": "ping:exited",
+                ]),
+            ],
+            listenerArguments: "--dependent-startup")
+        #expect(failed.probeSays("not ready: 116 WAITING_TO_START: program sleep is waiting for ping:exited (ping exited unexpectedly, Bad exit code 3)"))
+        #expect(try failed.state(of: "sleep") == "STOPPED")
+
+        let starting = try Supervisord(
+            start: "exit 0", listenerSettings: ["startretries": "0"],
+            programs: [
+                Supervisord.Program(name: "app", script: "exec sleep 600", settings: [
+                    "autostart": "false", "dependent_startup": "true", "dependent_startup_wait_for": "start:starting",
+                ]),
+            ],
+            listenerArguments: "--dependent-startup")
+        #expect(starting.logged(
+            "readiness_listener: [program:app] dependent_startup_wait_for=start:starting: starting has no meaning here: wait for running or exited (or, with --start-after, ready)",
+            within: 20))
+        #expect(eventually(within: 20) { starting.log.contains("exited: readiness_listener (exit status 64; not expected)") })
+
+        let missing = try Supervisord(start: "exit 0", listenerSettings: ["startretries": "0"], listenerArguments: "--dependent-startup --config @SCRATCH@/none.conf")
+        #expect(missing.logged("readiness_listener: --dependent-startup: no file \(missing.scratch.path)/none.conf", within: 20))
+        #expect(eventually(within: 20) { missing.log.contains("exited: readiness_listener (exit status 64; not expected)") })
+    }
 }

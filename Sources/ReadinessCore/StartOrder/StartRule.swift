@@ -43,6 +43,14 @@ package struct StartRule: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A rule with nothing to wait for: `--dependent-startup`'s program
+    /// without `dependent_startup_wait_for`, started at once.
+    package init(startingAtOnce programs: String) throws(UsageError) {
+        self.programs = try ProcessPattern(parsing: programs, option: "--dependent-startup")
+        dependencies = []
+        after = ""
+    }
+
     package var description: String { "\(programs)=\(after)" }
 
     /// The programs it starts and those it waits for.

@@ -260,11 +260,12 @@ package enum Files {
     }
 
     /// Reads a regular file of at most `limit` bytes without following a
-    /// symbolic link at `path` (O_NOFOLLOW) and without blocking on a FIFO.
-    package static func readBounded(_ path: String, limit: Int) -> ReadResult {
+    /// symbolic link at `path` (O_NOFOLLOW, unless `followingLinks`) and
+    /// without blocking on a FIFO.
+    package static func readBounded(_ path: String, limit: Int, followingLinks: Bool = false) -> ReadResult {
         let file: FileDescriptor
         do {
-            file = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+            file = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followingLinks ? 0 : O_NOFOLLOW))
         } catch {
             if error == .noSuchFileOrDirectory { return .missing }
             if error == .tooManySymbolicLinkLevels { return .notRegularFile }

@@ -1,0 +1,130 @@
+import Testing
+
+@testable import ReadinessCore
+
+/// `--dependent-startup`: supervisord-dependent-startup's keys read from
+/// supervisord's configuration as supervisord's own reader sees it.
+@Suite struct DependentStartupTests {
+    func rules(_ files: String...) throws -> [String] {
+        var settings = DependentStartup()
+        for (index, file) in files.enumerated() { settings.read(Array(file.utf8), main: index == 0) }
+        return try settings.rules().map(\.description)
+    }
+
+    /// dependent-startup's README example ("Ping example"): supervisord.conf
+    /// and the four files it includes, in the order supervisord reads them.
+    @Test func theReadmeExampleBecomesRules() throws {
+        let main = """
+            [supervisorctl]
+            serverurl=unix:///tmp/tmp_home/tmp/supervisor.sock ; use a unix:// URL  for a unix socket
+
+            [eventlistener:dependentstartup]
+            command=python3 /path/to/supervisord_dependent_startup/supervisord_dependent_startup.py -c /tmp/tmp_home/etc/supervisord.conf
+            events=PROCESS_STATE
+            autostart=true
+            ; The following settings are necessary to ensure the supervisord_dependent_startup
+            ; process exits with EXITED when successfull, and FATAL when an error occured
+            autorestart=unexpected
+
+            [include]
+            files = /tmp/tmp_home/etc/supervisord.d/*.ini
+            """
+        let ping = "[program:ping]\ncommand=/bin/ping -c 1 www.google.com\nredirect_stderr=true\nautostart=false\nstartsecs=0\ndependent_startup=true\n"
+        let ping2 = "[program:ping2]\ncommand=/bin/ping -c 1 www.google.com\nautostart=false\ndependent_startup=true\ndependent_startup_wait_for=sleep:running\n"
+        let ping3 = "[program:ping3]\ncommand=/bin/ping -c 1 www.google.com\nautostart=false\ndependent_startup=true\ndependent_startup_wait_for=ping2:exited\n"
+        let sleep = "[program:sleep]\ncommand=/bin/sleep 15\nautostart=false\nautorestart=true\nstartsecs=5\ndependent_startup=true\ndependent_startup_wait_for=ping:exited\n"
+        var settings = DependentStartup()
+        settings.read(Array(main.utf8), main: true)
+        #expect(try settings.includePatterns(here: "/tmp/tmp_home/etc", environment: { _ in nil }) == ["/tmp/tmp_home/etc/supervisord.d/*.ini"])
+        #expect(try rules(main, ping, ping2, ping3, sleep) == ["ping=", "ping2=sleep:running", "ping3=ping2:exited", "sleep=ping:exited"])
+    }
+
+    @Test func supervisordsReaderIsFollowed() throws {
+        let config = """
+            ; a comment
+            # another
+            [program:app]
+            Dependent_Startup = Yes ; inline comment
+            dependent_startup_wait_for: start:exited
+              redis:running  # the value goes on on an indented line
+            numprocs=1
+            [program:web]
+            numprocs = 2
+            dependent_startup=true
+            dependent_startup_wait_for=app:running
+            [program:off]
+            dependent_startup=false
+            dependent_startup_wait_for=app:running
+            [program:plain]
+            command=/bin/true ; dependent_startup=true is a comment here
+            [program:hash]
+            command=echo a#b
+            """
+        #expect(try rules(config) == ["app=start:exited,redis:running", "web:*=app:running"])
+    }
+
+    @Test func aLaterFileWinsAndOnlyTheMainFilesIncludeCounts() throws {
+        var settings = DependentStartup()
+        settings.read(Array("[include]\nfiles = conf.d/*.conf %(here)s/x.ini\n[program:a]\ndependent_startup=true\n".utf8), main: true)
+        settings.read(Array("[include]\nfiles=/elsewhere\n[program:a]\ndependent_startup_wait_for=b\n".utf8), main: false)
+        #expect(try settings.rules().map(\.description) == ["a=b:running"])
+        #expect(try settings.includePatterns(here: "/etc/supervisor", environment: { _ in nil })
+            == ["/etc/supervisor/conf.d/*.conf", "/etc/supervisor/x.ini"])
+    }
+
+    @Test func includePatternsExpandHereAndTheEnvironment() throws {
+        var settings = DependentStartup()
+        settings.read(Array("[include]\nfiles=%(ENV_CONF)s/*.ini\n   /abs/%(here)s.conf\n".utf8), main: true)
+        #expect(try settings.includePatterns(here: "/etc", environment: { $0 == "CONF" ? "/conf" : nil }) == ["/conf/*.ini", "/abs//etc.conf"])
+        #expect(throws: UsageError("--dependent-startup cannot expand %(ENV_CONF)s in [include] files=%(ENV_CONF)s/*.ini /abs/%(here)s.conf")) {
+            try settings.includePatterns(here: "/etc", environment: { _ in nil })
+        }
+        var broken = DependentStartup()
+        broken.read(Array("[include]\nfiles=%(here/x\n".utf8), main: true)
+        #expect(throws: UsageError("--dependent-startup cannot read [include] files=%(here/x")) { try broken.includePatterns(here: "/etc", environment: { _ in nil }) }
+    }
+
+    /// A corrupt file is read as far as it makes sense and starts nothing it does not say.
+    @Test func garbageIsReadWithoutACrashAndGivesNoRules() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            var settings = DependentStartup()
+            let bytes = (0..<Int.random(in: 0..<400, using: &generator)).map { _ in
+                [UInt8](arrayLiteral: 0, 9, 10, 13, 32, 35, 58, 59, 61, 91, 93, 0xFF, 0xC3).randomElement(using: &generator)! }
+            settings.read(bytes, main: true)
+            #expect(try settings.rules().isEmpty)
+        }
+        var settings = DependentStartup()
+        settings.read(Array("[program:app\ndependent_startup=true\n[program:]\n=\n:\n[]\n\0\u{FF}".utf8), main: true)
+        #expect(try settings.rules().isEmpty)
+    }
+
+    @Test(arguments: ["starting", "BACKOFF", "stopping", "fatal", "ready", "done"])
+    func aStateWithoutMeaningHereIsRefusedNamingTheSection(_ state: String) {
+        #expect(throws: UsageError("[program:app] dependent_startup_wait_for=redis:\(state): \(state.lowercased()) has no meaning here: wait for running or exited (or, with --start-after, ready)")) {
+            try rules("[program:app]\ndependent_startup=true\ndependent_startup_wait_for=redis:\(state)\n")
+        }
+    }
+
+    @Test func aNameSupervisordCouldNeverHaveIsRefused() {
+        #expect(throws: UsageError.self) { try rules("[program:app]\ndependent_startup=true\ndependent_startup_wait_for=a:b:c:running\n") }
+        #expect(throws: UsageError.self) { try rules("[program:a*]\ndependent_startup=true\n") }
+    }
+
+    @Test(arguments: [
+        ("a.conf", "*.conf", true), ("a.conf", "*.ini", false), (".hidden.conf", "*.conf", false), (".hidden.conf", ".*.conf", true),
+        ("ab", "a?", true), ("a", "a?", false), ("b1", "[abc]1", true), ("d1", "[!abc]1", true), ("b1", "[!abc]1", false),
+        ("k", "[a-m]", true), ("z", "[a-m]", false), ("]", "[]]", true), ("[x", "[x", true), ("abcbd", "a*b*d", true), ("abcbe", "a*b*d", false),
+        ("", "*", true), ("x", "", false),
+    ])
+    func fileNamesMatchAsGlobMatchesThem(_ name: String, _ pattern: String, _ matches: Bool) {
+        #expect(DependentStartup.matches(name.utf8, pattern: pattern.utf8) == matches)
+    }
+
+    @Test func fileNamesSortByTheirBytes() {
+        #expect(DependentStartup.precedes(Array("a.conf".utf8), Array("b.conf".utf8)))
+        #expect(DependentStartup.precedes(Array("B".utf8), Array("a".utf8)))
+        #expect(DependentStartup.precedes(Array("a".utf8), Array("ab".utf8)))
+        #expect(!DependentStartup.precedes(Array("ab".utf8), Array("ab".utf8)))
+    }
+}
