@@ -129,7 +129,16 @@ for text in options.allValues["start-after"] ?? [] {
     do { startRules.append(try StartRule(parsing: text)) } catch { fail(error.description) }
 }
 if options.flags.contains("dependent-startup") {
-    do { startRules += try SupervisordConfiguration.dependentStartup(config: options.values["config"]).settings.rules() } catch { fail(error.description) }
+    do {
+        let (settings, files) = try SupervisordConfiguration.dependentStartup(config: options.values["config"])
+        let rules = try settings.rules()
+        // A wrong file found says nothing else: every program would wait for ever.
+        if rules.isEmpty { fail("--dependent-startup found no program with dependent_startup=true in " + files.joined(separator: ", ") + ": give supervisord's configuration with --config PATH") }
+        log(.info, "read supervisord-dependent-startup's settings", [("files", files.joined(separator: ",")), ("rules", rules.map { $0.description }.joined(separator: " "))])
+        startRules += rules
+    } catch {
+        fail(error.description)
+    }
 } else if options.values["config"] != nil {
     fail("--config goes with --dependent-startup")
 }

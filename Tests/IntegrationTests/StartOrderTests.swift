@@ -282,6 +282,8 @@ import Testing
         #expect(order == order.sorted())
         for name in ["ping", "sleep", "ping2", "ping3"] { #expect(log.components(separatedBy: "spawned: '\(name)'").count == 2) }
         #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook"))
+        #expect(supervisord.logged("msg=\"read supervisord-dependent-startup's settings\""))
+        #expect(supervisord.logged("rules=\"ping= ping2=sleep:running ping3=ping2:exited sleep=ping:exited\""))
     }
 
     /// dependent-startup's `exited` meant any exit: here it is an expected
@@ -317,5 +319,12 @@ import Testing
         let missing = try Supervisord(start: "exit 0", listenerSettings: ["startretries": "0"], listenerArguments: "--dependent-startup --config @SCRATCH@/none.conf")
         #expect(missing.logged("readiness_listener: --dependent-startup: no file \(missing.scratch.path)/none.conf", within: 20))
         #expect(eventually(within: 20) { missing.log.contains("exited: readiness_listener (exit status 64; not expected)") })
+
+        // A file without dependent_startup=true is the wrong one: nothing would ever start.
+        let none = try Supervisord(start: "exit 0", listenerSettings: ["startretries": "0"], listenerArguments: "--dependent-startup")
+        let path = none.scratch.path
+        #expect(none.logged("readiness_listener: --dependent-startup found no program with dependent_startup=true in \(path)/supervisord.conf, "
+            + "\(path)/conf.d/readiness_listener.conf, \(path)/conf.d/start.conf: give supervisord's configuration with --config PATH", within: 20))
+        #expect(eventually(within: 20) { none.log.contains("exited: readiness_listener (exit status 64; not expected)") })
     }
 }

@@ -63,6 +63,38 @@ import Testing
         #expect(try rules(config) == ["app=start:exited,redis:running", "web:*=app:running"])
     }
 
+    /// As configparser: a line continues the value before it only when it
+    /// is indented more than that key's line, whatever it holds.
+    @Test func indentationIsReadAgainstTheKeyLine() throws {
+        let indentedFile = "  [program:a]\n  dependent_startup=true\n  dependent_startup_wait_for=b:exited\n  [program:b]\n  command=x\n"
+        #expect(try rules(indentedFile) == ["a=b:exited"])
+        // An indented key under command= is part of the command.
+        #expect(try rules("[program:a]\ncommand=x\n    dependent_startup=true\n[program:b]\ndependent_startup=on\n") == ["b="])
+        // An indented header under a key is part of its value.
+        #expect(throws: UsageError("[program:b] dependent_startup_wait_for=[program:c]: c] has no meaning here: wait for running or exited (or, with --start-after, ready)")) {
+            try rules("[program:b]\ndependent_startup=true\ndependent_startup_wait_for=a\n    [program:c]\n")
+        }
+        // Lines indented alike are keys of their own.
+        #expect(try rules("[program:a]\n dependent_startup=1\n dependent_startup_wait_for=b\n numprocs=3\n") == ["a:*=b:running"])
+    }
+
+    @Test func supervisordsCommandLineIsReadAsItsGetoptReadsIt() {
+        func read(_ arguments: String...) -> (configuration: String?, script: String) {
+            DependentStartup.supervisordCommandLine(arguments.map { Array($0.utf8)[...] })
+        }
+        #expect(read("/usr/bin/python3", "/usr/bin/supervisord", "-c", "/etc/s.conf") == ("/etc/s.conf", "/usr/bin/supervisord"))
+        #expect(read("/usr/bin/python3", "/usr/local/bin/supervisord", "-nc", "s.conf") == ("s.conf", "/usr/local/bin/supervisord"))
+        #expect(read("python3", "-u", "/opt/venv/bin/supervisord", "-n", "-cs.conf").configuration == "s.conf")
+        #expect(read("python3", "-u", "/opt/venv/bin/supervisord", "-n").script == "/opt/venv/bin/supervisord")
+        #expect(read("supervisord", "--configuration=/a.conf").configuration == "/a.conf")
+        #expect(read("supervisord", "--conf", "/b.conf", "-n") == ("/b.conf", "supervisord"))
+        // A value is no option: -l takes "-c" here; --c could be --childlogdir.
+        #expect(read("supervisord", "-l", "-c", "x").configuration == nil)
+        #expect(read("supervisord", "--c=/x").configuration == nil)
+        #expect(read("supervisord", "-n", "-u", "root").configuration == nil)
+        #expect(read().configuration == nil)
+    }
+
     @Test func aLaterFileWinsAndOnlyTheMainFilesIncludeCounts() throws {
         var settings = DependentStartup()
         settings.read(Array("[include]\nfiles = conf.d/*.conf %(here)s/x.ini\n[program:a]\ndependent_startup=true\n".utf8), main: true)
@@ -76,23 +108,36 @@ import Testing
         var settings = DependentStartup()
         settings.read(Array("[include]\nfiles=%(ENV_CONF)s/*.ini\n   /abs/%(here)s.conf\n".utf8), main: true)
         #expect(try settings.includePatterns(here: "/etc", environment: { $0 == "CONF" ? "/conf" : nil }) == ["/conf/*.ini", "/abs//etc.conf"])
+        var percent = DependentStartup()
+        percent.read(Array("[include]\nfiles=100%%.conf\n".utf8), main: true)
+        #expect(try percent.includePatterns(here: "/etc", environment: { _ in nil }) == ["/etc/100%.conf"])
         #expect(throws: UsageError("--dependent-startup cannot expand %(ENV_CONF)s in [include] files=%(ENV_CONF)s/*.ini /abs/%(here)s.conf")) {
             try settings.includePatterns(here: "/etc", environment: { _ in nil })
         }
         var broken = DependentStartup()
         broken.read(Array("[include]\nfiles=%(here/x\n".utf8), main: true)
-        #expect(throws: UsageError("--dependent-startup cannot read [include] files=%(here/x")) { try broken.includePatterns(here: "/etc", environment: { _ in nil }) }
+        #expect(throws: UsageError("--dependent-startup cannot read % in [include] files=%(here/x")) { try broken.includePatterns(here: "/etc", environment: { _ in nil }) }
     }
 
-    /// A corrupt file is read as far as it makes sense and starts nothing it does not say.
-    @Test func garbageIsReadWithoutACrashAndGivesNoRules() throws {
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<200 {
+    /// A corrupt file is read as far as it makes sense, without a crash:
+    /// pieces of sections, keys and bytes in any order give rules only for
+    /// what they say, each of a program the file names, or a refusal.
+    @Test func garbageIsReadWithoutACrash() throws {
+        let pieces = ["[program:a]", "[program:b", "[include]", "]", "[", "dependent_startup", "=", ":", "true", "dependent_startup_wait_for",
+                      "b:exited", "a", ";", "#", " ", "\t", "\n", "\r", "\0", "\u{FF}", "numprocs=2", "files=*", "%("]
+        var seed: UInt64 = 0x5EED
+        for _ in 0..<2000 {
+            var text = ""
+            for _ in 0..<(seed % 40) {
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                text += pieces[Int(seed >> 33) % pieces.count]
+            }
             var settings = DependentStartup()
-            let bytes = (0..<Int.random(in: 0..<400, using: &generator)).map { _ in
-                [UInt8](arrayLiteral: 0, 9, 10, 13, 32, 35, 58, 59, 61, 91, 93, 0xFF, 0xC3).randomElement(using: &generator)! }
-            settings.read(bytes, main: true)
-            #expect(try settings.rules().isEmpty)
+            settings.read(Array(text.utf8), main: true)
+            if let rules = try? settings.rules() {
+                #expect(rules.allSatisfy { text.contains("[program:\($0.programs.description.split(separator: ":")[0])]") }, "\(text)")
+            }
+            _ = try? settings.includePatterns(here: "/etc", environment: { _ in nil })
         }
         var settings = DependentStartup()
         settings.read(Array("[program:app\ndependent_startup=true\n[program:]\n=\n:\n[]\n\0\u{FF}".utf8), main: true)
@@ -107,15 +152,24 @@ import Testing
     }
 
     @Test func aNameSupervisordCouldNeverHaveIsRefused() {
-        #expect(throws: UsageError.self) { try rules("[program:app]\ndependent_startup=true\ndependent_startup_wait_for=a:b:c:running\n") }
-        #expect(throws: UsageError.self) { try rules("[program:a*]\ndependent_startup=true\n") }
+        #expect(throws: UsageError("[program:app]: --start-after takes NAME, GROUP:NAME or GROUP:*, not \"a*\"")) {
+            try rules("[program:app]\ndependent_startup=true\ndependent_startup_wait_for=a*:running\n")
+        }
+        #expect(throws: UsageError("[program:a*]: --dependent-startup takes NAME, GROUP:NAME or GROUP:*, not \"a*\"")) { try rules("[program:a*]\ndependent_startup=true\n") }
+    }
+
+    /// dependent-startup takes `dep:running,exited` for either state; here a condition is one state.
+    @Test func aChoiceOfStatesIsRefusedAsSuch() {
+        #expect(throws: UsageError("[program:app] dependent_startup_wait_for=redis:running,exited: a choice of states has no meaning here: wait for running or exited (or, with --start-after, ready)")) {
+            try rules("[program:app]\ndependent_startup=true\ndependent_startup_wait_for=redis:running,exited\n")
+        }
     }
 
     @Test(arguments: [
         ("a.conf", "*.conf", true), ("a.conf", "*.ini", false), (".hidden.conf", "*.conf", false), (".hidden.conf", ".*.conf", true),
         ("ab", "a?", true), ("a", "a?", false), ("b1", "[abc]1", true), ("d1", "[!abc]1", true), ("b1", "[!abc]1", false),
         ("k", "[a-m]", true), ("z", "[a-m]", false), ("]", "[]]", true), ("[x", "[x", true), ("abcbd", "a*b*d", true), ("abcbe", "a*b*d", false),
-        ("", "*", true), ("x", "", false),
+        ("", "*", true), ("x", "", false), (".", ".*", false), ("..", ".*", false), ("..x", ".*", true),
     ])
     func fileNamesMatchAsGlobMatchesThem(_ name: String, _ pattern: String, _ matches: Bool) {
         #expect(DependentStartup.matches(name.utf8, pattern: pattern.utf8) == matches)

@@ -8,7 +8,9 @@
 /// The files are read as bytes, as supervisord's reader (Python's
 /// RawConfigParser with `;` and `#` inline comments) sees them, keeping only
 /// the keys that matter here: String-heavy parsing costs the listener's
-/// size bound dearly.
+/// size bound dearly. For the same reason its steps stay out of line
+/// (`@inline(never)`): inlined into their one caller at link time, they
+/// took 1 KB more.
 package struct DependentStartup: Sendable {
     private struct Program: Sendable {
         var name: [UInt8]
@@ -31,6 +33,9 @@ package struct DependentStartup: Sendable {
         var program: Int?
         var inInclude = false
         var key = Key.other
+        // The indentation of the section's last key line: a line indented
+        // more continues that key's value, whatever the line holds.
+        var keyIndent: Int?
         var start = 0
         while start < text.count {
             let end = text[start...].firstIndex(of: 10) ?? text.count
@@ -38,12 +43,13 @@ package struct DependentStartup: Sendable {
             start = end + 1
             let content = Self.trimmed(Self.withoutComment(line))
             guard let first = content.first else { continue }
-            // An indented line continues the value before it.
-            if line.first == 32 || line.first == 9, key != .other {
+            let indent = line.prefix { $0 == 32 || $0 == 9 }.count
+            if let keyIndent, indent > keyIndent {
                 append(content, to: key, program: program, separator: true)
                 continue
             }
             key = .other
+            keyIndent = nil
             if first == UInt8(ascii: "[") {
                 guard let close = content.lastIndex(of: UInt8(ascii: "]")) else { continue }
                 let name = content[(content.startIndex + 1)..<close]
@@ -58,6 +64,7 @@ package struct DependentStartup: Sendable {
                 continue
             }
             guard let delimiter = content.firstIndex(where: { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":") }) else { continue }
+            keyIndent = indent
             let name = Self.lowercased(Self.trimmed(content[..<delimiter]))
             key = switch name {
             case _ where inInclude && name.elementsEqual("files".utf8): .files
@@ -89,7 +96,7 @@ package struct DependentStartup: Sendable {
     /// `--start-after` would take them. A state that has no meaning here
     /// (`starting`, `backoff`, `stopping`, `fatal`) is refused, naming the
     /// section.
-    package func rules() throws(UsageError) -> [StartRule] {
+    @inline(never) package func rules() throws(UsageError) -> [StartRule] {
         /// A program of several processes (`numprocs`) is its group's.
         func pattern(_ name: ArraySlice<UInt8>) -> String {
             let text = String(decoding: name, as: UTF8.self)
@@ -104,20 +111,26 @@ package struct DependentStartup: Sendable {
                 let colon = item.firstIndex(of: UInt8(ascii: ":"))
                 let state = colon.map { String(decoding: Self.lowercased(item[($0 + 1)...]), as: UTF8.self) } ?? "running"
                 guard state == "running" || state == "exited" else {
-                    throw UsageError("[program:\(String(decoding: program.name, as: UTF8.self))] dependent_startup_wait_for=\(String(decoding: item, as: UTF8.self)): "
-                        + "\(state) has no meaning here: wait for running or exited (or, with --start-after, ready)")
+                    let choice = state.utf8.contains(UInt8(ascii: ",")) ? "a choice of states" : state
+                    throw UsageError("[program:" + String(decoding: program.name, as: UTF8.self) + "] dependent_startup_wait_for=" + String(decoding: item, as: UTF8.self)
+                        + ": " + choice + " has no meaning here: wait for running or exited (or, with --start-after, ready)")
                 }
                 after += (after.isEmpty ? "" : ",") + pattern(item[..<(colon ?? item.endIndex)]) + ":" + state
             }
-            rules.append(after.isEmpty ? try StartRule(startingAtOnce: name) : try StartRule(parsing: name + "=" + after))
+            do {
+                rules.append(after.isEmpty ? try StartRule(startingAtOnce: name) : try StartRule(parsing: name + "=" + after))
+            } catch {
+                throw UsageError("[program:" + String(decoding: program.name, as: UTF8.self) + "]: " + error.description)
+            }
         }
         return rules
     }
 
     /// The patterns of `[include] files=`, each made absolute against `here`
-    /// (the main file's directory), with `%(here)s` and `%(ENV_NAME)s`
+    /// (the main file's directory), with `%(here)s`, `%(ENV_NAME)s` and `%%`
     /// expanded as supervisord does.
-    package func includePatterns(here: String, environment: (String) -> String?) throws(UsageError) -> [String] {
+    @inline(never) package func includePatterns(here: String, environment: (String) -> String?) throws(UsageError) -> [String] {
+        let setting = " in [include] files=" + String(decoding: includeFiles, as: UTF8.self)
         var patterns: [String] = []
         for word in Self.words(includeFiles) {
             var pattern = ""
@@ -125,13 +138,18 @@ package struct DependentStartup: Sendable {
             while let percent = rest.firstIndex(of: UInt8(ascii: "%")) {
                 pattern += String(decoding: rest[..<percent], as: UTF8.self)
                 let afterPercent = rest[percent...]
+                if afterPercent.starts(with: "%%".utf8) {
+                    pattern += "%"
+                    rest = rest[(percent + 2)...]
+                    continue
+                }
                 guard afterPercent.starts(with: "%(".utf8), let close = afterPercent.firstIndex(of: UInt8(ascii: ")")),
                       rest[close...].starts(with: ")s".utf8) else {
-                    throw UsageError("--dependent-startup cannot read [include] files=\(String(decoding: includeFiles, as: UTF8.self))")
+                    throw UsageError("--dependent-startup cannot read %" + setting)
                 }
                 let name = String(decoding: rest[(percent + 2)..<close], as: UTF8.self)
                 guard let value = name == "here" ? here : name.hasPrefix("ENV_") ? environment(String(name.dropFirst(4))) : nil else {
-                    throw UsageError("--dependent-startup cannot expand %(\(name))s in [include] files=\(String(decoding: includeFiles, as: UTF8.self))")
+                    throw UsageError("--dependent-startup cannot expand %(" + name + ")s" + setting)
                 }
                 pattern += value
                 rest = rest[(close + 2)...]
@@ -142,12 +160,51 @@ package struct DependentStartup: Sendable {
         return patterns
     }
 
+    /// supervisord's command line (`/proc/PID/cmdline`'s arguments) read as
+    /// its getopt reads it: the configuration it names (`-c PATH`, `-cPATH`,
+    /// `-nc PATH` with short options grouped, `--configuration PATH` or
+    /// `=PATH`, or a long option's unique prefix), or nil; and its script,
+    /// after the interpreter when there is one, from which supervisord finds
+    /// its default places.
+    @inline(never) package static func supervisordCommandLine(_ arguments: [ArraySlice<UInt8>]) -> (configuration: String?, script: String) {
+        var named: ArraySlice<UInt8>?
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if argument.starts(with: "--".utf8) {
+                let option = argument.prefix { $0 != UInt8(ascii: "=") }
+                guard option.count >= 4, "--configuration".utf8.starts(with: option) else { continue }
+                if option.count < argument.count {
+                    named = argument.dropFirst(option.count + 1)
+                } else if index < arguments.count {
+                    named = arguments[index]
+                    index += 1
+                }
+            } else if argument.first == UInt8(ascii: "-") {
+                // An option that takes a value takes the rest of the group, or the next argument.
+                for (offset, letter) in argument.dropFirst().enumerated() where "cumdlyzejiqa".utf8.contains(letter) {
+                    var value = argument.dropFirst(offset + 2)
+                    if value.isEmpty, index < arguments.count {
+                        value = arguments[index]
+                        index += 1
+                    }
+                    if letter == UInt8(ascii: "c") { named = value }
+                    break
+                }
+            }
+        }
+        let interpreted = (arguments.first?.split(separator: UInt8(ascii: "/")).last)?.starts(with: "python".utf8) ?? false
+        let script = arguments.dropFirst(interpreted ? 1 : 0).first { $0.first != UInt8(ascii: "-") } ?? []
+        return (named.map { String(decoding: $0, as: UTF8.self) }, String(decoding: script, as: UTF8.self))
+    }
+
     /// Whether `name` matches a glob's `pattern` as Python's fnmatch does
     /// (`*`, `?`, `[abc]`, `[!a-z]`), except that a leading dot is matched
-    /// only by a leading dot, as glob does.
-    package static func matches(_ name: some Collection<UInt8>, pattern: some Collection<UInt8>) -> Bool {
+    /// only by a leading dot, and `.` and `..` by nothing, as glob does.
+    @inline(never) package static func matches(_ name: some Collection<UInt8>, pattern: some Collection<UInt8>) -> Bool {
         let name = Array(name), pattern = Array(pattern)
-        if name.first == UInt8(ascii: "."), pattern.first != UInt8(ascii: ".") { return false }
+        if name.first == UInt8(ascii: "."), pattern.first != UInt8(ascii: ".") || name.elementsEqual(".".utf8) || name.elementsEqual("..".utf8) { return false }
         var n = 0, p = 0
         // Where the last `*` was, and the name index it is tried at.
         var star: (pattern: Int, name: Int)?
