@@ -192,9 +192,12 @@ struct Listener: ~Copyable {
                 } catch {
                     core.unparseable(error, &io)
                 }
-                core.finishTurn(&io)
+                core.finishTurn(&io, startingPrograms: false)
                 turnFinished = true
                 guard send("RESULT 2\nOKREADY\n") else { return 0 }
+                // Then the programs the event let start: supervisord is not
+                // kept waiting for the RESULT while they are asked about and started.
+                core.finishTurn(&io)
             }
         } catch {
             log(.error, "cannot frame the event stream, exiting so supervisord restarts the listener", [("error", error.description)])

@@ -327,4 +327,79 @@ import Testing
             + "\(path)/conf.d/readiness_listener.conf, \(path)/conf.d/start.conf: give supervisord's configuration with --config PATH", within: 20))
         #expect(eventually(within: 20) { none.log.contains("exited: readiness_listener (exit status 64; not expected)") })
     }
+
+    /// An event that lets a program start is answered before the program is
+    /// asked about and started: supervisord is not kept waiting for the
+    /// RESULT by a start's XML-RPC calls. A stand-in for supervisord's
+    /// XML-RPC interface counts, when `startProcess` comes, the RESULTs the
+    /// listener has written.
+    @Test func anEventIsAnsweredBeforeTheProgramsItLetsStartAreStarted() throws {
+        let scratch = ScratchDirectory()
+        let (portFile, called, output, errors) = ("\(scratch.path)/port", "\(scratch.path)/called", "\(scratch.path)/out", "\(scratch.path)/err")
+        let server = try Child("\(Paths.venv)/python", ["-c", Self.countingServer, portFile, called, output],
+                               stdout: "/dev/null", stderr: "\(scratch.path)/server.err")
+        defer { server.stop(grace: 1) }
+        #expect(eventually { FileManager.default.fileExists(atPath: portFile) })
+        let port = try String(contentsOfFile: portFile, encoding: .utf8)
+        let input = scratch.write("stdin", [
+            ListenerProtocolTests.event(1, "PROCESS_STATE_STARTING", "processname:start groupname:start from_state:STOPPED tries:0"),
+            ListenerProtocolTests.event(2, "PROCESS_STATE_RUNNING", "processname:start groupname:start from_state:STARTING pid:9"),
+            ListenerProtocolTests.event(3, "PROCESS_STATE_EXITED", "processname:start groupname:start from_state:RUNNING expected:1 pid:9"),
+        ].joined())
+        var environment = ProcessInfo.processInfo.environment
+        environment["SUPERVISOR_SERVER_URL"] = "http://127.0.0.1:\(port)"
+        let listener = try Child(Paths.listener, ["--status-file", "\(scratch.path)/status", "--start-after", "app=start:exited"],
+                                 stdout: output, stderr: errors, stdin: input, environment: environment)
+        defer { listener.stop(grace: 1) }
+        #expect(listener.wait(seconds: 20) == 0)
+        let log = try String(contentsOfFile: errors, encoding: .utf8)
+        #expect(log.contains("msg=\"started program: every condition it waits for holds\" program=app:app"), "\(log)")
+        #expect(try String(contentsOfFile: called, encoding: .utf8) == "3 answered")
+    }
+
+    /// supervisord's XML-RPC interface for `anEventIsAnsweredBefore…`: start
+    /// RUNNING at the listener's start-up, EXITED (status 0) when asked
+    /// again; app never started. `startProcess` waits up to half a second
+    /// (under the listener's 1 s timeout) for the third RESULT on the
+    /// listener's standard output, and writes how many it saw.
+    static let countingServer = """
+        import os, sys, time
+        from xmlrpc.server import SimpleXMLRPCServer
+        port_file, called, output = sys.argv[1:4]
+        begun = int(time.time())
+        asked = []
+        def info(name, state, code, pid, start):
+            return {"name": name, "group": name, "statename": state, "state": code, "start": start, "stop": 0, "now": int(time.time()),
+                    "pid": pid, "exitstatus": 0, "spawnerr": "", "description": "", "logfile": "", "stdout_logfile": "", "stderr_logfile": ""}
+        def start_info():
+            return info("start", "RUNNING", 20, 9, begun) if not asked else info("start", "EXITED", 100, 0, begun)
+        def every():
+            answer = [start_info(), info("app", "STOPPED", 0, 0, 0)]
+            asked.append(1)
+            return answer
+        def one(name):
+            return start_info() if name.endswith("start") else info("app", "STOPPED", 0, 0, 0)
+        def config():
+            return [{"name": n, "group": n, "autostart": n == "start", "group_prio": p, "priority": p, "process_prio": p, "command": "/bin/true",
+                     "inuse": True, "autorestart": False, "exitcodes": [0], "startsecs": 0, "startretries": 3, "stopsignal": 15,
+                     "stopwaitsecs": 10, "killasgroup": False, "stopasgroup": False} for n, p in (("start", 10), ("app", 20))]
+        def start(name, wait=True):
+            deadline = time.monotonic() + 0.5
+            while True:
+                with open(output) as file:
+                    answered = file.read().count("RESULT 2\\nOK")
+                if answered >= 3 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+            with open(called, "w") as file:
+                file.write(f"{answered} answered")
+            return True
+        server = SimpleXMLRPCServer(("127.0.0.1", 0), logRequests=False, allow_none=True)
+        for function, name in ((every, "getAllProcessInfo"), (one, "getProcessInfo"), (config, "getAllConfigInfo"), (start, "startProcess")):
+            server.register_function(function, "supervisor." + name)
+        with open(port_file + ".tmp", "w") as file:
+            file.write(str(server.server_address[1]))
+        os.rename(port_file + ".tmp", port_file)
+        server.serve_forever()
+        """
 }

@@ -546,10 +546,12 @@ struct SupervisordModel: ListenerPort {
         let head = buffer.removeFirst()
         self.core = nil
         let crash = crashes ? Int.random(in: 0..<30, using: &random) : 1
-        note("deliver \(head.header.serial)/\(head.header.poolSerial ?? 0)\(crash == 0 ? " (killed before writing)" : crash == 2 ? " (killed before answering)" : "")")
+        let killed = [0: " (killed before writing)", 2: " (killed before answering)", 3: " (killed after answering, before starting)",
+                      4: " (killed after starting, before writing)"]
+        note("deliver \(head.header.serial)/\(head.header.poolSerial ?? 0)\(killed[crash] ?? "")")
         writesLost = crash == 0
         core.handle(head.header, head.event, &self)
-        core.finishTurn(&self)
+        core.finishTurn(&self, startingPrograms: false)
         writesLost = false
         if updateUndecided && crash != 0 {
             updateUndecided = false
@@ -569,7 +571,17 @@ struct SupervisordModel: ListenerPort {
             buffer.insert(head, at: 0)
             if buffer.count > bufferSize { buffer.remove(at: 1) }
             startListener()
+        } else if crash == 3 || crash == 4 {
+            // Answered: what the event let start, or the record of its start, is the next listener's to find.
+            if crash == 4 {
+                writesLost = true
+                core.finishTurn(&self)
+                writesLost = false
+            }
+            startListener()
         } else {
+            // The RESULT is sent; then the programs the event let start, in a turn of their own.
+            core.finishTurn(&self)
             askEveryProcess(&core)
             self.core = core
         }
