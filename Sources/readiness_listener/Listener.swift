@@ -120,6 +120,11 @@ struct Listener: ~Copyable {
                 if !io.askEveryProcess() { core.answered(everyProcess: nil, &io) }
                 if core.configuration.verbose { log(.debug, "asking supervisord for every process", [("for", question.description)]) }
             }
+            while let call = core.wantedStartCall {
+                core.callingForStart()
+                guard let answer = io.beginStartCall(call) else { break }
+                core.answered(startCall: answer, &io)
+            }
             if core.services.runsChanged != checkedRuns {
                 checkedRuns = core.services.runsChanged
                 checks.follow(core.services.checkable, now: now)
@@ -127,6 +132,7 @@ struct Listener: ~Copyable {
             loop.watch(StandardStreams.inputDescriptor, as: .events)
             if notify.isBound { loop.watch(notify.descriptor, as: .notify) }
             io.watchEveryProcess(in: &loop)
+            io.watchStartCall(in: &loop)
             periodicProbe.watch(in: &loop, now: now)
             checks.watch(in: &loop, now: now)
             server.watch(in: &loop)
@@ -141,6 +147,7 @@ struct Listener: ~Copyable {
             // the probes answered from it.
             now = Clock.monotonicMilliseconds()
             if let answer = io.collectEveryProcess(ready: found.contains(.supervisor)) { core.answered(everyProcess: answer, &io) }
+            if let answer = io.collectStartCall(ready: found.contains(.startCall)) { core.answered(startCall: answer, &io) }
             if found.contains(.notify) { receiveDatagrams(&notify) }
             if let problem = periodicProbe.follow(woken: found.contains(.hook), now: now) {
                 log(.error, "cannot run the hook for httpGet probes", [("hook", hookPath), ("error", problem)])
@@ -341,6 +348,15 @@ struct ListenerIO: ~Copyable, ListenerPort {
     /// is in flight.
     mutating func collectEveryProcess(ready: Bool) -> [NamedProcessInfo]?? { supervisor.collectEveryProcess(ready: ready) }
 
+    /// Begins a start's call for the loop to drive: nil once under way, else
+    /// the answer it gets at once (no exchange could begin).
+    mutating func beginStartCall(_ call: StartCall) -> StartCallAnswer? { supervisor.beginStartCall(call) }
+
+    func watchStartCall(in loop: inout EventLoop) { supervisor.watchStartCall(in: &loop) }
+
+    /// The start call's answer once its exchange is over; nil while it goes on or none is in flight.
+    mutating func collectStartCall(ready: Bool) -> StartCallAnswer? { supervisor.collectStartCall(ready: ready) }
+
     mutating func requestShutdown() -> String? {
         #if READINESS_TEST_HOOKS
         // Debug builds only: a pause before shutting down, so that a test can
@@ -384,6 +400,9 @@ struct SupervisorConnection: ~Copyable {
     private var everyProcess = SupervisorCallInFlight()
     /// Its answer once the exchange is over, read a part per turn.
     private var everyProcessAnswer: SupervisorClient.EveryProcessAnswer?
+    /// The start order's call in flight (`StartCall`), driven by the loop.
+    private var startCall = SupervisorCallInFlight()
+    private var startCallMade: StartCall?
     /// Every call's result, for `readiness_xmlrpc_calls_total`.
     private(set) var calls = ListenerMetrics.Tally()
 
@@ -441,6 +460,40 @@ struct SupervisorConnection: ~Copyable {
         return nil
     }
 
+    /// Begins `call`: nil once under way, else the answer it gets at once.
+    @inline(never) mutating func beginStartCall(_ call: StartCall) -> StartCallAnswer? {
+        guard case .success(let client) = client else { return Self.unanswered(call, "XML-RPC unusable") }
+        let failure: SupervisorClient.Failure?
+        switch call {
+        case .processInfo(let process): failure = startCall.begin(client.startProcessInfo(process))
+        case .start(let process): failure = startCall.begin(client.startStartProcess(process))
+        }
+        guard let failure else {
+            startCallMade = call
+            return nil
+        }
+        _ = note(Result<Void, SupervisorClient.Failure>.failure(failure))
+        return Self.unanswered(call, failure.description)
+    }
+
+    func watchStartCall(in loop: inout EventLoop) { startCall.watch(in: &loop, as: .startCall) }
+
+    /// The start call's answer, once its exchange is over.
+    @inline(never) mutating func collectStartCall(ready: Bool) -> StartCallAnswer? {
+        guard let exchanged = startCall.advance(ready: ready), let call = startCallMade.take() else { return nil }
+        switch call {
+        case .processInfo: return .processInfo(note(SupervisorClient.processInfoAnswer(exchanged)) ?? .unavailable)
+        case .start: return .started(failure: Self.failure(of: note(SupervisorClient.startProcessAnswer(exchanged))))
+        }
+    }
+
+    private static func unanswered(_ call: StartCall, _ why: String) -> StartCallAnswer {
+        switch call {
+        case .processInfo: .processInfo(.unavailable)
+        case .start: .started(failure: why)
+        }
+    }
+
     /// Nil when the client is configured (SUPERVISOR_SERVER_URL), else why not.
     var configurationProblem: String? {
         switch client {
@@ -452,7 +505,12 @@ struct SupervisorConnection: ~Copyable {
     /// startProcess or stopProcess: nil once supervisord accepted, or had it
     /// so already; else why not.
     mutating func control(_ process: String, stop: Bool) -> String? {
-        switch note(client.flatMap { stop ? $0.stopProcess(process) : $0.startProcess(process) }) {
+        Self.failure(of: note(client.flatMap { stop ? $0.stopProcess(process) : $0.startProcess(process) }))
+    }
+
+    /// Nil when supervisord accepted, or had it so already; else why not.
+    private static func failure(of answer: ControlAnswer?) -> String? {
+        switch answer {
         case .done?, .already?: nil
         case .refused(let fault)?: fault
         case nil: "XML-RPC unusable"

@@ -7,10 +7,10 @@ import Testing
 @Suite struct ControlAnswerTests {
     @Test func requestCarriesTheNameAndWaitFalse() {
         #expect(
-            XMLRPC.call("supervisor.startProcess", [.string("grp:web&1"), .bool(false)])
+            String(decoding: XMLRPC.call("supervisor.startProcess", [.string("grp:web&1"), .bool(false)]), as: UTF8.self)
                 == "<?xml version='1.0'?><methodCall><methodName>supervisor.startProcess</methodName><params><param><value><string>grp:web&amp;1</string></value></param><param><value><boolean>0</boolean></value></param></params></methodCall>"
         )
-        #expect(XMLRPC.call("m", [.bool(true), .int(-7)]).contains("<param><value><boolean>1</boolean></value></param><param><value><int>-7</int></value></param>"))
+        #expect(String(decoding: XMLRPC.call("m", [.bool(true), .int(-7)]), as: UTF8.self).contains("<param><value><boolean>1</boolean></value></param><param><value><int>-7</int></value></param>"))
     }
 
     @Test func trueIsStarted() throws {

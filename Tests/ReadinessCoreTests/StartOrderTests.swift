@@ -498,6 +498,7 @@ import Testing
             ProgramConfig(group: "app", name: "app", autostart: false, groupPriority: 20),
         ]
         fine.start(&port)
+        fine.answerStartCalls(&port)
         #expect(fine.refusal == nil)
         #expect(port.logged.filter { $0.0 != .info }.isEmpty)
         #expect(port.started == ["app:app"])
@@ -512,6 +513,73 @@ import Testing
         port.programs = [program("start", .exited, start: 1, pid: 10), program("redis", .stopped)]
         core.turn(header(1), event(1, "start", .exited, from: .running, expected: true, pid: 10), &port)
         #expect(port.started == ["redis:redis"])
+    }
+
+    /// app waits for start:exited, and start.sh just exited: app's start
+    /// begins, its first call not yet made.
+    func startExitedWithAppDue() throws -> (ListenerCore, RecordingPort) {
+        var core = try core("app=start:exited")
+        var port = RecordingPort()
+        port.programs = [program("start", .running, start: 1, pid: 10), program("app", .stopped)]
+        core.start(&port)
+        core.handle(header(1), event(1, "start", .exited, from: .running, expected: true, pid: 10), &port)
+        core.finishTurn(&port)
+        return (core, port)
+    }
+
+    /// A start's calls are the loop's: events are answered, and the record
+    /// written, while they are in flight. An event on one of the processes
+    /// asked about makes the answers suspect (it may be newer or older than
+    /// them): that start is given up and looked at afresh.
+    @Test func eventsGoOnWhileAStartIsAskedAndOneOnItsProcessesMakesItLookAgain() throws {
+        var (core, port) = try startExitedWithAppDue()
+        #expect(core.wantedStartCall == .processInfo("app:app"))
+        core.callingForStart()
+        #expect(core.wantedStartCall == nil, "one call at a time")
+        // start.sh runs again while app is asked about: the event's turn ends, written.
+        let writes = port.written.count
+        core.handle(header(2), event(2, "start", .starting, from: .exited), &port)
+        core.finishTurn(&port)
+        #expect(port.written.count == writes + 1)
+        #expect(port.written.last?.state == .process(.starting))
+        core.answered(startCall: .processInfo(.info(.init(state: .stopped))), &port)
+        core.finishTurn(&port)
+        #expect(core.wantedStartCall == nil)
+        #expect(port.started.isEmpty)
+        // It exits again: now app is asked about, start too, and started.
+        port.programs = [program("start", .exited, start: 2, pid: 11), program("app", .stopped)]
+        core.turn(header(3), event(3, "start", .exited, from: .running, expected: true, pid: 11), &port)
+        #expect(port.askedAbout.suffix(2) == ["app:app", "start:start"], "the start's own questions come last")
+        #expect(port.started == ["app:app"])
+    }
+
+    /// The answers confirmed the start, and an event in the same turn (read
+    /// after the answer) says start.sh runs again: startProcess is not made.
+    @Test func anEventReadInTheTurnOfTheLastAnswerStopsTheStart() throws {
+        var (core, port) = try startExitedWithAppDue()
+        for answer in [program("app", .stopped), program("start", .exited, start: 1, pid: 10)] {
+            core.callingForStart()
+            core.answered(startCall: .processInfo(.info(answer.info)), &port)
+        }
+        #expect(core.wantedStartCall == .start("app:app"))
+        core.handle(header(2), event(2, "start", .starting, from: .exited), &port)
+        core.finishTurn(&port)
+        #expect(core.wantedStartCall == nil)
+        #expect(core.record.starts.first?.detail == "program app is waiting for start:exited (start is STARTING)")
+    }
+
+    /// No answer about a process, or BAD_NAME: the events alone may be
+    /// stale, so nothing is started on them; the start is tried again at the next TICK.
+    @Test func anUnconfirmedStartIsNotMade() throws {
+        var (core, port) = try startExitedWithAppDue()
+        core.callingForStart()
+        core.answered(startCall: .processInfo(.unavailable), &port)
+        core.finishTurn(&port)
+        #expect(core.wantedStartCall == nil)
+        #expect(port.count("cannot start program, trying again at every tick") == 1)
+        port.programs = [program("start", .exited, start: 1, pid: 10), program("app", .stopped)]
+        core.turn(header(2), .tick(when: 5), &port)
+        #expect(port.started == ["app:app"])
     }
 
     @Test func nothingIsStartedWhileSupervisordStops() throws {

@@ -22,7 +22,11 @@ import Testing
 /// essential (`--essential app --essential-dry-run`): started with every
 /// generation, it may exit, expectedly or not, and is not restarted. In half
 /// of those with XML-RPC, `web:web` (`autostart=false`) is started by the
-/// listener (`--start-after web=start:exited`). In half of all histories,
+/// listener (`--start-after web=start:exited`), with the loop's calls:
+/// getProcessInfo of web and start, answered when they arrive or (if every
+/// event emitted since reached the listener first) when they were made, or
+/// not at all; then startProcess, which supervisord takes when it is made.
+/// In half of all histories,
 /// `svc:svc` is a notify service (`--service svc=notify`) that supervisord
 /// restarts: its runs send READY=1 themselves or from a child, name a child
 /// with MAINPID=, name supervisord with MAINPID=, and die; a sibling
@@ -155,6 +159,20 @@ struct SupervisordModel: ListenerPort {
     /// or (nil) taken when it arrives, events delivered in between either way.
     var everyProcessInFlight: [NamedProcessInfo]??
     var everyProcessAsked = false
+    /// The start's call in flight (`StartCall`): supervisord takes a
+    /// startProcess when it is made (`startAnswer`, handed over when it
+    /// arrives), and answers a getProcessInfo when its answer arrives, events
+    /// delivered in between either way.
+    var startCallInFlight: StartCall?
+    var startAnswer: String?
+    /// A getProcessInfo answer taken when the call was made, with
+    /// supervisord's serial then: it is handed over only if every event
+    /// emitted since reached the listener first (supervisord writes an
+    /// event to a listener waiting for one at once), else the answer is
+    /// taken when it arrives.
+    var staleAnswer: (answer: SupervisorAnswer, serial: UInt64)?
+    /// The serial when events were last lost (an overflow, a reload).
+    var lastLostSerial: UInt64 = 0
     /// Once the stream goes quiet (`converge`), every question is answered,
     /// and supervisord no longer moves on while it answers.
     var answersMayFail = true
@@ -230,7 +248,8 @@ struct SupervisordModel: ListenerPort {
             case 48..<50: reload()
             case 50..<51: updateListener()
             case 51..<53: endApp()
-            case 53..<60: answerEveryProcess()
+            case 53..<57: answerEveryProcess()
+            case 57..<60: answerStartCall()
             case 60..<68 where notifyService: serviceStep()
             default: deliver()
             }
@@ -258,10 +277,16 @@ struct SupervisordModel: ListenerPort {
             tick()
             let emitted = serial
             var turns = 0
-            while !buffer.isEmpty || everyProcessAsked {
+            while !buffer.isEmpty || everyProcessAsked || startCallInFlight != nil {
                 turns += 1
                 guard turns <= 1000 else { return "the listener keeps asking: no quiet after 1,000 turns" }
-                if everyProcessAsked { answerEveryProcess() } else { deliver(crashes: false) }
+                if startCallInFlight != nil && (buffer.isEmpty || Bool.random(using: &random)) {
+                    answerStartCall(crashes: false)
+                } else if everyProcessAsked {
+                    answerEveryProcess()
+                } else {
+                    deliver(crashes: false)
+                }
                 if let failure = writeFailure ?? check() { return failure }
             }
             quietTicks = serial == emitted || !startOrder ? quietTicks + 1 : 0
@@ -300,6 +325,7 @@ struct SupervisordModel: ListenerPort {
         if buffer.count > bufferSize {
             note("overflow drops \(buffer[0].header.serial)")
             buffer.removeFirst()
+            lastLostSerial = serial
         }
     }
 
@@ -417,6 +443,7 @@ struct SupervisordModel: ListenerPort {
         recordedPoolAtReload = (file?.poolSerial, file?.serial)
         generation += 1
         buffer = []
+        lastLostSerial = serial
         poolSerial = 0
         state = .stopped
         laststart = 0
@@ -453,6 +480,7 @@ struct SupervisordModel: ListenerPort {
         for _ in 0..<Int.random(in: 0...2, using: &random) { deliver(crashes: false) }
         core = nil
         buffer = []
+        lastLostSerial = serial
         poolSerial = 0
         updateUndecided = !xmlrpc
         startListener()
@@ -512,6 +540,7 @@ struct SupervisordModel: ListenerPort {
         core.receive(datagram: bytes, length: bytes.count, sender: sender, ancestry: ancestry(of: sender), passedDescriptors: 0, &self)
         core.finishTurn(&self)
         askEveryProcess(&core)
+        beginStartCall(&core)
         self.core = core
     }
 
@@ -532,6 +561,8 @@ struct SupervisordModel: ListenerPort {
         core.start(&self)
         if let refusal = core.refusal { writeFailure = "the listener refused to run: \(refusal)" }
         everyProcessAsked = false
+        startCallInFlight = nil
+        beginStartCall(&core)
         self.core = core
     }
 
@@ -569,7 +600,10 @@ struct SupervisordModel: ListenerPort {
         if crash == 0 || crash == 2 {
             // Back at the head, the oldest queued event dropped if the pool is full.
             buffer.insert(head, at: 0)
-            if buffer.count > bufferSize { buffer.remove(at: 1) }
+            if buffer.count > bufferSize {
+                buffer.remove(at: 1)
+                lastLostSerial = serial
+            }
             startListener()
         } else if crash == 3 || crash == 4 {
             // Answered: what the event let start, or the record of its start, is the next listener's to find.
@@ -583,6 +617,7 @@ struct SupervisordModel: ListenerPort {
             // The RESULT is sent; then the programs the event let start, in a turn of their own.
             core.finishTurn(&self)
             askEveryProcess(&core)
+            beginStartCall(&core)
             self.core = core
         }
     }
@@ -610,6 +645,50 @@ struct SupervisordModel: ListenerPort {
         core.answered(everyProcess: answer, &self)
         core.finishTurn(&self)
         askEveryProcess(&core)
+        beginStartCall(&core)
+        self.core = core
+    }
+
+    /// The loop makes the start's next call once none is in flight.
+    mutating func beginStartCall(_ core: inout ListenerCore) {
+        guard startCallInFlight == nil, let call = core.wantedStartCall else { return }
+        core.callingForStart()
+        note("call \(call)")
+        startCallInFlight = call
+        switch call {
+        case .start(let process): startAnswer = startProcess(process)
+        case .processInfo(let process): staleAnswer = Bool.random(using: &random) ? (processInfo(process), serial) : nil
+        }
+    }
+
+    /// The start call's answer arrives, in a turn of its own; one in ten
+    /// getProcessInfo calls gets none, and the listener is killed before
+    /// its write one in ten times.
+    mutating func answerStartCall(crashes: Bool = true) {
+        guard let call = startCallInFlight, var core else { return }
+        self.core = nil
+        startCallInFlight = nil
+        let answer: StartCallAnswer
+        switch call {
+        case .processInfo(let process):
+            let fails = answersMayFail && Int.random(in: 0..<10, using: &random) == 0
+            if let stale = staleAnswer.take(), lastLostSerial <= stale.serial, !buffer.contains(where: { $0.header.serial > stale.serial }) {
+                answer = .processInfo(fails ? .unavailable : stale.answer)
+            } else {
+                answer = .processInfo(fails ? .unavailable : processInfo(process))
+            }
+        case .start:
+            answer = .started(failure: startAnswer)
+        }
+        let killed = crashes && Int.random(in: 0..<10, using: &random) == 0
+        note("answer to \(call): \(answer)\(killed ? " (killed before writing)" : "")")
+        writesLost = killed
+        core.answered(startCall: answer, &self)
+        core.finishTurn(&self)
+        writesLost = false
+        guard !killed else { return startListener() }
+        askEveryProcess(&core)
+        beginStartCall(&core)
         self.core = core
     }
 

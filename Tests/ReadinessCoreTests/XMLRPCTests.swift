@@ -12,11 +12,11 @@ enum RecordedAnswers {
 
 @Suite struct XMLRPCTests {
     @Test func requestBody() {
-        #expect(XMLRPC.call("supervisor.getProcessInfo", ["grp:start&<x>"]) == "<?xml version='1.0'?><methodCall><methodName>supervisor.getProcessInfo</methodName><params><param><value><string>grp:start&amp;&lt;x&gt;</string></value></param></params></methodCall>")
+        #expect(String(decoding: XMLRPC.call("supervisor.getProcessInfo", [.string("grp:start&<x>")]), as: UTF8.self) == "<?xml version='1.0'?><methodCall><methodName>supervisor.getProcessInfo</methodName><params><param><value><string>grp:start&amp;&lt;x&gt;</string></value></param></params></methodCall>")
     }
 
     @Test func httpRequest() {
-        let request = String(decoding: HTTP.post(body: "<x/>", authorization: ("operator", "s3cret")), as: UTF8.self)
+        let request = String(decoding: HTTP.post(body: Array("<x/>".utf8), authorization: ("operator", "s3cret")), as: UTF8.self)
         #expect(request == "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nConnection: close\r\nContent-Length: 4\r\nAuthorization: Basic b3BlcmF0b3I6czNjcmV0\r\n\r\n<x/>")
     }
 

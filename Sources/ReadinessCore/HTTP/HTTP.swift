@@ -2,13 +2,17 @@
 /// the parsing of its answer, as plain bytes.
 package enum HTTP {
     /// A POST to `/RPC2` that asks the server to close the connection after answering.
-    package static func post(body: String, authorization: (user: String, password: String)?) -> [UInt8] {
-        var head = "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nConnection: close\r\n"
-        head += "Content-Length: \(body.utf8.count)\r\n"
+    package static func post(body: [UInt8], authorization: (user: String, password: String)?) -> [UInt8] {
+        var request = ByteText(capacity: 256 + body.count)
+        request.write("POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nConnection: close\r\nContent-Length: ")
+        request.write(string: String(body.count))
         if let authorization {
-            head += "Authorization: Basic \(Base64.encode(Array("\(authorization.user):\(authorization.password)".utf8)))\r\n"
+            request.write("\r\nAuthorization: Basic ")
+            request.write(string: Base64.encode(Array((authorization.user + ":" + authorization.password).utf8)))
         }
-        return Array((head + "\r\n" + body).utf8)
+        request.write("\r\n\r\n")
+        request.write(bytes: body)
+        return request.finished()
     }
 
     package struct Response: Equatable, Sendable {

@@ -42,6 +42,7 @@ extension ListenerCore {
         guard !startOrder.isEmpty else { return }
         let (startedElsewhere, failed) = startOrder.apply(event)
         let process = "\(event.groupName):\(event.processName)"
+        startCalls?.noteEvent(on: process)
         if let startedElsewhere {
             port.log(.info, "program under --start-after was started by someone else, before its conditions were seen to hold", [
                 ("program", startedElsewhere),
@@ -59,14 +60,21 @@ extension ListenerCore {
     }
 
     /// With `--restart-dependents`, stops each started program a dependency
-    /// of which stopped; then starts each program whose conditions all hold
-    /// (`startProcess` with wait=false: supervisord spawns it and answers at
-    /// once), and says so of each one a failed dependency blocks. Nothing
-    /// starts or stops while the container is ending.
+    /// of which stopped; says so of each program a failed dependency
+    /// blocks; and begins the start of the first program whose conditions
+    /// all hold (`StartCalls`), unless one is under way. Nothing starts or
+    /// stops while the container is ending.
     mutating func startDuePrograms<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        // The tracker's record, not `record`: this runs at the end of every turn.
-        guard !startOrder.isEmpty, !tracker.record.supervisordStopping else { return }
-        if let failure = tracker.record.essentialFailure, failure.shutdown != .dryRun { return }
+        guard !startOrder.isEmpty else { return }
+        // A start not yet made is made only on answers no event overtook, and
+        // while its conditions still hold: this turn may have changed either.
+        if let calls = startCalls, !calls.inFlight,
+            calls.eventSinceAsking || isEnding || (calls.isConfirmed && !startOrder.holds(calls.program, services: services.services))
+        {
+            startCalls = nil
+            startOrder.lookAgain()
+        }
+        guard !isEnding else { return }
         guard startOrder.needsLook(services: services.services, at: port.now) else { return }
         for (process, why) in startOrder.toStop() {
             let failure = port.stopProcess(process)
@@ -79,38 +87,75 @@ extension ListenerCore {
                 ])
             }
         }
-        let (due, found) = startOrder.evaluate(services: services.services, at: port.now)
-        // What the checks below learn is looked at in the next turn.
+        let (due, problems) = startOrder.evaluate(services: services.services, at: port.now)
+        // What the calls below learn is looked at in the next turn.
         startOrder.looked(services: services.services)
-        // The events may be older than what supervisord has now (queued
-        // before a restarted listener asked, say): each due program's
-        // dependencies are asked again, and only conditions that still hold
-        // start it; the others are looked at again with the news.
-        var confirmed: [String] = []
-        for process in due {
-            // The program itself too: it must be down (a program the listener
-            // stopped may still be STOPPING), and not started meanwhile.
-            for dependency in [process] + startOrder.dependencies(of: process) {
-                if case .info(let info) = processInfo(dependency, &port) { startOrder.learn(info, of: dependency) }
-            }
-            if startOrder.holds(process, services: services.services) { confirmed.append(process) }
-        }
-        var problems = found
-        if confirmed.count < due.count { problems += startOrder.evaluate(services: services.services, at: port.now).problems }
         for problem in problems {
             port.log(.error, problem.gaveUp
                 ? "gave up on a program whose conditions did not hold within --start-timeout: it is not started"
                 : "a dependency failed: the program is not started until it recovers", [("program", problem.process), ("why", problem.why)])
             essentialCannotStart(problem.process, why: problem.why, &port)
         }
-        for process in confirmed {
-            let failure = port.startProcess(process)
-            let news = startOrder.asked(process, failure: failure)
-            if let failure {
-                if news { port.log(.error, "cannot start program, trying again at every tick", [("program", process), ("error", failure)]) }
-            } else {
-                port.log(.info, "started program: every condition it waits for holds", [("program", process)])
+        // One start at a time; the others are due again once it ends.
+        if startCalls == nil, let program = due.first {
+            startCalls = StartCalls(program: program, dependencies: startOrder.dependencies(of: program))
+        }
+    }
+
+    /// Whether the container is ending: nothing is started or stopped then.
+    /// The tracker's record, not `record`: this is asked at the end of every turn.
+    private var isEnding: Bool {
+        if tracker.record.supervisordStopping { return true }
+        if let failure = tracker.record.essentialFailure, failure.shutdown != .dryRun { return true }
+        return false
+    }
+
+    /// The call the loop is to make next for the start under way; nil when
+    /// there is none, or one is in flight.
+    package var wantedStartCall: StartCall? {
+        guard let startCalls, !startCalls.inFlight else { return nil }
+        return startCalls.next
+    }
+
+    /// The loop makes `wantedStartCall` now.
+    package mutating func callingForStart() {
+        guard let call = wantedStartCall else { return }
+        if case .start(let program) = call { startOrder.starting(program) }
+        startCalls?.inFlight = true
+    }
+
+    /// The answer to the start's call in flight. The processes' answers are
+    /// learnt unless an event on one of them came meanwhile (the start is
+    /// then looked at afresh); once all are in, the program is started only
+    /// if every condition still holds, and not while the container ends.
+    package mutating func answered<Port: ListenerPort & ~Copyable>(startCall answer: StartCallAnswer, _ port: inout Port) {
+        guard var calls = startCalls, calls.inFlight else { return }
+        calls.inFlight = false
+        startCalls = nil
+        switch answer {
+        case .processInfo(let answer):
+            guard !calls.eventSinceAsking else { return startOrder.lookAgain() }
+            let process = calls.asked()
+            guard case .info(let info) = answer else {
+                // Unconfirmed, the events may be stale: no start on them.
+                let failure = answer == .noSuchProgram ? "supervisord has no program \(process) (BAD_NAME)" : "no answer from supervisord about \(process)"
+                return finishStart(calls.program, failure: failure, &port)
             }
+            startOrder.learn(info, of: process)
+            guard !calls.isConfirmed || startOrder.holds(calls.program, services: services.services) else { return startOrder.lookAgain() }
+            startCalls = calls
+        case .started(let failure):
+            finishStart(calls.program, failure: failure, &port)
+        }
+    }
+
+    /// startProcess's answer, or a start given up on (`failure`) before it.
+    private mutating func finishStart<Port: ListenerPort & ~Copyable>(_ program: String, failure: String?, _ port: inout Port) {
+        let news = startOrder.asked(program, failure: failure)
+        if let failure {
+            if news { port.log(.error, "cannot start program, trying again at every tick", [("program", program), ("error", failure)]) }
+        } else {
+            port.log(.info, "started program: every condition it waits for holds", [("program", program)])
         }
     }
 }

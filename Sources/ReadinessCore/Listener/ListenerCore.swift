@@ -136,6 +136,9 @@ package struct ListenerCore: Sendable {
     private var askedEveryProcess: (question: EveryProcessQuestion, tick: Int?)?
     /// The `when` of the last TICK that wanted the followed program, until asked.
     private var followedProgramTick: Int?
+    /// The start under way (`--start-after`), one call at a time: the loop
+    /// makes `wantedStartCall` and hands its answer to `answered(startCall:)`.
+    var startCalls: StartCalls?
     /// A gap in the pool's serials came while the question was in flight:
     /// the answer may be older than the events lost.
     private var eventsLostSinceAsked = false
@@ -243,8 +246,9 @@ package struct ListenerCore: Sendable {
     /// record, so a turn replaces the file once at most (and once before
     /// supervisord is asked to shut down, `shutDownSupervisord`). A turn
     /// handles one event at most: supervisord sends the next only after the
-    /// RESULT. An event's turn ends without `startingPrograms`: the starts
-    /// (XML-RPC calls) come after its RESULT, in a turn of their own.
+    /// RESULT. An event's turn ends without `startingPrograms`: the stops
+    /// (`--restart-dependents`, XML-RPC calls) come after its RESULT, in a
+    /// turn of their own, and the starts in the turns of their calls.
     /// One copy, not one inlined at each of the loop's three calls (14 KB).
     @inline(never) package mutating func finishTurn<Port: ListenerPort & ~Copyable>(_ port: inout Port, startingPrograms: Bool = true) {
         if startingPrograms { startDuePrograms(&port) }

@@ -75,7 +75,7 @@ package struct StartOrder: Sendable {
         var start: ProgramStart
         /// Its rule's index.
         var rule: Int
-        /// startProcess was accepted; its STARTING event has not come yet.
+        /// startProcess was asked for, or accepted; its STARTING event has not come yet.
         var asked = false
         /// startProcess failed: not tried again before the next TICK.
         var startFailed = false
@@ -371,6 +371,13 @@ package struct StartOrder: Sendable {
         entries[index].start.detail = why
     }
 
+    /// startProcess is being asked for `process`: its STARTING event is
+    /// this listener's doing, and it is not due again.
+    package mutating func starting(_ process: String) {
+        guard let index = entries.firstIndex(where: { $0.start.process == process }) else { return }
+        entries[index].asked = true
+    }
+
     /// startProcess was accepted for `process` (`failure` nil), or failed
     /// (tried again at the next TICK); whether the failure is news to log.
     package mutating func asked(_ process: String, failure: String?) -> Bool {
@@ -378,9 +385,14 @@ package struct StartOrder: Sendable {
         changed = true
         let news = failure != entries[index].startError
         entries[index].startError = failure
-        if failure == nil { entries[index].asked = true } else { entries[index].startFailed = true }
+        entries[index].asked = failure == nil
+        if failure != nil { entries[index].startFailed = true }
         return news
     }
+
+    /// A start was given up before startProcess (its answers suspect, or a
+    /// condition no longer holds): the programs are looked at again.
+    package mutating func lookAgain() { changed = true }
 
     /// At a TICK: failed starts may be tried again.
     package mutating func tick() {

@@ -34,37 +34,40 @@ package enum XMLRPC {
         case fault(code: Int, message: String)
     }
 
-    /// The request body for `method` with string arguments.
-    package static func call(_ method: String, _ arguments: [String]) -> String {
-        call(method, arguments.map { .string($0) })
-    }
-
-    /// The request body for `method` with these arguments.
-    package static func call(_ method: String, _ arguments: [Value]) -> String {
-        let parameters = arguments.map { "<param><value>\(encoded($0))</value></param>" }.joined()
-        return "<?xml version='1.0'?><methodCall><methodName>\(escaped(method))</methodName><params>\(parameters)</params></methodCall>"
-    }
-
-    private static func encoded(_ value: Value) -> String {
-        switch value {
-        case .string(let text): "<string>\(escaped(text))</string>"
-        case .int(let number): "<int>\(number)</int>"
-        case .bool(let flag): "<boolean>\(flag ? 1 : 0)</boolean>"
-        case .array: "<array><data></data></array>"
-        }
-    }
-
-    static func escaped(_ text: String) -> String {
-        var result = ""
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            default: result.append(character)
+    /// The request body for `method` with these arguments, as bytes: the
+    /// names and strings with `&`, `<` and `>` escaped.
+    package static func call(_ method: String, _ arguments: [Value]) -> [UInt8] {
+        var text = ByteText(capacity: 256)
+        text.write("<?xml version='1.0'?><methodCall><methodName>")
+        text.write(string: method, escaping: escape)
+        text.write("</methodName><params>")
+        for argument in arguments {
+            text.write("<param><value>")
+            switch argument {
+            case .string(let string):
+                text.write("<string>")
+                text.write(string: string, escaping: escape)
+                text.write("</string>")
+            case .int(let number):
+                text.write("<int>")
+                text.write(string: String(number))
+                text.write("</int>")
+            case .bool(let flag): text.write(flag ? "<boolean>1</boolean>" : "<boolean>0</boolean>")
+            case .array: text.write("<array><data></data></array>")
             }
+            text.write("</value></param>")
         }
-        return result
+        text.write("</params></methodCall>")
+        return text.finished()
+    }
+
+    private static func escape(_ byte: UInt8) -> StaticString? {
+        switch byte {
+        case UInt8(ascii: "&"): "&amp;"
+        case UInt8(ascii: "<"): "&lt;"
+        case UInt8(ascii: ">"): "&gt;"
+        default: nil
+        }
     }
 
     /// Parses a methodResponse holding one flat struct, or a fault.

@@ -7,7 +7,8 @@ import CReadiness
 /// listener waits on these sources, so none can hold the others' turn back
 /// (an XML-RPC call inside a handler waits on its own socket, bounded by
 /// its timeout; getAllProcessInfo, whose answer grows with the number of
-/// processes, is one of the loop's sources instead).
+/// processes, and the calls that start a program are the loop's sources
+/// instead).
 package struct EventLoop {
     /// Whose a descriptor or a wake-up is.
     package enum Source: Equatable, Sendable {
@@ -17,6 +18,8 @@ package struct EventLoop {
         case notify
         /// A getAllProcessInfo exchange with supervisord.
         case supervisor
+        /// An exchange with supervisord that starts a program (`StartCall`).
+        case startCall
         /// The periodic run of the hook (`--hook-interval`).
         case hook
         /// The running check of one service: its index in `ServiceChecks`.

@@ -62,7 +62,18 @@ package struct SupervisorClient: Sendable {
     /// `supervisor.getProcessInfo(name)`: the program's info, `.noSuchProgram`
     /// (BAD_NAME), or a failure. Never `.unavailable`: that is the failure.
     package func processInfo(_ name: String) -> Result<SupervisorAnswer, Failure> {
-        call("supervisor.getProcessInfo", [.string(name)], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds).flatMap { body in
+        Self.processInfoAnswer(Self.finish(startProcessInfo(name)))
+    }
+
+    /// getProcessInfo's exchange, started for a loop to drive; its answer
+    /// goes to `processInfoAnswer`.
+    package func startProcessInfo(_ name: String) -> Result<SupervisorExchange, Failure> {
+        start("supervisor.getProcessInfo", [.string(name)], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// What getProcessInfo's exchange brought, read.
+    package static func processInfoAnswer(_ exchanged: Result<[UInt8], Failure>) -> Result<SupervisorAnswer, Failure> {
+        exchanged.flatMap(body).flatMap { body in
             switch Result(catching: { () throws(XMLRPCError) in try XMLRPC.parse(body) }) {
             case .failure(let error): return .failure(Failure(error.description))
             case .success(.fault(let code, _)) where code == SupervisorFault.badName: return .success(.noSuchProgram)
@@ -169,20 +180,31 @@ package struct SupervisorClient: Sendable {
     /// reach RUNNING. A fault is an answer (`.already`, `.refused`); no
     /// answer is a failure.
     package func startProcess(_ name: String) -> Result<ControlAnswer, Failure> {
-        control("supervisor.startProcess", name, already: SupervisorFault.alreadyStarted)
+        Self.startProcessAnswer(Self.finish(startStartProcess(name)))
+    }
+
+    /// startProcess's exchange, started for a loop to drive; its answer goes
+    /// to `startProcessAnswer`.
+    package func startStartProcess(_ name: String) -> Result<SupervisorExchange, Failure> {
+        start("supervisor.startProcess", [.string(name), .bool(false)], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// What startProcess's exchange brought, read.
+    package static func startProcessAnswer(_ exchanged: Result<[UInt8], Failure>) -> Result<ControlAnswer, Failure> {
+        controlAnswer(exchanged, already: SupervisorFault.alreadyStarted)
     }
 
     /// `supervisor.stopProcess(name, false)`: sends the program its
     /// stopsignal without waiting for it to stop; `.already` when it was not running.
     package func stopProcess(_ name: String) -> Result<ControlAnswer, Failure> {
-        control("supervisor.stopProcess", name, already: SupervisorFault.notRunning)
+        let exchange = start("supervisor.stopProcess", [.string(name), .bool(false)], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds)
+        return Self.controlAnswer(Self.finish(exchange), already: SupervisorFault.notRunning)
     }
 
-    private func control(_ method: String, _ name: String, already: Int) -> Result<ControlAnswer, Failure> {
-        call(method, [.string(name), .bool(false)], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds)
-            .flatMap { body in
-                do throws(XMLRPCError) { return .success(try ControlAnswer(response: body, already: already)) } catch { return .failure(Failure(error.description)) }
-            }
+    private static func controlAnswer(_ exchanged: Result<[UInt8], Failure>, already: Int) -> Result<ControlAnswer, Failure> {
+        exchanged.flatMap(body).flatMap { body in
+            do throws(XMLRPCError) { return .success(try ControlAnswer(response: body, already: already)) } catch { return .failure(Failure(error.description)) }
+        }
     }
 
     /// One call: the answer's XML body (at most `limit` bytes, within

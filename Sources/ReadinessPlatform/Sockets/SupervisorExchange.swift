@@ -123,11 +123,11 @@ package struct SupervisorCallInFlight: ~Copyable {
     }
 
     /// Watches its socket this turn, and wakes the loop at its deadline.
-    package func watch(in loop: inout EventLoop) {
+    package func watch(in loop: inout EventLoop, as source: EventLoop.Source = .supervisor) {
         switch exchange {
         case .some(let exchange):
-            loop.watch(exchange.descriptor, forOutput: exchange.waitsForOutput, as: .supervisor)
-            loop.wake(at: exchange.deadline.monotonicMilliseconds, for: .supervisor)
+            loop.watch(exchange.descriptor, forOutput: exchange.waitsForOutput, as: source)
+            loop.wake(at: exchange.deadline.monotonicMilliseconds, for: source)
         case .none:
             break
         }

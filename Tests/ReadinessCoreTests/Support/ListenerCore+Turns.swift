@@ -1,15 +1,19 @@
+import Testing
+
 @testable import ReadinessCore
 
 /// The executable's loop turns, for tests that drive the core: a handler,
 /// then the turn's end (`finishTurn`), where the record is written; then,
-/// when the turn wanted every process, the turn of its answer, with no
-/// event between (`answerEveryProcess`).
+/// when the turn wanted every process, the turn of its answer, and the
+/// turns of a start's calls, with no event between (`answerEveryProcess`,
+/// `answerStartCalls`).
 extension ListenerCore {
     /// A turn with one event.
     mutating func turn<Port: ListenerPort & ~Copyable>(_ header: EventHeader, _ event: ListenerEvent, _ port: inout Port) {
         handle(header, event, &port)
         finishTurn(&port)
         answerEveryProcess(&port)
+        answerStartCalls(&port)
     }
 
     /// What the loop does once a turn wanted every process: asks, and hands
@@ -28,5 +32,27 @@ extension ListenerCore {
         receive(datagram: bytes, length: length, sender: sender, ancestry: ancestry, passedDescriptors: passedDescriptors, &port)
         finishTurn(&port)
         answerEveryProcess(&port)
+        answerStartCalls(&port)
+    }
+
+    /// What the loop does while a start is under way: makes each call with
+    /// the port's answer (`processInfo`, `startProcess`), each answer in a
+    /// turn of its own.
+    mutating func answerStartCalls<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+        var calls = 0
+        while let call = wantedStartCall {
+            calls += 1
+            guard calls <= 100 else {
+                Issue.record("a start's calls never end")
+                return
+            }
+            callingForStart()
+            switch call {
+            case .processInfo(let process): answered(startCall: .processInfo(port.processInfo(process)), &port)
+            case .start(let process): answered(startCall: .started(failure: port.startProcess(process)), &port)
+            }
+            finishTurn(&port)
+            answerEveryProcess(&port)
+        }
     }
 }
