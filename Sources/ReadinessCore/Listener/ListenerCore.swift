@@ -399,13 +399,17 @@ package struct ListenerCore: Sendable {
             case .noSuchProgram: break
             }
         }
+        let programs: [NamedProcessInfo]?
         switch everyProcess {
-        case .answered(let programs): return programs.map(find) ?? .unavailable
-        case .askNow: return allProcessInfo(&port).map(find) ?? .unavailable
+        case .answered(let answer): programs = answer
+        case .askNow: programs = allProcessInfo(&port)
         case .askLater:
             wantedEveryProcess.insert(.followedProgram)
             return .unavailable
         }
+        // Not `programs.map(find)`: a method reference copies the whole core.
+        guard let programs else { return .unavailable }
+        return find(among: programs)
     }
 
     private func find(among programs: [NamedProcessInfo]) -> ProgramLookup {

@@ -17,6 +17,9 @@ package struct StartOrder: Sendable {
     /// dependency stops running (or, for `exited`, runs again), and started
     /// again once its conditions hold again.
     package let restartDependents: Bool
+    /// Every pattern a rule names, a program to start or a dependency
+    /// (`StartRule.patterns` builds its array anew at each call).
+    private let patterns: [ProcessPattern]
     /// What supervisord last said of each process a rule names, in its order.
     private var seen: [Seen] = []
     private var entries: [Entry] = []
@@ -100,6 +103,7 @@ package struct StartOrder: Sendable {
         self.rules = rules
         self.timeoutMilliseconds = timeoutMilliseconds
         self.restartDependents = restartDependents
+        patterns = rules.flatMap { $0.patterns }
     }
 
     package var isEmpty: Bool { rules.isEmpty }
@@ -112,7 +116,7 @@ package struct StartOrder: Sendable {
 
     /// Whether a rule names the process, as a program to start or a dependency.
     private func names(group: String, name: String) -> Bool {
-        rules.contains { rule in rule.patterns.contains { $0.matches(processName: name, groupName: group) } }
+        patterns.contains { $0.matches(processName: name, groupName: group) }
     }
 
     /// At start-up, supervisord's answer: the programs to start and their
