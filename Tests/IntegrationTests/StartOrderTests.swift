@@ -350,7 +350,8 @@ import Testing
         environment["SUPERVISOR_SERVER_URL"] = "http://127.0.0.1:\(port)"
         // Standard input stays open a while after the events: at its end the
         // listener exits, and a start still under way is left to the next one.
-        let listener = try Child("/bin/sh", ["-c", "(cat \(input); sleep 2) | \(Paths.listener) --status-file \(scratch.path)/status --start-after app=start:exited"],
+        let command = Paths.command(Paths.listener).joined(separator: " ")
+        let listener = try Child("/bin/sh", ["-c", "(cat \(input); sleep 2) | \(command) --status-file \(scratch.path)/status --start-after app=start:exited"],
                                  stdout: output, stderr: errors, environment: environment)
         defer { listener.stop(grace: 1) }
         #expect(listener.wait(seconds: 20) == 0)
