@@ -124,6 +124,8 @@ struct Listener: ~Copyable {
                 core.callingForStart()
                 guard let answer = io.beginStartCall(call) else { break }
                 core.answered(startCall: answer, &io)
+                // A turn at once, to finish this one (the record, what is due next).
+                loop.wake(at: 0, for: .startCall)
             }
             if core.services.runsChanged != checkedRuns {
                 checkedRuns = core.services.runsChanged

@@ -68,6 +68,7 @@ import Testing
         #expect(order.starts[0].holds == "1,0")
         redis.ready = true
         #expect(order.evaluate(services: [redis], at: t0).due == ["app:app"])
+        order.starting("app:app")
         let news = order.asked("app:app", failure: nil)
         #expect(!news)
         // Asked once: not due again while its STARTING event is on its way.
@@ -152,6 +153,7 @@ import Testing
         let early = order.evaluate(services: [], at: at(59_999))
         #expect(early.due == ["web:web"])
         #expect(early.problems.isEmpty)
+        order.starting("web:web")
         _ = order.asked("web:web", failure: nil)
         let late = order.evaluate(services: [], at: at(60_000))
         #expect(late.problems.map(\.why) == ["program app was given up on (--start-timeout): it waited for start:exited (start is RUNNING)"])
@@ -165,10 +167,26 @@ import Testing
         #expect(!order.starts[0].started)
     }
 
+    /// Found in review: a program given up on while its start's calls were
+    /// under way (a service's readiness dropped, which is no event) must not
+    /// be started by their answers.
+    @Test func aProgramGivenUpOnNoLongerHolds() throws {
+        var order = StartOrder(rules: [try StartRule(parsing: "app=redis:ready")], timeoutMilliseconds: 60_000)
+        _ = order.learn([program("redis", .running, start: 1), program("app", .stopped)], at: t0)
+        var redis = ServiceState(process: "redis:redis", kind: .notify)
+        redis.ready = true
+        #expect(order.evaluate(services: [redis], at: t0).due == ["app:app"])
+        redis.ready = false
+        #expect(order.evaluate(services: [redis], at: at(60_000)).problems.map(\.gaveUp) == [true])
+        redis.ready = true
+        #expect(!order.holds("app:app", services: [redis]))
+    }
+
     @Test func withRestartDependentsAProgramIsStoppedWithItsDependencyAndStartedAgainOnceItHolds() throws {
         var order = StartOrder(rules: [try StartRule(parsing: "app=redis:ready")], restartDependents: true)
         _ = order.learn([program("redis", .running, start: 1), program("app", .stopped)], at: t0)
         #expect(order.evaluate(services: [], at: t0).due == ["app:app"])
+        order.starting("app:app")
         _ = order.asked("app:app", failure: nil)
         _ = order.apply(event("app", .starting))
         _ = order.apply(event("app", .running))
@@ -224,6 +242,7 @@ import Testing
         var order = try order("app=start:exited")
         _ = order.learn([program("start", .exited, start: 1), program("app", .stopped)], at: t0)
         #expect(order.evaluate(services: [], at: t0).due == ["app:app"])
+        order.starting("app:app")
         _ = order.asked("app:app", failure: nil)
         #expect(order.waitingProcesses() == ["app:app", "start:start"])
         order.learn(.init(state: .exited, start: 5), of: "app:app")
@@ -339,14 +358,15 @@ import Testing
 /// The listener core with `--start-after`, over a port that records what
 /// it was asked to do.
 @Suite struct ListenerStartOrderTests {
-    func core(_ rules: String..., services: [String] = []) throws -> ListenerCore {
+    func core(_ rules: String..., services: [String] = [], essential: [String] = [], restartDependents: Bool = false) throws -> ListenerCore {
         let tracker = ProgramTracker(
             selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
             at: Timestamp(millisecondsSinceEpoch: 0))
         return ListenerCore(
             configuration: ListenerConfiguration(
-                selector: ProcessPattern(program: "start"), statusPath: "/s", services: try services.map { try ServiceSpec(parsing: $0) },
-                startRules: try rules.map { try StartRule(parsing: $0) }),
+                selector: ProcessPattern(program: "start"), statusPath: "/s", essential: EssentialRule(specs: essential.map { ProcessPattern(program: $0) }),
+                services: try services.map { try ServiceSpec(parsing: $0) }, startRules: try rules.map { try StartRule(parsing: $0) },
+                restartDependents: restartDependents),
             tracker: tracker, at: Timestamp(millisecondsSinceEpoch: 0))
     }
 
@@ -392,14 +412,7 @@ import Testing
     }
 
     @Test func anEssentialProgramThatCannotStartEndsTheContainer() throws {
-        let tracker = ProgramTracker(
-            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil,
-            at: Timestamp(millisecondsSinceEpoch: 0))
-        var core = ListenerCore(
-            configuration: ListenerConfiguration(
-                selector: ProcessPattern(program: "start"), statusPath: "/s", essential: EssentialRule(specs: [ProcessPattern(program: "app")]),
-                startRules: [try StartRule(parsing: "app=redis:running")]),
-            tracker: tracker, at: Timestamp(millisecondsSinceEpoch: 0))
+        var core = try core("app=redis:running", essential: ["app"])
         var port = RecordingPort()
         port.programs = [program("start", .exited, start: 1), program("redis", .starting, start: 1), program("app", .stopped)]
         core.start(&port)
@@ -579,6 +592,51 @@ import Testing
         #expect(port.count("cannot start program, trying again at every tick") == 1)
         port.programs = [program("start", .exited, start: 1, pid: 10), program("app", .stopped)]
         core.turn(header(2), .tick(when: 5), &port)
+        #expect(port.started == ["app:app"])
+    }
+
+    /// Found in review: events lost while a start asks (a gap in the pool's
+    /// serials) may have been on its processes: the start is dropped and
+    /// asked again afresh.
+    @Test func eventsLostWhileAStartIsAskedDropIt() throws {
+        var (core, port) = try startExitedWithAppDue()
+        #expect(core.wantedStartCall == .processInfo("app:app"))
+        core.callingForStart()
+        core.handle(header(5), event(5, "other", .running, from: .starting, pid: 7), &port)
+        core.finishTurn(&port)
+        core.answered(startCall: .processInfo(.info(.init(state: .stopped))), &port)
+        #expect(core.wantedStartCall == nil)
+        core.finishTurn(&port)
+        #expect(core.wantedStartCall == .processInfo("app:app"), "asked again from the beginning")
+    }
+
+    /// Found in review: with `--restart-dependents`, app's STARTING and
+    /// RUNNING came, and its dependency stopped (so app was stopped), all
+    /// before startProcess's answer: that answer must not leave app marked
+    /// as being started, or it would never start again.
+    @Test func aStartAnsweredAfterItsProgramWasStoppedWithItsDependencyStartsAgain() throws {
+        var core = try core("app=redis:running", restartDependents: true)
+        var port = RecordingPort()
+        port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 1, pid: 20), program("app", .stopped)]
+        core.start(&port)
+        while case .processInfo(let process)? = core.wantedStartCall {
+            core.callingForStart()
+            core.answered(startCall: .processInfo(port.processInfo(process)), &port)
+            core.finishTurn(&port)
+        }
+        #expect(core.wantedStartCall == .start("app:app"))
+        core.callingForStart()
+        core.turn(header(1), event(1, "app", .starting, from: .stopped), &port)
+        core.turn(header(2), event(2, "app", .running, from: .starting, pid: 30), &port)
+        core.turn(header(3), event(3, "redis", .stopping, from: .running, pid: 20), &port)
+        #expect(port.stopped == ["app:app"])
+        core.answered(startCall: .started(failure: nil), &port)
+        core.finishTurn(&port)
+        port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 9, pid: 21), program("app", .stopped, start: 5)]
+        core.turn(header(4), event(4, "app", .stopped, from: .stopping), &port)
+        core.turn(header(5), event(5, "redis", .stopped, from: .stopping), &port)
+        core.turn(header(6), event(6, "redis", .starting, from: .stopped), &port)
+        core.turn(header(7), event(7, "redis", .running, from: .starting, pid: 21), &port)
         #expect(port.started == ["app:app"])
     }
 

@@ -295,6 +295,8 @@ package struct ListenerCore: Sendable {
                 essentialEventsMayBeLost = true
                 serviceEventsMayBeLost = true
                 startOrderEventsMayBeLost = true
+                // Events on the processes a start asks about may be among them.
+                startCalls?.noteEventsLost()
             }
         } else {
             metrics?.countEvent(lost: 0)

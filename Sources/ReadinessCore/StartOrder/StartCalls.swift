@@ -30,7 +30,8 @@ struct StartCalls: Sendable {
     private(set) var toAsk: [String]
     /// The next call has been handed to the loop; its answer has not come.
     var inFlight = false
-    /// An event on one of `processes` came before startProcess was made.
+    /// An event on one of `processes` came, or events were lost, before
+    /// startProcess was made.
     private(set) var eventSinceAsking = false
 
     init(program: String, dependencies: [String]) {
@@ -45,6 +46,12 @@ struct StartCalls: Sendable {
     /// An event on `process` was applied.
     mutating func noteEvent(on process: String) {
         if !(isConfirmed && inFlight), processes.contains(process) { eventSinceAsking = true }
+    }
+
+    /// Events were lost (a gap in the pool's serials): any may have been
+    /// on these processes.
+    mutating func noteEventsLost() {
+        if !(isConfirmed && inFlight) { eventSinceAsking = true }
     }
 
     /// getProcessInfo's answer arrived: the process it was about.

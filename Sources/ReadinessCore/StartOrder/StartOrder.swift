@@ -235,9 +235,10 @@ package struct StartOrder: Sendable {
         return processes
     }
 
-    /// Whether `process` is down and every condition of it holds, as last seen.
+    /// Whether `process` is down, not given up on, and every condition of it
+    /// holds, as last seen.
     package func holds(_ process: String, services: [ServiceState]) -> Bool {
-        guard let entry = entries.first(where: { $0.start.process == process }), !entry.start.started, isDown(process) else { return false }
+        guard let entry = entries.first(where: { $0.start.process == process }), !entry.start.started, !entry.gaveUp, isDown(process) else { return false }
         return rules[entry.rule].dependencies.allSatisfy { why($0, services: services) == nil }
     }
 
@@ -389,8 +390,12 @@ package struct StartOrder: Sendable {
         changed = true
         let news = failure != entries[index].startError
         entries[index].startError = failure
-        entries[index].asked = failure == nil
-        if failure != nil { entries[index].startFailed = true }
+        // On success `asked` stays as `starting` left it: `stopped` may have
+        // cleared it since (the program started, then its dependency stopped).
+        if failure != nil {
+            entries[index].asked = false
+            entries[index].startFailed = true
+        }
         return news
     }
 
