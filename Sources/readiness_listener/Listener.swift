@@ -120,8 +120,7 @@ struct Listener: ~Copyable {
                 if !io.askEveryProcess() { core.answered(everyProcess: nil, &io) }
                 if core.configuration.verbose { log(.debug, "asking supervisord for every process", [("for", question.description)]) }
             }
-            while let call = core.wantedStartCall {
-                core.callingForStart()
+            while let call = core.callingForStart() {
                 guard let answer = io.beginStartCall(call) else { break }
                 core.answered(startCall: answer, &io)
                 // A turn at once, to finish this one (the record, what is due next).

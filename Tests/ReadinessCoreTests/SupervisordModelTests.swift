@@ -651,8 +651,7 @@ struct SupervisordModel: ListenerPort {
 
     /// The loop makes the start's next call once none is in flight.
     mutating func beginStartCall(_ core: inout ListenerCore) {
-        guard startCallInFlight == nil, let call = core.wantedStartCall else { return }
-        core.callingForStart()
+        guard startCallInFlight == nil, let call = core.callingForStart() else { return }
         note("call \(call)")
         startCallInFlight = call
         switch call {

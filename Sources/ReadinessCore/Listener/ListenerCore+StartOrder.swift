@@ -117,11 +117,13 @@ extension ListenerCore {
         return startCalls.next
     }
 
-    /// The loop makes `wantedStartCall` now.
-    package mutating func callingForStart() {
-        guard let call = wantedStartCall else { return }
+    /// The loop makes `wantedStartCall` now: the call, in flight from here.
+    @discardableResult
+    package mutating func callingForStart() -> StartCall? {
+        guard let call = wantedStartCall else { return nil }
         if case .start(let program) = call { startOrder.starting(program) }
         startCalls?.inFlight = true
+        return call
     }
 
     /// The answer to the start's call in flight. The processes' answers are

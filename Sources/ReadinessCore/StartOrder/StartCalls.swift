@@ -45,13 +45,13 @@ struct StartCalls: Sendable {
 
     /// An event on `process` was applied.
     mutating func noteEvent(on process: String) {
-        if !(isConfirmed && inFlight), processes.contains(process) { eventSinceAsking = true }
+        if !isStartMade, processes.contains(process) { eventSinceAsking = true }
     }
 
     /// Events were lost (a gap in the pool's serials): any may have been
     /// on these processes.
     mutating func noteEventsLost() {
-        if !(isConfirmed && inFlight) { eventSinceAsking = true }
+        if !isStartMade { eventSinceAsking = true }
     }
 
     /// getProcessInfo's answer arrived: the process it was about.
@@ -59,4 +59,7 @@ struct StartCalls: Sendable {
 
     /// Every process has been asked about: startProcess comes next.
     var isConfirmed: Bool { toAsk.isEmpty }
+
+    /// startProcess has been made: later events are the start's own.
+    private var isStartMade: Bool { isConfirmed && inFlight }
 }

@@ -186,7 +186,7 @@ package struct SupervisorClient: Sendable {
     /// startProcess's exchange, started for a loop to drive; its answer goes
     /// to `startProcessAnswer`.
     package func startStartProcess(_ name: String) -> Result<SupervisorExchange, Failure> {
-        start("supervisor.startProcess", [.string(name), .bool(false)], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds)
+        startControl("supervisor.startProcess", name)
     }
 
     /// What startProcess's exchange brought, read.
@@ -197,8 +197,12 @@ package struct SupervisorClient: Sendable {
     /// `supervisor.stopProcess(name, false)`: sends the program its
     /// stopsignal without waiting for it to stop; `.already` when it was not running.
     package func stopProcess(_ name: String) -> Result<ControlAnswer, Failure> {
-        let exchange = start("supervisor.stopProcess", [.string(name), .bool(false)], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds)
-        return Self.controlAnswer(Self.finish(exchange), already: SupervisorFault.notRunning)
+        Self.controlAnswer(Self.finish(startControl("supervisor.stopProcess", name)), already: SupervisorFault.notRunning)
+    }
+
+    /// `method(name, false)`: startProcess or stopProcess, not waiting.
+    private func startControl(_ method: String, _ name: String) -> Result<SupervisorExchange, Failure> {
+        start(method, [.string(name), .bool(false)], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     private static func controlAnswer(_ exchanged: Result<[UInt8], Failure>, already: Int) -> Result<ControlAnswer, Failure> {

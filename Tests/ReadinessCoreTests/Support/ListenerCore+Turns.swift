@@ -40,13 +40,12 @@ extension ListenerCore {
     /// turn of its own.
     mutating func answerStartCalls<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         var calls = 0
-        while let call = wantedStartCall {
+        while let call = callingForStart() {
             calls += 1
             guard calls <= 100 else {
                 Issue.record("a start's calls never end")
                 return
             }
-            callingForStart()
             switch call {
             case .processInfo(let process): answered(startCall: .processInfo(port.processInfo(process)), &port)
             case .start(let process): answered(startCall: .started(failure: port.startProcess(process)), &port)
