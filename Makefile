@@ -44,12 +44,10 @@ endif
 LIBC_SUFFIX := $(if $(filter glibc,$(LIBC)),-glibc)
 ifeq ($(RELEASE_ARCH),arm64)
 RELEASE_DIR := .build/embedded-arm64$(LIBC_SUFFIX)
-EMBEDDED_LIB := $(dir $(SWIFT))../lib/swift/embedded/aarch64-none-none-elf
 SWIFT_TARGET := -target aarch64-none-none-elf
 MUSL_TRIPLE := aarch64-linux-musl
 else
 RELEASE_DIR := .build/embedded$(LIBC_SUFFIX)
-EMBEDDED_LIB := $(dir $(SWIFT))../lib/swift/embedded/x86_64-unknown-linux-gnu
 SWIFT_TARGET := -target x86_64-unknown-linux-gnu
 MUSL_TRIPLE := x86_64-linux-musl
 endif
@@ -104,14 +102,16 @@ EMBEDDED_FLAGS := -enable-experimental-feature Embedded $(SWIFT_TARGET) -wmo -Os
 # main of Sources/CReadiness/EmbeddedMain.c, which hands it argc and argv
 # (Embedded Swift has no CommandLine).
 ENTRY_FLAGS := -Xfrontend -entry-point-function-name -Xfrontend readiness_swift_main
-# libswiftUnicodeDataTables: String comparison and Character; the libc's libm: ceil, used by hash tables.
+# Sources/CReadiness/EmbeddedUnicode.c answers String comparison's and
+# Character's Unicode questions in place of libswiftUnicodeDataTables (37 KB);
+# the libc's libm: ceil, used by hash tables.
 # --icf=all folds identical functions: Embedded Swift emits many identical
 # specializations (one per array element type, say). It saves 6 KB more than
 # --icf=safe, which keeps those whose address is taken. Folding is wrong only
 # for code that compares function addresses: the Swift code never does, and
 # musl compares a pthread key's destructor with its own no-op, which a folded
 # twin could only be if it did nothing either.
-EMBEDDED_LINK := -static -s -Wl,--gc-sections -Wl,--icf=all $(EMBEDDED_LIB)/libswiftUnicodeDataTables.a $(LIBC_LINK)
+EMBEDDED_LINK := -static -s -Wl,--gc-sections -Wl,--icf=all $(LIBC_LINK)
 C_SOURCES := $(wildcard Sources/CReadiness/*.c Sources/CReadiness/include/*)
 # Each library's sources, in the subfolders that group them by concern (the
 # Embedded build compiles a module's files in one swiftc call: it must see every one).
@@ -304,7 +304,7 @@ libc-packages-glibc-arm64:
 	@test -e $(ARM64_SYSROOT)/lib/libc.a && ls /usr/lib/gcc-cross/aarch64-linux-gnu/*/crtbeginT.o >/dev/null 2>&1 || \
 		(apt-get update -qq && apt-get install -y -qq --no-install-recommends libc6-dev-arm64-cross libgcc-12-dev-arm64-cross)
 
-$(RELEASE_DIR)/CReadiness.o $(RELEASE_DIR)/EmbeddedMain.o: $(RELEASE_DIR)/%.o: Sources/CReadiness/%.c $(C_SOURCES) | $(LIBC_PACKAGES)
+$(RELEASE_DIR)/CReadiness.o $(RELEASE_DIR)/EmbeddedMain.o $(RELEASE_DIR)/EmbeddedUnicode.o: $(RELEASE_DIR)/%.o: Sources/CReadiness/%.c $(C_SOURCES) | $(LIBC_PACKAGES)
 	mkdir -p $(RELEASE_DIR)
 	$(CLANG) $(C_TARGET) -Os -ffunction-sections -fdata-sections -I Sources/CReadiness/include -c $< -o $@
 
@@ -329,7 +329,7 @@ $(RELEASE_DIR)/readiness_%.o: $$(wildcard Sources/readiness_%/*.swift) $(RELEASE
 .SECONDARY: $(RELEASE_DIR)/readiness_listener.o $(RELEASE_DIR)/readiness_probe.o
 
 $(RELEASE_DIR)/readiness_%: $(RELEASE_DIR)/readiness_%.o $(RELEASE_DIR)/ReadinessPlatform.o $(RELEASE_DIR)/ReadinessCore.o \
-		$(RELEASE_DIR)/CReadiness.o $(RELEASE_DIR)/EmbeddedMain.o
+		$(RELEASE_DIR)/CReadiness.o $(RELEASE_DIR)/EmbeddedMain.o $(RELEASE_DIR)/EmbeddedUnicode.o
 	$(CLANG) $(LINK_TARGET) $(LINK_START) $^ $(EMBEDDED_LINK) -o $@
 	$(if $(DROP_UNWIND_TABLES),$(DROP_UNWIND_TABLES) $@)
 

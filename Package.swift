@@ -12,8 +12,9 @@ let package = Package(
         // The package's gateway to libc, in both build modes (Embedded Swift
         // has no Glibc module): the headers, plus wrappers for what Swift
         // cannot call (variadic functions, errno, macros, signal handlers).
-        // EmbeddedMain.c is the Embedded release build's `main` (the Makefile's).
-        .target(name: "CReadiness", exclude: ["EmbeddedMain.c"]),
+        // EmbeddedMain.c is the Embedded release build's `main` (the Makefile's);
+        // EmbeddedUnicode.c its Unicode data, which the full stdlib has.
+        .target(name: "CReadiness", exclude: ["EmbeddedMain.c", "EmbeddedUnicode.c"]),
         // Plain values: framing, event parsing, the status record, the exit-code policy.
         .target(name: "ReadinessCore"),
         // Everything that touches the operating system, behind one syscall file.

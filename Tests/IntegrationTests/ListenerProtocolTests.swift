@@ -89,6 +89,17 @@ import Testing
         #expect(session.status?["state"] == "EXITED")
     }
 
+    /// A name is its Unicode scalars, as supervisord (Python) compares them:
+    /// "de\u{301}marrage" is canonically equivalent to "démarrage" but names
+    /// another program (supervisord would answer BAD_NAME for it).
+    @Test func aNameSpeltWithOtherScalarsIsAnotherProgram() throws {
+        let stream = Self.event(1, "PROCESS_STATE_RUNNING", "processname:d\u{E9}marrage groupname:d\u{E9}marrage from_state:STARTING pid:9")
+            + Self.event(2, "PROCESS_STATE_EXITED", "processname:d\u{E9}marrage groupname:d\u{E9}marrage from_state:RUNNING expected:1 pid:9")
+        let session = try feed(Array(stream.utf8), arguments: ["--program", "de\u{301}marrage", "--verbose"])
+        #expect(session.status?["state"] == "NOT_SEEN")
+        #expect(session.completed.stderr.contains("msg=\"event of another program\" program=d\u{E9}marrage:d\u{E9}marrage"))
+    }
+
     /// Payloads that cannot be understood are acknowledged (never FAIL: that
     /// would be redelivered forever), logged, and change nothing.
     @Test(arguments: [

@@ -177,6 +177,17 @@ import Testing
         #expect(result.stderr == "not ready: 7 HOOK_FAILED: hook \(fixture.hook) exited with status 7: cache not warm: 3/10 shards\n")
     }
 
+    /// The hook's line is cut by Unicode scalars, the same in the release
+    /// binary (no grapheme tables) as in the core's unit tests.
+    @Test func hookLineOfCombiningMarksIsCutByScalars() throws {
+        let fixture = Fixture()
+        fixture.hook("i=0; while [ $i -lt 150 ]; do printf 'e\\314\\201'; i=$((i+1)); done; exit 3")
+        let result = try fixture.probe()
+        #expect(result.status == 3)
+        let expected = "not ready: 3 HOOK_FAILED: hook \(fixture.hook) exited with status 3: " + String(repeating: "e\u{301}", count: 100) + "…\n"
+        #expect(Array(result.stderr.utf8) == Array(expected.utf8))
+    }
+
     @Test func hookExitCodeOutOfRange() throws {
         let fixture = Fixture()
         fixture.hook("exit 150")

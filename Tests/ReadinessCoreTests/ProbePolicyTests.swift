@@ -64,6 +64,11 @@ import Testing
         #expect(long?.count == HookOutput.lineLimit + 1)
         #expect(long?.hasSuffix("…") == true)
         #expect(HookOutput.lastLine(of: [0x41, 0xFF, 0x42]) == "A\u{FFFD}B")
+        let exact = [UInt8](repeating: 0x41, count: HookOutput.lineLimit)
+        #expect(HookOutput.lastLine(of: exact) == String(decoding: exact, as: UTF8.self), "at the limit, not cut")
+        // Cut by scalars: 100 of e + U+0301 are 200 scalars, 100 Characters.
+        let combining = HookOutput.lastLine(of: Array(String(repeating: "e\u{301}", count: 150).utf8))
+        #expect(combining.map { Array($0.utf8) } == Array((String(repeating: "e\u{301}", count: 100) + "…").utf8))
     }
 
     @Test func codesAreDistinctAndBelowTheShellsReservedRange() {

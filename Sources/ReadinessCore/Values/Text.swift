@@ -193,10 +193,15 @@ extension Collection<UInt8> {
 extension StringProtocol {
     /// For a one-line message of text from outside (a hook's output, a
     /// service's STATUS=): control characters become spaces, and past
-    /// `limit` characters it is cut, with "…".
+    /// `limit` Unicode scalars it is cut, with "…". Scalars, not Characters:
+    /// the release binaries carry no grapheme tables (EmbeddedUnicode.c).
     package func oneLine(limit: Int) -> String {
-        let cleaned = String(String.UnicodeScalarView(unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
-        return cleaned.count > limit ? String(cleaned.prefix(limit)) + "…" : cleaned
+        var text = String.UnicodeScalarView()
+        for (kept, scalar) in unicodeScalars.enumerated() {
+            guard kept < limit else { return String(text) + "…" }
+            text.append(scalar.value < 0x20 || scalar.value == 0x7F ? " " : scalar)
+        }
+        return String(text)
     }
 }
 

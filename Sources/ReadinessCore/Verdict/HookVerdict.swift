@@ -73,7 +73,7 @@ package enum HookOutput {
     package static let lineLimit = 200
 
     /// The last non-blank line, control characters replaced by spaces, cut to
-    /// `lineLimit` characters.
+    /// `lineLimit` Unicode scalars.
     package static func lastLine(of output: [UInt8]) -> String? {
         let text = String(decoding: output, as: UTF8.self)
         guard let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last(where: { !$0.trimmingSpaces.isEmpty }) else {
