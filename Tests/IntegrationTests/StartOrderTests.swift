@@ -191,6 +191,40 @@ import Testing
         }
     }
 
+    /// The listener is replaced while a program it stopped with its
+    /// dependency is down, and the events of the dependency's new run are
+    /// lost with the old event pool (an `update` of the listener's own
+    /// section): nothing is left to stop, and only the status file
+    /// (`started=restart`) tells the new listener that the program waits.
+    @Test func aListenerReplacedAfterTheDependencyRanAgainStartsWhatItStopped() throws {
+        let supervisord = try Supervisord(
+            start: "exit 0",
+            programs: [
+                Supervisord.Program(name: "redis", script: "exec sleep 600", settings: ["startsecs": "1"]),
+                Supervisord.Program(name: "app", script: "echo run >> @SCRATCH@/app-runs; exec sleep 600", settings: ["autostart": "false", "startsecs": "0"]),
+            ],
+            listenerArguments: "--start-after app=redis:running --restart-dependents")
+        let runs = "\(supervisord.scratch.path)/app-runs"
+        #expect(eventually(within: 20) { (try? String(contentsOfFile: runs, encoding: .utf8)) == "run\n" })
+        _ = try supervisord.ctl("stop", "redis")
+        #expect(eventually(within: 20) { (try? supervisord.state(of: "app")) == "STOPPED" })
+        #expect(supervisord.logged("msg=\"stopped program: a dependency stopped; it starts again once its conditions hold (--restart-dependents)\" program=app:app"))
+        _ = try supervisord.ctl("stop", "readiness_listener")
+        _ = try supervisord.ctl("start", "redis")
+        #expect(try supervisord.state(of: "redis") == "RUNNING")
+        let conf = "\(supervisord.scratch.path)/conf.d/readiness_listener.conf"
+        _ = supervisord.scratch.write(
+            "conf.d/readiness_listener.conf", Supervisord.override(try String(contentsOfFile: conf, encoding: .utf8), ["stopwaitsecs": "6"]))
+        let update = try supervisord.ctl("update")
+        #expect(update.stdout.contains("readiness_listener: updated process group"), "\(update.stdout)")
+        #expect(eventually(within: 20) { (try? String(contentsOfFile: runs, encoding: .utf8)) == "run\nrun\n" })
+        let log = supervisord.log
+        let listenerAgain = try #require(log.range(of: "spawned: 'readiness_listener'", options: .backwards))
+        let appAgain = try #require(log.range(of: "spawned: 'app'", options: .backwards))
+        #expect(listenerAgain.lowerBound < appAgain.lowerBound, "\(log)")
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook"))
+    }
+
     @Test func aProgramWhoseConditionsNeverHoldIsGivenUpOnAtTheTimeout() throws {
         let supervisord = try Supervisord(
             start: Self.waitForGoStart,

@@ -227,6 +227,41 @@ import Testing
         #expect(order.holds("app:app", services: []))
     }
 
+    /// A listener restarted while a program the previous one stopped is
+    /// down, after its dependency ran again, reads it from the status file
+    /// (`started=restart`) and starts it; a program a person stopped (never
+    /// `restarting`) stays stopped, and one that runs again counts as started.
+    @Test func aRestartedListenerStartsAgainAProgramThePreviousOneStopped() throws {
+        let rules = [try StartRule(parsing: "app=redis:running"), try StartRule(parsing: "web=redis:running")]
+        var previous = StartOrder(rules: rules, restartDependents: true)
+        _ = previous.learn([program("redis", .running, start: 1), program("app", .running, start: 2), program("web", .running, start: 2)], at: t0)
+        _ = previous.apply(event("redis", .stopping))
+        #expect(previous.toStop().map(\.process) == ["app:app", "web:web"])
+        previous.stopped("app:app", why: "stopped", failure: nil, at: t0)
+        var record = StatusRecord(program: "start", state: .process(.exited), listenerPID: 9, supervisordPID: 1, history: [])
+        record.expected = true
+        record.starts = previous.starts
+        let encoded = String(decoding: record.encoded, as: UTF8.self)
+        #expect(encoded.contains("start_after=app:app started=restart after=redis:running "))
+        #expect(encoded.contains("start_after=web:web started=1 after=redis:running "))
+        let resumed = try StatusRecord.parse(record.encoded).starts
+        #expect(resumed == previous.starts)
+
+        // redis ran again while no listener ran: nothing left to stop, but app still waits.
+        var restarted = StartOrder(rules: rules, restartDependents: true)
+        _ = restarted.learn([program("redis", .running, start: 3), program("app", .stopped, start: 2), program("web", .stopped, start: 2)], previous: resumed, at: t0)
+        #expect(restarted.starts.map(\.started) == [false, true])
+        #expect(restarted.toStop().isEmpty)
+        #expect(restarted.evaluate(services: [], at: t0).due == ["app:app"])
+
+        var runsAgain = StartOrder(rules: rules, restartDependents: true)
+        _ = runsAgain.learn([program("redis", .running, start: 1), program("app", .running, start: 3), program("web", .running, start: 2)], previous: resumed, at: t0)
+        #expect(runsAgain.starts.map(\.started) == [true, true])
+        var without = StartOrder(rules: rules)
+        _ = without.learn([program("redis", .running, start: 1), program("app", .stopped, start: 2), program("web", .stopped, start: 2)], previous: resumed, at: t0)
+        #expect(without.starts.map(\.started) == [true, true], "without --restart-dependents nothing is restarted")
+    }
+
     @Test func aProgramStoppedForARestartWaitsItsTimeoutFromTheStop() throws {
         var order = StartOrder(rules: [try StartRule(parsing: "app=redis:running")], timeoutMilliseconds: 60_000, restartDependents: true)
         _ = order.learn([program("redis", .running, start: 1), program("app", .running, start: 2)], at: t0)

@@ -14,7 +14,8 @@ extension ListenerCore {
             ])
             return 78
         }
-        let refusals = startOrder.learn(programs, at: port.now)
+        let previous = tracker.resumption == .resumed ? tracker.record.starts : []
+        let refusals = startOrder.learn(programs, previous: previous, at: port.now)
         for refusal in refusals { port.log(.error, refusal, []) }
         guard let configs = port.programConfigs() else {
             port.log(.warning, "cannot read supervisord's configuration (getAllConfigInfo): autostart and the shutdown order are not checked", [])

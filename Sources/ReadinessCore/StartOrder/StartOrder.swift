@@ -86,9 +86,6 @@ package struct StartOrder: Sendable {
         var startError: String?
         /// `--start-timeout` passed before its conditions held: never started.
         var gaveUp = false
-        /// Stopped by the listener (`--restart-dependents`): started again
-        /// once it is down and its conditions hold again.
-        var restarting = false
         /// stopProcess failed: not asked again until its dependencies run again.
         var stopRefused = false
         /// The failure last logged, so each is logged once.
@@ -121,16 +118,21 @@ package struct StartOrder: Sendable {
 
     /// At start-up, supervisord's answer: the programs to start and their
     /// state. A name no process has is returned, one line each, and the
-    /// listener refuses to run (a typo would wait for ever).
-    package mutating func learn(_ programs: [NamedProcessInfo], at time: Timestamp) -> [String] {
+    /// listener refuses to run (a typo would wait for ever). `previous`: the
+    /// starts a previous listener of this generation recorded; a program it
+    /// stopped for a dependency, still down, waits to start again.
+    package mutating func learn(_ programs: [NamedProcessInfo], previous: [ProgramStart] = [], at time: Timestamp) -> [String] {
         for program in programs {
             guard names(group: program.group, name: program.name) else { continue }
             let process = "\(program.group):\(program.name)"
             let info = program.info
             seen.append(Seen(group: program.group, name: program.name, info: info))
             if let rule = rules.firstIndex(where: { $0.programs.matches(process: process) }) {
-                let started = info.state != .stopped || info.start != 0
-                entries.append(Entry(start: ProgramStart(process: process, after: rules[rule].after, started: started), rule: rule, waitingSince: time))
+                let down = info.state == .stopped || info.state == .exited || info.state == .fatal
+                let restarting = restartDependents && down && previous.contains { $0.process == process && $0.restarting }
+                var start = ProgramStart(process: process, after: rules[rule].after, started: !restarting && (info.state != .stopped || info.start != 0))
+                start.restarting = restarting
+                entries.append(Entry(start: start, rule: rule, waitingSince: time))
             }
         }
         var missing: [String] = []
@@ -188,7 +190,7 @@ package struct StartOrder: Sendable {
 
     private mutating func markStarted(_ index: Int) {
         entries[index].start.started = true
-        entries[index].restarting = false
+        entries[index].start.restarting = false
         entries[index].start.holds = ""
         entries[index].start.detail = ""
     }
@@ -211,7 +213,7 @@ package struct StartOrder: Sendable {
         changed = true
         guard let entry = entries.firstIndex(where: { $0.start.process == process }), !entries[entry].start.started else { return }
         let runs = info.state == .starting || info.state == .running || info.state == .backoff
-        if runs || (!entries[entry].restarting && !(info.state == .stopped && info.start == 0)) { markStarted(entry) }
+        if runs || (!entries[entry].start.restarting && !(info.state == .stopped && info.start == 0)) { markStarted(entry) }
     }
 
     /// The processes to ask supervisord about when events may have been
@@ -274,7 +276,7 @@ package struct StartOrder: Sendable {
             var entry = entries[index]
             guard !entry.start.started, !entry.asked, !entry.gaveUp else { continue }
             // Stopped by the listener: not started again before it is down.
-            if entry.restarting, !isDown(entry.start.process) { continue }
+            if entry.start.restarting, !isDown(entry.start.process) { continue }
             let timedOut = timeoutMilliseconds.map { time.millisecondsSinceEpoch - entry.waitingSince.millisecondsSinceEpoch >= $0 } ?? false
             var holds: [String] = []
             // The first failure, else the first condition unmet.
@@ -371,7 +373,7 @@ package struct StartOrder: Sendable {
         guard failure == nil else { return entries[index].stopRefused = true }
         entries[index].start.started = false
         entries[index].asked = false
-        entries[index].restarting = true
+        entries[index].start.restarting = true
         entries[index].waitingSince = time
         entries[index].start.detail = why
     }
