@@ -663,6 +663,7 @@ import Testing
         core.callingForStart()
         core.turn(header(1), event(1, "app", .starting, from: .stopped), &port)
         core.turn(header(2), event(2, "app", .running, from: .starting, pid: 30), &port)
+        port.programs = [program("start", .exited, start: 1), program("redis", .stopping, start: 1, pid: 20), program("app", .running, start: 5, pid: 30)]
         core.turn(header(3), event(3, "redis", .stopping, from: .running, pid: 20), &port)
         #expect(port.stopped == ["app:app"])
         core.answered(startCall: .started(failure: nil), &port)
@@ -673,6 +674,59 @@ import Testing
         core.turn(header(6), event(6, "redis", .starting, from: .stopped), &port)
         core.turn(header(7), event(7, "redis", .running, from: .starting, pid: 21), &port)
         #expect(port.started == ["app:app"])
+    }
+
+    /// An event queued before a start the listener confirmed is older than
+    /// what it knows: after lost events showed app started, start's stale
+    /// RUNNING (its run had exited when supervisord answered) stops
+    /// nothing. supervisord is asked before any stop; a real new run of
+    /// start stops app.
+    @Test func aStaleEventOfADependencyStopsNothing() throws {
+        var core = try core("app=start:exited", restartDependents: true)
+        var port = RecordingPort()
+        port.programs = [program("start", .exited, start: 1), program("app", .stopped)]
+        core.start(&port)
+        core.answerStartCalls(&port)
+        #expect(port.started == ["app:app"])
+        port.programs = [program("start", .exited, start: 1), program("app", .running, start: 5, pid: 30)]
+        core.turn(header(1), event(1, "other", .running, from: .starting, pid: 7), &port)
+        // Event 2 lost (app's STARTING among them, for all the listener
+        // knows): the TICK after asks, and app runs.
+        core.turn(header(3), event(3, "other", .running, from: .starting, pid: 8), &port)
+        core.turn(header(4), .tick(when: 100), &port)
+        #expect(core.record.starts.map(\.started) == [true])
+        // start's RUNNING, older than the EXITED supervisord answered.
+        port.askedAbout = []
+        core.turn(header(5), event(5, "start", .running, from: .starting, pid: 10), &port)
+        #expect(port.askedAbout == ["start:start"])
+        #expect(port.stopped.isEmpty)
+        port.programs = [program("start", .starting, start: 7), program("app", .running, start: 5, pid: 30)]
+        core.turn(header(6), event(6, "start", .starting, from: .exited), &port)
+        #expect(port.stopped == ["app:app"])
+    }
+
+    /// A dependency that stopped and ran again before the listener got to
+    /// its STOPPING event (a backlog): supervisord's answer shows another
+    /// run than the one app was started after, so app is stopped all the
+    /// same, and started again on the new run.
+    @Test func aDependencyThatRanAgainBeforeTheListenerAskedStopsItsDependents() throws {
+        var core = try core("app=redis:running", restartDependents: true)
+        var port = RecordingPort()
+        port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 1, pid: 20), program("app", .stopped)]
+        core.start(&port)
+        core.answerStartCalls(&port)
+        core.turn(header(1), event(1, "app", .starting, from: .stopped), &port)
+        core.turn(header(2), event(2, "app", .running, from: .starting, pid: 30), &port)
+        port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 9, pid: 21), program("app", .running, start: 5, pid: 30)]
+        core.turn(header(3), event(3, "redis", .stopping, from: .running, pid: 20), &port)
+        #expect(port.stopped == ["app:app"])
+        #expect(port.logged.contains { $0.2.contains { $0 == ("why", "program app waits for redis:running (redis ran again)") } }, "\(port.logged)")
+        port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 9, pid: 21), program("app", .stopped, start: 5)]
+        core.turn(header(4), event(4, "app", .stopped, from: .stopping), &port)
+        core.turn(header(5), event(5, "redis", .stopped, from: .stopping), &port)
+        core.turn(header(6), event(6, "redis", .starting, from: .stopped), &port)
+        core.turn(header(7), event(7, "redis", .running, from: .starting, pid: 21), &port)
+        #expect(port.started == ["app:app", "app:app"])
     }
 
     @Test func nothingIsStartedWhileSupervisordStops() throws {

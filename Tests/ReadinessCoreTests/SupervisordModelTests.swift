@@ -26,6 +26,9 @@ import Testing
 /// getProcessInfo of web and start, answered when they arrive or (if every
 /// event emitted since reached the listener first) when they were made, or
 /// not at all; then startProcess, which supervisord takes when it is made.
+/// In half of those, with `--restart-dependents`: the listener stops web
+/// (stopProcess) when start.sh runs again or stops, and starts it again once
+/// the new run exited expected.
 /// In half of all histories,
 /// `svc:svc` is a notify service (`--service svc=notify`) that supervisord
 /// restarts: its runs send READY=1 themselves or from a child, name a child
@@ -50,8 +53,10 @@ import Testing
 ///    tell the old generation's end from this one's).
 /// 5. Start order: `web` is started only while supervisord has start's
 ///    latest run of this generation exited with an expected status (never
-///    early), at most once a generation (never twice), and, once the stream
-///    goes quiet, it has been started if that holds (never lost).
+///    early), at most once a generation, or with `--restart-dependents`
+///    once a run of start (never twice), and, once the stream goes quiet,
+///    it has been started if that holds (never lost); with
+///    `--restart-dependents` it then runs exactly when that holds.
 /// 6. Services: `svc:svc` is recorded ready only for a run that sent
 ///    READY=1 itself, from a descendant, or from the MAINPID it named
 ///    among its descendants; never from a sibling's message.
@@ -91,6 +96,8 @@ struct SupervisordModel: ListenerPort {
     let essential: Bool
     /// `--start-after web=start:exited`.
     let startOrder: Bool
+    /// `--restart-dependents`, with `startOrder`.
+    let restartDependents: Bool
     /// `--service svc=notify`.
     let notifyService: Bool
 
@@ -135,6 +142,8 @@ struct SupervisordModel: ListenerPort {
     var webPID = 0
     /// The listener's startProcess calls for it in the current generation.
     var webSpawns = 0
+    /// The run of start (index in `runs`) web was last started after.
+    var webStartedAfterRun: Int?
 
     // supervisord's truth about `svc:svc` (autorestart=true), and what its
     // runs sent: the runs (pids) that sent READY=1 from themselves or a descendant.
@@ -225,6 +234,7 @@ struct SupervisordModel: ListenerPort {
         startConfigured = Int.random(in: 0..<10, using: &random) != 0
         essential = Bool.random(using: &random)
         startOrder = xmlrpc && Bool.random(using: &random)
+        restartDependents = startOrder && Bool.random(using: &random)
         notifyService = Bool.random(using: &random)
         // A dependency supervisord does not have is refused at start-up.
         if startOrder { startConfigured = true }
@@ -303,6 +313,9 @@ struct SupervisordModel: ListenerPort {
         }
         if startOrder, startHasExitedExpected, webSpawns == 0 {
             return "after two quiet TICKs web:web is not started, though start's latest run exited expected"
+        }
+        if restartDependents, (webState == .running) != startHasExitedExpected {
+            return "after two quiet TICKs web:web is \(webState.rawValue) with --restart-dependents, and start is \(state.rawValue) (latest run exited expected: \(runs.last?.exitedExpected ?? false))"
         }
         return nil
     }
@@ -455,6 +468,7 @@ struct SupervisordModel: ListenerPort {
         webStart = 0
         webPID = 0
         webSpawns = 0
+        webStartedAfterRun = nil
         svcState = .stopped
         svcStart = 0
         svcPID = 0
@@ -556,7 +570,7 @@ struct SupervisordModel: ListenerPort {
             configuration: ListenerConfiguration(
                 selector: ProcessPattern(program: "start"), statusPath: "/model", essential: rule, essentialDryRun: true,
                 services: notifyService ? [try! ServiceSpec(parsing: "svc=notify")] : [],
-                startRules: startOrder ? [try! StartRule(parsing: "web=start:exited")] : []),
+                startRules: startOrder ? [try! StartRule(parsing: "web=start:exited")] : [], restartDependents: restartDependents),
             tracker: tracker, at: now)
         core.start(&self)
         if let refusal = core.refusal { writeFailure = "the listener refused to run: \(refusal)" }
@@ -765,7 +779,12 @@ struct SupervisordModel: ListenerPort {
             writeFailure = "web:web started while start is \(state.rawValue) (latest run exited expected: \(runs.last?.exitedExpected ?? false)) in generation \(generation)"
         }
         webSpawns += 1
-        if webSpawns > 1, writeFailure == nil { writeFailure = "startProcess(web:web) asked \(webSpawns) times in generation \(generation)" }
+        if restartDependents {
+            if webStartedAfterRun == runs.count - 1, writeFailure == nil { writeFailure = "startProcess(web:web) asked twice after run \(runs.count - 1) of start" }
+        } else if webSpawns > 1, writeFailure == nil {
+            writeFailure = "startProcess(web:web) asked \(webSpawns) times in generation \(generation)"
+        }
+        webStartedAfterRun = runs.count - 1
         guard webState != .starting && webState != .running else { return "ALREADY_STARTED: web:web" }
         clock += 1
         webStart = clock
@@ -777,7 +796,20 @@ struct SupervisordModel: ListenerPort {
         enqueue(.processState(ProcessStateEvent(serial: 0, state: .running, processName: "web", groupName: "web", fromState: .starting, pid: webPID)))
         return nil
     }
-    mutating func stopProcess(_ process: String) -> String? { "not modelled" }
+    /// supervisord stops `web` at once (wait=false); stopping one that does
+    /// not run is no failure (NOT_RUNNING).
+    mutating func stopProcess(_ process: String) -> String? {
+        guard restartDependents, process == "web:web" else { return "BAD_NAME: \(process)" }
+        note("stopProcess(web:web), start is \(state.rawValue)")
+        guard webState == .starting || webState == .running else { return nil }
+        let running = webPID
+        enqueue(.processState(ProcessStateEvent(serial: 0, state: .stopping, processName: "web", groupName: "web", fromState: webState, pid: running)))
+        clock += 1
+        webPID = 0
+        webState = .stopped
+        enqueue(.processState(ProcessStateEvent(serial: 0, state: .stopped, processName: "web", groupName: "web", fromState: .stopping, pid: running)))
+        return nil
+    }
 
     /// Through the text format, as the probe reads it.
     mutating func write(_ record: StatusRecord) {

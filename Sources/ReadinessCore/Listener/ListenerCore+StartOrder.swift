@@ -77,7 +77,14 @@ extension ListenerCore {
         }
         guard !isEnding else { return }
         guard startOrder.needsLook(services: services.services, at: port.now) else { return }
-        for (process, why) in startOrder.toStop() {
+        // An event can be older than what supervisord has now (one queued
+        // before a start the listener confirmed): a stop is made only on
+        // what supervisord says of the dependencies now.
+        let stops = startOrder.toStop()
+        for process in stops.flatMap({ startOrder.dependencies(of: $0.process) }) {
+            if case .info(let info) = processInfo(process, &port) { startOrder.learn(info, of: process) }
+        }
+        for (process, why) in stops.isEmpty ? [] : startOrder.toStop() {
             let failure = port.stopProcess(process)
             startOrder.stopped(process, why: "program " + ServiceState.shortName(process) + " was stopped with its dependency: " + why, failure: failure, at: port.now)
             if let failure {

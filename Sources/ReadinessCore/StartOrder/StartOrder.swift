@@ -43,6 +43,8 @@ package struct StartOrder: Sendable {
         var expected: Bool?
         /// The run's pid, when the event or answer gave one.
         var pid: Int?
+        /// The run's start time, when an answer gave one (events do not).
+        var start: Int?
         /// From supervisord's answer: a failure's spawn error or exit status.
         var detail: String?
 
@@ -58,6 +60,7 @@ package struct StartOrder: Sendable {
         /// What supervisord's answer says of it.
         init(group: String, name: String, info: SupervisorProcessInfo) {
             self.init(group: group, name: name, state: info.state, expected: info.state == .exited ? info.exitWasExpected : nil, pid: info.pid == 0 ? nil : info.pid)
+            start = info.start == 0 ? nil : info.start
             // FATAL: the spawn error, if any; EXITED: "Bad exit code N", or the status.
             if failure != nil { detail = !info.spawnError.isEmpty ? info.spawnError : state == .exited ? "status \(info.exitStatus)" : nil }
         }
@@ -88,6 +91,10 @@ package struct StartOrder: Sendable {
         var gaveUp = false
         /// stopProcess failed: not asked again until its dependencies run again.
         var stopRefused = false
+        /// The runs of its dependencies (start times) supervisord had when
+        /// the listener started it: an answer with another run means a
+        /// dependency ran again since, however old the events are.
+        var startedAfter: [(process: String, start: Int)] = []
         /// The failure last logged, so each is logged once.
         var loggedFailure: String?
         /// When its wait began, for `--start-timeout`: the listener's
@@ -349,19 +356,34 @@ package struct StartOrder: Sendable {
         guard restartDependents else { return [] }
         var stops: [(process: String, why: String)] = []
         for index in entries.indices where entries[index].start.started {
-            let stopped = rules[entries[index].rule].dependencies.first { dependency in
-                let wanted: ProcessState = dependency.condition == .exited ? .exited : .running
-                return seen.contains { $0.isNamed(by: dependency.programs) && ($0.state != wanted || $0.failure != nil) }
+            let entry = entries[index]
+            var stopped: String?
+            for dependency in rules[entry.rule].dependencies where stopped == nil {
+                stopped = self.stopped(dependency, since: entry.startedAfter)
             }
             guard let stopped else {
                 entries[index].stopRefused = false
                 continue
             }
-            if !entries[index].stopRefused, let why = why(stopped, services: []) {
-                stops.append((entries[index].start.process, "program " + ServiceState.shortName(entries[index].start.process) + " waits for " + why.why))
+            if !entry.stopRefused {
+                stops.append((entry.start.process, "program " + ServiceState.shortName(entry.start.process) + " waits for " + stopped))
             }
         }
         return stops
+    }
+
+    /// Why `dependency` counts as stopped for a program started after
+    /// `runs`: it left its condition's state, failed, or (by supervisord's
+    /// answer) is another run than the one the program was started after.
+    private func stopped(_ dependency: StartRule.Dependency, since runs: [(process: String, start: Int)]) -> String? {
+        let wanted: ProcessState = dependency.condition == .exited ? .exited : .running
+        for seen in seen where seen.isNamed(by: dependency.programs) {
+            if seen.state != wanted || seen.failure != nil { return why(dependency, services: [])?.why }
+            if let start = seen.start, runs.contains(where: { $0.process == seen.process && $0.start != start }) {
+                return dependency.programs.description + ":" + dependency.condition.rawValue + " (" + ServiceState.shortName(seen.process) + " ran again)"
+            }
+        }
+        return nil
     }
 
     /// stopProcess was accepted for `process` (`failure` nil): it waits
@@ -383,6 +405,10 @@ package struct StartOrder: Sendable {
     package mutating func starting(_ process: String) {
         guard let index = entries.firstIndex(where: { $0.start.process == process }) else { return }
         entries[index].asked = true
+        entries[index].startedAfter = []
+        for seen in seen where rules[entries[index].rule].dependencies.contains(where: { seen.isNamed(by: $0.programs) }) {
+            if let start = seen.start { entries[index].startedAfter.append((seen.process, start)) }
+        }
     }
 
     /// startProcess was accepted for `process` (`failure` nil), or failed
