@@ -10,8 +10,10 @@ NOTIFY_SERVICE is STOPPED and never started (autostart=false) until
 startProcess, then STARTING, then RUNNING with the pid the driver wrote to
 PIDFILE. Writes `port=N` to PORT_FILE once listening on 127.0.0.1.
 
-usage: fake_supervisord.py PORT_FILE 0 - - --programs FILE --state-log FILE --call-log FILE
-The start-order bench (bench/start_order.sh): the programs are FILE's lines,
+usage: fake_supervisord.py PORT_FILE 0 - - --programs FILE --state-log FILE --call-log FILE --unix PATH
+The start-order bench (bench/start_order.sh), on the unix socket PATH (as
+the documented [unix_http_server] is reached; PORT_FILE says `port=0` once
+it listens): the programs are FILE's lines,
 `NAME STATE AUTOSTART GROUP_PRIORITY` (group = name), STOPPED ones never
 started (start 0). Before each answer it applies what the driver appended
 to the state log (`PROCESS_STATE_X processname:... pid:... expected:...`, one
@@ -22,7 +24,7 @@ Each call is appended to the call log as `NS METHOD ARGUMENT`, NS the
 CLOCK_MONOTONIC time at which the server took the connection, written
 before the answer.
 """
-import os, sys, time
+import os, socket, sys, time
 from xmlrpc.client import Fault
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
@@ -70,9 +72,18 @@ class Server(SimpleXMLRPCServer):
         self.accepted_ns = time.monotonic_ns()
         return super().get_request()
 
-# The services bench keeps the plain handler it was measured with.
-server = Server(("127.0.0.1", 0), requestHandler=Handler if "--programs" in options else SimpleXMLRPCRequestHandler,
-                logRequests=False, allow_none=True)
+class UnixHandler(SimpleXMLRPCRequestHandler):
+    disable_nagle_algorithm = False  # a TCP option
+
+class UnixServer(Server):
+    address_family = socket.AF_UNIX
+
+if "--unix" in options:
+    server = UnixServer(options["--unix"], requestHandler=UnixHandler, logRequests=False, allow_none=True)
+else:
+    # The services bench keeps the plain handler it was measured with.
+    server = Server(("127.0.0.1", 0), requestHandler=Handler if "--programs" in options else SimpleXMLRPCRequestHandler,
+                    logRequests=False, allow_none=True)
 if "--programs" in options:
     # The start-order bench: the state the driver's events describe.
     states = {"STOPPED": 0, "STARTING": 10, "RUNNING": 20, "BACKOFF": 30, "STOPPING": 40, "EXITED": 100, "FATAL": 200, "UNKNOWN": 1000}
@@ -152,7 +163,7 @@ else:
     server.register_function(get_all_process_info, "supervisor.getAllProcessInfo")
     server.register_function(start_process, "supervisor.startProcess")
 with open(port_file + ".tmp", "w") as file:
-    file.write(f"port={server.server_address[1]}\n")
+    file.write(f"port={0 if '--unix' in options else server.server_address[1]}\n")
 os.rename(port_file + ".tmp", port_file)
 try:
     server.serve_forever()

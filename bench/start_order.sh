@@ -85,11 +85,11 @@ start_order_run() {
     local run=$work/so/$kind$round
     mkdir -p "$run"
     python3 "$repo/bench/fake_supervisord.py" "$run/port" 0 - - --programs "$work/so/programs" \
-        --state-log "$run/state" --call-log "$run/calls" 2> "$run/fake_supervisord.log" &
+        --state-log "$run/state" --call-log "$run/calls" --unix "$run/supervisor.sock" 2> "$run/fake_supervisord.log" &
     local server=$!
     background="$background $server"
     for _ in $(seq 1 100); do [ -s "$run/port" ] && break; sleep 0.05; done
-    SUPERVISOR_SERVER_URL="http://127.0.0.1:$(cut -d= -f2 "$run/port")" SCRIPT="$work/so/script" STATE_LOG="$run/state" \
+    SUPERVISOR_SERVER_URL="unix://$run/supervisor.sock" SCRIPT="$work/so/script" STATE_LOG="$run/state" \
         EVENT_LOG="$run/events" EVENT_RATE=$latency_rate "$@" \
         > "$work/so_latency_$kind$round.txt" 2> "$run/listener.log" || echo "bench: the $kind run of round $round failed" >&2
     kill "$server" 2> /dev/null || true
