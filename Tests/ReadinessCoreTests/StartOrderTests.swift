@@ -254,6 +254,15 @@ import Testing
         #expect(restarted.toStop().isEmpty)
         #expect(restarted.evaluate(services: [], at: t0).due == ["app:app"])
 
+        // Replaced while app was still STOPPING (its stopwaitsecs): it waits
+        // to be down, then starts.
+        var stopping = StartOrder(rules: rules, restartDependents: true)
+        _ = stopping.learn([program("redis", .running, start: 3), program("app", .stopping, start: 2), program("web", .stopped, start: 2)], previous: resumed, at: t0)
+        #expect(stopping.starts.map(\.started) == [false, true])
+        #expect(stopping.evaluate(services: [], at: t0).due.isEmpty, "app is still STOPPING")
+        _ = stopping.apply(event("app", .stopped))
+        #expect(stopping.evaluate(services: [], at: t0).due == ["app:app"])
+
         var runsAgain = StartOrder(rules: rules, restartDependents: true)
         _ = runsAgain.learn([program("redis", .running, start: 1), program("app", .running, start: 3), program("web", .running, start: 2)], previous: resumed, at: t0)
         #expect(runsAgain.starts.map(\.started) == [true, true])
@@ -279,10 +288,10 @@ import Testing
         #expect(order.evaluate(services: [], at: t0).due == ["app:app"])
         order.starting("app:app")
         _ = order.asked("app:app", failure: nil)
-        #expect(order.waitingProcesses() == ["app:app", "start:start"])
+        #expect(order.processesToRefresh() == ["app:app", "start:start"])
         order.learn(.init(state: .exited, start: 5), of: "app:app")
         #expect(order.starts[0].started)
-        #expect(order.waitingProcesses().isEmpty)
+        #expect(order.processesToRefresh().isEmpty)
     }
 
     @Test func withoutRestartDependentsAStartedProgramIsLeftAlone() throws {
@@ -698,7 +707,7 @@ import Testing
         // start's RUNNING, older than the EXITED supervisord answered.
         port.askedAbout = []
         core.turn(header(5), event(5, "start", .running, from: .starting, pid: 10), &port)
-        #expect(port.askedAbout == ["start:start"])
+        #expect(port.askedAbout == ["app:app", "start:start"])
         #expect(port.stopped.isEmpty)
         port.programs = [program("start", .starting, start: 7), program("app", .running, start: 5, pid: 30)]
         core.turn(header(6), event(6, "start", .starting, from: .exited), &port)
@@ -727,6 +736,27 @@ import Testing
         core.turn(header(6), event(6, "redis", .starting, from: .stopped), &port)
         core.turn(header(7), event(7, "redis", .running, from: .starting, pid: 21), &port)
         #expect(port.started == ["app:app", "app:app"])
+    }
+
+    /// With `--restart-dependents`, lost events are repaired for started
+    /// programs too: start.sh's new run, whose every event was lost, is
+    /// found at the TICK after, and app is stopped (its run began before).
+    @Test func aDependencysRunWhoseEventsWereLostStillStopsItsDependents() throws {
+        var core = try core("app=start:exited", restartDependents: true)
+        var port = RecordingPort()
+        port.programs = [program("start", .exited, start: 1), program("app", .stopped)]
+        core.start(&port)
+        core.answerStartCalls(&port)
+        core.turn(header(1), event(1, "app", .starting, from: .stopped), &port)
+        core.turn(header(2), event(2, "app", .running, from: .starting, pid: 30), &port)
+        #expect(core.record.starts.map(\.started) == [true])
+        // start.sh ran again and exited; events 3 to 5 lost.
+        port.programs = [program("start", .exited, start: 8), program("app", .running, start: 5, pid: 30)]
+        core.turn(header(6), event(6, "other", .running, from: .starting, pid: 7), &port)
+        #expect(port.stopped.isEmpty)
+        core.turn(header(7), .tick(when: 100), &port)
+        #expect(port.stopped == ["app:app"])
+        #expect(port.logged.contains { $0.2.contains { $0 == ("why", "program app waits for start:exited (start ran again)") } }, "\(port.logged)")
     }
 
     @Test func nothingIsStartedWhileSupervisordStops() throws {

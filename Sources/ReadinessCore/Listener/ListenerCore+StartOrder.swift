@@ -53,9 +53,10 @@ extension ListenerCore {
     }
 
     /// After lost events: supervisord is asked again about each program
-    /// still waiting and what it waits for (no event may come for them).
+    /// still waiting (with `--restart-dependents`, each program) and what it
+    /// waits for (no event may come for them).
     mutating func refreshStartOrder<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        for process in startOrder.waitingProcesses() {
+        for process in startOrder.processesToRefresh() {
             if case .info(let info) = processInfo(process, &port) { startOrder.learn(info, of: process) }
         }
     }
@@ -78,10 +79,13 @@ extension ListenerCore {
         guard !isEnding else { return }
         guard startOrder.needsLook(services: services.services, at: port.now) else { return }
         // An event can be older than what supervisord has now (one queued
-        // before a start the listener confirmed): a stop is made only on
-        // what supervisord says of the dependencies now.
+        // before a start the listener confirmed): a stop is made on what
+        // supervisord says now of the program and its dependencies (on the
+        // events alone when it does not answer).
         let stops = startOrder.toStop()
-        for process in stops.flatMap({ startOrder.dependencies(of: $0.process) }) {
+        var asked: [String] = []
+        for process in stops.flatMap({ [$0.process] + startOrder.dependencies(of: $0.process) }) where !asked.contains(process) {
+            asked.append(process)
             if case .info(let info) = processInfo(process, &port) { startOrder.learn(info, of: process) }
         }
         for (process, why) in stops.isEmpty ? [] : startOrder.toStop() {

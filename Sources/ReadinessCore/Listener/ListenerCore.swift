@@ -137,7 +137,8 @@ package struct ListenerCore: Sendable {
     /// The `when` of the last TICK that wanted the followed program, until asked.
     private var followedProgramTick: Int?
     /// The start under way (`--start-after`), one call at a time: the loop
-    /// makes `wantedStartCall` and hands its answer to `answered(startCall:)`.
+    /// makes the call `callingForStart()` hands it and hands its answer to
+    /// `answered(startCall:)`.
     var startCalls: StartCalls?
     /// A gap in the pool's serials came while the question was in flight:
     /// the answer may be older than the events lost.

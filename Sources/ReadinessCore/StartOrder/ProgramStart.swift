@@ -30,7 +30,8 @@ extension ProgramStart {
     /// `start_after=app:app started=0 after=start:exited,redis:ready
     /// holds=1,0 detail=…`: one line, `detail` last since it is free text;
     /// `started=restart` for a program `restarting`. A key of format 1 that
-    /// older probes ignore.
+    /// probes from before `--start-after` ignore; a probe that knows the
+    /// key but not `started=restart` (no tagged version) rejects the file.
     func write(into text: inout ByteText) {
         text.write("start_after=")
         text.write(string: process)

@@ -91,10 +91,6 @@ package struct StartOrder: Sendable {
         var gaveUp = false
         /// stopProcess failed: not asked again until its dependencies run again.
         var stopRefused = false
-        /// The runs of its dependencies (start times) supervisord had when
-        /// the listener started it: an answer with another run means a
-        /// dependency ran again since, however old the events are.
-        var startedAfter: [(process: String, start: Int)] = []
         /// The failure last logged, so each is logged once.
         var loggedFailure: String?
         /// When its wait began, for `--start-timeout`: the listener's
@@ -135,8 +131,9 @@ package struct StartOrder: Sendable {
             let info = program.info
             seen.append(Seen(group: program.group, name: program.name, info: info))
             if let rule = rules.firstIndex(where: { $0.programs.matches(process: process) }) {
-                let down = info.state == .stopped || info.state == .exited || info.state == .fatal
-                let restarting = restartDependents && down && previous.contains { $0.process == process && $0.restarting }
+                // Still STOPPING counts: `evaluate` waits for it to be down.
+                let runs = info.state == .starting || info.state == .running || info.state == .backoff
+                let restarting = restartDependents && !runs && previous.contains { $0.process == process && $0.restarting }
                 var start = ProgramStart(process: process, after: rules[rule].after, started: !restarting && (info.state != .stopped || info.start != 0))
                 start.restarting = restarting
                 entries.append(Entry(start: start, rule: rule, waitingSince: time))
@@ -224,11 +221,15 @@ package struct StartOrder: Sendable {
     }
 
     /// The processes to ask supervisord about when events may have been
-    /// lost: each program still waiting, and what it waits for.
-    package func waitingProcesses() -> [String] {
+    /// lost: each program still waiting (with `--restart-dependents`, each
+    /// program: a dependency's lost run must still stop it), and what it
+    /// waits for, each once.
+    package func processesToRefresh() -> [String] {
         var processes: [String] = []
-        for entry in entries where !entry.start.started && !entry.gaveUp {
-            processes += [entry.start.process] + dependencies(of: entry.start.process)
+        for entry in entries where (!entry.start.started || restartDependents) && !entry.gaveUp {
+            for process in [entry.start.process] + dependencies(of: entry.start.process) where !processes.contains(process) {
+                processes.append(process)
+            }
         }
         return processes
     }
@@ -357,9 +358,12 @@ package struct StartOrder: Sendable {
         var stops: [(process: String, why: String)] = []
         for index in entries.indices where entries[index].start.started {
             let entry = entries[index]
+            // A run older than a dependency's; one that ended (a person
+            // stopped it, or it exited) is left as it is.
+            let started = isDown(entry.start.process) ? nil : seen.first { $0.process == entry.start.process }?.start
             var stopped: String?
             for dependency in rules[entry.rule].dependencies where stopped == nil {
-                stopped = self.stopped(dependency, since: entry.startedAfter)
+                stopped = stopReason(dependency, startedAt: started)
             }
             guard let stopped else {
                 entries[index].stopRefused = false
@@ -372,14 +376,15 @@ package struct StartOrder: Sendable {
         return stops
     }
 
-    /// Why `dependency` counts as stopped for a program started after
-    /// `runs`: it left its condition's state, failed, or (by supervisord's
-    /// answer) is another run than the one the program was started after.
-    private func stopped(_ dependency: StartRule.Dependency, since runs: [(process: String, start: Int)]) -> String? {
+    /// Why `dependency` counts as stopped for a program whose run began at
+    /// `startedAt` (supervisord's start time, when an answer gave it): it
+    /// left its condition's state, failed, or (by supervisord's answers) its
+    /// run began after the program's, so it ran again since.
+    private func stopReason(_ dependency: StartRule.Dependency, startedAt programStart: Int?) -> String? {
         let wanted: ProcessState = dependency.condition == .exited ? .exited : .running
         for seen in seen where seen.isNamed(by: dependency.programs) {
             if seen.state != wanted || seen.failure != nil { return why(dependency, services: [])?.why }
-            if let start = seen.start, runs.contains(where: { $0.process == seen.process && $0.start != start }) {
+            if let start = seen.start, let programStart, start > programStart {
                 return dependency.programs.description + ":" + dependency.condition.rawValue + " (" + ServiceState.shortName(seen.process) + " ran again)"
             }
         }
@@ -405,10 +410,6 @@ package struct StartOrder: Sendable {
     package mutating func starting(_ process: String) {
         guard let index = entries.firstIndex(where: { $0.start.process == process }) else { return }
         entries[index].asked = true
-        entries[index].startedAfter = []
-        for seen in seen where rules[entries[index].rule].dependencies.contains(where: { seen.isNamed(by: $0.programs) }) {
-            if let start = seen.start { entries[index].startedAfter.append((seen.process, start)) }
-        }
     }
 
     /// startProcess was accepted for `process` (`failure` nil), or failed
