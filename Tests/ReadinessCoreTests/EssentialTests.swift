@@ -13,6 +13,10 @@ import Testing
         ("nginx", "web", "nginx", true), ("nginx", "other", "nginx", true), ("nginx", "web", "php", false),
         ("web:nginx", "web", "nginx", true), ("web:nginx", "other", "nginx", false), ("web:nginx", "web", "php", false),
         ("web:*", "web", "php", true), ("web:*", "webs", "php", false), ("web:*", "nginx", "web", false),
+        // Names are their bytes, as supervisord compares them: a canonically
+        // equivalent spelling (e + U+0301 for é) is another name.
+        ("d\u{E9}marrage", "d\u{E9}marrage", "d\u{E9}marrage", true), ("de\u{301}marrage", "d\u{E9}marrage", "d\u{E9}marrage", false),
+        ("x:d\u{E9}marrage", "x", "de\u{301}marrage", false), ("d\u{E9}j\u{E0}:*", "de\u{301}ja\u{300}", "a", false),
     ])
     func specMatches(spec: String, group: String, name: String, matches: Bool) throws {
         let parsed = try ProcessPattern(parsing: spec)

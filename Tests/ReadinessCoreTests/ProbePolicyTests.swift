@@ -64,6 +64,7 @@ import Testing
         #expect(long?.count == HookOutput.lineLimit + 1)
         #expect(long?.hasSuffix("…") == true)
         #expect(HookOutput.lastLine(of: [0x41, 0xFF, 0x42]) == "A\u{FFFD}B")
+        #expect(HookOutput.lastLine(of: Array("checking\r\ncache cold\r\n \r\n".utf8)) == "cache cold", "CRLF line ends")
         let exact = [UInt8](repeating: 0x41, count: HookOutput.lineLimit)
         #expect(HookOutput.lastLine(of: exact) == String(decoding: exact, as: UTF8.self), "at the limit, not cut")
         // Cut by scalars: 100 of e + U+0301 are 200 scalars, 100 Characters.

@@ -32,11 +32,16 @@ package struct ProcessPattern: Equatable, Sendable, CustomStringConvertible {
     /// inlined in each, keeps the binary under its size bound.
     @inline(never) package func matches(processName: String, groupName: String) -> Bool {
         switch pattern {
-        case .name(let name): processName == name
-        case .program(let group, let name): groupName == group && processName == name
-        case .group(let group): groupName == group
+        case .name(let name): Self.same(processName, name)
+        case .program(let group, let name): Self.same(groupName, group) && Self.same(processName, name)
+        case .group(let group): Self.same(groupName, group)
         }
     }
+
+    /// Names are the same when their bytes are, as supervisord (Python)
+    /// compares them: canonically equivalent spellings are two names, in the
+    /// SwiftPM build (full Unicode tables) as in the release binaries.
+    private static func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 
     /// The same for `GROUP:NAME`, as a recorded failure or a service names
     /// its process; false for a text without the colon.

@@ -75,10 +75,9 @@ package enum HookOutput {
     /// The last non-blank line, control characters replaced by spaces, cut to
     /// `lineLimit` Unicode scalars.
     package static func lastLine(of output: [UInt8]) -> String? {
-        let text = String(decoding: output, as: UTF8.self)
-        guard let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last(where: { !$0.trimmingSpaces.isEmpty }) else {
-            return nil
-        }
-        return line.trimmingSpaces.oneLine(limit: lineLimit)
+        // Split as bytes: "\r\n" is one Character, equal to neither.
+        let lines = output.split(whereSeparator: { $0 == 0x0A || $0 == 0x0D })
+        guard let line = lines.last(where: { $0.contains { $0 != 0x20 && $0 != 0x09 } }) else { return nil }
+        return Substring(decoding: line, as: UTF8.self).trimmingSpaces.oneLine(limit: lineLimit)
     }
 }
