@@ -162,17 +162,23 @@ import Testing
         #expect((try? String(contentsOfFile: runs, encoding: .utf8)) == "first\nsecond\nfirst\nsecond\n")
     }
 
-    /// `--restart-dependents`: a restart of redis stops the app and starts it
-    /// again once redis runs again; without it the app is left alone.
-    @Test(arguments: [true, false]) func restartDependentsFollowsTheDependencysRestart(restart: Bool) throws {
+    /// redis (autostarted) and app (started by the listener, each run
+    /// appended to the returned file), after a start.sh that exits 0.
+    static func redisAndApp(listenerArguments: String) throws -> (Supervisord, runs: String) {
         let supervisord = try Supervisord(
             start: "exit 0",
             programs: [
                 Supervisord.Program(name: "redis", script: "exec sleep 600", settings: ["startsecs": "1"]),
                 Supervisord.Program(name: "app", script: "echo run >> @SCRATCH@/app-runs; exec sleep 600", settings: ["autostart": "false", "startsecs": "0"]),
             ],
-            listenerArguments: "--start-after app=redis:running" + (restart ? " --restart-dependents" : ""))
-        let runs = "\(supervisord.scratch.path)/app-runs"
+            listenerArguments: listenerArguments)
+        return (supervisord, "\(supervisord.scratch.path)/app-runs")
+    }
+
+    /// `--restart-dependents`: a restart of redis stops the app and starts it
+    /// again once redis runs again; without it the app is left alone.
+    @Test(arguments: [true, false]) func restartDependentsFollowsTheDependencysRestart(restart: Bool) throws {
+        let (supervisord, runs) = try Self.redisAndApp(listenerArguments: "--start-after app=redis:running" + (restart ? " --restart-dependents" : ""))
         #expect(eventually(within: 20) { (try? String(contentsOfFile: runs, encoding: .utf8)) == "run\n" })
         _ = try supervisord.ctl("restart", "redis")
         #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook"))
@@ -197,14 +203,7 @@ import Testing
     /// section): nothing is left to stop, and only the status file
     /// (`started=restart`) tells the new listener that the program waits.
     @Test func aListenerReplacedAfterTheDependencyRanAgainStartsWhatItStopped() throws {
-        let supervisord = try Supervisord(
-            start: "exit 0",
-            programs: [
-                Supervisord.Program(name: "redis", script: "exec sleep 600", settings: ["startsecs": "1"]),
-                Supervisord.Program(name: "app", script: "echo run >> @SCRATCH@/app-runs; exec sleep 600", settings: ["autostart": "false", "startsecs": "0"]),
-            ],
-            listenerArguments: "--start-after app=redis:running --restart-dependents")
-        let runs = "\(supervisord.scratch.path)/app-runs"
+        let (supervisord, runs) = try Self.redisAndApp(listenerArguments: "--start-after app=redis:running --restart-dependents")
         #expect(eventually(within: 20) { (try? String(contentsOfFile: runs, encoding: .utf8)) == "run\n" })
         _ = try supervisord.ctl("stop", "redis")
         #expect(eventually(within: 20) { (try? supervisord.state(of: "app")) == "STOPPED" })

@@ -18,6 +18,12 @@ func frame(_ header: String, _ payload: String) -> Frame {
         }
     }
 
+    /// supervisord's RUNNING_STATES (`supervisor/states.py`), which the
+    /// start order, the services and the metrics take for a run under way.
+    @Test func theStatesOfARunUnderWayAreSupervisordsRunningStates() {
+        #expect(ProcessState.allCases.filter(\.isUnderWay) == [.starting, .running, .backoff])
+    }
+
     @Test func recordedEventsParse() throws {
         let parsed = try frames(of: recordedStream, chunks: [recordedStream.count]).map { try ListenerEvent.parse($0) }
         #expect(parsed[0].0 == EventHeader(eventName: "PROCESS_STATE_STARTING", serial: 21, poolSerial: 10))

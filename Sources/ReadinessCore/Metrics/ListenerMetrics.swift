@@ -134,7 +134,7 @@ package struct ListenerMetrics: Sendable {
     }
 
     mutating func learn(_ info: SupervisorProcessInfo, group: String, name: String, at time: Timestamp) {
-        let started = info.state == .starting || info.state == .running || info.state == .backoff
+        let started = info.state.isUnderWay
         let since = (started ? info.start : info.stop) > 0 ? Timestamp(millisecondsSinceEpoch: Int64(started ? info.start : info.stop) * 1000) : time
         let index = indexOf(group: group, name: name, state: info.state, since: since, fromEvent: false)
         if !exitsWithoutStatus.isEmpty { forgetExit(of: "\(group):\(name)") }

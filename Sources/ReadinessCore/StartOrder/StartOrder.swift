@@ -132,8 +132,7 @@ package struct StartOrder: Sendable {
             seen.append(Seen(group: program.group, name: program.name, info: info))
             if let rule = rules.firstIndex(where: { $0.programs.matches(process: process) }) {
                 // Still STOPPING counts: `evaluate` waits for it to be down.
-                let runs = info.state == .starting || info.state == .running || info.state == .backoff
-                let restarting = restartDependents && !runs && previous.contains { $0.process == process && $0.restarting }
+                let restarting = restartDependents && !info.state.isUnderWay && previous.contains { $0.process == process && $0.restarting }
                 var start = ProgramStart(process: process, after: rules[rule].after, started: !restarting && (info.state != .stopped || info.start != 0))
                 start.restarting = restarting
                 entries.append(Entry(start: start, rule: rule, waitingSince: time))
@@ -183,7 +182,7 @@ package struct StartOrder: Sendable {
         var startedElsewhere: String?
         // A run begins with STARTING (BACKOFF and RUNNING follow it); stopping
         // or ending is no start, and a program the listener stopped stays down.
-        if event.state == .starting || event.state == .running || event.state == .backoff,
+        if event.state.isUnderWay,
             let index = entries.firstIndex(where: { $0.start.process == process }), !entries[index].start.started
         {
             if !entries[index].asked { startedElsewhere = process }
@@ -216,8 +215,7 @@ package struct StartOrder: Sendable {
         seen[index] = Seen(group: seen[index].group, name: seen[index].name, info: info)
         changed = true
         guard let entry = entries.firstIndex(where: { $0.start.process == process }), !entries[entry].start.started else { return }
-        let runs = info.state == .starting || info.state == .running || info.state == .backoff
-        if runs || (!entries[entry].start.restarting && !(info.state == .stopped && info.start == 0)) { markStarted(entry) }
+        if info.state.isUnderWay || (!entries[entry].start.restarting && !(info.state == .stopped && info.start == 0)) { markStarted(entry) }
     }
 
     /// The processes to ask supervisord about when events may have been

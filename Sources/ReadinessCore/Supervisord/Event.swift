@@ -8,6 +8,10 @@ package enum ProcessState: String, CaseIterable, Equatable, Sendable {
     case exited = "EXITED"
     case fatal = "FATAL"
     case unknown = "UNKNOWN"
+
+    /// A run is under way: supervisord's RUNNING_STATES (a start was made
+    /// and has not ended; BACKOFF tries again by itself).
+    package var isUnderWay: Bool { self == .starting || self == .running || self == .backoff }
 }
 
 /// What the status file says of the followed program: a state supervisord

@@ -164,7 +164,7 @@ package struct ServiceTracker: Sendable {
     package func notifyServicesStartedEarly(among programs: [NamedProcessInfo]) -> [String] {
         programs.compactMap { program in
             let process = "\(program.group):\(program.name)"
-            guard check(forProcess: process) == .notify, [.starting, .running, .backoff].contains(program.info.state) else { return nil }
+            guard check(forProcess: process) == .notify, program.info.state.isUnderWay else { return nil }
             if let known = services.first(where: { $0.process == process }), known.ready, known.run == program.info.pid { return nil }
             return process
         }
