@@ -34,6 +34,12 @@ import Testing
 /// restarts: its runs send READY=1 themselves or from a child, name a child
 /// with MAINPID=, name supervisord with MAINPID=, and die; a sibling
 /// (`other`, pid 7) sends READY=1 too, before or after the listener knows the run.
+/// In half, `chk:chk` (`--service chk=tcp:9000`), which supervisord
+/// restarts, opens and closes its port; the listener's checks of a run end
+/// in a turn of their own, their result taken when they began or when they
+/// end (by then another run may listen). The listener may be stopped
+/// (`supervisorctl stop`: its lock released, the pool keeping its events)
+/// or frozen (SIGSTOP) for one to four TICK_5s, then started or resumed.
 ///
 /// Invariants, after every step and at every write (so also between the
 /// sub-steps of a reload, an update or a crash), on the status file as the
@@ -59,7 +65,16 @@ import Testing
 ///    `--restart-dependents` it then runs exactly when that holds.
 /// 6. Services: `svc:svc` is recorded ready only for a run that sent
 ///    READY=1 itself, from a descendant, or from the MAINPID it named
-///    among its descendants; never from a sibling's message.
+///    among its descendants; never from a sibling's message. `chk:chk`
+///    is recorded ready only for a run that listened on its port, or one
+///    whose end the listener has not heard of yet (its successor's port
+///    answers): a result is never taken for a run it was not begun for.
+/// 7. A file no live listener keeps does not read READY to the probe: none
+///    while the listener is stopped, none once a frozen listener's file is
+///    more than 10 s old (when it promises the heartbeat: a listener frozen
+///    before its first TICK_5, fresh after a reload, promised none); and a live listener that gets its TICK_5s keeps
+///    its file from reading LISTENER_GONE (checked at the end of a history,
+///    after two TICK_5s 5 s apart).
 @Suite struct SupervisordModelTests {
     static let histories = Int(Environment.value("READINESS_MODEL_HISTORIES") ?? "") ?? 10_000
     static let batches = 8
@@ -100,6 +115,8 @@ struct SupervisordModel: ListenerPort {
     let restartDependents: Bool
     /// `--service svc=notify`.
     let notifyService: Bool
+    /// `--service chk=tcp:9000`.
+    let checkedService: Bool
 
     // supervisord's truth about the start program.
     struct Entry {
@@ -153,6 +170,20 @@ struct SupervisordModel: ListenerPort {
     var svcChild = 0
     var svcReadyRuns: Set<Int> = []
 
+    // supervisord's truth about `chk:chk` (autorestart=true, checked by
+    // `tcp:`), and the runs (pids) that listened on its port at some time.
+    var chkState: ProcessState = .stopped
+    var chkStart = 0
+    var chkPID = 0
+    var chkListens = false
+    var chkListenedRuns: Set<Int> = []
+    /// The runs whose end no listener has handled an event of yet (queued,
+    /// or lost to an overflow until a TICK's reconcile).
+    var chkEndsUnheard: Set<Int> = []
+    /// The check under way: the run the listener checks (the pid it gave),
+    /// and its result when taken as the check began (nil: when it ends).
+    var checkInFlight: (pid: Int, passed: Bool?)?
+
     // The listener's event pool.
     struct Queued {
         var header: EventHeader
@@ -193,6 +224,13 @@ struct SupervisordModel: ListenerPort {
     var verdict: Verdict?
     var writesLost = false
     var listenerPID = 1_000
+    /// `supervisorctl stop readiness_listener`: no listener holds the lock;
+    /// supervisord keeps the pool's events for the next one.
+    var listenerStopped = false
+    /// SIGSTOP: the listener holds its lock and takes no turn.
+    var listenerFrozen = false
+    /// When the file was last written or refreshed (its modification time), in ms.
+    var fileTime: Int64 = 0
     /// Whether the old listener recorded the reload, and whether the new
     /// one has since handled an event that shows the new pool (a poolserial
     /// below the recorded one, or equal with another serial): the window
@@ -236,6 +274,7 @@ struct SupervisordModel: ListenerPort {
         startOrder = xmlrpc && Bool.random(using: &random)
         restartDependents = startOrder && Bool.random(using: &random)
         notifyService = Bool.random(using: &random)
+        checkedService = Bool.random(using: &random)
         // A dependency supervisord does not have is refused at start-up.
         if startOrder { startConfigured = true }
     }
@@ -250,6 +289,7 @@ struct SupervisordModel: ListenerPort {
         if let failure = writeFailure ?? check() { return failure }
         for _ in 0..<Int.random(in: 20...60, using: &random) {
             stepCount += 1
+            if listenerStopped || listenerFrozen, Int.random(in: 0..<6, using: &random) == 0 { resumeListener() }
             switch Int.random(in: 0..<100, using: &random) {
             case 0..<30: advance()
             case 30..<40: tick()
@@ -260,12 +300,15 @@ struct SupervisordModel: ListenerPort {
             case 51..<53: endApp()
             case 53..<57: answerEveryProcess()
             case 57..<60: answerStartCall()
-            case 60..<68 where notifyService: serviceStep()
+            case 60..<68 where notifyService && (!checkedService || Bool.random(using: &random)): serviceStep()
+            case 60..<68 where checkedService: checkedServiceStep()
+            case 68..<73 where checkedService: checkStep()
+            case 73..<75: pauseListener()
             default: deliver()
             }
             if let failure = writeFailure ?? check() { return failure }
         }
-        return converge()
+        return converge() ?? heartbeatKeepsTheFileFresh()
     }
 
     /// With XML-RPC: every event is delivered, then two TICKs; the record
@@ -274,6 +317,7 @@ struct SupervisordModel: ListenerPort {
     /// which it emits nothing else (a TICK's turn can start web, whose
     /// events may overflow the pool; the TICK after repairs that).
     mutating func converge() -> String? {
+        if listenerStopped || listenerFrozen { resumeListener() }
         guard xmlrpc else { return nil }
         answersMayFail = false
         // With --start-after supervisord's programs stop changing: a start
@@ -287,10 +331,12 @@ struct SupervisordModel: ListenerPort {
             tick()
             let emitted = serial
             var turns = 0
-            while !buffer.isEmpty || everyProcessAsked || startCallInFlight != nil {
+            while !buffer.isEmpty || everyProcessAsked || startCallInFlight != nil || checkInFlight != nil {
                 turns += 1
                 guard turns <= 1000 else { return "the listener keeps asking: no quiet after 1,000 turns" }
-                if startCallInFlight != nil && (buffer.isEmpty || Bool.random(using: &random)) {
+                if checkInFlight != nil && (buffer.isEmpty || Bool.random(using: &random)) {
+                    checkStep()
+                } else if startCallInFlight != nil && (buffer.isEmpty || Bool.random(using: &random)) {
                     answerStartCall(crashes: false)
                 } else if everyProcessAsked {
                     answerEveryProcess()
@@ -316,6 +362,22 @@ struct SupervisordModel: ListenerPort {
         }
         if restartDependents, (webState == .running) != startHasExitedExpected {
             return "after two quiet TICKs web:web is \(webState.rawValue) with --restart-dependents, and start is \(state.rawValue) (latest run exited expected: \(runs.last?.exitedExpected ?? false))"
+        }
+        return nil
+    }
+
+    /// Invariant 7, the other side: a live listener that gets its TICK_5s
+    /// keeps its file fresh, whether or not the record changes.
+    mutating func heartbeatKeepsTheFileFresh() -> String? {
+        resumeListener()
+        answersMayFail = false
+        for _ in 0..<2 {
+            clock += 5
+            tick()
+            while !buffer.isEmpty { deliver(crashes: false) }
+        }
+        if let verdict = probeVerdict, verdict.code == .listenerGone {
+            return "a live listener that got every TICK_5 left a file that reads: \(verdict.line)"
         }
         return nil
     }
@@ -473,6 +535,11 @@ struct SupervisordModel: ListenerPort {
         svcStart = 0
         svcPID = 0
         svcChild = 0
+        chkState = .stopped
+        chkStart = 0
+        chkEndsUnheard.insert(chkPID)
+        chkPID = 0
+        chkListens = false
         truth.append(Entry(generation: generation, state: .stopped, run: -1))
         startApp()
         // The pool subscribes before anything is spawned; the listener
@@ -545,9 +612,111 @@ struct SupervisordModel: ListenerPort {
         }
     }
 
+    /// One thing `chk:chk` does: supervisord spawns or restarts it, it
+    /// reaches RUNNING, it opens or closes its port, or it dies (and is
+    /// perhaps restarted at once).
+    mutating func checkedServiceStep() {
+        let roll = Int.random(in: 0..<100, using: &random)
+        switch chkState {
+        case .stopped, .exited, .fatal, .backoff:
+            clock += 1
+            chkStart = clock
+            chkPID = nextPID
+            nextPID += 1
+            chkListens = false
+            chkState = .starting
+            enqueue(.processState(ProcessStateEvent(serial: 0, state: .starting, processName: "chk", groupName: "chk", fromState: .stopped, tries: 0)))
+        case .starting:
+            chkState = .running
+            // Its port may open before supervisord's startsecs pass.
+            if Bool.random(using: &random) {
+                chkListens = true
+                chkListenedRuns.insert(chkPID)
+            }
+            enqueue(.processState(ProcessStateEvent(serial: 0, state: .running, processName: "chk", groupName: "chk", fromState: .starting, pid: chkPID)))
+        case .running where roll < 40:
+            chkListens = true
+            chkListenedRuns.insert(chkPID)
+        case .running where roll < 55:
+            chkListens = false
+        case .running:
+            let dead = chkPID
+            chkPID = 0
+            chkListens = false
+            chkEndsUnheard.insert(dead)
+            clock += 1
+            chkState = .exited
+            enqueue(.processState(ProcessStateEvent(serial: 0, state: .exited, processName: "chk", groupName: "chk", fromState: .running, expected: false, pid: dead)))
+            // Restarted at once (startsecs=0), its port not open yet.
+            if roll < 80 {
+                checkedServiceStep()
+                checkedServiceStep()
+            }
+        case .stopping, .unknown:
+            chkState = .stopped
+        }
+    }
+
+    /// The listener's `tcp:` check of chk: begun for the run it knows as
+    /// RUNNING (by the pid it gives), its result taken then or when the
+    /// check ends; or, with one under way, that result handed over in a
+    /// turn of its own. A connect succeeds when some run listens on the
+    /// port, whichever run that is.
+    mutating func checkStep() {
+        guard !listenerFrozen, core != nil else { return }
+        guard let check = checkInFlight else { return beginCheck() }
+        // Some checks take their timeout: runs may change meanwhile.
+        guard var core, !answersMayFail || Bool.random(using: &random) else { return }
+        self.core = nil
+        checkInFlight = nil
+        let passed = check.passed ?? chkListens
+        note("check of chk:chk run \(check.pid) \(passed ? "passed" : "failed")")
+        core.checked("chk:chk", pid: check.pid, passed: passed, detail: "", &self)
+        core.finishTurn(&self)
+        askEveryProcess(&core)
+        beginStartCall(&core)
+        self.core = core
+    }
+
+    /// The check's timer: a check begins for the run the listener knows.
+    mutating func beginCheck() {
+        guard checkedService, checkInFlight == nil, let run = core?.services.checkable.first(where: { $0.process == "chk:chk" }) else { return }
+        note("check of chk:chk run \(run.pid) begins")
+        checkInFlight = (run.pid, Bool.random(using: &random) ? chkListens : nil)
+    }
+
+    /// `supervisorctl stop readiness_listener` (no listener holds the lock;
+    /// supervisord keeps the pool's events for the next one) or SIGSTOP (it
+    /// holds the lock and takes no turn), for one to four TICK_5s of
+    /// supervisord's, queued in the pool, until `resumeListener`.
+    mutating func pauseListener() {
+        guard !listenerStopped, !listenerFrozen, core != nil else { return }
+        if Bool.random(using: &random) {
+            note("listener stopped")
+            core = nil
+            listenerStopped = true
+        } else {
+            note("listener frozen")
+            listenerFrozen = true
+        }
+        for _ in 0..<Int.random(in: 1...4, using: &random) {
+            clock += 4
+            tick()
+        }
+    }
+
+    /// SIGCONT, or `supervisorctl start readiness_listener`.
+    mutating func resumeListener() {
+        if listenerFrozen {
+            note("listener resumes")
+            listenerFrozen = false
+        }
+        if listenerStopped { startListener() }
+    }
+
     /// A datagram, in a turn of its own, with its sender's ancestry as /proc shows it.
     mutating func notify(_ text: String, from sender: Int) {
-        guard var core else { return }
+        guard !listenerFrozen, var core else { return }
         self.core = nil
         note("datagram \(text) from \(sender)")
         let bytes = Array(text.utf8)
@@ -563,13 +732,17 @@ struct SupervisordModel: ListenerPort {
     mutating func startListener() {
         note("listener starts, file: \(file?.state.rawValue ?? "none") stopping=\(file?.supervisordStopping ?? false)")
         listenerPID += 1
+        listenerStopped = false
+        listenerFrozen = false
+        checkInFlight = nil
         let tracker = ProgramTracker(
             selector: ProcessPattern(program: "start"), listenerPID: listenerPID, supervisordPID: 1, supervisordStartTicks: 77, previous: file, at: now)
         let rule = EssentialRule(specs: essential ? [try! ProcessPattern(parsing: "app")] : [])
         var core = ListenerCore(
             configuration: ListenerConfiguration(
                 selector: ProcessPattern(program: "start"), statusPath: "/model", essential: rule, essentialDryRun: true,
-                services: notifyService ? [try! ServiceSpec(parsing: "svc=notify")] : [],
+                services: (notifyService ? [try! ServiceSpec(parsing: "svc=notify")] : [])
+                    + (checkedService ? [try! ServiceSpec(parsing: "chk=tcp:9000")] : []),
                 startRules: startOrder ? [try! StartRule(parsing: "web=start:exited")] : [], restartDependents: restartDependents),
             tracker: tracker, at: now)
         core.start(&self)
@@ -587,7 +760,7 @@ struct SupervisordModel: ListenerPort {
     /// supervisord emits while the listener asks or starts something)
     /// drops queued ones only.
     mutating func deliver(crashes: Bool = true) {
-        guard var core, !buffer.isEmpty else { return }
+        guard !listenerFrozen, var core, !buffer.isEmpty else { return }
         let head = buffer.removeFirst()
         self.core = nil
         let crash = crashes ? Int.random(in: 0..<30, using: &random) : 1
@@ -601,6 +774,9 @@ struct SupervisordModel: ListenerPort {
         if updateUndecided && crash != 0 {
             updateUndecided = false
             finishedRun = nil
+        }
+        if crash != 0, case .processState(let change) = head.event, change.processName == "chk", let pid = change.pid, change.state == .exited {
+            chkEndsUnheard.remove(pid)
         }
         if crash != 0 {
             // (A record without a poolserial, one no event of start.sh set, cannot show it.)
@@ -633,6 +809,7 @@ struct SupervisordModel: ListenerPort {
             askEveryProcess(&core)
             beginStartCall(&core)
             self.core = core
+            if checkedService, Bool.random(using: &random) { beginCheck() }
         }
     }
 
@@ -650,7 +827,7 @@ struct SupervisordModel: ListenerPort {
 
     /// The answer arrives, in a turn of its own.
     mutating func answerEveryProcess() {
-        guard everyProcessAsked, var core else { return }
+        guard everyProcessAsked, !listenerFrozen, var core else { return }
         self.core = nil
         let answer = everyProcessInFlight ?? allProcessInfo()
         everyProcessAsked = false
@@ -678,7 +855,7 @@ struct SupervisordModel: ListenerPort {
     /// getProcessInfo calls gets none, and the listener is killed before
     /// its write one in ten times.
     mutating func answerStartCall(crashes: Bool = true) {
-        guard let call = startCallInFlight, var core else { return }
+        guard let call = startCallInFlight, !listenerFrozen, var core else { return }
         self.core = nil
         startCallInFlight = nil
         let answer: StartCallAnswer
@@ -728,6 +905,8 @@ struct SupervisordModel: ListenerPort {
 
     var svcInfo: SupervisorProcessInfo { SupervisorProcessInfo(state: svcState, start: svcStart, now: clock, pid: svcPID) }
 
+    var chkInfo: SupervisorProcessInfo { SupervisorProcessInfo(state: chkState, start: chkStart, now: clock, pid: chkPID) }
+
     var appInfo: SupervisorProcessInfo {
         SupervisorProcessInfo(
             state: appState, start: appStart, stop: appStop, now: clock, pid: appPID, exitStatus: appExitStatus,
@@ -742,6 +921,7 @@ struct SupervisordModel: ListenerPort {
         if full == "app:app" { return .info(appInfo) }
         if full == "web:web", startOrder { return .info(webInfo) }
         if full == "svc:svc", notifyService { return .info(svcInfo) }
+        if full == "chk:chk", checkedService { return .info(chkInfo) }
         note("getProcessInfo(\(process)) -> \(startConfigured && full == "\(group):start" ? "\(info)" : "BAD_NAME")")
         return startConfigured && full == "\(group):start" ? .info(info) : .noSuchProgram
     }
@@ -756,6 +936,7 @@ struct SupervisordModel: ListenerPort {
         if startConfigured { all.append(NamedProcessInfo(group: group, name: "start", info: info)) }
         if startOrder { all.append(NamedProcessInfo(group: "web", name: "web", info: webInfo)) }
         if notifyService { all.append(NamedProcessInfo(group: "svc", name: "svc", info: svcInfo)) }
+        if checkedService { all.append(NamedProcessInfo(group: "chk", name: "chk", info: chkInfo)) }
         note("getAllProcessInfo -> \(startConfigured ? "\(info)" : "no start")")
         return all
     }
@@ -815,6 +996,7 @@ struct SupervisordModel: ListenerPort {
     mutating func write(_ record: StatusRecord) {
         guard !writesLost else { return }
         file = try! StatusRecord.parse(record.encoded)
+        fileTime = now.millisecondsSinceEpoch
         note("write \(record.state.rawValue) pid=\(record.pid ?? 0) run_start=\(record.runStart ?? 0) stopping=\(record.supervisordStopping)")
         // At every write, so also between the sub-steps of a reload, an
         // update or a crash, not only after the step.
@@ -822,14 +1004,42 @@ struct SupervisordModel: ListenerPort {
     }
 
     mutating func retryPendingWrite(_ record: StatusRecord) {}
-    mutating func heartbeat(_ record: StatusRecord) {}
+    mutating func heartbeat(_ record: StatusRecord) {
+        guard !writesLost else { return }
+        if file == nil { file = try! StatusRecord.parse(record.encoded) }
+        fileTime = now.millisecondsSinceEpoch
+    }
     mutating func log(_ level: LogLine.Level, _ message: String, _ fields: [(String, String)]) {}
     var now: Timestamp { Timestamp(millisecondsSinceEpoch: Int64(clock) * 1000 + 500) }
 
     // MARK: - The invariants
 
+    /// The probe's answer now: whether a live listener keeps the file (its
+    /// lock, the file's age), then the common check.
+    var probeVerdict: Verdict? {
+        guard let file, let verdict else { return nil }
+        let presence = ListenerPresence(lock: listenerStopped ? .free : .held, fileAgeMilliseconds: now.millisecondsSinceEpoch - fileTime)
+        return Verdict.listenerCheck(file, path: "/model", presence: presence) ?? verdict
+    }
+
     mutating func check() -> String? {
         guard let file, let verdict else { return nil }
+        // Invariant 7.
+        if let answer = probeVerdict, answer.isReady {
+            if listenerStopped { return "READY while no listener runs: \(answer.line)" }
+            let age = now.millisecondsSinceEpoch - fileTime
+            if listenerFrozen && file.heartbeat && age > ListenerPresence.heartbeatLimitMilliseconds {
+                return "READY from the file of a listener frozen for \(age) ms since it last refreshed it: \(answer.line)"
+            }
+        }
+        // Invariant 6, for checks: a result is the run's it was begun for.
+        // (A run whose end the listener has not heard of yet is checked on
+        // its successor's port until its event or a TICK's reconcile comes.)
+        if let service = file.services.first(where: { $0.process == "chk:chk" }), service.ready,
+            !(service.run.map { chkListenedRuns.contains($0) || chkEndsUnheard.contains($0) } ?? false)
+        {
+            return "chk:chk recorded ready for run \(service.run.map { "\($0)" } ?? "none"), which never listened on its port"
+        }
         // Invariant 6.
         if let service = file.services.first(where: { $0.process == "svc:svc" }), service.ready,
             !(service.run.map { svcReadyRuns.contains($0) } ?? false)
