@@ -424,6 +424,28 @@ import Testing
         .processState(ProcessStateEvent(serial: serial, state: state, processName: name, groupName: name, fromState: from, expected: expected, pid: pid))
     }
 
+    /// A change of the start order alone is written after the event's
+    /// RESULT, in the part of the turn that follows it; start.sh's own
+    /// events are written before.
+    @Test func anEventThatChangesOnlyTheStartOrderIsAnsweredBeforeItIsWritten() throws {
+        var core = try core("app=redis:running")
+        var port = RecordingPort()
+        port.programs = [program("start", .running, start: 1, pid: 10), program("redis", .starting, start: 1), program("app", .stopped)]
+        core.start(&port)
+        let writes = port.written.count
+        core.handle(header(1), event(1, "app", .starting, from: .stopped), &port)
+        core.finishTurn(&port, startingPrograms: false)
+        #expect(port.written.count == writes)
+        core.finishTurn(&port)
+        #expect(port.written.count == writes + 1)
+        #expect(port.written.last?.starts.first?.started == true)
+        // start.sh's own event is written before its RESULT, the start order with it.
+        core.handle(header(2), event(2, "start", .exited, from: .running, expected: true, pid: 10), &port)
+        core.finishTurn(&port, startingPrograms: false)
+        #expect(port.written.count == writes + 2)
+        #expect(port.written.last?.state == .process(.exited))
+    }
+
     @Test func theDependentIsStartedInTheTurnItsDependencyExitsAndTheFileSaysWhyUntilThen() throws {
         var core = try core("app=start:exited")
         var port = RecordingPort()

@@ -249,10 +249,17 @@ package struct ListenerCore: Sendable {
     /// handles one event at most: supervisord sends the next only after the
     /// RESULT. An event's turn ends without `startingPrograms`: the stops
     /// (`--restart-dependents`, XML-RPC calls) come after its RESULT, in a
-    /// turn of their own, and the starts in the turns of their calls.
+    /// turn of their own, and the starts in the turns of their calls. A
+    /// change of the start order alone is written in that turn too, after
+    /// the RESULT: supervisord tells a listener restarted in between what
+    /// was started, and the event is not held back by the start order.
     /// One copy, not one inlined at each of the loop's three calls (14 KB).
     @inline(never) package mutating func finishTurn<Port: ListenerPort & ~Copyable>(_ port: inout Port, startingPrograms: Bool = true) {
-        if startingPrograms { startDuePrograms(&port) }
+        if startingPrograms {
+            startDuePrograms(&port)
+        } else if startOrderAloneChanged {
+            return
+        }
         if !writeIfChanged(&port) {
             if tickThisTurn {
                 port.heartbeat(record)
@@ -262,6 +269,15 @@ package struct ListenerCore: Sendable {
         }
         tickThisTurn = false
         eventThisTurn = false
+    }
+
+    /// Whether the record differs from the one last written in its start order alone.
+    private var startOrderAloneChanged: Bool {
+        guard !startOrder.isEmpty, let written else { return false }
+        var current = record
+        guard current.starts != written.starts else { return false }
+        current.starts = written.starts
+        return current == written
     }
 
     /// Writes the record if it differs from the last one written; whether it did.
