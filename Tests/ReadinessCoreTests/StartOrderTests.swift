@@ -367,6 +367,12 @@ import Testing
         #expect(!order.needsLook(services: [], at: at(999)))
         #expect(order.needsLook(services: [ServiceState(process: "x:x", kind: .notify)], at: t0))
         #expect(order.needsLook(services: [], at: at(1000)))
+        // An answer that says what was known already (a start's confirmation) changes nothing.
+        order.learn(SupervisorProcessInfo(state: .running, start: 1), of: "start:start")
+        #expect(!order.needsLook(services: [], at: t0))
+        order.learn(SupervisorProcessInfo(state: .exited, start: 1, stop: 2, exitStatus: 0), of: "start:start")
+        #expect(order.needsLook(services: [], at: t0))
+        order.looked(services: [])
         _ = order.apply(event("start", .exited, expected: true))
         #expect(order.needsLook(services: [], at: t0))
         #expect(order.evaluate(services: [], at: t0).due == ["app:app"])

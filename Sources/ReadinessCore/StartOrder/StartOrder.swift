@@ -69,6 +69,13 @@ package struct StartOrder: Sendable {
             pattern.matches(processName: name, groupName: group)
         }
 
+        /// Whether `other` says something `evaluate` reads (or, with
+        /// `--restart-dependents`, `toStop`: the start time) that this does not.
+        func differs(from other: Seen, startTimesCount: Bool) -> Bool {
+            state != other.state || expected != other.expected || pid != other.pid || detail != other.detail
+                || (startTimesCount && start != other.start)
+        }
+
         /// Why it failed, once it did: no condition can hold until it runs again.
         var failure: String? {
             if state == .fatal { return "is FATAL\(detail.map { ": \($0)" } ?? "")" }
@@ -212,10 +219,15 @@ package struct StartOrder: Sendable {
     /// another hand) counts as started.
     package mutating func learn(_ info: SupervisorProcessInfo, of process: String) {
         guard let index = seen.firstIndex(where: { $0.process == process }) else { return }
-        seen[index] = Seen(group: seen[index].group, name: seen[index].name, info: info)
-        changed = true
+        // Most answers confirm what the events said: nothing to look at again.
+        let now = Seen(group: seen[index].group, name: seen[index].name, info: info)
+        if now.differs(from: seen[index], startTimesCount: restartDependents) { changed = true }
+        seen[index] = now
         guard let entry = entries.firstIndex(where: { $0.start.process == process }), !entries[entry].start.started else { return }
-        if info.state.isUnderWay || (!entries[entry].start.restarting && !(info.state == .stopped && info.start == 0)) { markStarted(entry) }
+        if info.state.isUnderWay || (!entries[entry].start.restarting && !(info.state == .stopped && info.start == 0)) {
+            markStarted(entry)
+            changed = true
+        }
     }
 
     /// The processes to ask supervisord about when events may have been
