@@ -154,9 +154,7 @@ struct SupervisordModel: ListenerPort {
     var appFailed = false
 
     // supervisord's truth about `web:web`, which only the listener starts.
-    var webState: ProcessState = .stopped
-    var webStart = 0
-    var webPID = 0
+    var web = ModelProgram(name: "web")
     /// The listener's startProcess calls for it in the current generation.
     var webSpawns = 0
     /// The run of start (index in `runs`) web was last started after.
@@ -164,17 +162,13 @@ struct SupervisordModel: ListenerPort {
 
     // supervisord's truth about `svc:svc` (autorestart=true), and what its
     // runs sent: the runs (pids) that sent READY=1 from themselves or a descendant.
-    var svcState: ProcessState = .stopped
-    var svcStart = 0
-    var svcPID = 0
+    var svc = ModelProgram(name: "svc")
     var svcChild = 0
     var svcReadyRuns: Set<Int> = []
 
     // supervisord's truth about `chk:chk` (autorestart=true, checked by
     // `tcp:`), and the runs (pids) that listened on its port at some time.
-    var chkState: ProcessState = .stopped
-    var chkStart = 0
-    var chkPID = 0
+    var chk = ModelProgram(name: "chk")
     var chkListens = false
     var chkListenedRuns: Set<Int> = []
     /// The runs whose end no listener has handled an event of yet (queued,
@@ -360,8 +354,8 @@ struct SupervisordModel: ListenerPort {
         if startOrder, startHasExitedExpected, webSpawns == 0 {
             return "after two quiet TICKs web:web is not started, though start's latest run exited expected"
         }
-        if restartDependents, (webState == .running) != startHasExitedExpected {
-            return "after two quiet TICKs web:web is \(webState.rawValue) with --restart-dependents, and start is \(state.rawValue) (latest run exited expected: \(runs.last?.exitedExpected ?? false))"
+        if restartDependents, (web.state == .running) != startHasExitedExpected {
+            return "after two quiet TICKs web:web is \(web.state.rawValue) with --restart-dependents, and start is \(state.rawValue) (latest run exited expected: \(runs.last?.exitedExpected ?? false))"
         }
         return nil
     }
@@ -526,19 +520,13 @@ struct SupervisordModel: ListenerPort {
         spawnError = ""
         exitStatus = 0
         startConfigured = startOrder || Int.random(in: 0..<10, using: &random) != 0
-        webState = .stopped
-        webStart = 0
-        webPID = 0
+        web = ModelProgram(name: "web")
         webSpawns = 0
         webStartedAfterRun = nil
-        svcState = .stopped
-        svcStart = 0
-        svcPID = 0
+        svc = ModelProgram(name: "svc")
         svcChild = 0
-        chkState = .stopped
-        chkStart = 0
-        chkEndsUnheard.insert(chkPID)
-        chkPID = 0
+        chkEndsUnheard.insert(chk.pid)
+        chk = ModelProgram(name: "chk")
         chkListens = false
         truth.append(Entry(generation: generation, state: .stopped, run: -1))
         startApp()
@@ -567,48 +555,48 @@ struct SupervisordModel: ListenerPort {
         startListener()
     }
 
+    /// supervisord spawns `program` anew: a new pid, STARTING.
+    mutating func spawn(_ program: WritableKeyPath<Self, ModelProgram>) {
+        clock += 1
+        let starting = self[keyPath: program].spawn(pid: nextPID, at: clock)
+        nextPID += 1
+        enqueue(starting)
+    }
+
     /// One thing `svc:svc` does: supervisord spawns or restarts it, it
     /// reaches RUNNING, a run (or its child) notifies, the sibling sends a
     /// MAINPID= naming supervisord and then READY=1, or the run dies.
     mutating func serviceStep() {
         let roll = Int.random(in: 0..<100, using: &random)
-        switch svcState {
+        switch svc.state {
         case .stopped, .exited, .fatal, .backoff:
-            clock += 1
-            svcStart = clock
-            svcPID = nextPID
             svcChild = nextPID + 1
-            nextPID += 2
-            svcState = .starting
-            enqueue(.processState(ProcessStateEvent(serial: 0, state: .starting, processName: "svc", groupName: "svc", fromState: .stopped, tries: 0)))
+            spawn(\.svc)
+            nextPID += 1
         case .starting:
-            svcState = .running
-            enqueue(.processState(ProcessStateEvent(serial: 0, state: .running, processName: "svc", groupName: "svc", fromState: .starting, pid: svcPID)))
+            enqueue(svc.reachRunning())
         case .running where roll < 25:
-            svcReadyRuns.insert(svcPID)
-            notify("READY=1", from: svcPID)
+            svcReadyRuns.insert(svc.pid)
+            notify("READY=1", from: svc.pid)
         case .running where roll < 40:
-            svcReadyRuns.insert(svcPID)
+            svcReadyRuns.insert(svc.pid)
             notify("READY=1", from: svcChild)
         case .running where roll < 55:
-            notify("MAINPID=\(svcChild)", from: svcPID)
+            notify("MAINPID=\(svcChild)", from: svc.pid)
             if Bool.random(using: &random) {
-                svcReadyRuns.insert(svcPID)
+                svcReadyRuns.insert(svc.pid)
                 notify("READY=1", from: svcChild)
             }
         case .running where roll < 80:
             // The run names supervisord: taken, any process under it would speak for the run.
-            notify("MAINPID=1", from: svcPID)
+            notify("MAINPID=1", from: svc.pid)
             notify("READY=1", from: 7)
         case .running:
-            let dead = svcPID
-            svcPID = 0
             svcChild = 0
             clock += 1
-            svcState = .exited
-            enqueue(.processState(ProcessStateEvent(serial: 0, state: .exited, processName: "svc", groupName: "svc", fromState: .running, expected: false, pid: dead)))
+            enqueue(svc.exit())
         case .stopping, .unknown:
-            svcState = .stopped
+            svc.state = .stopped
         }
     }
 
@@ -617,43 +605,34 @@ struct SupervisordModel: ListenerPort {
     /// perhaps restarted at once).
     mutating func checkedServiceStep() {
         let roll = Int.random(in: 0..<100, using: &random)
-        switch chkState {
+        switch chk.state {
         case .stopped, .exited, .fatal, .backoff:
-            clock += 1
-            chkStart = clock
-            chkPID = nextPID
-            nextPID += 1
             chkListens = false
-            chkState = .starting
-            enqueue(.processState(ProcessStateEvent(serial: 0, state: .starting, processName: "chk", groupName: "chk", fromState: .stopped, tries: 0)))
+            spawn(\.chk)
         case .starting:
-            chkState = .running
             // Its port may open before supervisord's startsecs pass.
             if Bool.random(using: &random) {
                 chkListens = true
-                chkListenedRuns.insert(chkPID)
+                chkListenedRuns.insert(chk.pid)
             }
-            enqueue(.processState(ProcessStateEvent(serial: 0, state: .running, processName: "chk", groupName: "chk", fromState: .starting, pid: chkPID)))
+            enqueue(chk.reachRunning())
         case .running where roll < 40:
             chkListens = true
-            chkListenedRuns.insert(chkPID)
+            chkListenedRuns.insert(chk.pid)
         case .running where roll < 55:
             chkListens = false
         case .running:
-            let dead = chkPID
-            chkPID = 0
             chkListens = false
-            chkEndsUnheard.insert(dead)
+            chkEndsUnheard.insert(chk.pid)
             clock += 1
-            chkState = .exited
-            enqueue(.processState(ProcessStateEvent(serial: 0, state: .exited, processName: "chk", groupName: "chk", fromState: .running, expected: false, pid: dead)))
+            enqueue(chk.exit())
             // Restarted at once (startsecs=0), its port not open yet.
             if roll < 80 {
                 checkedServiceStep()
                 checkedServiceStep()
             }
         case .stopping, .unknown:
-            chkState = .stopped
+            chk.state = .stopped
         }
     }
 
@@ -672,10 +651,7 @@ struct SupervisordModel: ListenerPort {
         let passed = check.passed ?? chkListens
         note("check of chk:chk run \(check.pid) \(passed ? "passed" : "failed")")
         core.checked("chk:chk", pid: check.pid, passed: passed, detail: "", &self)
-        core.finishTurn(&self)
-        askEveryProcess(&core)
-        beginStartCall(&core)
-        self.core = core
+        endTurn(&core)
     }
 
     /// The check's timer: a check begins for the run the listener knows.
@@ -721,10 +697,7 @@ struct SupervisordModel: ListenerPort {
         note("datagram \(text) from \(sender)")
         let bytes = Array(text.utf8)
         core.receive(datagram: bytes, length: bytes.count, sender: sender, ancestry: ancestry(of: sender), passedDescriptors: 0, &self)
-        core.finishTurn(&self)
-        askEveryProcess(&core)
-        beginStartCall(&core)
-        self.core = core
+        endTurn(&core)
     }
 
     // MARK: - The listener
@@ -805,10 +778,7 @@ struct SupervisordModel: ListenerPort {
             startListener()
         } else {
             // The RESULT is sent; then the programs the event let start, in a turn of their own.
-            core.finishTurn(&self)
-            askEveryProcess(&core)
-            beginStartCall(&core)
-            self.core = core
+            endTurn(&core)
             if checkedService, Bool.random(using: &random) { beginCheck() }
         }
     }
@@ -834,10 +804,7 @@ struct SupervisordModel: ListenerPort {
         everyProcessInFlight = nil
         note("answer every process: \(answer.map { "\($0.count) processes" } ?? "none")")
         core.answered(everyProcess: answer, &self)
-        core.finishTurn(&self)
-        askEveryProcess(&core)
-        beginStartCall(&core)
-        self.core = core
+        endTurn(&core)
     }
 
     /// The loop makes the start's next call once none is in flight.
@@ -874,9 +841,18 @@ struct SupervisordModel: ListenerPort {
         note("answer to \(call): \(answer)\(killed ? " (killed before writing)" : "")")
         writesLost = killed
         core.answered(startCall: answer, &self)
+        guard !killed else {
+            core.finishTurn(&self)
+            writesLost = false
+            return startListener()
+        }
+        endTurn(&core)
+    }
+
+    /// The rest of a turn, as the loop ends it: the record written, the
+    /// question and the start's next call made, the core back in its place.
+    mutating func endTurn(_ core: inout ListenerCore) {
         core.finishTurn(&self)
-        writesLost = false
-        guard !killed else { return startListener() }
         askEveryProcess(&core)
         beginStartCall(&core)
         self.core = core
@@ -901,12 +877,6 @@ struct SupervisordModel: ListenerPort {
         SupervisorProcessInfo(state: state, start: laststart, stop: stop, now: clock, pid: pid, exitStatus: exitStatus, spawnError: spawnError)
     }
 
-    var webInfo: SupervisorProcessInfo { SupervisorProcessInfo(state: webState, start: webStart, now: clock, pid: webPID) }
-
-    var svcInfo: SupervisorProcessInfo { SupervisorProcessInfo(state: svcState, start: svcStart, now: clock, pid: svcPID) }
-
-    var chkInfo: SupervisorProcessInfo { SupervisorProcessInfo(state: chkState, start: chkStart, now: clock, pid: chkPID) }
-
     var appInfo: SupervisorProcessInfo {
         SupervisorProcessInfo(
             state: appState, start: appStart, stop: appStop, now: clock, pid: appPID, exitStatus: appExitStatus,
@@ -919,9 +889,9 @@ struct SupervisordModel: ListenerPort {
         // supervisord reads NAME as NAME:NAME.
         let full = process.contains(":") ? process : "\(process):\(process)"
         if full == "app:app" { return .info(appInfo) }
-        if full == "web:web", startOrder { return .info(webInfo) }
-        if full == "svc:svc", notifyService { return .info(svcInfo) }
-        if full == "chk:chk", checkedService { return .info(chkInfo) }
+        if full == "web:web", startOrder { return .info(web.info(now: clock)) }
+        if full == "svc:svc", notifyService { return .info(svc.info(now: clock)) }
+        if full == "chk:chk", checkedService { return .info(chk.info(now: clock)) }
         note("getProcessInfo(\(process)) -> \(startConfigured && full == "\(group):start" ? "\(info)" : "BAD_NAME")")
         return startConfigured && full == "\(group):start" ? .info(info) : .noSuchProgram
     }
@@ -934,9 +904,9 @@ struct SupervisordModel: ListenerPort {
             NamedProcessInfo(group: "app", name: "app", info: appInfo),
         ]
         if startConfigured { all.append(NamedProcessInfo(group: group, name: "start", info: info)) }
-        if startOrder { all.append(NamedProcessInfo(group: "web", name: "web", info: webInfo)) }
-        if notifyService { all.append(NamedProcessInfo(group: "svc", name: "svc", info: svcInfo)) }
-        if checkedService { all.append(NamedProcessInfo(group: "chk", name: "chk", info: chkInfo)) }
+        if startOrder { all.append(NamedProcessInfo(group: "web", name: "web", info: web.info(now: clock))) }
+        if notifyService { all.append(NamedProcessInfo(group: "svc", name: "svc", info: svc.info(now: clock))) }
+        if checkedService { all.append(NamedProcessInfo(group: "chk", name: "chk", info: chk.info(now: clock))) }
         note("getAllProcessInfo -> \(startConfigured ? "\(info)" : "no start")")
         return all
     }
@@ -948,8 +918,8 @@ struct SupervisordModel: ListenerPort {
     mutating func ancestry(of pid: Int) -> [Int] {
         if pid == 1 { return [1] }
         if pid == 7 { return [7, 1] }
-        if pid == svcPID && svcPID != 0 { return [svcPID, 1] }
-        if pid == svcChild && svcPID != 0 { return [svcChild, svcPID, 1] }
+        if pid == svc.pid && svc.pid != 0 { return [svc.pid, 1] }
+        if pid == svcChild && svc.pid != 0 { return [svcChild, svc.pid, 1] }
         return []
     }
     /// supervisord spawns `web` at once (wait=false) unless it runs already.
@@ -966,15 +936,9 @@ struct SupervisordModel: ListenerPort {
             writeFailure = "startProcess(web:web) asked \(webSpawns) times in generation \(generation)"
         }
         webStartedAfterRun = runs.count - 1
-        guard webState != .starting && webState != .running else { return "ALREADY_STARTED: web:web" }
-        clock += 1
-        webStart = clock
-        webPID = nextPID
-        nextPID += 1
-        webState = .starting
-        enqueue(.processState(ProcessStateEvent(serial: 0, state: .starting, processName: "web", groupName: "web", fromState: .stopped, tries: 0)))
-        webState = .running
-        enqueue(.processState(ProcessStateEvent(serial: 0, state: .running, processName: "web", groupName: "web", fromState: .starting, pid: webPID)))
+        guard web.state != .starting && web.state != .running else { return "ALREADY_STARTED: web:web" }
+        spawn(\.web)
+        enqueue(web.reachRunning())
         return nil
     }
     /// supervisord stops `web` at once (wait=false); stopping one that does
@@ -982,13 +946,10 @@ struct SupervisordModel: ListenerPort {
     mutating func stopProcess(_ process: String) -> String? {
         guard restartDependents, process == "web:web" else { return "BAD_NAME: \(process)" }
         note("stopProcess(web:web), start is \(state.rawValue)")
-        guard webState == .starting || webState == .running else { return nil }
-        let running = webPID
-        enqueue(.processState(ProcessStateEvent(serial: 0, state: .stopping, processName: "web", groupName: "web", fromState: webState, pid: running)))
+        guard web.state == .starting || web.state == .running else { return nil }
+        enqueue(web.stopping())
         clock += 1
-        webPID = 0
-        webState = .stopped
-        enqueue(.processState(ProcessStateEvent(serial: 0, state: .stopped, processName: "web", groupName: "web", fromState: .stopping, pid: running)))
+        enqueue(web.stop())
         return nil
     }
 
@@ -1094,5 +1055,44 @@ struct SupervisordModel: ListenerPort {
             matchedTruth = index
         }
         return nil
+    }
+}
+
+/// supervisord's truth about one of the model's programs that the listener
+/// does not follow (`web`, `svc`, `chk`; group and name alike): its state,
+/// its run's start and pid; each step returns the event supervisord emits.
+struct ModelProgram {
+    let name: String
+    var state: ProcessState = .stopped
+    var start = 0
+    var pid = 0
+
+    func info(now: Int) -> SupervisorProcessInfo { SupervisorProcessInfo(state: state, start: start, now: now, pid: pid) }
+
+    mutating func spawn(pid: Int, at clock: Int) -> ListenerEvent {
+        start = clock
+        self.pid = pid
+        return move(to: .starting, tries: 0)
+    }
+
+    mutating func reachRunning() -> ListenerEvent { move(to: .running) }
+
+    /// The run dies: EXITED, unexpectedly.
+    mutating func exit() -> ListenerEvent { end(.exited, expected: false) }
+
+    mutating func stopping() -> ListenerEvent { move(to: .stopping) }
+
+    mutating func stop() -> ListenerEvent { end(.stopped, expected: nil) }
+
+    private mutating func end(_ to: ProcessState, expected: Bool?) -> ListenerEvent {
+        defer { pid = 0 }
+        return move(to: to, expected: expected)
+    }
+
+    private mutating func move(to: ProcessState, expected: Bool? = nil, tries: Int? = nil) -> ListenerEvent {
+        let from = state
+        state = to
+        return .processState(
+            ProcessStateEvent(serial: 0, state: to, processName: name, groupName: name, fromState: from, expected: expected, pid: to == .starting ? nil : pid, tries: tries))
     }
 }
