@@ -255,34 +255,31 @@ package struct ListenerCore: Sendable {
     /// was started, and the event is not held back by the start order.
     /// One copy, not one inlined at each of the loop's three calls (14 KB).
     @inline(never) package mutating func finishTurn<Port: ListenerPort & ~Copyable>(_ port: inout Port, startingPrograms: Bool = true) {
-        if startingPrograms {
-            startDuePrograms(&port)
-        } else if startOrderAloneChanged {
-            return
-        }
-        if !writeIfChanged(&port) {
+        if startingPrograms { startDuePrograms(&port) }
+        // Built once: the record is 50 lines with a large start order.
+        let current = record
+        if !startingPrograms, differsInStartOrderAlone(current) { return }
+        if !writeIfChanged(current, &port) {
             if tickThisTurn {
-                port.heartbeat(record)
+                port.heartbeat(current)
             } else if eventThisTurn {
-                port.retryPendingWrite(record)
+                port.retryPendingWrite(current)
             }
         }
         tickThisTurn = false
         eventThisTurn = false
     }
 
-    /// Whether the record differs from the one last written in its start order alone.
-    private var startOrderAloneChanged: Bool {
-        guard !startOrder.isEmpty, let written else { return false }
-        var current = record
-        guard current.starts != written.starts else { return false }
+    /// Whether `current` differs from the record last written in its start order alone.
+    private func differsInStartOrderAlone(_ current: StatusRecord) -> Bool {
+        guard !startOrder.isEmpty, let written, current.starts != written.starts else { return false }
+        var current = current
         current.starts = written.starts
         return current == written
     }
 
-    /// Writes the record if it differs from the last one written; whether it did.
-    private mutating func writeIfChanged<Port: ListenerPort & ~Copyable>(_ port: inout Port) -> Bool {
-        let current = record
+    /// Writes `current` if it differs from the record last written; whether it did.
+    private mutating func writeIfChanged<Port: ListenerPort & ~Copyable>(_ current: StatusRecord, _ port: inout Port) -> Bool {
         guard current != written else { return false }
         port.write(current)
         written = current
@@ -599,7 +596,8 @@ package struct ListenerCore: Sendable {
     /// The record is written first: the probe answers ESSENTIAL_DOWN before
     /// any program is stopped.
     private mutating func shutDownSupervisord<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        if !writeIfChanged(&port) { port.retryPendingWrite(record) }
+        let current = record
+        if !writeIfChanged(current, &port) { port.retryPendingWrite(current) }
         guard let rpcFailure = port.requestShutdown() else {
             port.log(.info, "asked supervisord to shut down (supervisor.shutdown)", [])
             finishShutdown(.requested, &port)
