@@ -120,11 +120,11 @@ struct Listener: ~Copyable {
                 if !io.askEveryProcess() { core.answered(everyProcess: nil, &io) }
                 if core.configuration.verbose { log(.debug, "asking supervisord for every process", [("for", question.description)]) }
             }
-            while let call = core.callingForStart() {
-                guard let answer = io.beginStartCall(call) else { break }
-                core.answered(startCall: answer, &io)
+            while let call = core.callingSupervisor() {
+                guard let answer = io.beginCall(call) else { break }
+                core.answered(call: answer, &io)
                 // A turn at once, to finish this one (the record, what is due next).
-                loop.wake(at: 0, for: .startCall)
+                loop.wake(at: 0, for: .supervisorCall)
             }
             if core.services.runsChanged != checkedRuns {
                 checkedRuns = core.services.runsChanged
@@ -133,7 +133,7 @@ struct Listener: ~Copyable {
             loop.watch(StandardStreams.inputDescriptor, as: .events)
             if notify.isBound { loop.watch(notify.descriptor, as: .notify) }
             io.watchEveryProcess(in: &loop)
-            io.watchStartCall(in: &loop)
+            io.watchCall(in: &loop)
             periodicProbe.watch(in: &loop, now: now)
             checks.watch(in: &loop, now: now)
             server.watch(in: &loop)
@@ -148,7 +148,7 @@ struct Listener: ~Copyable {
             // the probes answered from it.
             now = Clock.monotonicMilliseconds()
             if let answer = io.collectEveryProcess(ready: found.contains(.supervisor)) { core.answered(everyProcess: answer, &io) }
-            if let answer = io.collectStartCall(ready: found.contains(.startCall)) { core.answered(startCall: answer, &io) }
+            if let answer = io.collectCall(ready: found.contains(.supervisorCall)) { core.answered(call: answer, &io) }
             if found.contains(.notify) { receiveDatagrams(&notify) }
             if let problem = periodicProbe.follow(woken: found.contains(.hook), now: now) {
                 log(.error, "cannot run the hook for httpGet probes", [("hook", hookPath), ("error", problem)])
@@ -351,12 +351,12 @@ struct ListenerIO: ~Copyable, ListenerPort {
 
     /// Begins a start's call for the loop to drive: nil once under way, else
     /// the answer it gets at once (no exchange could begin).
-    mutating func beginStartCall(_ call: StartCall) -> StartCallAnswer? { supervisor.beginStartCall(call) }
+    mutating func beginCall(_ call: SupervisorCall) -> SupervisorCallAnswer? { supervisor.beginCall(call) }
 
-    func watchStartCall(in loop: inout EventLoop) { supervisor.watchStartCall(in: &loop) }
+    func watchCall(in loop: inout EventLoop) { supervisor.watchCall(in: &loop) }
 
     /// The start call's answer once its exchange is over; nil while it goes on or none is in flight.
-    mutating func collectStartCall(ready: Bool) -> StartCallAnswer? { supervisor.collectStartCall(ready: ready) }
+    mutating func collectCall(ready: Bool) -> SupervisorCallAnswer? { supervisor.collectCall(ready: ready) }
 
     mutating func requestShutdown() -> String? {
         #if READINESS_TEST_HOOKS
@@ -401,9 +401,9 @@ struct SupervisorConnection: ~Copyable {
     private var everyProcess = SupervisorCallInFlight()
     /// Its answer once the exchange is over, read a part per turn.
     private var everyProcessAnswer: SupervisorClient.EveryProcessAnswer?
-    /// The start order's call in flight (`StartCall`), driven by the loop.
-    private var startCall = SupervisorCallInFlight()
-    private var startCallMade: StartCall?
+    /// The call of a fixed-size answer in flight (`SupervisorCall`), driven by the loop.
+    private var callInFlight = SupervisorCallInFlight()
+    private var callMade: SupervisorCall?
     /// Every call's result, for `readiness_xmlrpc_calls_total`.
     private(set) var calls = ListenerMetrics.Tally()
 
@@ -462,33 +462,33 @@ struct SupervisorConnection: ~Copyable {
     }
 
     /// Begins `call`: nil once under way, else the answer it gets at once.
-    @inline(never) mutating func beginStartCall(_ call: StartCall) -> StartCallAnswer? {
+    @inline(never) mutating func beginCall(_ call: SupervisorCall) -> SupervisorCallAnswer? {
         guard case .success(let client) = client else { return Self.unanswered(call, "XML-RPC unusable") }
         let failure: SupervisorClient.Failure?
         switch call {
-        case .processInfo(let process): failure = startCall.begin(client.startProcessInfo(process))
-        case .start(let process): failure = startCall.begin(client.startStartProcess(process))
+        case .processInfo(let process): failure = callInFlight.begin(client.startProcessInfo(process))
+        case .start(let process): failure = callInFlight.begin(client.startStartProcess(process))
         }
         guard let failure else {
-            startCallMade = call
+            callMade = call
             return nil
         }
         _ = note(Result<Void, SupervisorClient.Failure>.failure(failure))
         return Self.unanswered(call, failure.description)
     }
 
-    func watchStartCall(in loop: inout EventLoop) { startCall.watch(in: &loop, as: .startCall) }
+    func watchCall(in loop: inout EventLoop) { callInFlight.watch(in: &loop, as: .supervisorCall) }
 
-    /// The start call's answer, once its exchange is over.
-    @inline(never) mutating func collectStartCall(ready: Bool) -> StartCallAnswer? {
-        guard let exchanged = startCall.advance(ready: ready), let call = startCallMade.take() else { return nil }
-        switch call {
+    /// The call's answer, once its exchange is over.
+    @inline(never) mutating func collectCall(ready: Bool) -> SupervisorCallAnswer? {
+        guard let exchanged = callInFlight.advance(ready: ready), let made = callMade.take() else { return nil }
+        switch made {
         case .processInfo: return .processInfo(note(SupervisorClient.processInfoAnswer(exchanged)) ?? .unavailable)
         case .start: return .started(failure: Self.failure(of: note(SupervisorClient.startProcessAnswer(exchanged))))
         }
     }
 
-    private static func unanswered(_ call: StartCall, _ why: String) -> StartCallAnswer {
+    private static func unanswered(_ call: SupervisorCall, _ why: String) -> SupervisorCallAnswer {
         switch call {
         case .processInfo: .processInfo(.unavailable)
         case .start: .started(failure: why)

@@ -38,8 +38,9 @@ struct ContainerTests {
         defer { container.destroy() }
         try container.waitForListener()
         let prober = Prober(container)
-        let failed = try prober.probe(until: { $0.code == 101 }, within: 30)
-        #expect(failed?.message.contains("exited with status 3") == true, "\(prober.results.map(\.message))")
+        // The status comes with supervisord's answer, a turn after the EXITED.
+        let failed = try prober.probe(until: { $0.code == 101 && $0.message.contains("exited with status 3") }, within: 30)
+        #expect(failed != nil, "\(prober.results.map(\.message))")
         #expect(!prober.ready)
         #expect(prober.transitionsAgree, "\(prober.comparison)")
         #expect(prober.companion?.results.last.map { $0.code == 503 && $0.message.hasPrefix("not ready: 101 START_FAILED: program start exited with status 3") } == true,

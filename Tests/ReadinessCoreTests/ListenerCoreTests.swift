@@ -16,6 +16,12 @@ import Testing
 
     func header(_ serial: UInt64, pool: UInt64?) -> EventHeader { EventHeader(eventName: "X", serial: serial, poolSerial: pool) }
 
+    /// start.sh's event; an EXITED is `expected` as said.
+    func start(_ serial: UInt64, _ state: ProcessState, _ from: ProcessState, _ pid: Int, expected: Bool = true) -> ProcessStateEvent {
+        ProcessStateEvent(
+            serial: serial, state: state, processName: "start", groupName: "start", fromState: from, expected: state == .exited ? expected : nil, pid: pid)
+    }
+
     /// When neither supervisor.shutdown nor SIGTERM works, the shutdown stays
     /// pending and is tried on every TICK, but the error is logged once (and
     /// once more when it finally works), not every five seconds.
@@ -170,9 +176,6 @@ import Testing
         var core = try core(essential: nil)
         var port = RecordingPort()
         core.start(&port)
-        let start = { (serial: UInt64, state: ProcessState, from: ProcessState, pid: Int) in
-            ProcessStateEvent(serial: serial, state: state, processName: "start", groupName: "start", fromState: from, expected: state == .exited ? true : nil, pid: pid)
-        }
         core.turn(header(2, pool: 2), .processState(start(2, .starting, .stopped, 5)), &port)
         core.turn(header(3, pool: 3), .processState(start(3, .running, .starting, 5)), &port)
         core.turn(header(4, pool: 4), .processState(start(4, .exited, .running, 5)), &port)
@@ -235,5 +238,55 @@ import Testing
         core.turn(header(7, pool: 7), .tick(when: 35), &port)
         #expect(port.shutdownCalls == 2)
         #expect(port.retriesAtShutdown == before + 1)
+    }
+
+    /// The questions about one process that handlers have in steady state
+    /// (the followed program's exit status, a TICK's reconcile) are the
+    /// loop's: the turn that wants one asks nothing and is written; the
+    /// answer comes in a turn of its own. An answer an event on its process
+    /// overtook is not taken: that event's own question follows.
+    @Test func questionsAboutTheFollowedProgramAreTheLoops() throws {
+        var core = try core(essential: nil)
+        var port = RecordingPort()
+        core.start(&port)
+        core.turn(header(2, pool: 2), .processState(start(2, .starting, .stopped, 5)), &port)
+        core.turn(header(3, pool: 3), .processState(start(3, .running, .starting, 5)), &port)
+        let asked = port.askedAbout.count
+        core.handle(header(4, pool: 4), .processState(start(4, .exited, .running, 5, expected: false)), &port)
+        core.finishTurn(&port)
+        #expect(port.askedAbout.count == asked, "no call inside the event's turn")
+        #expect(port.written.last?.state == .process(.exited) && port.written.last?.exitStatus == nil)
+        #expect(core.wantedCall == .processInfo("start:start"))
+        core.callingSupervisor()
+        #expect(core.wantedCall == nil, "one call at a time")
+        // Run 6 starts and exits with 5 before the answer (of run 6) comes.
+        core.turn(header(5, pool: 5), .processState(start(5, .starting, .exited, 6)), &port)
+        core.turn(header(6, pool: 6), .processState(start(6, .running, .starting, 6)), &port)
+        core.handle(header(7, pool: 7), .processState(start(7, .exited, .running, 6, expected: false)), &port)
+        core.finishTurn(&port)
+        let run6 = SupervisorProcessInfo(state: .exited, start: 1_795_387_100, stop: 1_795_387_120, pid: 6, exitStatus: 5)
+        core.answered(call: .processInfo(.info(run6)), &port)
+        core.finishTurn(&port)
+        #expect(core.record.exitStatus == nil, "overtaken by events on start:start")
+        #expect(core.wantedCall == .processInfo("start:start"), "the last EXITED's own question")
+        core.callingSupervisor()
+        core.answered(call: .processInfo(.info(run6)), &port)
+        core.finishTurn(&port)
+        #expect(core.record.exitStatus == 5 && port.written.last?.exitStatus == 5)
+        #expect(port.count("exit status") == 1)
+        #expect(core.wantedCall == nil)
+
+        // A TICK's reconcile: asked after the TICK's turn, in the answer's.
+        core.handle(EventHeader(eventName: "TICK_5", serial: 8, poolSerial: 8), .tick(when: 40), &port)
+        core.finishTurn(&port)
+        #expect(port.askedAbout.count == asked)
+        #expect(core.wantedCall == .processInfo("start:start"))
+        port.programs = [NamedProcessInfo(group: "start", name: "start", info: .init(state: .running, start: 1_795_387_130, pid: 7))]
+        for when in [45, 50] {
+            core.answerCalls(&port)
+            core.turn(EventHeader(eventName: "TICK_5", serial: UInt64(when), poolSerial: 8 + UInt64(when / 5 - 8)), .tick(when: when), &port)
+        }
+        #expect(core.record.state == .running && core.record.pid == 7, "two TICKs' answers agree: reconciled")
+        #expect(port.askedAbout.count == asked + 3)
     }
 }

@@ -583,7 +583,7 @@ import Testing
             ProgramConfig(group: "app", name: "app", autostart: false, groupPriority: 20),
         ]
         fine.start(&port)
-        fine.answerStartCalls(&port)
+        fine.answerCalls(&port)
         #expect(fine.refusal == nil)
         #expect(port.logged.filter { $0.0 != .info }.isEmpty)
         #expect(port.started == ["app:app"])
@@ -618,23 +618,23 @@ import Testing
     /// them): that start is given up and looked at afresh.
     @Test func eventsGoOnWhileAStartIsAskedAndOneOnItsProcessesMakesItLookAgain() throws {
         var (core, port) = try startExitedWithAppDue()
-        #expect(core.wantedStartCall == .processInfo("app:app"))
-        core.callingForStart()
-        #expect(core.wantedStartCall == nil, "one call at a time")
+        #expect(core.wantedCall == .processInfo("app:app"))
+        core.callingSupervisor()
+        #expect(core.wantedCall == nil, "one call at a time")
         // start.sh runs again while app is asked about: the event's turn ends, written.
         let writes = port.written.count
         core.handle(header(2), event(2, "start", .starting, from: .exited), &port)
         core.finishTurn(&port)
         #expect(port.written.count == writes + 1)
         #expect(port.written.last?.state == .process(.starting))
-        core.answered(startCall: .processInfo(.info(.init(state: .stopped))), &port)
+        core.answered(call: .processInfo(.info(.init(state: .stopped))), &port)
         core.finishTurn(&port)
         #expect(core.wantedStartCall == nil)
         #expect(port.started.isEmpty)
         // It exits again: now app is asked about, start too, and started.
         port.programs = [program("start", .exited, start: 2, pid: 11), program("app", .stopped)]
         core.turn(header(3), event(3, "start", .exited, from: .running, expected: true, pid: 11), &port)
-        #expect(port.askedAbout.suffix(2) == ["app:app", "start:start"], "the start's own questions come last")
+        #expect(port.askedAbout.suffix(3) == ["app:app", "start:start", "start:start"], "the start's own questions, then start's exit status")
         #expect(port.started == ["app:app"])
     }
 
@@ -643,10 +643,10 @@ import Testing
     @Test func anEventReadInTheTurnOfTheLastAnswerStopsTheStart() throws {
         var (core, port) = try startExitedWithAppDue()
         for answer in [program("app", .stopped), program("start", .exited, start: 1, pid: 10)] {
-            core.callingForStart()
-            core.answered(startCall: .processInfo(.info(answer.info)), &port)
+            core.callingSupervisor()
+            core.answered(call: .processInfo(.info(answer.info)), &port)
         }
-        #expect(core.wantedStartCall == .start("app:app"))
+        #expect(core.wantedCall == .start("app:app"))
         core.handle(header(2), event(2, "start", .starting, from: .exited), &port)
         core.finishTurn(&port)
         #expect(core.wantedStartCall == nil)
@@ -657,8 +657,8 @@ import Testing
     /// stale, so nothing is started on them; the start is tried again at the next TICK.
     @Test func anUnconfirmedStartIsNotMade() throws {
         var (core, port) = try startExitedWithAppDue()
-        core.callingForStart()
-        core.answered(startCall: .processInfo(.unavailable), &port)
+        core.callingSupervisor()
+        core.answered(call: .processInfo(.unavailable), &port)
         core.finishTurn(&port)
         #expect(core.wantedStartCall == nil)
         #expect(port.count("cannot start program, trying again at every tick") == 1)
@@ -672,14 +672,14 @@ import Testing
     /// asked again afresh.
     @Test func eventsLostWhileAStartIsAskedDropIt() throws {
         var (core, port) = try startExitedWithAppDue()
-        #expect(core.wantedStartCall == .processInfo("app:app"))
-        core.callingForStart()
+        #expect(core.wantedCall == .processInfo("app:app"))
+        core.callingSupervisor()
         core.handle(header(5), event(5, "other", .running, from: .starting, pid: 7), &port)
         core.finishTurn(&port)
-        core.answered(startCall: .processInfo(.info(.init(state: .stopped))), &port)
+        core.answered(call: .processInfo(.info(.init(state: .stopped))), &port)
         #expect(core.wantedStartCall == nil)
         core.finishTurn(&port)
-        #expect(core.wantedStartCall == .processInfo("app:app"), "asked again from the beginning")
+        #expect(core.wantedCall == .processInfo("app:app"), "asked again from the beginning")
     }
 
     /// Found in review: with `--restart-dependents`, app's STARTING and
@@ -691,19 +691,19 @@ import Testing
         var port = RecordingPort()
         port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 1, pid: 20), program("app", .stopped)]
         core.start(&port)
-        while case .processInfo(let process)? = core.wantedStartCall {
-            core.callingForStart()
-            core.answered(startCall: .processInfo(port.processInfo(process)), &port)
+        while case .processInfo(let process)? = core.wantedCall {
+            core.callingSupervisor()
+            core.answered(call: .processInfo(port.processInfo(process)), &port)
             core.finishTurn(&port)
         }
-        #expect(core.wantedStartCall == .start("app:app"))
-        core.callingForStart()
+        #expect(core.wantedCall == .start("app:app"))
+        core.callingSupervisor()
         core.turn(header(1), event(1, "app", .starting, from: .stopped), &port)
         core.turn(header(2), event(2, "app", .running, from: .starting, pid: 30), &port)
         port.programs = [program("start", .exited, start: 1), program("redis", .stopping, start: 1, pid: 20), program("app", .running, start: 5, pid: 30)]
         core.turn(header(3), event(3, "redis", .stopping, from: .running, pid: 20), &port)
         #expect(port.stopped == ["app:app"])
-        core.answered(startCall: .started(failure: nil), &port)
+        core.answered(call: .started(failure: nil), &port)
         core.finishTurn(&port)
         port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 9, pid: 21), program("app", .stopped, start: 5)]
         core.turn(header(4), event(4, "app", .stopped, from: .stopping), &port)
@@ -723,7 +723,7 @@ import Testing
         var port = RecordingPort()
         port.programs = [program("start", .exited, start: 1), program("app", .stopped)]
         core.start(&port)
-        core.answerStartCalls(&port)
+        core.answerCalls(&port)
         #expect(port.started == ["app:app"])
         port.programs = [program("start", .exited, start: 1), program("app", .running, start: 5, pid: 30)]
         core.turn(header(1), event(1, "other", .running, from: .starting, pid: 7), &port)
@@ -751,7 +751,7 @@ import Testing
         var port = RecordingPort()
         port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 1, pid: 20), program("app", .stopped)]
         core.start(&port)
-        core.answerStartCalls(&port)
+        core.answerCalls(&port)
         core.turn(header(1), event(1, "app", .starting, from: .stopped), &port)
         core.turn(header(2), event(2, "app", .running, from: .starting, pid: 30), &port)
         port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 9, pid: 21), program("app", .running, start: 5, pid: 30)]
@@ -774,7 +774,7 @@ import Testing
         var port = RecordingPort()
         port.programs = [program("start", .exited, start: 1), program("app", .stopped)]
         core.start(&port)
-        core.answerStartCalls(&port)
+        core.answerCalls(&port)
         core.turn(header(1), event(1, "app", .starting, from: .stopped), &port)
         core.turn(header(2), event(2, "app", .running, from: .starting, pid: 30), &port)
         #expect(core.record.starts.map(\.started) == [true])

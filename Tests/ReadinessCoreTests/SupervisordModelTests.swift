@@ -26,6 +26,8 @@ import Testing
 /// getProcessInfo of web and start, answered when they arrive or (if every
 /// event emitted since reached the listener first) when they were made, or
 /// not at all; then startProcess, which supervisord takes when it is made.
+/// The listener's questions about start.sh (its exit status, each TICK's
+/// reconcile) are such calls too, in every history with XML-RPC.
 /// In half of those, with `--restart-dependents`: the listener stops web
 /// (stopProcess) when start.sh runs again or stops, and starts it again once
 /// the new run exited expected.
@@ -52,7 +54,7 @@ import Testing
 ///    one the program entered after the previously recorded one.
 /// 3. With XML-RPC, once the stream goes quiet: within two TICKs the record
 ///    equals supervisord's truth, the essential program's unexpected end
-///    included.
+///    included, and the exit status once start.sh did not move in them.
 /// 4. An essential failure is recorded only for an end of `app` in the
 ///    current generation; after a reload no listener recorded, only once
 ///    an event showed the new pool (until then the new listener cannot
@@ -193,11 +195,11 @@ struct SupervisordModel: ListenerPort {
     /// or (nil) taken when it arrives, events delivered in between either way.
     var everyProcessInFlight: [NamedProcessInfo]??
     var everyProcessAsked = false
-    /// The start's call in flight (`StartCall`): supervisord takes a
+    /// The loop's call in flight (`SupervisorCall`): supervisord takes a
     /// startProcess when it is made (`startAnswer`, handed over when it
     /// arrives), and answers a getProcessInfo when its answer arrives, events
     /// delivered in between either way.
-    var startCallInFlight: StartCall?
+    var callInFlight: SupervisorCall?
     var startAnswer: String?
     /// A getProcessInfo answer taken when the call was made, with
     /// supervisord's serial then: it is handed over only if every event
@@ -293,7 +295,7 @@ struct SupervisordModel: ListenerPort {
             case 50..<51: updateListener()
             case 51..<53: endApp()
             case 53..<57: answerEveryProcess()
-            case 57..<60: answerStartCall()
+            case 57..<60: answerCall()
             case 60..<68 where notifyService && (!checkedService || Bool.random(using: &random)): serviceStep()
             case 60..<68 where checkedService: checkedServiceStep()
             case 68..<73 where checkedService: checkStep()
@@ -318,20 +320,23 @@ struct SupervisordModel: ListenerPort {
         // of web can overflow the pool at any TICK while start.sh moves on.
         settled = startOrder
         var quietTicks = 0
+        // TICKs in a row in which start.sh did not move on (an answer lets it).
+        var startQuietTicks = 0
         var rounds = 0
         while quietTicks < 2 {
             rounds += 1
             guard rounds <= 20 else { return "supervisord never went quiet in 20 TICKs" }
+            let startMoves = truth.count
             tick()
             let emitted = serial
             var turns = 0
-            while !buffer.isEmpty || everyProcessAsked || startCallInFlight != nil || checkInFlight != nil {
+            while !buffer.isEmpty || everyProcessAsked || callInFlight != nil || checkInFlight != nil {
                 turns += 1
                 guard turns <= 1000 else { return "the listener keeps asking: no quiet after 1,000 turns" }
                 if checkInFlight != nil && (buffer.isEmpty || Bool.random(using: &random)) {
                     checkStep()
-                } else if startCallInFlight != nil && (buffer.isEmpty || Bool.random(using: &random)) {
-                    answerStartCall(crashes: false)
+                } else if callInFlight != nil && (buffer.isEmpty || Bool.random(using: &random)) {
+                    answerCall(crashes: false)
                 } else if everyProcessAsked {
                     answerEveryProcess()
                 } else {
@@ -340,6 +345,7 @@ struct SupervisordModel: ListenerPort {
                 if let failure = writeFailure ?? check() { return failure }
             }
             quietTicks = serial == emitted || !startOrder ? quietTicks + 1 : 0
+            startQuietTicks = truth.count == startMoves ? startQuietTicks + 1 : 0
         }
         guard let file else { return "no status file after the stream went quiet" }
         let expected: RecordedState =
@@ -347,6 +353,11 @@ struct SupervisordModel: ListenerPort {
         guard file.state == expected else { return "after two quiet TICKs the file says \(file.state.rawValue), supervisord \(expected.rawValue)" }
         if state == .exited, file.expected != exitcodes.contains(exitStatus) {
             return "after two quiet TICKs expected=\(String(describing: file.expected)), supervisord's exit \(exitStatus) with exitcodes \(exitcodes.sorted())"
+        }
+        // -1 is a signal, recorded as no status. After lost events it is
+        // taken from two TICKs' answers that agree with no event between.
+        if state == .exited, startQuietTicks >= 2, file.exitStatus != (exitStatus >= 0 ? exitStatus : nil) {
+            return "after two quiet TICKs exit_status=\(file.exitStatus.map { "\($0)" } ?? "unknown"), supervisord's \(exitStatus)"
         }
         if essential, appFailed, file.essentialFailure?.program != "app:app" {
             return "after two quiet TICKs no essential failure recorded, though app:app exited unexpectedly in this generation"
@@ -721,8 +732,8 @@ struct SupervisordModel: ListenerPort {
         core.start(&self)
         if let refusal = core.refusal { writeFailure = "the listener refused to run: \(refusal)" }
         everyProcessAsked = false
-        startCallInFlight = nil
-        beginStartCall(&core)
+        callInFlight = nil
+        beginCall(&core)
         self.core = core
     }
 
@@ -807,25 +818,25 @@ struct SupervisordModel: ListenerPort {
         endTurn(&core)
     }
 
-    /// The loop makes the start's next call once none is in flight.
-    mutating func beginStartCall(_ core: inout ListenerCore) {
-        guard startCallInFlight == nil, let call = core.callingForStart() else { return }
+    /// The loop makes the next call (a start's, or a question) once none is in flight.
+    mutating func beginCall(_ core: inout ListenerCore) {
+        guard callInFlight == nil, let call = core.callingSupervisor() else { return }
         note("call \(call)")
-        startCallInFlight = call
+        callInFlight = call
         switch call {
         case .start(let process): startAnswer = startProcess(process)
         case .processInfo(let process): staleAnswer = Bool.random(using: &random) ? (processInfo(process), serial) : nil
         }
     }
 
-    /// The start call's answer arrives, in a turn of its own; one in ten
+    /// The call's answer arrives, in a turn of its own; one in ten
     /// getProcessInfo calls gets none, and the listener is killed before
     /// its write one in ten times.
-    mutating func answerStartCall(crashes: Bool = true) {
-        guard let call = startCallInFlight, !listenerFrozen, var core else { return }
+    mutating func answerCall(crashes: Bool = true) {
+        guard let call = callInFlight, !listenerFrozen, var core else { return }
         self.core = nil
-        startCallInFlight = nil
-        let answer: StartCallAnswer
+        callInFlight = nil
+        let answer: SupervisorCallAnswer
         switch call {
         case .processInfo(let process):
             let fails = answersMayFail && Int.random(in: 0..<10, using: &random) == 0
@@ -840,7 +851,7 @@ struct SupervisordModel: ListenerPort {
         let killed = crashes && Int.random(in: 0..<10, using: &random) == 0
         note("answer to \(call): \(answer)\(killed ? " (killed before writing)" : "")")
         writesLost = killed
-        core.answered(startCall: answer, &self)
+        core.answered(call: answer, &self)
         guard !killed else {
             core.finishTurn(&self)
             writesLost = false
@@ -854,7 +865,7 @@ struct SupervisordModel: ListenerPort {
     mutating func endTurn(_ core: inout ListenerCore) {
         core.finishTurn(&self)
         askEveryProcess(&core)
-        beginStartCall(&core)
+        beginCall(&core)
         self.core = core
     }
 

@@ -122,17 +122,9 @@ extension ListenerCore {
         return false
     }
 
-    /// The call the loop is to make next for the start under way; nil when
-    /// there is none, or one is in flight.
-    package var wantedStartCall: StartCall? {
-        guard let startCalls, !startCalls.inFlight else { return nil }
-        return startCalls.next
-    }
-
-    /// The loop makes `wantedStartCall` now: the call, in flight from here.
-    @discardableResult
-    package mutating func callingForStart() -> StartCall? {
-        guard let call = wantedStartCall else { return nil }
+    /// The start's next call, made now: in flight from here.
+    mutating func callingForStart() -> SupervisorCall? {
+        guard let call = startCalls?.next else { return nil }
         if case .start(let program) = call { startOrder.starting(program) }
         startCalls?.inFlight = true
         return call
@@ -142,7 +134,7 @@ extension ListenerCore {
     /// learnt unless an event on one of them came meanwhile (the start is
     /// then looked at afresh); once all are in, the program is started only
     /// if every condition still holds, and not while the container ends.
-    package mutating func answered<Port: ListenerPort & ~Copyable>(startCall answer: StartCallAnswer, _ port: inout Port) {
+    mutating func answered<Port: ListenerPort & ~Copyable>(startCall answer: SupervisorCallAnswer, _ port: inout Port) {
         guard var calls = startCalls, calls.inFlight else { return }
         calls.inFlight = false
         startCalls = nil

@@ -135,10 +135,13 @@ package struct ListenerCore: Sendable {
     /// unknown, or gone): the answer is that TICK's reconcile.
     private var askedEveryProcess: (question: EveryProcessQuestion, tick: Int?)?
     /// The `when` of the last TICK that wanted the followed program, until asked.
-    private var followedProgramTick: Int?
+    var followedProgramTick: Int?
+    /// What handlers want to know of single processes (`getProcessInfo`),
+    /// asked by the loop (`callingSupervisor`).
+    var processQuestions = ProcessQuestions()
     /// The start under way (`--start-after`), one call at a time: the loop
-    /// makes the call `callingForStart()` hands it and hands its answer to
-    /// `answered(startCall:)`.
+    /// makes the call `callingSupervisor()` hands it and hands its answer to
+    /// `answered(call:)`.
     var startCalls: StartCalls?
     /// A gap in the pool's serials came while the question was in flight:
     /// the answer may be older than the events lost.
@@ -311,6 +314,7 @@ package struct ListenerCore: Sendable {
                 startOrderEventsMayBeLost = true
                 // Events on the processes a start asks about may be among them.
                 startCalls?.noteEventsLost()
+                processQuestions.noteEventsLost()
             }
         } else {
             metrics?.countEvent(lost: 0)
@@ -340,9 +344,13 @@ package struct ListenerCore: Sendable {
                 startOrderEventsMayBeLost = false
                 refreshStartOrder(&port)
             }
-            let lookup = lookUpProgram(&port, everyProcess: .askLater)
-            if wantedEveryProcess.contains(.followedProgram) { followedProgramTick = when }
-            if let transition = tracker.tick(with: lookup, queuedAt: when, at: port.now) { logReconcile(transition, reason: "tick", &port) }
+            if let process = tracker.processName {
+                // The reconcile comes with the answer (`answered(call:)`).
+                processQuestions.want(process, for: .tick, tick: when)
+            } else {
+                followedProgramTick = when
+                wantedEveryProcess.insert(.followedProgram)
+            }
             heartbeat = true
             tickThisTurn = true
             if record.essentialFailure?.shutdown == .pending {
@@ -359,6 +367,7 @@ package struct ListenerCore: Sendable {
             port.log(.warning, "ignored an event of a type the listener does not follow", [("event", name), ("serial", "\(header.serial)")])
         case .processState(let change):
             if askedEveryProcess != nil { eventSinceAsked.insert("\(change.groupName):\(change.processName)") }
+            processQuestions.noteEvent(on: "\(change.groupName):\(change.processName)")
             metrics?.count(change, at: port.now)
             apply(change, poolSerial: header.poolSerial, &port)
             if tracker.applyEssential(change, rule: configuration.essential, at: port.now) { essentialEnded(reason: "event", &port) }
@@ -391,7 +400,25 @@ package struct ListenerCore: Sendable {
             fields.append(("serial", "\(change.serial)"))
             port.log(.info, "transition", fields)
         }
-        if outcome.needsDetails { learnDetails(&port) }
+        if outcome.needsDetails, let process = tracker.processName { processQuestions.want(process, for: .details) }
+    }
+
+    /// A TICK's reconcile, on supervisord's answer about the followed program
+    /// by its name (asked after the TICK). No event can make the answer
+    /// older than the reconcile's two phases allow for: an event since
+    /// resets the first. A name supervisord no longer has is looked for
+    /// among every process, as that TICK's reconcile.
+    mutating func reconcileAtTick<Port: ListenerPort & ~Copyable>(_ answer: SupervisorAnswer, of process: String, queuedAt tick: Int?, _ port: inout Port) {
+        let lookup: ProgramLookup
+        switch answer {
+        case .info(let info): lookup = .found(process: process, info: info)
+        case .unavailable: lookup = .unavailable
+        case .noSuchProgram:
+            followedProgramTick = tick
+            wantedEveryProcess.insert(.followedProgram)
+            return
+        }
+        if let transition = tracker.tick(with: lookup, queuedAt: tick, at: port.now) { logReconcile(transition, reason: "tick", &port) }
     }
 
     /// Where the followed program is looked for when it is not known by name.
@@ -500,11 +527,13 @@ package struct ListenerCore: Sendable {
 
     @inline(never) mutating func processInfo<Port: ListenerPort & ~Copyable>(_ process: String, _ port: inout Port) -> SupervisorAnswer {
         let answer = port.processInfo(process)
-        if case .info(let info) = answer {
-            let names = process.split(separator: ":", maxSplits: 1)
-            if metrics != nil, names.count == 2 { metrics?.learn(info, group: String(names[0]), name: String(names[1]), at: port.now) }
-        }
+        if case .info(let info) = answer { learnForMetrics(info, of: process, at: port.now) }
         return answer
+    }
+
+    mutating func learnForMetrics(_ info: SupervisorProcessInfo, of process: String, at time: Timestamp) {
+        let names = process.split(separator: ":", maxSplits: 1)
+        if metrics != nil, names.count == 2 { metrics?.learn(info, group: String(names[0]), name: String(names[1]), at: time) }
     }
 
     /// With `/metrics`: every program at start-up; then those that exited,
@@ -516,13 +545,7 @@ package struct ListenerCore: Sendable {
         if metrics.wantsProgramList || exited.count > Self.exitStatusQueriesPerTick {
             wantedEveryProcess.insert(.metrics)
         } else {
-            for process in exited {
-                switch processInfo(process, &port) {
-                case .unavailable: return
-                case .noSuchProgram: self.metrics?.forgetExit(of: process)
-                case .info: break
-                }
-            }
+            for process in exited { processQuestions.want(process, for: .metrics) }
         }
     }
 
@@ -532,7 +555,7 @@ package struct ListenerCore: Sendable {
     /// An HTTP request answered: `path` is `/readyz`, `/livez`, `/metrics` or `other`.
     package mutating func countRequest(path: String, status: Int) { metrics?.countRequest(path: path, status: status) }
 
-    private func logReconcile<Port: ListenerPort & ~Copyable>(_ outcome: ProgramTracker.Outcome, reason: String, _ port: inout Port) {
+    func logReconcile<Port: ListenerPort & ~Copyable>(_ outcome: ProgramTracker.Outcome, reason: String, _ port: inout Port) {
         guard case .transition(let from, let to, _) = outcome else { return }
         port.log(.info, "reconciled with supervisord", [
             ("program", configuration.selector.description), ("from", from.rawValue), ("to", to.rawValue), ("reason", reason),
@@ -540,10 +563,13 @@ package struct ListenerCore: Sendable {
         ])
     }
 
-    /// After EXITED, FATAL or BACKOFF: the exit status or spawn error, which no event carries.
-    private mutating func learnDetails<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        guard let process = tracker.processName, case .info(let info) = processInfo(process, &port) else { return }
+    /// After EXITED, FATAL or BACKOFF: the exit status or spawn error, which
+    /// no event carries (`ProcessQuestion.details`); the tracker takes them
+    /// only for the run it records.
+    mutating func learnDetails<Port: ListenerPort & ~Copyable>(_ info: SupervisorProcessInfo, _ port: inout Port) {
+        let before = (record.exitStatus, record.spawnError)
         tracker.learnDetails(from: info)
+        guard before != (record.exitStatus, record.spawnError) else { return }
         if let status = record.exitStatus {
             port.log(.info, "exit status", [("program", configuration.selector.description), ("exit_status", "\(status)")])
         }

@@ -1,21 +1,3 @@
-/// One XML-RPC call of a program's start, made by the loop beside its other
-/// sources and never waited for: events go on being answered meanwhile.
-package enum StartCall: Equatable, Sendable {
-    /// `supervisor.getProcessInfo(GROUP:NAME)`: a process asked about again
-    /// just before the program starts.
-    case processInfo(String)
-    /// `supervisor.startProcess(GROUP:NAME, wait=false)`.
-    case start(String)
-}
-
-/// What a `StartCall` brought.
-package enum StartCallAnswer: Equatable, Sendable {
-    /// getProcessInfo's answer; `.unavailable` when there was none.
-    case processInfo(SupervisorAnswer)
-    /// startProcess: nil once accepted (or already started), else why not.
-    case started(failure: String?)
-}
-
 /// The calls that start one program, a call at a time: each process it
 /// names (the program and what it waits for) asked about again, since an
 /// event can be older than what supervisord has now; then, if every
@@ -41,7 +23,7 @@ struct StartCalls: Sendable {
     }
 
     /// The call to make next.
-    var next: StartCall { toAsk.first.map { .processInfo($0) } ?? .start(program) }
+    var next: SupervisorCall { toAsk.first.map { .processInfo($0) } ?? .start(program) }
 
     /// An event on `process` was applied.
     mutating func noteEvent(on process: String) {

@@ -18,8 +18,8 @@ package struct EventLoop {
         case notify
         /// A getAllProcessInfo exchange with supervisord.
         case supervisor
-        /// An exchange with supervisord that starts a program (`StartCall`).
-        case startCall
+        /// A call with a fixed-size answer (`SupervisorCall`): a start's, or a question about one process.
+        case supervisorCall
         /// The periodic run of the hook (`--hook-interval`).
         case hook
         /// The running check of one service: its index in `ServiceChecks`.

@@ -5,15 +5,15 @@ import Testing
 /// The executable's loop turns, for tests that drive the core: a handler,
 /// then the turn's end (`finishTurn`), where the record is written; then,
 /// when the turn wanted every process, the turn of its answer, and the
-/// turns of a start's calls, with no event between (`answerEveryProcess`,
-/// `answerStartCalls`).
+/// turns of the calls it wanted (a start's, questions about one process),
+/// with no event between (`answerEveryProcess`, `answerCalls`).
 extension ListenerCore {
     /// A turn with one event.
     mutating func turn<Port: ListenerPort & ~Copyable>(_ header: EventHeader, _ event: ListenerEvent, _ port: inout Port) {
         handle(header, event, &port)
         finishTurn(&port)
         answerEveryProcess(&port)
-        answerStartCalls(&port)
+        answerCalls(&port)
     }
 
     /// What the loop does once a turn wanted every process: asks, and hands
@@ -25,6 +25,13 @@ extension ListenerCore {
         finishTurn(&port)
     }
 
+    /// The start's call the loop is to make next, leaving out the questions
+    /// about single processes (`wantedCall` has both).
+    var wantedStartCall: SupervisorCall? {
+        guard let startCalls, !startCalls.inFlight else { return nil }
+        return startCalls.next
+    }
+
     /// A turn with one datagram.
     mutating func turn<Port: ListenerPort & ~Copyable>(
         datagram bytes: [UInt8], length: Int, sender: Int?, ancestry: [Int], passedDescriptors: Int, _ port: inout Port
@@ -32,23 +39,23 @@ extension ListenerCore {
         receive(datagram: bytes, length: length, sender: sender, ancestry: ancestry, passedDescriptors: passedDescriptors, &port)
         finishTurn(&port)
         answerEveryProcess(&port)
-        answerStartCalls(&port)
+        answerCalls(&port)
     }
 
-    /// What the loop does while a start is under way: makes each call with
-    /// the port's answer (`processInfo`, `startProcess`), each answer in a
-    /// turn of its own.
-    mutating func answerStartCalls<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+    /// What the loop does while calls are wanted (a start's, questions about
+    /// one process): makes each with the port's answer (`processInfo`,
+    /// `startProcess`), each answer in a turn of its own.
+    mutating func answerCalls<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         var calls = 0
-        while let call = callingForStart() {
+        while let call = callingSupervisor() {
             calls += 1
             guard calls <= 100 else {
-                Issue.record("a start's calls never end")
+                Issue.record("the calls never end")
                 return
             }
             switch call {
-            case .processInfo(let process): answered(startCall: .processInfo(port.processInfo(process)), &port)
-            case .start(let process): answered(startCall: .started(failure: port.startProcess(process)), &port)
+            case .processInfo(let process): answered(call: .processInfo(port.processInfo(process)), &port)
+            case .start(let process): answered(call: .started(failure: port.startProcess(process)), &port)
             }
             finishTurn(&port)
             answerEveryProcess(&port)
