@@ -349,13 +349,14 @@ struct ListenerIO: ~Copyable, ListenerPort {
     /// is in flight.
     mutating func collectEveryProcess(ready: Bool) -> [NamedProcessInfo]?? { supervisor.collectEveryProcess(ready: ready) }
 
-    /// Begins a start's call for the loop to drive: nil once under way, else
-    /// the answer it gets at once (no exchange could begin).
+    /// Begins a call for the loop to drive (a start's, or a question about
+    /// one process): nil once under way, else the answer it gets at once (no
+    /// exchange could begin).
     mutating func beginCall(_ call: SupervisorCall) -> SupervisorCallAnswer? { supervisor.beginCall(call) }
 
     func watchCall(in loop: inout EventLoop) { supervisor.watchCall(in: &loop) }
 
-    /// The start call's answer once its exchange is over; nil while it goes on or none is in flight.
+    /// The call's answer once its exchange is over; nil while it goes on or none is in flight.
     mutating func collectCall(ready: Bool) -> SupervisorCallAnswer? { supervisor.collectCall(ready: ready) }
 
     mutating func requestShutdown() -> String? {
