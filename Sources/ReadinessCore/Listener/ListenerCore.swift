@@ -3,7 +3,10 @@
 /// the clock. The executable implements it over real I/O; the tests' model of
 /// supervisord implements it over a simulated one.
 package protocol ListenerPort: ~Copyable {
-    /// `supervisor.getProcessInfo(GROUP:NAME)`; `.unavailable` without XML-RPC.
+    /// `supervisor.getProcessInfo(GROUP:NAME)`, waited for: only where a
+    /// handler needs the answer before it acts (at start-up, after lost
+    /// events, a dependency's failure, before a shutdown or a stop); the
+    /// others are the loop's (`SupervisorCall`). `.unavailable` without XML-RPC.
     mutating func processInfo(_ process: String) -> SupervisorAnswer
     /// `supervisor.getAllProcessInfo()`, at start-up only (before the first
     /// READY); nil without XML-RPC. In the loop it is asked by the loop
