@@ -154,16 +154,21 @@ import Testing
             #expect(Verdict.commonCheck(other.record).code == .startPending)
         }
         // A run it cannot name (its listener died before asking): the same
-        // exit, not dated after the listener recorded it, is that run's; an
-        // exit supervisord dates later, or another status, is another run's.
+        // exit, not dated after the listener recorded it, is that run's, and
+        // the generation is confirmed. The same exit dated later may be a
+        // newer run's, or the wall clock stepped back: the verdict is the
+        // same, so it stands, and the first event's poolserial tells the
+        // generation. Another status is another run's.
         let unnamedRecord = exitedRecord(runStart: nil)
         let recorded = Int(unnamedRecord.since!.millisecondsSinceEpoch / 1000)
         var unnamed = tracker(previous: unnamedRecord)
-        #expect(unnamed.startUp(with: found(.init(state: .exited, start: 100, stop: recorded)), at: t1) == nil)
+        #expect(unnamed.startUp(with: found(.init(state: .exited, start: 100, stop: recorded, now: recorded + 5)), at: t1) == nil)
         #expect(Verdict.commonCheck(unnamed.record).code == .ready)
+        #expect(unnamed.generationConfirmed)
         var later = tracker(previous: unnamedRecord)
-        #expect(later.startUp(with: found(.init(state: .exited, start: 100, stop: recorded + 1)), at: t1) != nil)
-        #expect(later.record.state == .notSeen)
+        #expect(later.startUp(with: found(.init(state: .exited, start: 100, stop: recorded + 1, now: recorded + 5)), at: t1) == nil)
+        #expect(Verdict.commonCheck(later.record).code == .ready)
+        #expect(!later.generationConfirmed)
         var failed = tracker(previous: unnamedRecord)
         #expect(failed.startUp(with: found(.init(state: .exited, start: 100, stop: recorded, exitStatus: 3, spawnError: "Bad exit code 3")), at: t1) != nil)
         #expect(failed.record.state == .notSeen)
@@ -238,6 +243,33 @@ import Testing
         #expect(!resumed.generationConfirmed)
         let runningReloaded = resumed.confirmGeneration(by: EventHeader(eventName: "TICK_5", serial: 9, poolSerial: 1), at: t1)
         #expect(runningReloaded)
+    }
+
+    /// The wall clock stepped back between supervisord's exit and the
+    /// listener's record of it: supervisord dates the exit after the record,
+    /// and after its own `now`. The same exit is not another run for that (a
+    /// restarted listener keeps it and takes it for the generation it
+    /// recorded, a TICK's reconcile does not record it again), and two
+    /// agreeing TICKs name the run.
+    @Test func aClockSteppedBackDoesNotMakeTheSameExitAnotherRun() {
+        var tracker = tracker()
+        _ = tracker.apply(change(1, .starting, from: .stopped), poolSerial: 1, at: t0)
+        _ = tracker.apply(change(2, .running, from: .starting, pid: 5), poolSerial: 2, at: t0)
+        _ = tracker.apply(change(3, .exited, from: .running, expected: true, pid: 5), poolSerial: 3, at: t0)
+        let stepped = SupervisorProcessInfo(state: .exited, start: 1_795_389_215, stop: 1_795_389_220, now: 1_795_389_209, exitStatus: 0)
+        tracker.learnDetails(from: stepped)
+        #expect(tracker.record.exitStatus == nil, "not taken from one answer: it may be a newer run's")
+
+        var restarted = self.tracker(previous: tracker.record)
+        #expect(restarted.startUp(with: found(stepped), at: t0) == nil)
+        #expect(Verdict.commonCheck(restarted.record).code == .ready)
+        #expect(restarted.generationConfirmed)
+
+        #expect(tracker.tick(with: found(stepped), queuedAt: 1_795_389_210, at: t0) == nil)
+        #expect(tracker.tick(with: found(stepped), queuedAt: 1_795_389_215, at: t1) == nil)
+        #expect(tracker.record.history.map(\.to) == [.starting, .running, .exited])
+        #expect(tracker.record.exitStatus == 0)
+        #expect(tracker.record.runStart == 1_795_389_215)
     }
 
     // MARK: Details

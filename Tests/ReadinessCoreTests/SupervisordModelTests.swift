@@ -141,6 +141,8 @@ struct SupervisordModel: ListenerPort {
     var exitStatus = 0
     var spawnError = ""
     var clock = 1_000
+    /// The latest the wall clock read before it stepped back.
+    var clockHighWater = 1_000
     var nextPID = 100
     var runs: [Run] = []
     var truth: [Entry] = []
@@ -300,6 +302,7 @@ struct SupervisordModel: ListenerPort {
             case 60..<68 where checkedService: checkedServiceStep()
             case 68..<73 where checkedService: checkStep()
             case 73..<75: pauseListener()
+            case 75: stepClockBack()
             default: deliver()
             }
             if let failure = writeFailure ?? check() { return failure }
@@ -314,6 +317,7 @@ struct SupervisordModel: ListenerPort {
     /// events may overflow the pool; the TICK after repairs that).
     mutating func converge() -> String? {
         if listenerStopped || listenerFrozen { resumeListener() }
+        clock = max(clock, clockHighWater)
         guard xmlrpc else { return nil }
         answersMayFail = false
         // With --start-after supervisord's programs stop changing: a start
@@ -407,6 +411,17 @@ struct SupervisordModel: ListenerPort {
             buffer.removeFirst()
             lastLostSerial = serial
         }
+    }
+
+    /// The wall clock steps back (NTP, a resumed VM), for supervisord and
+    /// the listener alike. Not while a TICK is queued: one queued before the
+    /// step and answered after it can confirm a reconcile against events
+    /// still queued behind it (how-it-works, "What remains").
+    mutating func stepClockBack() {
+        guard !buffer.contains(where: { if case .tick = $0.event { true } else { false } }) else { return }
+        clockHighWater = max(clockHighWater, clock)
+        clock -= Int.random(in: 1...20, using: &random)
+        note("the clock steps back to \(clock)")
     }
 
     /// TICK_5: every five seconds of supervisord's clock.

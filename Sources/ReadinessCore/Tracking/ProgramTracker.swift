@@ -23,7 +23,8 @@ package enum ProgramLookup: Equatable, Sendable {
 ///   pool), and supervisord showing another run at start-up, which resets
 ///   the program's state but not an essential failure. A new pool alone is
 ///   not a reload when supervisord still shows the recorded run (by its
-///   start, or an exit dated no later than the record's) at start-up:
+///   start, or an exit dated no later than the record's or after
+///   supervisord's own `now`, before the clock stepped back) at start-up:
 ///   `supervisorctl update` of the listener's own section gives it a new
 ///   pool and leaves every other program running.
 /// - **Two-phase reconcile.** A TICK's XML-RPC answer is live, ahead of the
@@ -34,7 +35,10 @@ package enum ProgramLookup: Equatable, Sendable {
 ///   event of the program came in between and supervisord still says the
 ///   same: then no older event is left to arrive. Runs are told apart by
 ///   `start`, in whole seconds: two runs started within one second, with
-///   every event between them lost, are the limit.
+///   every event between them lost, are the limit. Before a TICK named the
+///   run, an exit of the same status and verdict is taken for it: times of
+///   different clocks' readings cannot tell it apart once the clock steps
+///   back, and the verdict is the same.
 package struct ProgramTracker: Sendable {
     package let selector: ProcessPattern
     package private(set) var record: StatusRecord
@@ -230,10 +234,18 @@ package struct ProgramTracker: Sendable {
             }
             guard isSameRun(info) else { return reset(at: time) }
             // The very run the record names, by its start, or an exit
-            // supervisord dates no later than the listener recorded it: a
-            // reload would have started a new run, so a new pool is only the
-            // listener's. A run still going proves nothing without its start.
-            if record.runStart != nil || info.state == .exited { generationUnconfirmed = false }
+            // supervisord dates no later than the listener recorded it (or
+            // before the clock stepped back): a reload would have started a
+            // new run, so a new pool is only the listener's. That exit's
+            // start names the run from here, for a listener restarted once
+            // the clock is past it. A run still going proves nothing without
+            // its start.
+            if record.runStart != nil {
+                generationUnconfirmed = false
+            } else if info.state == .exited, stoppedNoLaterThanRecorded(info) || Self.stoppedBeforeAClockStep(info) {
+                generationUnconfirmed = false
+                record.runStart = info.start
+            }
             learnDetails(from: info)
             return nil
         }
@@ -325,11 +337,12 @@ package struct ProgramTracker: Sendable {
         return .transition(from: from, to: .notSeen, gap: nil)
     }
 
-    /// Whether `info` describes the run the record describes: the same
+    /// Whether `info` may describe the run the record describes: the same
     /// state, the same exit (status, expected) for EXITED, and the same
     /// `start` once the record knows it (supervisord was asked about that
-    /// run). Without it, an exit supervisord dates after the listener
-    /// recorded its own is another run's.
+    /// run). Without it, the exit's time does not tell: the wall clock may
+    /// have stepped back since, and a newer run's identical exit gets the
+    /// same verdict.
     private func isSameRun(_ info: SupervisorProcessInfo) -> Bool {
         guard info.state == record.state.processState else { return false }
         if info.state == .exited {
@@ -337,8 +350,22 @@ package struct ProgramTracker: Sendable {
             if let expected = record.expected, expected != info.exitWasExpected { return false }
         }
         if let runStart = record.runStart { return runStart == info.start }
-        if info.state == .exited, let since = record.since { return Int64(info.stop) <= since.millisecondsSinceEpoch / 1000 }
         return true
+    }
+
+    /// Whether supervisord dates the exit no later than the listener recorded
+    /// it: then it is this run's, not a newer one's, unless the wall clock
+    /// stepped back in between.
+    private func stoppedNoLaterThanRecorded(_ info: SupervisorProcessInfo) -> Bool {
+        guard let since = record.since else { return false }
+        return Int64(info.stop) <= since.millisecondsSinceEpoch / 1000
+    }
+
+    /// Whether supervisord dates the exit after its own `now`: the wall
+    /// clock stepped back since, and the exit's time cannot be set against
+    /// the record's.
+    private static func stoppedBeforeAClockStep(_ info: SupervisorProcessInfo) -> Bool {
+        info.now > 0 && info.stop > info.now
     }
 
     private mutating func learnLogfiles(from info: SupervisorProcessInfo) {
@@ -373,10 +400,15 @@ package struct ProgramTracker: Sendable {
         }
         switch info.state {
         case .exited:
-            guard startedNoLater, let since = record.since, Int64(info.stop) <= since.millisecondsSinceEpoch / 1000 else { return }
-            if eventsDrained { record.runStart = info.start }
             // Exit statuses are 0 to 255; -1 stands for a signal, not a status.
-            if record.exitStatus == nil, info.exitStatus >= 0 { record.exitStatus = info.exitStatus }
+            let status = info.exitStatus >= 0 ? info.exitStatus : nil
+            if eventsDrained {
+                // The latest run, whichever the events named: its status too.
+                record.runStart = info.start
+                record.exitStatus = status
+            } else if startedNoLater, stoppedNoLaterThanRecorded(info), record.exitStatus == nil {
+                record.exitStatus = status
+            }
         case .fatal:
             if eventsDrained { record.runStart = info.start }
             if !info.spawnError.isEmpty { record.spawnError = info.spawnError }
