@@ -137,6 +137,33 @@ import Testing
         #expect(port.allProcessInfoCalls == afterStart + 2 && core.metrics?.exitsWithoutStatus.isEmpty == true, "many exits: one getAllProcessInfo")
     }
 
+    /// supervisord not answering: the first question of a TICK (the followed
+    /// program's reconcile) fails, and the exit-status questions wait for
+    /// the next TICK rather than each failing in turn.
+    @Test func anUnansweredExitStatusQuestionEndsTheTicksQuestions() {
+        let tracker = ProgramTracker(
+            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
+        var core = ListenerCore(
+            configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/s", metrics: true), tracker: tracker, at: Self.time)
+        var port = RecordingPort()
+        core.start(&port)
+        for serial in UInt64(1)...3 {
+            core.turn(
+                EventHeader(eventName: "PROCESS_STATE_EXITED", serial: serial, poolSerial: serial),
+                .processState(Self.event("worker_\(serial)", .exited, expected: false, group: "workers")), &port)
+        }
+        let workers = (1...3).map { NamedProcessInfo(group: "workers", name: "worker_\($0)", info: .init(state: .exited, start: 1, stop: 2, exitStatus: 1)) }
+        port.programs = nil
+        core.turn(EventHeader(eventName: "TICK_5", serial: 4, poolSerial: 4), .tick(when: 0), &port)
+        #expect(port.askedAbout == ["start:start"])
+        #expect(core.metrics?.exitsWithoutStatus.count == 3)
+        port.programs = workers
+        core.turn(EventHeader(eventName: "TICK_5", serial: 5, poolSerial: 5), .tick(when: 5), &port)
+        #expect(port.askedAbout == ["start:start", "start:start", "workers:worker_1", "workers:worker_2", "workers:worker_3"])
+        #expect(core.metrics?.exitsWithoutStatus.isEmpty == true)
+        #expect(core.metrics?.program("workers", "worker_2")?.lastExitStatus == 1)
+    }
+
     /// Through the core: a datagram is counted by its fate, one label per kind.
     @Test func theCoreCountsDatagramsByFate() {
         let tracker = ProgramTracker(

@@ -24,6 +24,7 @@ extension ListenerCore {
     package mutating func answered<Port: ListenerPort & ~Copyable>(call answer: SupervisorCallAnswer, _ port: inout Port) {
         guard let (question, eventSince) = processQuestions.answered() else { return answered(startCall: answer, &port) }
         guard case .processInfo(let answer) = answer else { return }
+        if answer == .unavailable { processQuestions.dropMetricsOnly() }
         if case .info(let info) = answer, metrics != nil, !eventSince { learnForMetrics(info, of: question.process, at: port.now) }
         if question.reasons.contains(.metrics), answer == .noSuchProgram { metrics?.forgetExit(of: question.process) }
         guard question.process == tracker.processName else { return }

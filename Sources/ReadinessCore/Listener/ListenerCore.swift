@@ -361,7 +361,7 @@ package struct ListenerCore: Sendable {
             } else if !configuration.essential.isEmpty, record.essentialFailure == nil, essentialEventsMayBeLost {
                 wantedEveryProcess.insert(.essential)
             }
-            learnProgramsForMetrics(&port)
+            learnProgramsForMetrics()
         case .supervisorStopping:
             if tracker.supervisordStopping() {
                 port.log(.info, "supervisord is stopping (shutdown or reload): the current run no longer counts", [("serial", "\(header.serial)")])
@@ -542,7 +542,7 @@ package struct ListenerCore: Sendable {
     /// With `/metrics`: every program at start-up; then those that exited,
     /// one by one (a crash loop must not cost supervisord a getAllProcessInfo
     /// of 1,000 processes every TICK), or all at once when many did.
-    private mutating func learnProgramsForMetrics<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+    private mutating func learnProgramsForMetrics() {
         guard let metrics else { return }
         let exited = metrics.exitsWithoutStatus
         if metrics.wantsProgramList || exited.count > Self.exitStatusQueriesPerTick {

@@ -79,6 +79,12 @@ struct ProcessQuestions: Sendable {
         if asked != nil { eventSinceAsked = true }
     }
 
+    /// supervisord did not answer: the questions only `/metrics` wants wait
+    /// for the next TICK, which wants them again, rather than each failing now.
+    mutating func dropMetricsOnly() {
+        wanted.removeAll { $0.reasons == .metrics }
+    }
+
     /// The answer came: what was asked, and whether an event came since.
     mutating func answered() -> (question: Entry, eventSince: Bool)? {
         guard let question = asked.take() else { return nil }
