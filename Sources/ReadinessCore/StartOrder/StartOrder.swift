@@ -22,6 +22,12 @@ package struct StartOrder: Sendable {
     private let patterns: [ProcessPattern]
     /// What supervisord last said of each process a rule names, in its order.
     private var seen: [Seen] = []
+    /// Each program a rule starts, with what it waits for, for the status
+    /// file; `entries` holds each one's bookkeeping, at the same index. A
+    /// stored array, changed only where a start changes: the core compares
+    /// it with the record last written at every turn, and an array left
+    /// alone compares by its storage.
+    package private(set) var starts: [ProgramStart] = []
     private var entries: [Entry] = []
     /// Something `toStop` and `evaluate` read changed since they last
     /// looked: most turns (an event of another program, a datagram, a
@@ -85,7 +91,6 @@ package struct StartOrder: Sendable {
     }
 
     private struct Entry: Sendable {
-        var start: ProgramStart
         /// Its rule's index.
         var rule: Int
         /// startProcess was asked for, or accepted; its STARTING event has not come yet.
@@ -115,9 +120,6 @@ package struct StartOrder: Sendable {
 
     package var isEmpty: Bool { rules.isEmpty }
 
-    /// Each program a rule starts, with what it waits for, for the status file.
-    package var starts: [ProgramStart] { entries.map { $0.start } }
-
     /// Whether a rule starts `process` (`GROUP:NAME`): not the notify services' start-up.
     package func starts(process: String) -> Bool { rules.contains { $0.programs.matches(process: process) } }
 
@@ -142,7 +144,8 @@ package struct StartOrder: Sendable {
                 let restarting = restartDependents && !info.state.isUnderWay && previous.contains { $0.process == process && $0.restarting }
                 var start = ProgramStart(process: process, after: rules[rule].after, started: !restarting && (info.state != .stopped || info.start != 0))
                 start.restarting = restarting
-                entries.append(Entry(start: start, rule: rule, waitingSince: time))
+                starts.append(start)
+                entries.append(Entry(rule: rule, waitingSince: time))
             }
         }
         var missing: [String] = []
@@ -190,7 +193,7 @@ package struct StartOrder: Sendable {
         // A run begins with STARTING (BACKOFF and RUNNING follow it); stopping
         // or ending is no start, and a program the listener stopped stays down.
         if event.state.isUnderWay,
-            let index = entries.firstIndex(where: { $0.start.process == process }), !entries[index].start.started
+            let index = starts.firstIndex(where: { $0.process == process }), !starts[index].started
         {
             if !entries[index].asked { startedElsewhere = process }
             markStarted(index)
@@ -199,10 +202,10 @@ package struct StartOrder: Sendable {
     }
 
     private mutating func markStarted(_ index: Int) {
-        entries[index].start.started = true
-        entries[index].start.restarting = false
-        entries[index].start.holds = ""
-        entries[index].start.detail = ""
+        starts[index].started = true
+        starts[index].restarting = false
+        starts[index].holds = ""
+        starts[index].detail = ""
     }
 
     /// Whether supervisord has `process` down (STOPPED, EXITED, FATAL), as
@@ -223,9 +226,9 @@ package struct StartOrder: Sendable {
         let now = Seen(group: seen[index].group, name: seen[index].name, info: info)
         if now.differs(from: seen[index], startTimesCount: restartDependents) { changed = true }
         seen[index] = now
-        guard let entry = entries.firstIndex(where: { $0.start.process == process }), !entries[entry].start.started else { return }
-        if info.state.isUnderWay || (!entries[entry].start.restarting && !(info.state == .stopped && info.start == 0)) {
-            markStarted(entry)
+        guard let index = starts.firstIndex(where: { $0.process == process }), !starts[index].started else { return }
+        if info.state.isUnderWay || (!starts[index].restarting && !(info.state == .stopped && info.start == 0)) {
+            markStarted(index)
             changed = true
         }
     }
@@ -236,8 +239,8 @@ package struct StartOrder: Sendable {
     /// waits for, each once.
     package func processesToRefresh() -> [String] {
         var processes: [String] = []
-        for entry in entries where (!entry.start.started || restartDependents) && !entry.gaveUp {
-            for process in [entry.start.process] + dependencies(of: entry.start.process) where !processes.contains(process) {
+        for (start, entry) in zip(starts, entries) where (!start.started || restartDependents) && !entry.gaveUp {
+            for process in [start.process] + dependencies(of: start.process) where !processes.contains(process) {
                 processes.append(process)
             }
         }
@@ -247,10 +250,11 @@ package struct StartOrder: Sendable {
     /// The processes `process` waits for, to be asked about again before it
     /// is started: an event can be older than what supervisord has now.
     package func dependencies(of process: String) -> [String] {
-        guard let entry = entries.first(where: { $0.start.process == process }) else { return [] }
+        guard let index = starts.firstIndex(where: { $0.process == process }) else { return [] }
+        let entry = entries[index]
         var processes: [String] = []
-        for seen in seen where rules[entry.rule].dependencies.contains(where: { seen.isNamed(by: $0.programs) }) {
-            processes.append(seen.process)
+        for index in seen.indices where rules[entry.rule].dependencies.contains(where: { seen[index].isNamed(by: $0.programs) }) {
+            processes.append(seen[index].process)
         }
         return processes
     }
@@ -258,8 +262,8 @@ package struct StartOrder: Sendable {
     /// Whether `process` is down, not given up on, and every condition of it
     /// holds, as last seen.
     package func holds(_ process: String, services: [ServiceState]) -> Bool {
-        guard let entry = entries.first(where: { $0.start.process == process }), !entry.start.started, !entry.gaveUp, isDown(process) else { return false }
-        return rules[entry.rule].dependencies.allSatisfy { why($0, services: services) == nil }
+        guard let index = starts.firstIndex(where: { $0.process == process }), !starts[index].started, !entries[index].gaveUp, isDown(process) else { return false }
+        return rules[entries[index].rule].dependencies.allSatisfy { why($0, services: services) == nil }
     }
 
     /// Whether `toStop` and `evaluate` have anything new to look at: what
@@ -292,9 +296,10 @@ package struct StartOrder: Sendable {
         nextTimeout = nil
         for index in entries.indices {
             var entry = entries[index]
-            guard !entry.start.started, !entry.asked, !entry.gaveUp else { continue }
+            let process = starts[index].process
+            guard !starts[index].started, !entry.asked, !entry.gaveUp else { continue }
             // Stopped by the listener: not started again before it is down.
-            if entry.start.restarting, !isDown(entry.start.process) { continue }
+            if starts[index].restarting, !isDown(process) { continue }
             let timedOut = timeoutMilliseconds.map { time.millisecondsSinceEpoch - entry.waitingSince.millisecondsSinceEpoch >= $0 } ?? false
             var holds: [String] = []
             // The first failure, else the first condition unmet.
@@ -304,11 +309,13 @@ package struct StartOrder: Sendable {
                 holds.append(why == nil ? "1" : "0")
                 if let why, unmet == nil || (why.failed && unmet?.failed == false) { unmet = why }
             }
-            entry.start.holds = holds.joined(separator: ",")
+            // Set only when it changes: `starts` left alone compares by its storage.
+            let joined = holds.joined(separator: ",")
+            if starts[index].holds != joined { starts[index].holds = joined }
             let phrase: String
             if unmet == nil {
                 phrase = " is being started"
-                if !entry.startFailed { due.append(entry.start.process) }
+                if !entry.startFailed { due.append(process) }
             } else if timedOut {
                 phrase = " was given up on (--start-timeout): it waited for "
                 entry.gaveUp = true
@@ -319,11 +326,11 @@ package struct StartOrder: Sendable {
                     nextTimeout = min(nextTimeout ?? at, at)
                 }
             }
-            let detail = "program " + ServiceState.shortName(entry.start.process) + phrase + (unmet?.why ?? "")
-            entry.start.detail = detail
+            let detail = "program " + ServiceState.shortName(process) + phrase + (unmet?.why ?? "")
+            if starts[index].detail != detail { starts[index].detail = detail }
             let failed = unmet?.failed == true && !entry.gaveUp
             if entry.gaveUp || (failed && entry.loggedFailure != detail) {
-                problems.append(Problem(process: entry.start.process, why: detail, gaveUp: entry.gaveUp))
+                problems.append(Problem(process: process, why: detail, gaveUp: entry.gaveUp))
             }
             entry.loggedFailure = failed ? detail : nil
             entries[index] = entry
@@ -337,7 +344,9 @@ package struct StartOrder: Sendable {
     private func why(_ dependency: StartRule.Dependency, services: [ServiceState]) -> (why: String, failed: Bool)? {
         var state: String?
         var failed = false
-        for seen in seen where seen.isNamed(by: dependency.programs) {
+        // By index: most processes are not named, and a copy of each costs more than the look.
+        for index in seen.indices where seen[index].isNamed(by: dependency.programs) {
+            let seen = seen[index]
             let wanted: ProcessState = dependency.condition == .exited ? .exited : .running
             if let failure = seen.failure {
                 state = ServiceState.shortName(seen.process) + " " + failure
@@ -366,11 +375,12 @@ package struct StartOrder: Sendable {
     package mutating func toStop() -> [(process: String, why: String)] {
         guard restartDependents else { return [] }
         var stops: [(process: String, why: String)] = []
-        for index in entries.indices where entries[index].start.started {
+        for index in entries.indices where starts[index].started {
             let entry = entries[index]
+            let process = starts[index].process
             // A run older than a dependency's; one that ended (a person
             // stopped it, or it exited) is left as it is.
-            let started = isDown(entry.start.process) ? nil : seen.first { $0.process == entry.start.process }?.start
+            let started = isDown(process) ? nil : seen.first { $0.process == process }?.start
             var stopped: String?
             for dependency in rules[entry.rule].dependencies where stopped == nil {
                 stopped = stopReason(dependency, startedAt: started)
@@ -380,7 +390,7 @@ package struct StartOrder: Sendable {
                 continue
             }
             if !entry.stopRefused {
-                stops.append((entry.start.process, "program " + ServiceState.shortName(entry.start.process) + " waits for " + stopped))
+                stops.append((process, "program " + ServiceState.shortName(process) + " waits for " + stopped))
             }
         }
         return stops
@@ -392,7 +402,8 @@ package struct StartOrder: Sendable {
     /// run began after the program's, so it ran again since.
     private func stopReason(_ dependency: StartRule.Dependency, startedAt programStart: Int?) -> String? {
         let wanted: ProcessState = dependency.condition == .exited ? .exited : .running
-        for seen in seen where seen.isNamed(by: dependency.programs) {
+        for index in seen.indices where seen[index].isNamed(by: dependency.programs) {
+            let seen = seen[index]
             if seen.state != wanted || seen.failure != nil { return why(dependency, services: [])?.why }
             if let start = seen.start, let programStart, start > programStart {
                 return dependency.programs.description + ":" + dependency.condition.rawValue + " (" + ServiceState.shortName(seen.process) + " ran again)"
@@ -405,27 +416,27 @@ package struct StartOrder: Sendable {
     /// again, from `time`, saying `why` until the next look; or it failed:
     /// not asked again until its dependencies run again.
     package mutating func stopped(_ process: String, why: String, failure: String?, at time: Timestamp) {
-        guard let index = entries.firstIndex(where: { $0.start.process == process }) else { return }
+        guard let index = starts.firstIndex(where: { $0.process == process }) else { return }
         changed = true
         guard failure == nil else { return entries[index].stopRefused = true }
-        entries[index].start.started = false
+        starts[index].started = false
         entries[index].asked = false
-        entries[index].start.restarting = true
+        starts[index].restarting = true
         entries[index].waitingSince = time
-        entries[index].start.detail = why
+        starts[index].detail = why
     }
 
     /// startProcess is being asked for `process`: its STARTING event is
     /// this listener's doing, and it is not due again.
     package mutating func starting(_ process: String) {
-        guard let index = entries.firstIndex(where: { $0.start.process == process }) else { return }
+        guard let index = starts.firstIndex(where: { $0.process == process }) else { return }
         entries[index].asked = true
     }
 
     /// startProcess was accepted for `process` (`failure` nil), or failed
     /// (tried again at the next TICK); whether the failure is news to log.
     package mutating func asked(_ process: String, failure: String?) -> Bool {
-        guard let index = entries.firstIndex(where: { $0.start.process == process }) else { return false }
+        guard let index = starts.firstIndex(where: { $0.process == process }) else { return false }
         changed = true
         let news = failure != entries[index].startError
         entries[index].startError = failure

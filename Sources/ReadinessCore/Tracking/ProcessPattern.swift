@@ -41,7 +41,17 @@ package struct ProcessPattern: Equatable, Sendable, CustomStringConvertible {
     /// Names are the same when their bytes are, as supervisord (Python)
     /// compares them: canonically equivalent spellings are two names, in the
     /// SwiftPM build (full Unicode tables) as in the release binaries.
-    private static func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+    /// Asked of every pattern at every event: the lengths first, then the
+    /// bytes in place (the generic comparison walks each view's iterator).
+    private static func same(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        return a.utf8.withContiguousStorageIfAvailable { a in
+            b.utf8.withContiguousStorageIfAvailable { b in
+                for index in a.indices where a[index] != b[index] { return false }
+                return true
+            }
+        }.flatMap { $0 } ?? a.utf8.elementsEqual(b.utf8)
+    }
 
     /// The same for `GROUP:NAME`, as a recorded failure or a service names
     /// its process; false for a text without the colon.
