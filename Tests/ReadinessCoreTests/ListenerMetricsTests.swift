@@ -103,14 +103,20 @@ import Testing
         #expect(Self.lines(metrics, "readiness_program_state{") == ["readiness_program_state{group=\"g\",program=\"a\\\"b\\\\c\\nd\"} 0"])
     }
 
+    /// A listener core following start.sh, with `/metrics` unless told otherwise.
+    static func core(metrics: Bool = true, services: [ServiceSpec] = []) -> ListenerCore {
+        let tracker = ProgramTracker(
+            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: time)
+        return ListenerCore(
+            configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/s", services: services, metrics: metrics),
+            tracker: tracker, at: time)
+    }
+
     /// Through the core: events and poolserial gaps counted, supervisord
     /// asked for every program at start-up, and at a TICK for each program
     /// that exited (for all of them when more than a few did).
     @Test func theCoreCountsEventsAndAsksOnlyWhenAnExitStatusIsMissing() {
-        let tracker = ProgramTracker(
-            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
-        var core = ListenerCore(
-            configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/s", metrics: true), tracker: tracker, at: Self.time)
+        var core = Self.core()
         var port = RecordingPort()
         core.start(&port)
         let afterStart = port.allProcessInfoCalls
@@ -141,10 +147,7 @@ import Testing
     /// program's reconcile) fails, and the exit-status questions wait for
     /// the next TICK rather than each failing in turn.
     @Test func anUnansweredExitStatusQuestionEndsTheTicksQuestions() {
-        let tracker = ProgramTracker(
-            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
-        var core = ListenerCore(
-            configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/s", metrics: true), tracker: tracker, at: Self.time)
+        var core = Self.core()
         var port = RecordingPort()
         core.start(&port)
         for serial in UInt64(1)...3 {
@@ -166,11 +169,7 @@ import Testing
 
     /// Through the core: a datagram is counted by its fate, one label per kind.
     @Test func theCoreCountsDatagramsByFate() {
-        let tracker = ProgramTracker(
-            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
-        var core = ListenerCore(
-            configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/s", services: [try! ServiceSpec(parsing: "redis=notify")], metrics: true),
-            tracker: tracker, at: Self.time)
+        var core = Self.core(services: [try! ServiceSpec(parsing: "redis=notify")])
         var port = RecordingPort()
         core.start(&port)
         core.turn(datagram: Array("READY=1".utf8), length: 7, sender: nil, ancestry: [], passedDescriptors: 0, &port)
@@ -184,9 +183,7 @@ import Testing
     /// Without `/metrics` nothing is counted and supervisord is never asked
     /// for an exit status: events cost what they did before metrics.
     @Test func withoutMetricsNothingIsCountedOrAsked() {
-        let tracker = ProgramTracker(
-            selector: ProcessPattern(program: "start"), listenerPID: 9, supervisordPID: 1, supervisordStartTicks: 7, previous: nil, at: Self.time)
-        var core = ListenerCore(configuration: ListenerConfiguration(selector: ProcessPattern(program: "start"), statusPath: "/s"), tracker: tracker, at: Self.time)
+        var core = Self.core(metrics: false)
         var port = RecordingPort()
         core.start(&port)
         let afterStart = port.allProcessInfoCalls
