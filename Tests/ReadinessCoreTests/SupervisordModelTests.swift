@@ -49,7 +49,10 @@ import Testing
 /// 1. READY only for a run that exited with an expected status, in the
 ///    current generation (for ABSENT: a generation without the program).
 ///    The one window allowed: without XML-RPC, when the old listener never
-///    recorded the reload, until the new listener's first event.
+///    recorded the reload, until the new listener's first event. With
+///    XML-RPC, only for the latest run (or while a later one has exited
+///    expected too), unless the listener cannot know of a later run yet:
+///    its events are still queued, or were lost with no event since.
 /// 2. The recorded states follow supervisord's order: each recorded state is
 ///    one the program entered after the previously recorded one.
 /// 3. With XML-RPC, once the stream goes quiet: within two TICKs the record
@@ -211,6 +214,10 @@ struct SupervisordModel: ListenerPort {
     var staleAnswer: (answer: SupervisorAnswer, serial: UInt64)?
     /// The serial when events were last lost (an overflow, a reload).
     var lastLostSerial: UInt64 = 0
+    /// An event of start.sh was lost to an overflow, and no event has been
+    /// handed to the listener since, nor has a listener started: none could
+    /// show it the gap yet (invariant 1).
+    var startLossUnseen = false
     /// Once the stream goes quiet (`converge`), every question is answered,
     /// and supervisord no longer moves on while it answers.
     var answersMayFail = true
@@ -396,6 +403,11 @@ struct SupervisordModel: ListenerPort {
 
     // MARK: - supervisord
 
+    func isStartEvent(_ queued: Queued) -> Bool {
+        if case .processState(let change) = queued.event { return change.processName == "start" }
+        return false
+    }
+
     mutating func enqueue(_ event: ListenerEvent) {
         serial += 1
         poolSerial += 1
@@ -408,7 +420,7 @@ struct SupervisordModel: ListenerPort {
         buffer.append(Queued(header: EventHeader(eventName: "MODEL", serial: serial, poolSerial: poolSerial), event: event))
         if buffer.count > bufferSize {
             note("overflow drops \(buffer[0].header.serial)")
-            buffer.removeFirst()
+            if isStartEvent(buffer.removeFirst()) { startLossUnseen = true }
             lastLostSerial = serial
         }
     }
@@ -733,6 +745,7 @@ struct SupervisordModel: ListenerPort {
         listenerPID += 1
         listenerStopped = false
         listenerFrozen = false
+        startLossUnseen = false
         checkInFlight = nil
         let tracker = ProgramTracker(
             selector: ProcessPattern(program: "start"), listenerPID: listenerPID, supervisordPID: 1, supervisordStartTicks: 77, previous: file, at: now)
@@ -762,6 +775,7 @@ struct SupervisordModel: ListenerPort {
         guard !listenerFrozen, var core, !buffer.isEmpty else { return }
         let head = buffer.removeFirst()
         self.core = nil
+        startLossUnseen = false
         let crash = crashes ? Int.random(in: 0..<30, using: &random) : 1
         let killed = [0: " (killed before writing)", 2: " (killed before answering)", 3: " (killed after answering, before starting)",
                       4: " (killed after starting, before writing)"]
@@ -790,7 +804,7 @@ struct SupervisordModel: ListenerPort {
             // Back at the head, the oldest queued event dropped if the pool is full.
             buffer.insert(head, at: 0)
             if buffer.count > bufferSize {
-                buffer.remove(at: 1)
+                if isStartEvent(buffer.remove(at: 1)) { startLossUnseen = true }
                 lastLostSerial = serial
             }
             startListener()
@@ -1058,6 +1072,15 @@ struct SupervisordModel: ListenerPort {
                 guard let run else { return "READY for a run that cannot be named: \(file.encodedText)" }
                 if !runs[run].exitedExpected { return "READY for run \(run), which did not exit expected" }
                 if runs[run].generation != generation && !window { return "READY for run \(run) of generation \(runs[run].generation) in generation \(generation)" }
+                // Only the latest run, unless the listener cannot know of a
+                // later one yet: its events are still queued, or were lost
+                // with no event since to show the gap. A later run that
+                // exited expected gets the same answer.
+                if xmlrpc, run != runs.count - 1, runs[run].generation == generation, runs.last?.exitedExpected != true, !startLossUnseen,
+                    !buffer.contains(where: isStartEvent)
+                {
+                    return "READY for run \(run), though run \(runs.count - 1) started since and the listener was shown it (an event or a gap)"
+                }
             default:
                 return "READY in state \(file.state.rawValue)"
             }

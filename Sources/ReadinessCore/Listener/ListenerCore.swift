@@ -306,11 +306,11 @@ package struct ListenerCore: Sendable {
 
     package mutating func handle<Port: ListenerPort & ~Copyable>(_ header: EventHeader, _ event: ListenerEvent, _ port: inout Port) {
         eventThisTurn = true
-        var eventsLost = false
+        var eventsMayBeLost = false
         if let current = header.poolSerial, let last = lastPoolSerial, current > last {
             metrics?.countEvent(lost: current - last - 1)
             if current - last > 1 {
-                eventsLost = true
+                eventsMayBeLost = true
                 if askedEveryProcess != nil { eventsLostSinceAsked = true }
                 essentialEventsMayBeLost = true
                 serviceEventsMayBeLost = true
@@ -320,6 +320,9 @@ package struct ListenerCore: Sendable {
                 processQuestions.noteEventsLost()
             }
         } else {
+            // The first event since start-up, or of a new pool: events may
+            // have been lost since supervisord was last asked.
+            eventsMayBeLost = header.poolSerial != nil
             metrics?.countEvent(lost: 0)
             essentialEventsMayBeLost = true
             serviceEventsMayBeLost = true
@@ -331,7 +334,7 @@ package struct ListenerCore: Sendable {
                 ("poolserial", header.poolSerial.map { "\($0)" } ?? "unknown"),
             ])
         }
-        if eventsLost, tracker.readyMayBeStale, let transition = tracker.afterLostEvents(with: lookUpProgram(&port, everyProcess: .askLater), at: port.now) {
+        if eventsMayBeLost, tracker.readyMayBeStale, let transition = tracker.afterLostEvents(with: lookUpProgram(&port, everyProcess: .askLater), at: port.now) {
             logReconcile(transition, reason: "events lost", &port)
         }
         if shutdownAwaitsGeneration {
