@@ -532,6 +532,39 @@ import Testing
         #expect(port.started == ["app:app"])
     }
 
+    /// The refresh after lost events is the loop's calls, one at a time:
+    /// the TICK's handler asks nothing itself (50 programs' questions would
+    /// hold the events back), and an answer an event on its program
+    /// overtook is not taken.
+    @Test func theRefreshAfterLostEventsIsTheLoopsCalls() throws {
+        var core = try core("app=start:exited")
+        var port = RecordingPort()
+        port.programs = [program("start", .running, start: 1, pid: 10), program("app", .stopped)]
+        core.start(&port)
+        core.turn(header(1), .tick(when: 1), &port)
+        port.programs = [program("start", .exited, start: 1, pid: 10), program("app", .stopped)]
+        let asked = port.askedAbout.count
+        core.handle(header(5), .tick(when: 6), &port)
+        core.finishTurn(&port)
+        #expect(port.askedAbout.count == asked)
+        #expect(core.wantedCall == .processInfo("app:app"))
+        core.callingSupervisor()
+        core.answered(call: .processInfo(port.processInfo("app:app")), &port)
+        core.finishTurn(&port)
+        // start.sh's answer, overtaken by its (older) RUNNING event: not taken.
+        #expect(core.callingSupervisor() == .processInfo("start:start"))
+        let answer = port.processInfo("start:start")
+        core.handle(header(6), event(6, "start", .running, from: .starting, pid: 10), &port)
+        core.finishTurn(&port)
+        core.answered(call: .processInfo(answer), &port)
+        core.finishTurn(&port)
+        #expect(core.wantedCall == nil)
+        #expect(port.started.isEmpty)
+        // The next lost events bring the question again, and the start.
+        core.turn(header(9), .tick(when: 11), &port)
+        #expect(port.started == ["app:app"])
+    }
+
     /// Found by the model: events lost between the start-up answer and the
     /// first event (an overflow while the listener started) left the
     /// dependent waiting for ever. The first TICK asks again.

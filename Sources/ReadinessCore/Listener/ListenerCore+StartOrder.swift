@@ -52,12 +52,21 @@ extension ListenerCore {
         if failed, case .info(let info) = processInfo(process, &port) { startOrder.learn(info, of: process) }
     }
 
-    /// After lost events: supervisord is asked again about each program
-    /// still waiting (with `--restart-dependents`, each program) and what it
-    /// waits for (no event may come for them).
-    mutating func refreshStartOrder<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        for process in startOrder.processesToRefresh() {
-            if case .info(let info) = processInfo(process, &port) { startOrder.learn(info, of: process) }
+    /// After lost events: supervisord is asked again, by the loop's calls,
+    /// about each program still waiting (with `--restart-dependents`, each
+    /// program) and what it waits for (no event may come for them). A start
+    /// or a stop confirms its own answers before it is made.
+    mutating func refreshStartOrder() {
+        for process in startOrder.processesToRefresh() { processQuestions.want(process, for: .startOrder) }
+    }
+
+    /// A refresh's answer about `process`, unless an event on it came since
+    /// (it is newer); without an answer, the next TICK asks again.
+    mutating func learnForStartOrder(_ answer: SupervisorAnswer, of process: String, eventSince: Bool) {
+        switch answer {
+        case .info(let info): if !eventSince { startOrder.learn(info, of: process) }
+        case .unavailable: startOrderEventsMayBeLost = true
+        case .noSuchProgram: break
         }
     }
 

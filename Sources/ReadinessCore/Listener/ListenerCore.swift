@@ -119,7 +119,7 @@ package struct ListenerCore: Sendable {
     /// TICK. At start-up too: events can be lost between the start-up answer
     /// and the first event (a dependency's exit, and its dependent would
     /// wait for ever).
-    private var startOrderEventsMayBeLost = true
+    var startOrderEventsMayBeLost = true
     /// Whether the record promises a heartbeat on every TICK_5: once one
     /// arrived, or resumed from the previous listener of this supervisord
     /// that had promised it (a restart keeps supervisord's configuration).
@@ -348,7 +348,7 @@ package struct ListenerCore: Sendable {
             startOrder.tick()
             if startOrderEventsMayBeLost {
                 startOrderEventsMayBeLost = false
-                refreshStartOrder(&port)
+                refreshStartOrder()
             }
             if let process = tracker.processName {
                 // The reconcile comes with the answer (`answered(call:)`).

@@ -32,6 +32,8 @@ package struct ProcessQuestion: OptionSet, Equatable, Sendable {
     package static let tick = ProcessQuestion(rawValue: 1 << 1)
     /// An exit status for `/metrics`.
     package static let metrics = ProcessQuestion(rawValue: 1 << 2)
+    /// A program under `--start-after`, or one it waits for, after lost events.
+    package static let startOrder = ProcessQuestion(rawValue: 1 << 3)
 }
 
 /// The questions about single processes that handlers want asked, in order,
@@ -79,10 +81,11 @@ struct ProcessQuestions: Sendable {
         if asked != nil { eventSinceAsked = true }
     }
 
-    /// supervisord did not answer: the questions only `/metrics` wants wait
-    /// for the next TICK, which wants them again, rather than each failing now.
-    mutating func dropMetricsOnly() {
-        wanted.removeAll { $0.reasons == .metrics }
+    /// supervisord did not answer: the questions only `/metrics` and the
+    /// start order's refresh want wait for the next TICK, which wants them
+    /// again, rather than each failing now.
+    mutating func dropThoseTheNextTickAsks() {
+        wanted.removeAll { $0.reasons.isSubset(of: [.metrics, .startOrder]) }
     }
 
     /// The answer came: what was asked, and whether an event came since.
