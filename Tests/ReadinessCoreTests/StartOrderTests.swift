@@ -345,12 +345,43 @@ import Testing
         #expect(found.autostarted.map(\.process) == ["app:app"])
         #expect(found.autostarted.first?.rule.description == "app=redis:ready")
         // web (999) is stopped before app (10); app (10) not before redis (10).
-        #expect(found.stopsLate.map { $0.0.group + "<" + $0.dependency.group } == ["app<redis"])
+        #expect(found.stopsLate.map { $0.group.group + "<" + $0.dependency.group } == ["app<redis"])
         configs[2].groupPriority = 5
         configs[3].groupPriority = 5
         configs[1].groupPriority = 11
         found = order.configurationProblems(configs)
-        #expect(found.stopsLate.map { $0.0.group + "<" + $0.dependency.group } == ["web<app"])
+        #expect(found.stopsLate.map { $0.group.group + "<" + $0.dependency.group } == ["web<app"])
+        #expect(found.stopsLate.map(\.fix) == [12])
+    }
+
+    /// In a chain web → app → redis, the fix for web counts app's: raised
+    /// above redis, app would otherwise pass web, and the next start would
+    /// warn again. A web already above app is warned about when app's fix
+    /// takes it past web. Groups that depend on each other both ways have no
+    /// order to reach: each pair is said as it stands.
+    @Test func theShutdownOrderFixCountsTheGroupsItDependsOnThroughOthers() throws {
+        let order = try order("app=redis:ready", "web=app:running")
+        func configs(web: Int) -> [ProgramConfig] {
+            [
+                ProgramConfig(group: "redis", name: "redis", autostart: true, groupPriority: 20),
+                ProgramConfig(group: "app", name: "app", autostart: false, groupPriority: 10),
+                ProgramConfig(group: "web", name: "web", autostart: false, groupPriority: web),
+            ]
+        }
+        for web in [5, 15] {
+            let found = order.configurationProblems(configs(web: web))
+            #expect(found.stopsLate.map { $0.group.group + "<" + $0.dependency.group } == ["app<redis", "web<app"])
+            #expect(found.stopsLate.map(\.fix) == [21, 22])
+        }
+        #expect(order.configurationProblems(configs(web: 22)).stopsLate.map(\.fix) == [21])
+        let bothWays = try self.order("g:x=h:z:running", "h:z=g:y:running")
+        let found = bothWays.configurationProblems([
+            ProgramConfig(group: "g", name: "x", autostart: false, groupPriority: 10),
+            ProgramConfig(group: "g", name: "y", autostart: true, groupPriority: 10),
+            ProgramConfig(group: "h", name: "z", autostart: false, groupPriority: 10),
+        ])
+        #expect(found.stopsLate.map { $0.group.group + "<" + $0.dependency.group } == ["g<h", "h<g"])
+        #expect(found.stopsLate.map(\.fix) == [11, 11])
     }
 
     /// Most turns change nothing the rules read (an event of another

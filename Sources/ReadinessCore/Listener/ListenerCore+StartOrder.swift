@@ -27,10 +27,13 @@ extension ListenerCore {
                 ("program", process), ("start_after", rule.description), ("fix", "autostart=false in its section"),
             ])
         }
-        for (program, dependency) in stopsLate {
-            port.log(.warning, "at shutdown supervisord stops this group no sooner than its dependency's (groups go by descending priority)", [
-                ("group", program.group), ("priority", String(program.groupPriority)), ("dependency_group", dependency.group),
-                ("dependency_priority", String(dependency.groupPriority)), ("fix", "priority=\(dependency.groupPriority + 1) or more in the group's section"),
+        for late in stopsLate {
+            let now = late.group.groupPriority <= late.dependency.groupPriority
+            port.log(.warning, now
+                ? "at shutdown supervisord stops this group no sooner than its dependency's (groups go by descending priority)"
+                : "at shutdown supervisord would stop this group no sooner than its dependency's once that group's priority is fixed as said", [
+                ("group", late.group.group), ("priority", String(late.group.groupPriority)), ("dependency_group", late.dependency.group),
+                ("dependency_priority", String(late.dependency.groupPriority)), ("fix", "priority=\(late.fix) or more in the group's section"),
             ])
         }
         return refusals.isEmpty && autostarted.isEmpty ? nil : 64

@@ -157,25 +157,55 @@ package struct StartOrder: Sendable {
         return missing
     }
 
+    /// A dependent in another group than its dependency, which supervisord
+    /// would stop no sooner than it at shutdown (groups go by descending
+    /// priority): now, or once the dependency's own group is raised.
+    package struct StopsLate: Sendable {
+        package var group: ProgramConfig
+        package var dependency: ProgramConfig
+        /// The lowest priority that stops the group before its dependency's,
+        /// with every group it depends on through others raised as well.
+        package var fix: Int
+    }
+
     /// What supervisord's configuration says against the rules, at
     /// start-up: the programs it starts by itself (`autostart=true`), which
-    /// would not wait, with their rule; and each dependent in another group
-    /// that supervisord stops no sooner than a dependency at shutdown
-    /// (groups go by descending priority), once per pair of groups.
-    package func configurationProblems(_ configs: [ProgramConfig]) -> (autostarted: [(process: String, rule: StartRule)], stopsLate: [(ProgramConfig, dependency: ProgramConfig)]) {
+    /// would not wait, with their rule; and the pairs of groups stopped in
+    /// the wrong order (`StopsLate`), once per pair.
+    package func configurationProblems(_ configs: [ProgramConfig]) -> (autostarted: [(process: String, rule: StartRule)], stopsLate: [StopsLate]) {
         var autostarted: [(process: String, rule: StartRule)] = []
-        var stopsLate: [(ProgramConfig, dependency: ProgramConfig)] = []
+        var pairs: [(group: ProgramConfig, dependency: ProgramConfig)] = []
         for config in configs {
             guard let rule = rules.first(where: { $0.programs.matches(process: config.process) }) else { continue }
             if config.autostart { autostarted.append((config.process, rule)) }
             for dependency in rule.dependencies {
-                for other in configs where other.group != config.group && config.groupPriority <= other.groupPriority
-                    && dependency.programs.matches(process: other.process)
-                    && !stopsLate.contains(where: { $0.0.group == config.group && $0.dependency.group == other.group })
+                for other in configs where other.group != config.group && dependency.programs.matches(process: other.process)
+                    && !pairs.contains(where: { $0.group.group == config.group && $0.dependency.group == other.group })
                 {
-                    stopsLate.append((config, other))
+                    pairs.append((config, other))
                 }
             }
+        }
+        // Each group's priority once every group it depends on is above
+        // its own dependencies: in a chain c → b → a, raising b above a can
+        // take it past c. Groups that depend on each other both ways never
+        // settle: no priority orders them, and each pair is said as it is.
+        var needed: [String: Int] = [:]
+        for config in configs { needed[config.group] = config.groupPriority }
+        var settled = false
+        for _ in 0...pairs.count where !settled {
+            settled = true
+            for pair in pairs where needed[pair.group.group, default: 0] <= needed[pair.dependency.group, default: 0] {
+                needed[pair.group.group] = needed[pair.dependency.group, default: 0] + 1
+                settled = false
+            }
+        }
+        var stopsLate: [StopsLate] = []
+        for pair in pairs {
+            let dependencyNeeds = settled ? needed[pair.dependency.group, default: 0] : pair.dependency.groupPriority
+            guard pair.group.groupPriority <= dependencyNeeds else { continue }
+            let fix = settled ? needed[pair.group.group, default: 0] : pair.dependency.groupPriority + 1
+            stopsLate.append(StopsLate(group: pair.group, dependency: pair.dependency, fix: fix))
         }
         return (autostarted, stopsLate)
     }
