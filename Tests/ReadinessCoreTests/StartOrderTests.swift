@@ -551,23 +551,11 @@ import Testing
     }
 
     /// start.sh's EXITED is lost to an overflow (a gap in the pool's
-    /// serials): the next TICK asks supervisord, and app is started.
-    @Test func lostEventsAreRepairedAtTheNextTick() throws {
-        var core = try core("app=start:exited")
-        var port = RecordingPort()
-        port.programs = [program("start", .running, start: 1, pid: 10), program("app", .stopped)]
-        core.start(&port)
-        core.turn(header(1), .tick(when: 1), &port)
-        port.programs = [program("start", .exited, start: 1, pid: 10), program("app", .stopped)]
-        core.turn(header(5), .tick(when: 6), &port)
-        #expect(port.started == ["app:app"])
-    }
-
-    /// The refresh after lost events is the loop's calls, one at a time:
-    /// the TICK's handler asks nothing itself (50 programs' questions would
-    /// hold the events back), and an answer an event on its program
-    /// overtook is not taken.
-    @Test func theRefreshAfterLostEventsIsTheLoopsCalls() throws {
+    /// serials): the next TICK asks supervisord, and app is started. The
+    /// questions are the loop's calls, one at a time: the TICK's handler
+    /// asks nothing itself (50 programs' questions would hold the events
+    /// back), and an answer an event on its program overtook is not taken.
+    @Test func lostEventsAreRepairedAtTheNextTickByTheLoopsCalls() throws {
         var core = try core("app=start:exited")
         var port = RecordingPort()
         port.programs = [program("start", .running, start: 1, pid: 10), program("app", .stopped)]
