@@ -345,12 +345,12 @@ import Testing
         #expect(found.autostarted.map(\.process) == ["app:app"])
         #expect(found.autostarted.first?.rule.description == "app=redis:ready")
         // web (999) is stopped before app (10); app (10) not before redis (10).
-        #expect(found.stopsLate.map { $0.group.group + "<" + $0.dependency.group } == ["app<redis"])
+        #expect(found.stopsLate.map { $0.program.group + "<" + $0.dependency.group } == ["app<redis"])
         configs[2].groupPriority = 5
         configs[3].groupPriority = 5
         configs[1].groupPriority = 11
         found = order.configurationProblems(configs)
-        #expect(found.stopsLate.map { $0.group.group + "<" + $0.dependency.group } == ["web<app"])
+        #expect(found.stopsLate.map { $0.program.group + "<" + $0.dependency.group } == ["web<app"])
         #expect(found.stopsLate.map(\.fix) == [12])
     }
 
@@ -370,7 +370,7 @@ import Testing
         }
         for web in [5, 15] {
             let found = order.configurationProblems(configs(web: web))
-            #expect(found.stopsLate.map { $0.group.group + "<" + $0.dependency.group } == ["app<redis", "web<app"])
+            #expect(found.stopsLate.map { $0.program.group + "<" + $0.dependency.group } == ["app<redis", "web<app"])
             #expect(found.stopsLate.map(\.fix) == [21, 22])
         }
         #expect(order.configurationProblems(configs(web: 22)).stopsLate.map(\.fix) == [21])
@@ -380,7 +380,7 @@ import Testing
             ProgramConfig(group: "g", name: "y", autostart: true, groupPriority: 10),
             ProgramConfig(group: "h", name: "z", autostart: false, groupPriority: 10),
         ])
-        #expect(found.stopsLate.map { $0.group.group + "<" + $0.dependency.group } == ["g<h", "h<g"])
+        #expect(found.stopsLate.map { $0.program.group + "<" + $0.dependency.group } == ["g<h", "h<g"])
         #expect(found.stopsLate.map(\.fix) == [11, 11])
     }
 

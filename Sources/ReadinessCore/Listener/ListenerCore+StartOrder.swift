@@ -28,11 +28,11 @@ extension ListenerCore {
             ])
         }
         for late in stopsLate {
-            let now = late.group.groupPriority <= late.dependency.groupPriority
+            let now = late.program.groupPriority <= late.dependency.groupPriority
             port.log(.warning, now
                 ? "at shutdown supervisord stops this group no sooner than its dependency's (groups go by descending priority)"
                 : "at shutdown supervisord would stop this group no sooner than its dependency's once that group's priority is fixed as said", [
-                ("group", late.group.group), ("priority", String(late.group.groupPriority)), ("dependency_group", late.dependency.group),
+                ("group", late.program.group), ("priority", String(late.program.groupPriority)), ("dependency_group", late.dependency.group),
                 ("dependency_priority", String(late.dependency.groupPriority)), ("fix", "priority=\(late.fix) or more in the group's section"),
             ])
         }

@@ -161,7 +161,8 @@ package struct StartOrder: Sendable {
     /// would stop no sooner than it at shutdown (groups go by descending
     /// priority): now, or once the dependency's own group is raised.
     package struct StopsLate: Sendable {
-        package var group: ProgramConfig
+        /// The dependent (its group is the one to raise).
+        package var program: ProgramConfig
         package var dependency: ProgramConfig
         /// The lowest priority that stops the group before its dependency's,
         /// with every group it depends on through others raised as well.
@@ -174,13 +175,13 @@ package struct StartOrder: Sendable {
     /// the wrong order (`StopsLate`), once per pair.
     package func configurationProblems(_ configs: [ProgramConfig]) -> (autostarted: [(process: String, rule: StartRule)], stopsLate: [StopsLate]) {
         var autostarted: [(process: String, rule: StartRule)] = []
-        var pairs: [(group: ProgramConfig, dependency: ProgramConfig)] = []
+        var pairs: [(program: ProgramConfig, dependency: ProgramConfig)] = []
         for config in configs {
             guard let rule = rules.first(where: { $0.programs.matches(process: config.process) }) else { continue }
             if config.autostart { autostarted.append((config.process, rule)) }
             for dependency in rule.dependencies {
                 for other in configs where other.group != config.group && dependency.programs.matches(process: other.process)
-                    && !pairs.contains(where: { $0.group.group == config.group && $0.dependency.group == other.group })
+                    && !pairs.contains(where: { $0.program.group == config.group && $0.dependency.group == other.group })
                 {
                     pairs.append((config, other))
                 }
@@ -195,17 +196,17 @@ package struct StartOrder: Sendable {
         var settled = false
         for _ in 0...pairs.count where !settled {
             settled = true
-            for pair in pairs where needed[pair.group.group, default: 0] <= needed[pair.dependency.group, default: 0] {
-                needed[pair.group.group] = needed[pair.dependency.group, default: 0] + 1
+            for pair in pairs where needed[pair.program.group, default: 0] <= needed[pair.dependency.group, default: 0] {
+                needed[pair.program.group] = needed[pair.dependency.group, default: 0] + 1
                 settled = false
             }
         }
         var stopsLate: [StopsLate] = []
         for pair in pairs {
             let dependencyNeeds = settled ? needed[pair.dependency.group, default: 0] : pair.dependency.groupPriority
-            guard pair.group.groupPriority <= dependencyNeeds else { continue }
-            let fix = settled ? needed[pair.group.group, default: 0] : pair.dependency.groupPriority + 1
-            stopsLate.append(StopsLate(group: pair.group, dependency: pair.dependency, fix: fix))
+            guard pair.program.groupPriority <= dependencyNeeds else { continue }
+            let fix = settled ? needed[pair.program.group, default: 0] : pair.dependency.groupPriority + 1
+            stopsLate.append(StopsLate(program: pair.program, dependency: pair.dependency, fix: fix))
         }
         return (autostarted, stopsLate)
     }
@@ -223,13 +224,16 @@ package struct StartOrder: Sendable {
         // A run begins with STARTING (BACKOFF and RUNNING follow it); stopping
         // or ending is no start, and a program the listener stopped stays down.
         if event.state.isUnderWay,
-            let index = starts.firstIndex(where: { $0.process == process }), !starts[index].started
+            let index = position(of: process), !starts[index].started
         {
             if !entries[index].asked { startedElsewhere = process }
             markStarted(index)
         }
         return (startedElsewhere, now.failure != nil)
     }
+
+    /// Where `process` is in `starts` (and `entries`), if a rule starts it.
+    private func position(of process: String) -> Int? { starts.firstIndex { $0.process == process } }
 
     private mutating func markStarted(_ index: Int) {
         starts[index].started = true
@@ -256,7 +260,7 @@ package struct StartOrder: Sendable {
         let now = Seen(group: seen[index].group, name: seen[index].name, info: info)
         if now.differs(from: seen[index], startTimesCount: restartDependents) { changed = true }
         seen[index] = now
-        guard let index = starts.firstIndex(where: { $0.process == process }), !starts[index].started else { return }
+        guard let index = position(of: process), !starts[index].started else { return }
         if info.state.isUnderWay || (!starts[index].restarting && !(info.state == .stopped && info.start == 0)) {
             markStarted(index)
             changed = true
@@ -280,7 +284,7 @@ package struct StartOrder: Sendable {
     /// The processes `process` waits for, to be asked about again before it
     /// is started: an event can be older than what supervisord has now.
     package func dependencies(of process: String) -> [String] {
-        guard let index = starts.firstIndex(where: { $0.process == process }) else { return [] }
+        guard let index = position(of: process) else { return [] }
         let entry = entries[index]
         var processes: [String] = []
         for index in seen.indices where rules[entry.rule].dependencies.contains(where: { seen[index].isNamed(by: $0.programs) }) {
@@ -292,7 +296,7 @@ package struct StartOrder: Sendable {
     /// Whether `process` is down, not given up on, and every condition of it
     /// holds, as last seen.
     package func holds(_ process: String, services: [ServiceState]) -> Bool {
-        guard let index = starts.firstIndex(where: { $0.process == process }), !starts[index].started, !entries[index].gaveUp, isDown(process) else { return false }
+        guard let index = position(of: process), !starts[index].started, !entries[index].gaveUp, isDown(process) else { return false }
         return rules[entries[index].rule].dependencies.allSatisfy { why($0, services: services) == nil }
     }
 
@@ -446,7 +450,7 @@ package struct StartOrder: Sendable {
     /// again, from `time`, saying `why` until the next look; or it failed:
     /// not asked again until its dependencies run again.
     package mutating func stopped(_ process: String, why: String, failure: String?, at time: Timestamp) {
-        guard let index = starts.firstIndex(where: { $0.process == process }) else { return }
+        guard let index = position(of: process) else { return }
         changed = true
         guard failure == nil else { return entries[index].stopRefused = true }
         starts[index].started = false
@@ -459,14 +463,14 @@ package struct StartOrder: Sendable {
     /// startProcess is being asked for `process`: its STARTING event is
     /// this listener's doing, and it is not due again.
     package mutating func starting(_ process: String) {
-        guard let index = starts.firstIndex(where: { $0.process == process }) else { return }
+        guard let index = position(of: process) else { return }
         entries[index].asked = true
     }
 
     /// startProcess was accepted for `process` (`failure` nil), or failed
     /// (tried again at the next TICK); whether the failure is news to log.
     package mutating func asked(_ process: String, failure: String?) -> Bool {
-        guard let index = starts.firstIndex(where: { $0.process == process }) else { return false }
+        guard let index = position(of: process) else { return false }
         changed = true
         let news = failure != entries[index].startError
         entries[index].startError = failure
