@@ -99,38 +99,38 @@ do {
 } catch {
     fail(error.description)
 }
-if options.flags.contains("help") {
+if options.has("help") {
     StandardStreams.standardError(usage)
     Processes.exit(0)
 }
-if options.flags.contains("version") {
+if options.has("version") {
     StandardStreams.standardError("readiness_listener \(ReadinessVersion.current)\n")
     Processes.exit(0)
 }
 
 var essential = EssentialRule(specs: [])
-for text in options.allValues["essential"] ?? [] {
+for text in options.values("essential") {
     do { essential.specs.append(try ProcessPattern(parsing: text)) } catch { fail(error.description) }
 }
-if let text = options.values["essential-exit"] {
+if let text = options.value("essential-exit") {
     guard let policy = EssentialRule.ExitPolicy(rawValue: text) else { fail("--essential-exit takes unexpected or any, not \(text)") }
     essential.exitPolicy = policy
 }
-if essential.isEmpty && (options.values["essential-exit"] != nil || options.flags.contains("essential-dry-run")) {
+if essential.isEmpty && (options.value("essential-exit") != nil || options.has("essential-dry-run")) {
     fail("--essential-exit and --essential-dry-run need at least one --essential")
 }
 
 var services: [ServiceSpec] = []
-for text in options.allValues["service"] ?? [] {
+for text in options.values("service") {
     do { services.append(try ServiceSpec(parsing: text)) } catch { fail(error.description) }
 }
 var startRules: [StartRule] = []
-for text in options.allValues["start-after"] ?? [] {
+for text in options.values("start-after") {
     do { startRules.append(try StartRule(parsing: text)) } catch { fail(error.description) }
 }
-if options.flags.contains("dependent-startup") {
+if options.has("dependent-startup") {
     do {
-        let (settings, files) = try SupervisordConfiguration.dependentStartup(config: options.values["config"])
+        let (settings, files) = try SupervisordConfiguration.dependentStartup(config: options.value("config"))
         let rules = try settings.rules()
         // A wrong file found says nothing else: every program would wait for ever.
         if rules.isEmpty { fail("--dependent-startup found no program with dependent_startup=true in " + files.joined(separator: ", ") + ": give supervisord's configuration with --config PATH") }
@@ -139,15 +139,15 @@ if options.flags.contains("dependent-startup") {
     } catch {
         fail(error.description)
     }
-} else if options.values["config"] != nil {
+} else if options.value("config") != nil {
     fail("--config goes with --dependent-startup")
 }
 if let problem = StartRule.problem(in: startRules) { fail(problem) }
 var startTimeout: Int64?
-if startRules.isEmpty && (options.values["start-timeout"] != nil || options.flags.contains("restart-dependents")) {
+if startRules.isEmpty && (options.value("start-timeout") != nil || options.has("restart-dependents")) {
     fail("--start-timeout and --restart-dependents go with --start-after or --dependent-startup")
 }
-if options.values["start-timeout"] != nil {
+if options.value("start-timeout") != nil {
     do { startTimeout = try options.milliseconds("start-timeout", default: 0, range: 1000...86_400_000) } catch { fail(error.description) }
 }
 var checkTiming = CheckTiming()
@@ -161,23 +161,23 @@ do {
 }
 
 var http: ListenAddress?
-if let text = options.values["http"] {
+if let text = options.value("http") {
     do { http = try ListenAddress(parsing: text) } catch { fail(error.description) }
 }
-let statusPath = options.values["status-file"] ?? "/run/readiness/status"
-let hookPath = options.values["hook"] ?? "/usr/bin/readiness_probe_hook"
+let statusPath = options.value("status-file") ?? "/run/readiness/status"
+let hookPath = options.value("hook") ?? "/usr/bin/readiness_probe_hook"
 
 /// `--hook-interval`'s periodic hook run, or none.
 func periodicProbe(_ options: CommandLineOptions, http: ListenAddress?, statusPath: String, hookPath: String) -> PeriodicProbe {
-    guard options.values["hook-interval"] != nil || options.values["hook-timeout"] != nil || options.values["probe"] != nil else { return .disabled }
-    guard http != nil, options.values["hook-interval"] != nil else { fail("--hook-timeout and --probe go with --hook-interval, and --hook-interval with --http") }
+    guard options.value("hook-interval") != nil || options.value("hook-timeout") != nil || options.value("probe") != nil else { return .disabled }
+    guard http != nil, options.value("hook-interval") != nil else { fail("--hook-timeout and --probe go with --hook-interval, and --hook-interval with --http") }
     do {
         // Beside this binary, as `make install` puts them; else where it installs.
         let this = Processes.arguments.first ?? ""
         let besideThis = this.contains("/") ? String(this[...this.lastIndex(of: "/")!]) + "readiness_probe" : "/usr/bin/readiness_probe"
         return PeriodicProbe(
-            probePath: options.values["probe"] ?? besideThis, statusPath: statusPath, hookPath: hookPath,
-            hookTimeout: options.values["hook-timeout"] ?? "0.7", hookTimeoutMilliseconds: try options.milliseconds("hook-timeout", default: 700, range: 1...3_600_000),
+            probePath: options.value("probe") ?? besideThis, statusPath: statusPath, hookPath: hookPath,
+            hookTimeout: options.value("hook-timeout") ?? "0.7", hookTimeoutMilliseconds: try options.milliseconds("hook-timeout", default: 700, range: 1...3_600_000),
             intervalMilliseconds: try options.milliseconds("hook-interval", default: 10_000, range: 1000...3_600_000))
     } catch {
         fail(error.description)
@@ -191,11 +191,11 @@ func selector(_ text: String) -> ProcessPattern {
 
 var listener = Listener(
     configuration: ListenerConfiguration(
-        selector: selector(options.values["program"] ?? "start"),
+        selector: selector(options.value("program") ?? "start"),
         statusPath: statusPath, essential: essential,
-        essentialDryRun: options.flags.contains("essential-dry-run"), verbose: options.flags.contains("verbose"), services: services,
+        essentialDryRun: options.has("essential-dry-run"), verbose: options.has("verbose"), services: services,
         checkTiming: checkTiming, metrics: http != nil, startRules: startRules,
-        startTimeoutMilliseconds: startTimeout, restartDependents: options.flags.contains("restart-dependents")),
+        startTimeoutMilliseconds: startTimeout, restartDependents: options.has("restart-dependents")),
     http: http, hookPath: hookPath, periodicProbe: periodicProbe(options, http: http, statusPath: statusPath, hookPath: hookPath),
-    notifySocketPath: options.values["notify-socket"] ?? "/run/readiness/notify")
+    notifySocketPath: options.value("notify-socket") ?? "/run/readiness/notify")
 Processes.exit(listener.run())

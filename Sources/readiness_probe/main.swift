@@ -32,7 +32,7 @@ do {
     options = try CommandLineOptions(
         Processes.arguments.dropFirst(), valued: ["status-file", "hook", "hook-timeout", "timeout", "interval", "service"],
         flags: ["verbose", "explain", "json", "codes", "version", "help", "wait"])
-    if let service = options.values["service"] { subject = try ProbeSubject(service: service) } else { subject = .container }
+    if let service = options.value("service") { subject = try ProbeSubject(service: service) } else { subject = .container }
     hookTimeout = try options.milliseconds("hook-timeout", default: 700, range: 1...3_600_000)
     waitTimeout = try options.milliseconds("timeout", default: 60_000, range: 0...86_400_000)
     waitInterval = try options.milliseconds("interval", default: 1000, range: 10...3_600_000)
@@ -40,27 +40,27 @@ do {
     StandardStreams.standardError(Verdict(.usage, error.description).line + "\n" + usage)
     Processes.exit(ProbeCode.usage.rawValue)
 }
-if options.flags.contains("help") {
+if options.has("help") {
     try? StandardStreams.standardOutput(usage)
     Processes.exit(0)
 }
-if options.flags.contains("version") {
+if options.has("version") {
     try? StandardStreams.standardOutput("readiness_probe \(ReadinessVersion.current)\n")
     Processes.exit(0)
 }
-if options.flags.contains("codes") {
+if options.has("codes") {
     try? StandardStreams.standardOutput(ProbeCode.table)
     Processes.exit(0)
 }
 
 let probe = Probe(
-    statusPath: options.values["status-file"] ?? "/run/readiness/status",
-    hookPath: options.values["hook"] ?? "/usr/bin/readiness_probe_hook",
+    statusPath: options.value("status-file") ?? "/run/readiness/status",
+    hookPath: options.value("hook") ?? "/usr/bin/readiness_probe_hook",
     hookTimeoutMilliseconds: hookTimeout, subject: subject)
-let report = options.flags.contains("wait") ? probe.waitUntilReady(timeoutMilliseconds: waitTimeout, intervalMilliseconds: waitInterval) : probe.run()
+let report = options.has("wait") ? probe.waitUntilReady(timeoutMilliseconds: waitTimeout, intervalMilliseconds: waitInterval) : probe.run()
 let style: Report.Style =
-    options.flags.contains("json") ? .json
-    : options.flags.contains("explain") ? .explain : options.flags.contains("verbose") ? .verbose : .line
+    options.has("json") ? .json
+    : options.has("explain") ? .explain : options.has("verbose") ? .verbose : .line
 let text = report.rendered(style)
 if report.verdict.isReady {
     try? StandardStreams.standardOutput(text)

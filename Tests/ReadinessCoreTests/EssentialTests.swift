@@ -125,8 +125,8 @@ import Testing
 
     @Test func repeatedOptionsKeepEveryValue() throws {
         let options = try CommandLineOptions(["--essential", "a", "--essential=b:*", "--program", "x"], valued: ["essential", "program"], flags: [])
-        #expect(options.allValues["essential"] == ["a", "b:*"])
-        #expect(options.values["program"] == "x")
+        #expect(options.values("essential") == ["a", "b:*"])
+        #expect(options.value("program") == "x")
     }
 
     @Test func getAllProcessInfoAnswersParse() throws {

@@ -60,9 +60,14 @@ import Testing
 
 @Suite struct CommandLineOptionsTests {
     @Test func parsesValuesAndFlags() throws {
-        let options = try CommandLineOptions(["--program", "init:start", "--status-file=/x", "--verbose"], valued: ["program", "status-file"], flags: ["verbose"])
-        #expect(options.values == ["program": "init:start", "status-file": "/x"])
-        #expect(options.flags == ["verbose"])
+        let options = try CommandLineOptions(
+            ["--program", "web", "--status-file=/x", "--verbose", "--program", "init:start", "--verbose"], valued: ["program", "status-file"],
+            flags: ["verbose", "json"])
+        #expect(options.value("program") == "init:start")
+        #expect(options.values("program") == ["web", "init:start"])
+        #expect(options.value("status-file") == "/x")
+        #expect(options.value("hook") == nil)
+        #expect(options.has("verbose") && !options.has("json"))
     }
 
     @Test func rejectsWhatItDoesNotKnow() {

@@ -1,11 +1,19 @@
 /// A small `--name value` / `--flag` parser shared by both executables; the
 /// argument parser packages are not used, to keep the binaries small.
+///
+/// Options and flags are kept as given, in arrays: a command line holds a
+/// handful, and a Dictionary or Set would hash each one and seed its hasher
+/// from getrandom(2) on every probe's start-up.
 package struct CommandLineOptions: Equatable, Sendable {
-    /// The last value of each option given.
-    package private(set) var values: [String: String] = [:]
-    /// Every value of each option, in order, for the repeatable ones.
-    package private(set) var allValues: [String: [String]] = [:]
-    package private(set) var flags: Set<String> = []
+    /// Each valued option, in the order given.
+    private var given: [Option] = []
+    /// The flags given, each once.
+    private var flags: [String] = []
+
+    private struct Option: Equatable, Sendable {
+        var name: String
+        var value: String
+    }
 
     /// Accepts `--name value`, `--name=value` and bare `--flag`; anything else
     /// is an error. The allowed names are arrays, searched in order: a handful
@@ -25,7 +33,7 @@ package struct CommandLineOptions: Equatable, Sendable {
                 guard let value = iterator.next() else { throw UsageError("option \(argument) needs a value") }
                 add(String(body), value)
             } else if allowedFlags.contains(String(body)) {
-                flags.insert(String(body))
+                if !flags.contains(String(body)) { flags.append(String(body)) }
             } else {
                 throw UsageError("unknown option \(argument)")
             }
@@ -33,13 +41,20 @@ package struct CommandLineOptions: Equatable, Sendable {
     }
 
     private mutating func add(_ name: String, _ value: String) {
-        values[name] = value
-        allValues[name, default: []].append(value)
+        given.append(Option(name: name, value: value))
     }
+
+    /// The last value given for `name`.
+    package func value(_ name: String) -> String? { given.last { $0.name == name }?.value }
+
+    /// Every value given for `name`, in order, for the repeatable options.
+    package func values(_ name: String) -> [String] { given.filter { $0.name == name }.map { $0.value } }
+
+    package func has(_ flag: String) -> Bool { flags.contains(flag) }
 
     /// A duration in seconds such as `0.5` or `3`, as milliseconds.
     package func milliseconds(_ name: String, default fallback: Int64, range: ClosedRange<Int64>) throws(UsageError) -> Int64 {
-        guard let text = values[name] else { return fallback }
+        guard let text = value(name) else { return fallback }
         let parts = text.utf8.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
         let fraction = parts.count == 2 ? Array(parts[1]) : []
         guard let whole = parts[0].isEmpty ? 0 : UInt64(decimal: parts[0]), whole < 1_000_000,
@@ -67,7 +82,7 @@ package struct CommandLineOptions: Equatable, Sendable {
 extension CommandLineOptions {
     /// A count from 1 to 1000, such as a threshold.
     package func count(_ name: String, default fallback: Int) throws(UsageError) -> Int {
-        guard let text = values[name] else { return fallback }
+        guard let text = value(name) else { return fallback }
         guard let value = UInt64(decimal: text.utf8), (1...1000).contains(value) else {
             throw UsageError("--\(name) takes a whole number from 1 to 1000, not \(text)")
         }
