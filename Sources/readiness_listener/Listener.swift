@@ -95,6 +95,7 @@ struct Listener: ~Copyable {
         core.start(&io)
         if let refusal = core.refusal { return refusal }
         var server = ProbeServer(address: http)
+        var scrapeMemory = ProbeEndpoint.ScrapeMemory()
         var nextBindAttempt: Int64 = 0
         var bindAttempts = 0
         guard send("READY\n") else { return 0 }
@@ -169,7 +170,7 @@ struct Listener: ~Copyable {
             server.serve(found) { request in
                 let response = ProbeEndpoint.response(
                     to: request, answers: ProbeEndpoint.Answers(record: core.record, hook: hookVerdict(), unwritten: io.writer.pendingError),
-                    metrics: { metricsExposition() })
+                    metrics: { storage in metricsExposition(reusing: consume storage) }, memory: &scrapeMemory)
                 answered.append((ProbeEndpoint.pathLabel(of: request), response.status))
                 return response.bytes
             }
@@ -297,10 +298,11 @@ struct Listener: ~Copyable {
 
     /// `/metrics` now. Its probe code is the exec probe's, but the hook's
     /// only from `--hook-interval`'s runs: a scrape never starts a process.
-    private func metricsExposition() -> [UInt8] {
+    private func metricsExposition(reusing storage: consuming [UInt8]) -> [UInt8] {
         let hook = periodicProbe.isEnabled ? hookVerdict() : nil
         let code = ProbeEndpoint.Answers(record: core.record, hook: hook, unwritten: io.writer.pendingError).readiness.code
-        return (core.metrics ?? ListenerMetrics()).exposition(record: core.record, probeCode: code, xmlrpcCalls: io.xmlrpcCalls, version: ReadinessVersion.current)
+        return (core.metrics ?? ListenerMetrics()).exposition(
+            record: core.record, probeCode: code, xmlrpcCalls: io.xmlrpcCalls, version: ReadinessVersion.current, reusing: consume storage)
     }
 
     /// Writes protocol bytes; false when supervisord is gone (EPIPE).

@@ -23,7 +23,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         if early != .incomplete && early != request { fatalError("the verdict changed after the head was decided") }
         if request != .incomplete {
             let answers = ProbeEndpoint.Answers(record: StatusRecord(program: "start", state: .notSeen, listenerPID: 2, supervisordPID: 1), hook: nil)
-            let response = ProbeEndpoint.response(to: request, answers: answers, metrics: { [] })
+            var memory = ProbeEndpoint.ScrapeMemory()
+            let response = ProbeEndpoint.response(to: request, answers: answers, metrics: { _ in [] }, memory: &memory)
             if !response.bytes.starts(with: "HTTP/1.1 ".utf8) { fatalError("not an HTTP response") }
         }
     case "notify":

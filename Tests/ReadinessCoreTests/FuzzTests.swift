@@ -123,7 +123,8 @@ extension FuzzTests {
             let early = ProbeEndpoint.request(input[..<split])
             if early != .incomplete { #expect(early == request, "\(String(decoding: input, as: UTF8.self).debugDescription)") }
             if request != .incomplete {
-                let response = ProbeEndpoint.response(to: request, answers: answers, metrics: { Array("readiness_events_total 0\n".utf8) })
+                var memory = ProbeEndpoint.ScrapeMemory()
+                let response = ProbeEndpoint.response(to: request, answers: answers, metrics: { _ in Array("readiness_events_total 0\n".utf8) }, memory: &memory)
                 #expect(response.bytes.starts(with: "HTTP/1.1 \(response.status) ".utf8) && response.bytes.count < 1024)
             }
         }

@@ -21,6 +21,18 @@ import Testing
         text(metrics).split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix) }
     }
 
+    /// Written over the last scrape's bytes, longer or shorter than it,
+    /// the exposition is the same as written afresh.
+    @Test func anExpositionWrittenOverOldBytesIsTheSameAsAFreshOne() {
+        var metrics = ListenerMetrics()
+        metrics.count(Self.event("app", .running, pid: 7), at: Self.time)
+        let record = StatusRecord(program: "start", state: .notSeen, listenerPID: 2, supervisordPID: 1)
+        let fresh = metrics.exposition(record: record, probeCode: .startPending, xmlrpcCalls: .init(), version: "1.2.3")
+        for old in [[UInt8](repeating: UInt8(ascii: "x"), count: 100_000), Array(fresh.prefix(10))] {
+            #expect(metrics.exposition(record: record, probeCode: .startPending, xmlrpcCalls: .init(), version: "1.2.3", reusing: old) == fresh)
+        }
+    }
+
     /// Every STARTING is a start; every EXITED an exit, expected or not;
     /// a BACKOFF (it died before startsecs) an unexpected one. The state
     /// gauge is the latest, its time when it changed.

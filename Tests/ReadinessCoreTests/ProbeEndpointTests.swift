@@ -10,7 +10,8 @@ import Testing
     }
 
     static func response(_ text: String, _ answers: ProbeEndpoint.Answers) -> String {
-        String(decoding: ProbeEndpoint.response(to: request(text), answers: answers, metrics: { Array(metrics.utf8) }).bytes, as: UTF8.self)
+        var memory = ProbeEndpoint.ScrapeMemory()
+        return String(decoding: ProbeEndpoint.response(to: request(text), answers: answers, metrics: { _ in Array(metrics.utf8) }, memory: &memory).bytes, as: UTF8.self)
     }
 
     @Test func kubeletsRequestIsComplete() {
@@ -119,7 +120,8 @@ import Testing
         #expect(post.hasPrefix("HTTP/1.1 405 Method Not Allowed\r\n") && post.contains("Allow: GET, HEAD\r\n"))
         #expect(Self.response("BREW /x HTTP/1.1\r\n\r\n", answers).hasPrefix("HTTP/1.1 404 "))
         #expect(Self.response("GET /readyz HTTP/2.0\r\n\r\n", answers).hasPrefix("HTTP/1.1 505 "))
-        #expect(String(decoding: ProbeEndpoint.response(to: .incomplete, answers: answers, metrics: { [] }).bytes, as: UTF8.self).hasPrefix("HTTP/1.1 408 "))
+        var memory = ProbeEndpoint.ScrapeMemory()
+        #expect(String(decoding: ProbeEndpoint.response(to: .incomplete, answers: answers, metrics: { _ in [] }, memory: &memory).bytes, as: UTF8.self).hasPrefix("HTTP/1.1 408 "))
     }
 
     static let metrics = "# TYPE readiness_events_total counter\nreadiness_events_total 3\n"
@@ -133,6 +135,24 @@ import Testing
         #expect(head.hasPrefix("HTTP/1.1 200 ") && head.hasSuffix("Connection: close\r\n\r\n"))
         #expect(Self.response("POST /metrics HTTP/1.1\r\n\r\n", answers).hasPrefix("HTTP/1.1 405 "))
         #expect(Self.response("GET /metricsz HTTP/1.1\r\n\r\n", answers).hasPrefix("HTTP/1.1 404 "))
+    }
+
+    /// A scrape writes over the last one's memory: the exposition gets the
+    /// last exposition's bytes to write over, and a response still held (a
+    /// connection still sending it) keeps its bytes.
+    @Test func aScrapeWritesOverTheLastOnesMemoryAndLeavesAHeldResponseWhole() {
+        let answers = ProbeEndpoint.Answers(record: Self.record(.notSeen), hook: nil)
+        let scrape = Self.request("GET /metrics HTTP/1.1\r\n\r\n")
+        let long = String(repeating: "readiness_events_total 3\n", count: 1000)
+        var memory = ProbeEndpoint.ScrapeMemory()
+        var given: [[UInt8]] = []
+        let first = ProbeEndpoint.response(to: scrape, answers: answers, metrics: { given.append($0); return Array(long.utf8) }, memory: &memory)
+        let second = ProbeEndpoint.response(to: scrape, answers: answers, metrics: { given.append($0); return Array(Self.metrics.utf8) }, memory: &memory)
+        #expect(given == [[], Array(long.utf8)])
+        let firstText = String(decoding: first.bytes, as: UTF8.self)
+        #expect(firstText.contains("Content-Length: \(long.utf8.count)\r\n") && firstText.hasSuffix("\r\n\r\n" + long))
+        let secondText = String(decoding: second.bytes, as: UTF8.self)
+        #expect(secondText.contains("Content-Length: \(Self.metrics.utf8.count)\r\n") && secondText.hasSuffix("\r\n\r\n" + Self.metrics))
     }
 
     /// The request counter's path label: the served paths, else one word, so a scanner cannot make series.

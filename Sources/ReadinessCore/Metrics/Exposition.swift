@@ -5,9 +5,12 @@ extension ListenerMetrics {
 
     /// Everything one scrape reports. `probeCode` is the code readiness_probe
     /// would exit with now; `xmlrpcCalls` counts supervisord's answers by
-    /// `result="…"`, as the port that makes the calls tallied them.
-    package func exposition(record: StatusRecord, probeCode: ProbeCode, xmlrpcCalls: Tally, version: String) -> [UInt8] {
-        var text = ByteText(capacity: 4096 + programs.count * 600)
+    /// `result="…"`, as the port that makes the calls tallied them. Written
+    /// over `storage` (the last scrape's, `ProbeEndpoint.ScrapeMemory`).
+    package func exposition(
+        record: StatusRecord, probeCode: ProbeCode, xmlrpcCalls: Tally, version: String, reusing storage: consuming [UInt8] = []
+    ) -> [UInt8] {
+        var text = ByteText(reusing: consume storage, capacity: 4096 + programs.count * 600)
         let sorted = sortedIndices.lazy.map { programs[$0] }
         func family(_ name: StaticString, _ type: StaticString, _ help: StaticString) {
             text.write("# HELP ")

@@ -35,16 +35,19 @@ package struct ByteText: Sendable {
 
     package init(capacity: Int) { storage = Array(repeating: 0, count: capacity) }
 
-    /// What was written, copied out with memcpy: `removeLast` on the storage
-    /// made a new buffer and copied it byte by byte.
-    package consuming func finished() -> [UInt8] {
-        let count = count
-        return storage.withUnsafeBytes { source in
-            [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[..<count]))
-                initialized = count
-            }
-        }
+    /// Writes over `storage`, keeping its memory: a large text built again
+    /// and again (a `/metrics` scrape) touches no fresh pages.
+    package init(reusing storage: consuming [UInt8], capacity: Int) {
+        self.storage = storage
+        if self.storage.count < capacity { self.storage += repeatElement(0, count: capacity - self.storage.count) }
+    }
+
+    /// What was written: the storage itself, cut in place (mutating, not
+    /// consuming: a consumed copy still shared its storage with the caller's,
+    /// and the cut then made a new buffer, copying byte by byte).
+    package mutating func finished() -> [UInt8] {
+        storage.removeLast(storage.count - count)
+        return storage
     }
 
     package mutating func write(_ literal: StaticString) {
