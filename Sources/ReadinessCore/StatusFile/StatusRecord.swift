@@ -266,6 +266,9 @@ extension StatusRecord {
         init(text: String, bytes: [UInt8]) {
             self.text = text
             self.bytes = bytes
+            // Room for a file's keys at once: growing from one entry took five
+            // buffers of five sizes, each size a fresh page to fault in.
+            entries.reserveCapacity(32)
         }
 
         subscript(key: StaticString) -> Substring? {
