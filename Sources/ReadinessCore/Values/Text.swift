@@ -42,9 +42,9 @@ package struct ByteText: Sendable {
         if self.storage.count < capacity { self.storage += repeatElement(0, count: capacity - self.storage.count) }
     }
 
-    /// What was written: the storage itself, cut in place (mutating, not
-    /// consuming: a consumed copy still shared its storage with the caller's,
-    /// and the cut then made a new buffer, copying byte by byte).
+    /// What was written: the storage itself, cut in place. Mutating, so the
+    /// storage is this value's alone when cut: a consuming call may leave
+    /// the caller's copy sharing it, and the cut then copies byte by byte.
     package mutating func finished() -> [UInt8] {
         storage.removeLast(storage.count - count)
         return storage
