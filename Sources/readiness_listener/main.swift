@@ -131,7 +131,7 @@ for text in options.values("start-after") {
 if options.has("dependent-startup") {
     do {
         let (settings, files) = try SupervisordConfiguration.dependentStartup(config: options.value("config"))
-        let rules = try settings.rules()
+        let rules = try settings.rules(environment: Processes.environmentValue)
         // A wrong file found says nothing else: every program would wait for ever.
         if rules.isEmpty { fail("--dependent-startup found no program with dependent_startup=true in " + files.joined(separator: ", ") + ": give supervisord's configuration with --config PATH") }
         log(.info, "read supervisord-dependent-startup's settings", [("files", files.joined(separator: ",")), ("rules", rules.map { $0.description }.joined(separator: " "))])

@@ -319,6 +319,26 @@ import Testing
         #expect(supervisord.logged("rules=\"ping= ping2=sleep:running ping3=ping2:exited sleep=ping:exited\""))
     }
 
+    /// A program in a `[group:]` and one with its own `process_name` are
+    /// named as supervisord names their processes, and `%(ENV_NAME)s` in a
+    /// wait is the listener's environment, as for dependent-startup.
+    @Test func dependentStartupNamesGroupedProgramsAsSupervisordDoes() throws {
+        let keys = ["autostart": "false", "dependent_startup": "true", "startsecs": "1"]
+        let supervisord = try Supervisord(
+            start: "exit 0", listenerSettings: ["environment": "FIRST=\"db\""],
+            programs: [
+                Supervisord.Program(name: "db", script: "exec sleep 600", settings: keys.merging(["process_name": "%(program_name)s_%(process_num)02d"]) { $1 }),
+                Supervisord.Program(name: "web", script: "exec sleep 600", settings: keys.merging(["dependent_startup_wait_for": "%(ENV_FIRST)s:running"]) { $1 }),
+            ],
+            listenerArguments: "--dependent-startup", extraConfig: "[group:g]\nprograms=db,web\n")
+        #expect(eventually(within: 30) { supervisord.log.contains("success: web entered RUNNING") })
+        let log = supervisord.log
+        let order = try ["spawned: 'db_00'", "success: db_00 entered RUNNING", "spawned: 'web'"].map { try #require(position(of: $0, in: log), "\($0) in \(log)") }
+        #expect(order == order.sorted())
+        #expect(supervisord.logged("rules=\"g:db_00= g:web=g:db_00:running\""))
+        #expect(supervisord.probeSays("ready: 0 READY: program start exited with status 0; no hook"))
+    }
+
     /// dependent-startup's `exited` meant any exit: here it is an expected
     /// one, so a failed ping starts nothing after it and the probe says so.
     /// States with no meaning here, and a configuration that is not there,

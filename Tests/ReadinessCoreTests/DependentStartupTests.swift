@@ -7,8 +7,8 @@ import Testing
 @Suite struct DependentStartupTests {
     func rules(_ files: String...) throws -> [String] {
         var settings = DependentStartup()
-        for (index, file) in files.enumerated() { settings.read(Array(file.utf8), main: index == 0) }
-        return try settings.rules().map(\.description)
+        for (index, file) in files.enumerated() { settings.read(Array(file.utf8), main: index == 0, here: "/etc/supervisor") }
+        return try settings.rules(environment: { _ in nil }).map(\.description)
     }
 
     /// dependent-startup's README example ("Ping example"): supervisord.conf
@@ -34,7 +34,7 @@ import Testing
         let ping3 = "[program:ping3]\ncommand=/bin/ping -c 1 www.google.com\nautostart=false\ndependent_startup=true\ndependent_startup_wait_for=ping2:exited\n"
         let sleep = "[program:sleep]\ncommand=/bin/sleep 15\nautostart=false\nautorestart=true\nstartsecs=5\ndependent_startup=true\ndependent_startup_wait_for=ping:exited\n"
         var settings = DependentStartup()
-        settings.read(Array(main.utf8), main: true)
+        settings.read(Array(main.utf8), main: true, here: "/etc")
         #expect(try settings.includePatterns(here: "/tmp/tmp_home/etc", environment: { _ in nil }) == ["/tmp/tmp_home/etc/supervisord.d/*.ini"])
         #expect(try rules(main, ping, ping2, ping3, sleep) == ["ping=", "ping2=sleep:running", "ping3=ping2:exited", "sleep=ping:exited"])
     }
@@ -78,6 +78,71 @@ import Testing
         #expect(try rules("[program:a]\n dependent_startup=1\n dependent_startup_wait_for=b\n numprocs=3\n") == ["a:*=b:running"])
     }
 
+    /// Programs are named as supervisord names their processes: the names
+    /// expected here are supervisord 4.3.0's own for this file (with N=2).
+    @Test func programsAreNamedAsSupervisordNamesTheirProcesses() throws {
+        let config = """
+            [group:g]
+            programs=a, b
+            [group:h]
+            programs=c
+            [program:a]
+            dependent_startup=true
+            [program:b]
+            dependent_startup=true
+            dependent_startup_wait_for=a:exited
+            process_name=%(program_name)s_%(process_num)02d
+            numprocs_start=3
+            [program:c]
+            dependent_startup=true
+            dependent_startup_wait_for=b
+            numprocs=2
+            process_name=%(program_name)s-%(process_num)d
+            [program:d]
+            dependent_startup=true
+            dependent_startup_wait_for=c:running
+            process_name=%(group_name)s_%(process_num)-3d|
+            [program:e]
+            dependent_startup=true
+            numprocs=%(ENV_N)s
+            process_name=%(program_name)s%(process_num)s
+            """
+        var settings = DependentStartup()
+        settings.read(Array(config.utf8), main: true, here: "/etc")
+        #expect(try settings.rules(environment: { $0 == "N" ? "2" : nil }).map(\.description)
+            == ["g:a=", "g:b_03=g:a:exited", "h:*=g:b_03:running", "d:d_0  |=h:*:running", "e:*="])
+    }
+
+    /// The keys are expanded as supervisord expands its values (dependent-startup
+    /// too, for its own keys); what cannot be expanded is refused, naming it.
+    @Test func keysAreExpandedAndWhatCannotBeIsRefused() throws {
+        let conf = "[program:app]\ndependent_startup=%(ENV_ON)s\ndependent_startup_wait_for=%(ENV_FIRST)s:exited 100%%\n[program:100%]\n"
+        let environment = ["ON": "yes", "FIRST": "start"]
+        var settings = DependentStartup()
+        settings.read(Array(conf.utf8), main: true, here: "/etc")
+        #expect(try settings.rules(environment: { environment[$0] }).map(\.description) == ["app=start:exited,100%:running"])
+        #expect(throws: UsageError("--dependent-startup cannot expand %(ENV_FIRST)s in [program:app] dependent_startup_wait_for=%(ENV_FIRST)s:exited 100%%")) {
+            try settings.rules(environment: { $0 == "ON" ? "1" : nil })
+        }
+        #expect(throws: UsageError("--dependent-startup cannot expand %(host_node_name)s in [program:x] process_name=%(host_node_name)s")) {
+            try rules("[program:x]\ndependent_startup=true\nprocess_name=%(host_node_name)s\n")
+        }
+        #expect(throws: UsageError("--dependent-startup cannot read % in [program:x] process_name=%(program_name)d")) {
+            try rules("[program:x]\ndependent_startup=true\nprocess_name=%(program_name)d\n")
+        }
+        #expect(throws: UsageError("--dependent-startup cannot read a number in [program:x] numprocs=two")) {
+            try rules("[program:x]\ndependent_startup=true\nnumprocs=two\n")
+        }
+    }
+
+    /// Several processes of one program in a group with other programs have
+    /// no name of their own that --start-after could take.
+    @Test func aProgramsProcessesAmongOtherProgramsOfAGroupAreRefused() {
+        #expect(throws: UsageError("--dependent-startup cannot name the 2 processes of [program:x] apart from the other programs of [group:g]: give them --start-after rules instead")) {
+            try rules("[group:g]\nprograms=x,y\n[program:x]\ndependent_startup=true\nnumprocs=2\nprocess_name=x%(process_num)s\n[program:y]\n")
+        }
+    }
+
     @Test func supervisordsCommandLineIsReadAsItsGetoptReadsIt() {
         func read(_ arguments: String...) -> (configuration: String?, script: String) {
             DependentStartup.supervisordCommandLine(arguments.map { Array($0.utf8)[...] })
@@ -97,25 +162,25 @@ import Testing
 
     @Test func aLaterFileWinsAndOnlyTheMainFilesIncludeCounts() throws {
         var settings = DependentStartup()
-        settings.read(Array("[include]\nfiles = conf.d/*.conf %(here)s/x.ini\n[program:a]\ndependent_startup=true\n".utf8), main: true)
-        settings.read(Array("[include]\nfiles=/elsewhere\n[program:a]\ndependent_startup_wait_for=b\n".utf8), main: false)
-        #expect(try settings.rules().map(\.description) == ["a=b:running"])
+        settings.read(Array("[include]\nfiles = conf.d/*.conf %(here)s/x.ini\n[program:a]\ndependent_startup=true\n".utf8), main: true, here: "/etc")
+        settings.read(Array("[include]\nfiles=/elsewhere\n[program:a]\ndependent_startup_wait_for=b\n".utf8), main: false, here: "/etc/conf.d")
+        #expect(try settings.rules(environment: { _ in nil }).map(\.description) == ["a=b:running"])
         #expect(try settings.includePatterns(here: "/etc/supervisor", environment: { _ in nil })
             == ["/etc/supervisor/conf.d/*.conf", "/etc/supervisor/x.ini"])
     }
 
     @Test func includePatternsExpandHereAndTheEnvironment() throws {
         var settings = DependentStartup()
-        settings.read(Array("[include]\nfiles=%(ENV_CONF)s/*.ini\n   /abs/%(here)s.conf\n".utf8), main: true)
+        settings.read(Array("[include]\nfiles=%(ENV_CONF)s/*.ini\n   /abs/%(here)s.conf\n".utf8), main: true, here: "/etc")
         #expect(try settings.includePatterns(here: "/etc", environment: { $0 == "CONF" ? "/conf" : nil }) == ["/conf/*.ini", "/abs//etc.conf"])
         var percent = DependentStartup()
-        percent.read(Array("[include]\nfiles=100%%.conf\n".utf8), main: true)
+        percent.read(Array("[include]\nfiles=100%%.conf\n".utf8), main: true, here: "/etc")
         #expect(try percent.includePatterns(here: "/etc", environment: { _ in nil }) == ["/etc/100%.conf"])
         #expect(throws: UsageError("--dependent-startup cannot expand %(ENV_CONF)s in [include] files=%(ENV_CONF)s/*.ini /abs/%(here)s.conf")) {
             try settings.includePatterns(here: "/etc", environment: { _ in nil })
         }
         var broken = DependentStartup()
-        broken.read(Array("[include]\nfiles=%(here/x\n".utf8), main: true)
+        broken.read(Array("[include]\nfiles=%(here/x\n".utf8), main: true, here: "/etc")
         #expect(throws: UsageError("--dependent-startup cannot read % in [include] files=%(here/x")) { try broken.includePatterns(here: "/etc", environment: { _ in nil }) }
     }
 
@@ -133,15 +198,15 @@ import Testing
                 text += pieces[Int(seed >> 33) % pieces.count]
             }
             var settings = DependentStartup()
-            settings.read(Array(text.utf8), main: true)
-            if let rules = try? settings.rules() {
+            settings.read(Array(text.utf8), main: true, here: "/etc")
+            if let rules = try? settings.rules(environment: { _ in nil }) {
                 #expect(rules.allSatisfy { text.contains("[program:\($0.programs.description.split(separator: ":")[0])]") }, "\(text)")
             }
             _ = try? settings.includePatterns(here: "/etc", environment: { _ in nil })
         }
         var settings = DependentStartup()
-        settings.read(Array("[program:app\ndependent_startup=true\n[program:]\n=\n:\n[]\n\0\u{FF}".utf8), main: true)
-        #expect(try settings.rules().isEmpty)
+        settings.read(Array("[program:app\ndependent_startup=true\n[program:]\n=\n:\n[]\n\0\u{FF}".utf8), main: true, here: "/etc")
+        #expect(try settings.rules(environment: { _ in nil }).isEmpty)
     }
 
     @Test(arguments: ["starting", "BACKOFF", "stopping", "fatal", "ready", "done"])

@@ -14,23 +14,38 @@
 package struct DependentStartup: Sendable {
     private struct Program: Sendable {
         var name: [UInt8]
+        /// The directory of the file its section was read from last, as
+        /// supervisord's `%(here)s`.
+        var here: String
         var enabled: [UInt8] = []
         var waitFor: [UInt8] = []
         var numprocs: [UInt8] = []
+        var numprocsStart: [UInt8] = []
+        var processName: [UInt8] = []
     }
 
-    private enum Key { case other, enabled, waitFor, numprocs, files }
+    /// A `[group:NAME]`: the programs it takes out of their own groups.
+    private struct Group: Sendable {
+        var name: [UInt8]
+        var here: String
+        var programs: [UInt8] = []
+    }
+
+    private enum Key { case other, enabled, waitFor, numprocs, numprocsStart, processName, programs, files }
 
     private var programs: [Program] = []
+    private var groups: [Group] = []
     /// The main file's `[include] files=`, words separated by white space.
     package private(set) var includeFiles: [UInt8] = []
 
     package init() {}
 
     /// Takes one file's sections; `main` is the file supervisord was given,
-    /// the only one whose `[include]` it follows. A later file's value wins.
-    package mutating func read(_ text: [UInt8], main: Bool) {
+    /// the only one whose `[include]` it follows, and `here` the file's
+    /// directory. A later file's value wins.
+    package mutating func read(_ text: [UInt8], main: Bool, here: String) {
         var program: Int?
+        var group: Int?
         var inInclude = false
         var key = Key.other
         // The indentation of the section's last key line: a line indented
@@ -45,7 +60,7 @@ package struct DependentStartup: Sendable {
             guard let first = content.first else { continue }
             let indent = line.prefix { $0 == 32 || $0 == 9 }.count
             if let keyIndent, indent > keyIndent {
-                append(content, to: key, program: program, separator: true)
+                append(content, to: key, section: program ?? group, separator: true)
                 continue
             }
             key = .other
@@ -55,12 +70,22 @@ package struct DependentStartup: Sendable {
                 let name = content[(content.startIndex + 1)..<close]
                 inInclude = main && name.elementsEqual("include".utf8)
                 program = nil
-                guard name.starts(with: "program:".utf8) else { continue }
-                let programName = Array(name.dropFirst(8))
-                program = programs.firstIndex { $0.name == programName } ?? {
-                    programs.append(Program(name: programName))
-                    return programs.count - 1
-                }()
+                group = nil
+                if name.starts(with: "program:".utf8) {
+                    let programName = Array(name.dropFirst(8))
+                    program = programs.firstIndex { $0.name == programName } ?? {
+                        programs.append(Program(name: programName, here: here))
+                        return programs.count - 1
+                    }()
+                    programs[program!].here = here
+                } else if name.starts(with: "group:".utf8) {
+                    let groupName = Array(name.dropFirst(6))
+                    group = groups.firstIndex { $0.name == groupName } ?? {
+                        groups.append(Group(name: groupName, here: here))
+                        return groups.count - 1
+                    }()
+                    groups[group!].here = here
+                }
                 continue
             }
             guard let delimiter = content.firstIndex(where: { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":") }) else { continue }
@@ -68,96 +93,176 @@ package struct DependentStartup: Sendable {
             let name = Self.lowercased(Self.trimmed(content[..<delimiter]))
             key = switch name {
             case _ where inInclude && name.elementsEqual("files".utf8): .files
+            case _ where group != nil && name.elementsEqual("programs".utf8): .programs
             case _ where program == nil: .other
             case _ where name.elementsEqual("dependent_startup".utf8): .enabled
             case _ where name.elementsEqual("dependent_startup_wait_for".utf8): .waitFor
             case _ where name.elementsEqual("numprocs".utf8): .numprocs
+            case _ where name.elementsEqual("numprocs_start".utf8): .numprocsStart
+            case _ where name.elementsEqual("process_name".utf8): .processName
             default: .other
             }
-            append(Self.trimmed(content[(delimiter + 1)...]), to: key, program: program, separator: false)
+            append(Self.trimmed(content[(delimiter + 1)...]), to: key, section: program ?? group, separator: false)
         }
     }
 
-    private mutating func append(_ value: ArraySlice<UInt8>, to key: Key, program: Int?, separator: Bool) {
+    /// Adds a key's value, or a line that goes on with it, to the field it
+    /// is kept in: the include's, or that of the program or group at
+    /// `section`.
+    private mutating func append(_ value: ArraySlice<UInt8>, to key: Key, section: Int?, separator: Bool) {
         func extend(_ field: inout [UInt8]) {
             if !separator { field = [] } else if !field.isEmpty { field.append(32) }
             field += value
         }
-        switch (key, program) {
+        switch (key, section) {
         case (.files, _): extend(&includeFiles)
         case (.enabled, let index?): extend(&programs[index].enabled)
         case (.waitFor, let index?): extend(&programs[index].waitFor)
         case (.numprocs, let index?): extend(&programs[index].numprocs)
+        case (.numprocsStart, let index?): extend(&programs[index].numprocsStart)
+        case (.processName, let index?): extend(&programs[index].processName)
+        case (.programs, let index?): extend(&groups[index].programs)
         default: break
         }
     }
 
     /// The rules of the programs marked `dependent_startup=true`, as
-    /// `--start-after` would take them. A state that has no meaning here
-    /// (`starting`, `backoff`, `stopping`, `fatal`) is refused, naming the
-    /// section.
-    @inline(never) package func rules() throws(UsageError) -> [StartRule] {
-        /// A program of several processes (`numprocs`) is its group's.
-        func pattern(_ name: ArraySlice<UInt8>) -> String {
-            let text = String(decoding: name, as: UTF8.self)
-            let section = programs.first { $0.name.elementsEqual(name) }
-            return (section.flatMap { UInt64(decimal: $0.numprocs) } ?? 1) > 1 ? text + ":*" : text
-        }
+    /// `--start-after` would take them, with `%(here)s`, `%(ENV_NAME)s` and
+    /// `%%` expanded in the keys as supervisord expands them. A state that
+    /// has no meaning here (`starting`, `backoff`, `stopping`, `fatal`) is
+    /// refused, naming the section.
+    @inline(never) package func rules(environment: (String) -> String?) throws(UsageError) -> [StartRule] {
         var rules: [StartRule] = []
-        for program in programs where Self.isTrue(Self.lowercased(program.enabled[...])) {
-            let name = pattern(program.name[...])
+        for program in programs {
+            let section = "[program:" + String(decoding: program.name, as: UTF8.self) + "]"
+            let enabled = try Self.expanded(program.enabled, in: section, "dependent_startup", here: program.here, environment: environment)
+            guard Self.isTrue(Self.lowercased(Array(enabled.utf8)[...])) else { continue }
+            let name = try pattern(of: program.name[...], environment: environment)
+            let waitFor = try Self.expanded(program.waitFor, in: section, "dependent_startup_wait_for", here: program.here, environment: environment)
             var after = ""
-            for item in Self.words(program.waitFor) {
+            for item in Self.words(Array(waitFor.utf8)) {
                 let colon = item.firstIndex(of: UInt8(ascii: ":"))
                 let state = colon.map { String(decoding: Self.lowercased(item[($0 + 1)...]), as: UTF8.self) } ?? "running"
                 guard state == "running" || state == "exited" else {
                     let choice = state.utf8.contains(UInt8(ascii: ",")) ? "a choice of states" : state
-                    throw UsageError("[program:" + String(decoding: program.name, as: UTF8.self) + "] dependent_startup_wait_for=" + String(decoding: item, as: UTF8.self)
+                    throw UsageError(section + " dependent_startup_wait_for=" + String(decoding: item, as: UTF8.self)
                         + ": " + choice + " has no meaning here: wait for running or exited (or, with --start-after, ready)")
                 }
-                after += (after.isEmpty ? "" : ",") + pattern(item[..<(colon ?? item.endIndex)]) + ":" + state
+                after += (after.isEmpty ? "" : ",") + (try pattern(of: item[..<(colon ?? item.endIndex)], environment: environment)) + ":" + state
             }
             do {
                 rules.append(after.isEmpty ? try StartRule(startingAtOnce: name) : try StartRule(parsing: name + "=" + after))
             } catch {
-                throw UsageError("[program:" + String(decoding: program.name, as: UTF8.self) + "]: " + error.description)
+                throw UsageError(section + ": " + error.description)
             }
         }
         return rules
     }
 
+    /// How `--start-after` names the processes supervisord makes of
+    /// `[program:NAME]`: `NAME`, or `GROUP:PROCESS` when a `[group:]` takes
+    /// it or its `process_name` is not its name; several processes
+    /// (`numprocs`) are `NAME:*`, or `GROUP:*` when they are all their
+    /// `[group:]` has. A name no section gives is taken as it is.
+    @inline(never) private func pattern(of name: ArraySlice<UInt8>, environment: (String) -> String?) throws(UsageError) -> String {
+        let text = String(decoding: name, as: UTF8.self)
+        guard let program = programs.first(where: { $0.name.elementsEqual(name) }) else { return text }
+        let section = "[program:" + text + "]"
+        var group: (name: String, programs: Int)?
+        for candidate in groups where group == nil {
+            let groupName = String(decoding: candidate.name, as: UTF8.self)
+            let list = try Self.expanded(candidate.programs, in: "[group:" + groupName + "]", "programs", here: candidate.here, environment: environment)
+            let programs = Array(list.utf8).split(separator: UInt8(ascii: ","))
+            if programs.contains(where: { Self.trimmed($0).elementsEqual(name) }) { group = (groupName, programs.count) }
+        }
+        let count = try number(program.numprocs, in: section, "numprocs", here: program.here, default: 1, environment: environment)
+        if count > 1 {
+            guard let group else { return text + ":*" }
+            guard group.programs == 1 else {
+                throw UsageError("--dependent-startup cannot name the " + String(count) + " processes of " + section + " apart from the other programs of [group:"
+                    + group.name + "]: give them --start-after rules instead")
+            }
+            return group.name + ":*"
+        }
+        guard !program.processName.isEmpty else { return group.map { $0.name + ":" + text } ?? text }
+        let number = try number(program.numprocsStart, in: section, "numprocs_start", here: program.here, default: 0, environment: environment)
+        let process = ProcessNames(program: text, group: group?.name ?? text, number: number, count: count)
+        let processName = try Self.expanded(program.processName, in: section, "process_name", here: program.here, process: process, environment: environment)
+        return group == nil && processName == text ? text : process.group + ":" + processName
+    }
+
+    /// A key's value as a whole number, after its expansions.
+    private func number(_ value: [UInt8], in section: String, _ key: String, here: String, default: UInt64, environment: (String) -> String?) throws(UsageError) -> UInt64 {
+        guard !value.isEmpty else { return `default` }
+        let expanded = try Self.expanded(value, in: section, key, here: here, environment: environment)
+        guard let number = UInt64(decimal: Self.trimmed(Array(expanded.utf8)[...])) else {
+            throw UsageError("--dependent-startup cannot read a number in " + section + " " + key + "=" + String(decoding: value, as: UTF8.self))
+        }
+        return number
+    }
+
     /// The patterns of `[include] files=`, each made absolute against `here`
     /// (the main file's directory), with `%(here)s`, `%(ENV_NAME)s` and `%%`
-    /// expanded as supervisord does.
+    /// expanded as supervisord does before it splits the value.
     @inline(never) package func includePatterns(here: String, environment: (String) -> String?) throws(UsageError) -> [String] {
-        let setting = " in [include] files=" + String(decoding: includeFiles, as: UTF8.self)
-        var patterns: [String] = []
-        for word in Self.words(includeFiles) {
-            var pattern = ""
-            var rest = word
-            while let percent = rest.firstIndex(of: UInt8(ascii: "%")) {
-                pattern += String(decoding: rest[..<percent], as: UTF8.self)
-                let afterPercent = rest[percent...]
-                if afterPercent.starts(with: "%%".utf8) {
-                    pattern += "%"
-                    rest = rest[(percent + 2)...]
-                    continue
-                }
-                guard afterPercent.starts(with: "%(".utf8), let close = afterPercent.firstIndex(of: UInt8(ascii: ")")),
-                      rest[close...].starts(with: ")s".utf8) else {
-                    throw UsageError("--dependent-startup cannot read %" + setting)
-                }
-                let name = String(decoding: rest[(percent + 2)..<close], as: UTF8.self)
-                guard let value = name == "here" ? here : name.hasPrefix("ENV_") ? environment(String(name.dropFirst(4))) : nil else {
-                    throw UsageError("--dependent-startup cannot expand %(" + name + ")s" + setting)
-                }
-                pattern += value
-                rest = rest[(close + 2)...]
-            }
-            pattern += String(decoding: rest, as: UTF8.self)
-            patterns.append(pattern.hasPrefix("/") ? pattern : here + "/" + pattern)
+        let files = try Self.expanded(includeFiles, in: "[include]", "files", here: here, environment: environment)
+        return Self.words(Array(files.utf8)).map { word in
+            let pattern = String(decoding: word, as: UTF8.self)
+            return pattern.hasPrefix("/") ? pattern : here + "/" + pattern
         }
-        return patterns
+    }
+
+    /// The names a `process_name` can use besides the common ones.
+    private struct ProcessNames {
+        var program: String
+        var group: String
+        var number: UInt64
+        var count: UInt64
+    }
+
+    /// `value` with `%%` and each `%(NAME)s` (or `%(NAME)d`, `%(NAME)02d`…)
+    /// replaced as Python's `%` operator replaces them, which is how
+    /// supervisord expands its values: `NAME` is `here` (the directory of
+    /// the value's file), `ENV_` and a variable of the environment, or one
+    /// of `process`'s names. A refusal names `section`'s `key`.
+    @inline(never) private static func expanded(_ value: [UInt8], in section: String, _ key: String, here: String, process: ProcessNames? = nil,
+                                                environment: (String) -> String?) throws(UsageError) -> String {
+        func refusal(_ what: String) -> UsageError {
+            UsageError("--dependent-startup cannot " + what + " in " + section + " " + key + "=" + String(decoding: value, as: UTF8.self))
+        }
+        var result: [UInt8] = []
+        var rest = value[...]
+        while let percent = rest.firstIndex(of: UInt8(ascii: "%")) {
+            result += rest[..<percent]
+            if rest[percent...].starts(with: "%%".utf8) {
+                result.append(UInt8(ascii: "%"))
+                rest = rest[(percent + 2)...]
+                continue
+            }
+            guard rest[percent...].starts(with: "%(".utf8), let close = rest[percent...].firstIndex(of: UInt8(ascii: ")")) else { throw refusal("read %") }
+            let name = rest[(percent + 2)..<close]
+            // Python's flags and width come between the name and the conversion.
+            let flags = rest[(close + 1)...].prefix { "-0 +#".utf8.contains($0) }
+            let width = rest[flags.endIndex...].prefix { $0 >= 48 && $0 <= 57 }
+            guard width.endIndex < rest.endIndex, "sdi".utf8.contains(rest[width.endIndex]) else { throw refusal("read %") }
+            let numeric = rest[width.endIndex] != UInt8(ascii: "s")
+            let number: UInt64? = name.elementsEqual("process_num".utf8) ? process?.number : name.elementsEqual("numprocs".utf8) ? process?.count : nil
+            let text: String? = if let number { String(number) } else if numeric { nil }
+                else if name.elementsEqual("program_name".utf8) { process?.program }
+                else if name.elementsEqual("group_name".utf8) { process?.group }
+                else if name.elementsEqual("here".utf8) { here }
+                else if name.starts(with: "ENV_".utf8) { environment(String(decoding: name.dropFirst(4), as: UTF8.self)) }
+                else { nil }
+            guard let text else { throw refusal(numeric ? "read %" : "expand %(" + String(decoding: name, as: UTF8.self) + ")s") }
+            let padding = Int(UInt64(decimal: width) ?? 0) - text.utf8.count
+            let left = flags.contains(UInt8(ascii: "-"))
+            if !left, padding > 0 { result += repeatElement(numeric && flags.contains(UInt8(ascii: "0")) ? UInt8(ascii: "0") : 32, count: padding) }
+            result += text.utf8
+            if left, padding > 0 { result += repeatElement(32, count: padding) }
+            rest = rest[(width.endIndex + 1)...]
+        }
+        result += rest
+        return String(decoding: result, as: UTF8.self)
     }
 
     /// supervisord's command line (`/proc/PID/cmdline`'s arguments) read as

@@ -13,13 +13,13 @@ package enum SupervisordConfiguration {
         }
         guard let main = try read(path) else { throw UsageError("--dependent-startup: " + path + " is not a regular file") }
         var settings = DependentStartup()
-        settings.read(main, main: true)
+        settings.read(main, main: true, here: Files.directoryName(of: path))
         var files = [path]
         for pattern in try settings.includePatterns(here: Files.directoryName(of: path), environment: Processes.environmentValue) {
             // What is no regular file (a directory the pattern also names) supervisord skips too.
             for file in try matchingFiles(pattern) {
                 guard let bytes = try read(file) else { continue }
-                settings.read(bytes, main: false)
+                settings.read(bytes, main: false, here: Files.directoryName(of: file))
                 files.append(file)
             }
         }
