@@ -331,9 +331,7 @@ struct ListenerIO: ~Copyable, ListenerPort {
     /// Why supervisord's XML-RPC interface cannot be used at all; nil when it is configured.
     var xmlrpcProblem: String? { supervisor.configurationProblem }
 
-    mutating func startProcess(_ process: String) -> String? { supervisor.control(process, stop: false) }
-
-    mutating func stopProcess(_ process: String) -> String? { supervisor.control(process, stop: true) }
+    mutating func startProcess(_ process: String) -> String? { supervisor.startProcess(process) }
 
     mutating func processInfo(_ process: String) -> SupervisorAnswer { supervisor.processInfo(process) }
 
@@ -471,6 +469,7 @@ struct SupervisorConnection: ~Copyable {
         switch call {
         case .processInfo(let process): failure = callInFlight.begin(client.startProcessInfo(process))
         case .start(let process): failure = callInFlight.begin(client.startStartProcess(process))
+        case .stop(let process): failure = callInFlight.begin(client.startStopProcess(process))
         }
         guard let failure else {
             callMade = call
@@ -488,6 +487,7 @@ struct SupervisorConnection: ~Copyable {
         switch made {
         case .processInfo: return .processInfo(note(SupervisorClient.processInfoAnswer(exchanged)) ?? .unavailable)
         case .start: return .started(failure: Self.failure(of: note(SupervisorClient.startProcessAnswer(exchanged))))
+        case .stop: return .stopped(failure: Self.failure(of: note(SupervisorClient.stopProcessAnswer(exchanged))))
         }
     }
 
@@ -495,6 +495,7 @@ struct SupervisorConnection: ~Copyable {
         switch call {
         case .processInfo: .processInfo(.unavailable)
         case .start: .started(failure: why)
+        case .stop: .stopped(failure: why)
         }
     }
 
@@ -506,10 +507,10 @@ struct SupervisorConnection: ~Copyable {
         }
     }
 
-    /// startProcess or stopProcess: nil once supervisord accepted, or had it
-    /// so already; else why not.
-    mutating func control(_ process: String, stop: Bool) -> String? {
-        Self.failure(of: note(client.flatMap { stop ? $0.stopProcess(process) : $0.startProcess(process) }))
+    /// startProcess: nil once supervisord accepted, or had it so already;
+    /// else why not.
+    mutating func startProcess(_ process: String) -> String? {
+        Self.failure(of: note(client.flatMap { $0.startProcess(process) }))
     }
 
     /// Nil when supervisord accepted, or had it so already; else why not.

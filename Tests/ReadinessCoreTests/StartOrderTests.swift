@@ -734,10 +734,11 @@ import Testing
         #expect(core.wantedCall == .processInfo("app:app"), "asked again from the beginning")
     }
 
-    /// Found in review: with `--restart-dependents`, app's STARTING and
-    /// RUNNING came, and its dependency stopped (so app was stopped), all
-    /// before startProcess's answer: that answer must not leave app marked
-    /// as being started, or it would never start again.
+    /// With `--restart-dependents`, app's STARTING and RUNNING came, and
+    /// its dependency stopped, all before startProcess's answer: the stop
+    /// waits for that answer (one call at a time), is made after it on what
+    /// supervisord says then, and app starts again with its dependency's
+    /// new run.
     @Test func aStartAnsweredAfterItsProgramWasStoppedWithItsDependencyStartsAgain() throws {
         var core = try core("app=redis:running", restartDependents: true)
         var port = RecordingPort()
@@ -754,15 +755,60 @@ import Testing
         core.turn(header(2), event(2, "app", .running, from: .starting, pid: 30), &port)
         port.programs = [program("start", .exited, start: 1), program("redis", .stopping, start: 1, pid: 20), program("app", .running, start: 5, pid: 30)]
         core.turn(header(3), event(3, "redis", .stopping, from: .running, pid: 20), &port)
-        #expect(port.stopped == ["app:app"])
+        #expect(port.stopped.isEmpty, "the start's answer has not come")
         core.answered(call: .started(failure: nil), &port)
         core.finishTurn(&port)
+        #expect(core.wantedCall == .processInfo("app:app"))
+        core.answerCalls(&port)
+        #expect(port.stopped == ["app:app"])
         port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 9, pid: 21), program("app", .stopped, start: 5)]
         core.turn(header(4), event(4, "app", .stopped, from: .stopping), &port)
         core.turn(header(5), event(5, "redis", .stopped, from: .stopping), &port)
         core.turn(header(6), event(6, "redis", .starting, from: .stopped), &port)
         core.turn(header(7), event(7, "redis", .running, from: .starting, pid: 21), &port)
         #expect(port.started == ["app:app"])
+    }
+
+    /// `--restart-dependents`, app started once redis ran: its STARTING
+    /// and RUNNING seen.
+    func appStartedAfterRedis() throws -> (ListenerCore, RecordingPort) {
+        var core = try core("app=redis:running", restartDependents: true)
+        var port = RecordingPort()
+        port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 1, pid: 20), program("app", .stopped)]
+        core.start(&port)
+        core.answerCalls(&port)
+        core.turn(header(1), event(1, "app", .starting, from: .stopped), &port)
+        core.turn(header(2), event(2, "app", .running, from: .starting, pid: 30), &port)
+        return (core, port)
+    }
+
+    /// A stop is made by the loop's calls, as a start is: the handler asks
+    /// nothing itself; app and redis are asked about, then stopProcess; an
+    /// event on them before stopProcess is made sends the stop back to be
+    /// asked afresh.
+    @Test func aStopIsMadeByTheLoopsCallsNotInTheHandler() throws {
+        var (core, port) = try appStartedAfterRedis()
+        port.programs = [program("start", .exited, start: 1), program("redis", .stopping, start: 1, pid: 20), program("app", .running, start: 5, pid: 30)]
+        port.askedAbout = []
+        core.handle(header(3), event(3, "redis", .stopping, from: .running, pid: 20), &port)
+        core.finishTurn(&port)
+        #expect(port.askedAbout.isEmpty)
+        #expect(port.stopped.isEmpty)
+        #expect(core.callingSupervisor() == .processInfo("app:app"))
+        core.answered(call: .processInfo(port.processInfo("app:app")), &port)
+        core.finishTurn(&port)
+        #expect(core.callingSupervisor() == .processInfo("redis:redis"))
+        // redis's STOPPED overtakes the answer about it.
+        port.programs?[1] = program("redis", .stopped, start: 1)
+        core.handle(header(4), event(4, "redis", .stopped, from: .stopping), &port)
+        core.finishTurn(&port)
+        core.answered(call: .processInfo(port.processInfo("redis:redis")), &port)
+        core.finishTurn(&port)
+        #expect(port.stopped.isEmpty)
+        #expect(core.wantedCall == .processInfo("app:app"), "asked again from the beginning")
+        core.answerCalls(&port)
+        #expect(port.stopped == ["app:app"])
+        #expect(port.logged.contains { $0.1.hasPrefix("stopped program: a dependency stopped") })
     }
 
     /// An event queued before a start the listener confirmed is older than
@@ -799,13 +845,7 @@ import Testing
     /// run than the one app was started after, so app is stopped all the
     /// same, and started again on the new run.
     @Test func aDependencyThatRanAgainBeforeTheListenerAskedStopsItsDependents() throws {
-        var core = try core("app=redis:running", restartDependents: true)
-        var port = RecordingPort()
-        port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 1, pid: 20), program("app", .stopped)]
-        core.start(&port)
-        core.answerCalls(&port)
-        core.turn(header(1), event(1, "app", .starting, from: .stopped), &port)
-        core.turn(header(2), event(2, "app", .running, from: .starting, pid: 30), &port)
+        var (core, port) = try appStartedAfterRedis()
         port.programs = [program("start", .exited, start: 1), program("redis", .running, start: 9, pid: 21), program("app", .running, start: 5, pid: 30)]
         core.turn(header(3), event(3, "redis", .stopping, from: .running, pid: 20), &port)
         #expect(port.stopped == ["app:app"])

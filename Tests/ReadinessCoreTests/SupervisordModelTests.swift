@@ -201,11 +201,11 @@ struct SupervisordModel: ListenerPort {
     var everyProcessInFlight: [NamedProcessInfo]??
     var everyProcessAsked = false
     /// The loop's call in flight (`SupervisorCall`): supervisord takes a
-    /// startProcess when it is made (`startAnswer`, handed over when it
-    /// arrives), and answers a getProcessInfo when its answer arrives, events
-    /// delivered in between either way.
+    /// startProcess or stopProcess when it is made (`controlAnswer`, handed
+    /// over when it arrives), and answers a getProcessInfo when its answer
+    /// arrives, events delivered in between either way.
     var callInFlight: SupervisorCall?
-    var startAnswer: String?
+    var controlAnswer: String?
     /// A getProcessInfo answer taken when the call was made, with
     /// supervisord's serial then: it is handed over only if every event
     /// emitted since reached the listener first (supervisord writes an
@@ -853,7 +853,8 @@ struct SupervisordModel: ListenerPort {
         note("call \(call)")
         callInFlight = call
         switch call {
-        case .start(let process): startAnswer = startProcess(process)
+        case .start(let process): controlAnswer = startProcess(process)
+        case .stop(let process): controlAnswer = stopProcess(process)
         case .processInfo(let process): staleAnswer = Bool.random(using: &random) ? (processInfo(process), serial) : nil
         }
     }
@@ -875,7 +876,9 @@ struct SupervisordModel: ListenerPort {
                 answer = .processInfo(fails ? .unavailable : processInfo(process))
             }
         case .start:
-            answer = .started(failure: startAnswer)
+            answer = .started(failure: controlAnswer)
+        case .stop:
+            answer = .stopped(failure: controlAnswer)
         }
         let killed = crashes && Int.random(in: 0..<10, using: &random) == 0
         note("answer to \(call): \(answer)\(killed ? " (killed before writing)" : "")")

@@ -46,7 +46,7 @@ extension ListenerCore {
         guard !startOrder.isEmpty else { return }
         let (startedElsewhere, failed) = startOrder.apply(event)
         let process = "\(event.groupName):\(event.processName)"
-        startCalls?.noteEvent(on: process)
+        programCalls?.noteEvent(on: process)
         if let startedElsewhere {
             port.log(.info, "program under --start-after was started by someone else, before its conditions were seen to hold", [
                 ("program", startedElsewhere),
@@ -76,41 +76,22 @@ extension ListenerCore {
     /// With `--restart-dependents`, stops each started program a dependency
     /// of which stopped; says so of each program a failed dependency
     /// blocks; and begins the start of the first program whose conditions
-    /// all hold (`StartCalls`), unless one is under way. Nothing starts or
-    /// stops while the container is ending.
+    /// all hold, a stop first (`ProgramCalls`), unless one is under way.
+    /// Nothing starts or stops while the container is ending.
     mutating func startDuePrograms<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         guard !startOrder.isEmpty else { return }
-        // A start not yet made is made only on answers no event overtook, and
-        // while its conditions still hold: this turn may have changed either.
-        if let calls = startCalls, !calls.inFlight,
-            calls.eventSinceAsking || isEnding || (calls.isConfirmed && !startOrder.holds(calls.program, services: services.services))
-        {
-            startCalls = nil
+        // A start or stop not yet made is made only on answers no event
+        // overtook, and while it is still due: this turn may have changed either.
+        if let calls = programCalls, !calls.inFlight, calls.eventSinceAsking || isEnding || (calls.isConfirmed && !isStillDue(calls)) {
+            programCalls = nil
             startOrder.lookAgain()
         }
         guard !isEnding else { return }
         guard startOrder.needsLook(services: services.services, at: port.now) else { return }
         // An event can be older than what supervisord has now (one queued
         // before a start the listener confirmed): a stop is made on what
-        // supervisord says now of the program and its dependencies (on the
-        // events alone when it does not answer).
+        // supervisord says now of the program and its dependencies.
         let stops = startOrder.toStop()
-        var asked: [String] = []
-        for process in stops.flatMap({ [$0.process] + startOrder.dependencies(of: $0.process) }) where !asked.contains(process) {
-            asked.append(process)
-            if case .info(let info) = processInfo(process, &port) { startOrder.learn(info, of: process) }
-        }
-        for (process, why) in stops.isEmpty ? [] : startOrder.toStop() {
-            let failure = port.stopProcess(process)
-            startOrder.stopped(process, why: "program " + ServiceState.shortName(process) + " was stopped with its dependency: " + why, failure: failure, at: port.now)
-            if let failure {
-                port.log(.error, "cannot stop a program whose dependency stopped (--restart-dependents)", [("program", process), ("error", failure)])
-            } else {
-                port.log(.info, "stopped program: a dependency stopped; it starts again once its conditions hold (--restart-dependents)", [
-                    ("program", process), ("why", why),
-                ])
-            }
-        }
         let (due, problems) = startOrder.evaluate(services: services.services, at: port.now)
         // What the calls below learn is looked at in the next turn.
         startOrder.looked(services: services.services)
@@ -120,10 +101,22 @@ extension ListenerCore {
                 : "a dependency failed: the program is not started until it recovers", [("program", problem.process), ("why", problem.why)])
             essentialCannotStart(problem.process, why: problem.why, &port)
         }
-        // One start at a time; the others are due again once it ends.
-        if startCalls == nil, let program = due.first {
-            startCalls = StartCalls(program: program, dependencies: startOrder.dependencies(of: program))
+        // One start or stop at a time; the others are due again once it ends.
+        if programCalls == nil, let stop = stops.first {
+            programCalls = ProgramCalls(program: stop.process, dependencies: startOrder.dependencies(of: stop.process), stopping: stop.why)
+        } else if programCalls == nil, let program = due.first {
+            programCalls = ProgramCalls(program: program, dependencies: startOrder.dependencies(of: program))
         }
+    }
+
+    /// Whether the confirmed calls' start or stop is still due, on what
+    /// supervisord answered: every condition holds, or a dependency still
+    /// stopped (the stop's reason taken anew).
+    private mutating func isStillDue(_ calls: ProgramCalls) -> Bool {
+        guard calls.stopping != nil else { return startOrder.holds(calls.program, services: services.services) }
+        guard let stop = startOrder.toStop().first(where: { $0.process == calls.program }) else { return false }
+        programCalls?.stopping = stop.why
+        return true
     }
 
     /// Whether the container is ending: nothing is started or stopped then.
@@ -134,36 +127,59 @@ extension ListenerCore {
         return false
     }
 
-    /// The start's next call, made now: in flight from here.
-    mutating func callingForStart() -> SupervisorCall? {
-        guard let call = startCalls?.next else { return nil }
+    /// The start's or stop's next call, made now: in flight from here.
+    mutating func callingForProgram() -> SupervisorCall? {
+        guard let call = programCalls?.next else { return nil }
         if case .start(let program) = call { startOrder.starting(program) }
-        startCalls?.inFlight = true
+        programCalls?.inFlight = true
         return call
     }
 
-    /// The answer to the start's call in flight. The processes' answers are
-    /// learnt unless an event on one of them came meanwhile (the start is
-    /// then looked at afresh); once all are in, the program is started only
-    /// if every condition still holds, and not while the container ends.
-    mutating func answered<Port: ListenerPort & ~Copyable>(startCall answer: SupervisorCallAnswer, _ port: inout Port) {
-        guard var calls = startCalls, calls.inFlight else { return }
+    /// The answer to the start's or stop's call in flight. The processes'
+    /// answers are learnt unless an event on one of them came meanwhile
+    /// (the program is then looked at afresh); once all are in, the start or
+    /// stop is made only if it is still due, and not while the container ends.
+    mutating func answered<Port: ListenerPort & ~Copyable>(programCall answer: SupervisorCallAnswer, _ port: inout Port) {
+        guard var calls = programCalls, calls.inFlight else { return }
         calls.inFlight = false
-        startCalls = nil
+        programCalls = nil
         switch answer {
         case .processInfo(let answer):
             guard !calls.eventSinceAsking else { return startOrder.lookAgain() }
             let process = calls.asked()
             guard case .info(let info) = answer else {
+                guard calls.stopping == nil else {
+                    // Unconfirmed, the events decide: the stop is made on them.
+                    while !calls.isConfirmed { _ = calls.asked() }
+                    return programCalls = calls
+                }
                 // Unconfirmed, the events may be stale: no start on them.
                 let failure = answer == .noSuchProgram ? "supervisord has no program \(process) (BAD_NAME)" : "no answer from supervisord about \(process)"
                 return finishStart(calls.program, failure: failure, &port)
             }
             startOrder.learn(info, of: process)
-            guard !calls.isConfirmed || startOrder.holds(calls.program, services: services.services) else { return startOrder.lookAgain() }
-            startCalls = calls
+            programCalls = calls
+            guard !calls.isConfirmed || isStillDue(calls) else {
+                programCalls = nil
+                return startOrder.lookAgain()
+            }
         case .started(let failure):
             finishStart(calls.program, failure: failure, &port)
+        case .stopped(let failure):
+            finishStop(calls.program, why: calls.stopping ?? "", failure: failure, &port)
+        }
+    }
+
+    /// stopProcess's answer: the program waits for its conditions again, or
+    /// (it failed) is not stopped again until its dependencies run again.
+    private mutating func finishStop<Port: ListenerPort & ~Copyable>(_ process: String, why: String, failure: String?, _ port: inout Port) {
+        startOrder.stopped(process, why: "program " + ServiceState.shortName(process) + " was stopped with its dependency: " + why, failure: failure, at: port.now)
+        if let failure {
+            port.log(.error, "cannot stop a program whose dependency stopped (--restart-dependents)", [("program", process), ("error", failure)])
+        } else {
+            port.log(.info, "stopped program: a dependency stopped; it starts again once its conditions hold (--restart-dependents)", [
+                ("program", process), ("why", why),
+            ])
         }
     }
 

@@ -20,9 +20,6 @@ package protocol ListenerPort: ~Copyable {
     /// `supervisor.startProcess(GROUP:NAME, wait=false)`: nil once accepted
     /// (or already started), else why not.
     mutating func startProcess(_ process: String) -> String?
-    /// `supervisor.stopProcess(GROUP:NAME, wait=false)`: nil once accepted
-    /// (or not running), else why not.
-    mutating func stopProcess(_ process: String) -> String?
     /// SIGTERM to supervisord, once sure it is the one of the record: nil once sent, else why not.
     mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String?
     /// `pid`, its parent and so on, as /proc shows them now (`Ancestry.walk`);
@@ -142,10 +139,10 @@ package struct ListenerCore: Sendable {
     /// What handlers want to know of single processes (`getProcessInfo`),
     /// asked by the loop (`callingSupervisor`).
     var processQuestions = ProcessQuestions()
-    /// The start under way (`--start-after`), one call at a time: the loop
+    /// The start or stop under way (`--start-after`), one call at a time: the loop
     /// makes the call `callingSupervisor()` hands it and hands its answer to
     /// `answered(call:)`.
-    var startCalls: StartCalls?
+    var programCalls: ProgramCalls?
     /// A gap in the pool's serials came while the question was in flight:
     /// the answer may be older than the events lost.
     private var eventsLostSinceAsked = false
@@ -316,7 +313,7 @@ package struct ListenerCore: Sendable {
                 serviceEventsMayBeLost = true
                 startOrderEventsMayBeLost = true
                 // Events on the processes a start asks about may be among them.
-                startCalls?.noteEventsLost()
+                programCalls?.noteEventsLost()
                 processQuestions.noteEventsLost()
             }
         } else {

@@ -1,13 +1,15 @@
 /// One XML-RPC call with an answer of a fixed size, made by the loop beside
 /// its other sources, one at a time, and never waited for: events go on
 /// being answered meanwhile. Its answer is handed over in a turn of its own
-/// (`ListenerCore.answered(call:)`). The calls are a start's (`StartCalls`)
+/// (`ListenerCore.answered(call:)`). The calls are a start's or a stop's (`ProgramCalls`)
 /// and the questions handlers have about one process (`ProcessQuestions`).
 package enum SupervisorCall: Equatable, Sendable {
     /// `supervisor.getProcessInfo(GROUP:NAME)`.
     case processInfo(String)
     /// `supervisor.startProcess(GROUP:NAME, wait=false)`.
     case start(String)
+    /// `supervisor.stopProcess(GROUP:NAME, wait=false)`.
+    case stop(String)
 }
 
 /// What a `SupervisorCall` brought.
@@ -16,6 +18,8 @@ package enum SupervisorCallAnswer: Equatable, Sendable {
     case processInfo(SupervisorAnswer)
     /// startProcess: nil once accepted (or already started), else why not.
     case started(failure: String?)
+    /// stopProcess: nil once accepted (or not running), else why not.
+    case stopped(failure: String?)
 }
 
 /// What a handler wants to know of one process (`getProcessInfo`) and need

@@ -194,10 +194,17 @@ package struct SupervisorClient: Sendable {
         controlAnswer(exchanged, already: SupervisorFault.alreadyStarted)
     }
 
-    /// `supervisor.stopProcess(name, false)`: sends the program its
-    /// stopsignal without waiting for it to stop; `.already` when it was not running.
-    package func stopProcess(_ name: String) -> Result<ControlAnswer, Failure> {
-        Self.controlAnswer(Self.finish(startControl("supervisor.stopProcess", name)), already: SupervisorFault.notRunning)
+    /// `supervisor.stopProcess(name, false)`, started for a loop to drive:
+    /// supervisord sends the program its stopsignal without waiting for it
+    /// to stop. Its answer goes to `stopProcessAnswer`.
+    package func startStopProcess(_ name: String) -> Result<SupervisorExchange, Failure> {
+        startControl("supervisor.stopProcess", name)
+    }
+
+    /// What stopProcess's exchange brought, read: `.already` when the
+    /// program was not running.
+    package static func stopProcessAnswer(_ exchanged: Result<[UInt8], Failure>) -> Result<ControlAnswer, Failure> {
+        controlAnswer(exchanged, already: SupervisorFault.notRunning)
     }
 
     /// `method(name, false)`: startProcess or stopProcess, not waiting.
@@ -223,7 +230,7 @@ package struct SupervisorClient: Sendable {
     }
 
     /// Drives a started exchange to its end, waiting on its socket alone.
-    private static func finish(_ started: consuming Result<SupervisorExchange, Failure>) -> Result<[UInt8], Failure> {
+    static func finish(_ started: consuming Result<SupervisorExchange, Failure>) -> Result<[UInt8], Failure> {
         var exchange: SupervisorExchange
         switch consume started {
         case .failure(let failure): return .failure(failure)

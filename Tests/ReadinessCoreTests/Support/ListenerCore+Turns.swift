@@ -9,7 +9,7 @@ import Testing
 /// with no event between (`answerEveryProcess`, `answerCalls`).
 extension ListenerCore {
     /// A turn with one event.
-    mutating func turn<Port: ListenerPort & ~Copyable>(_ header: EventHeader, _ event: ListenerEvent, _ port: inout Port) {
+    mutating func turn(_ header: EventHeader, _ event: ListenerEvent, _ port: inout RecordingPort) {
         handle(header, event, &port)
         finishTurn(&port)
         answerEveryProcess(&port)
@@ -18,7 +18,7 @@ extension ListenerCore {
 
     /// What the loop does once a turn wanted every process: asks, and hands
     /// the port's answer over in a turn of its own.
-    mutating func answerEveryProcess<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+    mutating func answerEveryProcess(_ port: inout RecordingPort) {
         guard !wantedEveryProcess.isEmpty, !isAskingEveryProcess else { return }
         _ = askingEveryProcess()
         answered(everyProcess: port.allProcessInfo(), &port)
@@ -28,13 +28,13 @@ extension ListenerCore {
     /// The start's call the loop is to make next, leaving out the questions
     /// about single processes (`wantedCall` has both).
     var wantedStartCall: SupervisorCall? {
-        guard let startCalls, !startCalls.inFlight else { return nil }
-        return startCalls.next
+        guard let programCalls, !programCalls.inFlight else { return nil }
+        return programCalls.next
     }
 
     /// A turn with one datagram.
-    mutating func turn<Port: ListenerPort & ~Copyable>(
-        datagram bytes: [UInt8], length: Int, sender: Int?, ancestry: [Int], passedDescriptors: Int, _ port: inout Port
+    mutating func turn(
+        datagram bytes: [UInt8], length: Int, sender: Int?, ancestry: [Int], passedDescriptors: Int, _ port: inout RecordingPort
     ) {
         receive(datagram: bytes, length: length, sender: sender, ancestry: ancestry, passedDescriptors: passedDescriptors, &port)
         finishTurn(&port)
@@ -44,8 +44,8 @@ extension ListenerCore {
 
     /// What the loop does while calls are wanted (a start's, questions about
     /// one process): makes each with the port's answer (`processInfo`,
-    /// `startProcess`), each answer in a turn of its own.
-    mutating func answerCalls<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
+    /// `startProcess`, `stopProcess`), each answer in a turn of its own.
+    mutating func answerCalls(_ port: inout RecordingPort) {
         var calls = 0
         while let call = callingSupervisor() {
             calls += 1
@@ -56,6 +56,7 @@ extension ListenerCore {
             switch call {
             case .processInfo(let process): answered(call: .processInfo(port.processInfo(process)), &port)
             case .start(let process): answered(call: .started(failure: port.startProcess(process)), &port)
+            case .stop(let process): answered(call: .stopped(failure: port.stopProcess(process)), &port)
             }
             finishTurn(&port)
             answerEveryProcess(&port)
