@@ -130,6 +130,10 @@ import Testing
         #expect(throws: UsageError("--dependent-startup cannot read % in [program:x] process_name=%(program_name)d")) {
             try rules("[program:x]\ndependent_startup=true\nprocess_name=%(program_name)d\n")
         }
+        #expect(throws: UsageError("--dependent-startup cannot read % in [program:x] process_name=x%(process_num)99999999999999999999d")) {
+            try rules("[program:x]\ndependent_startup=true\nprocess_name=x%(process_num)99999999999999999999d\n")
+        }
+        #expect(try rules("[program:x]\ndependent_startup=true\nprocess_name=x%(process_num)+03d%(process_num) d\n") == ["x:x+00 0="])
         #expect(throws: UsageError("--dependent-startup cannot read a number in [program:x] numprocs=two")) {
             try rules("[program:x]\ndependent_startup=true\nnumprocs=two\n")
         }

@@ -245,20 +245,30 @@ package struct DependentStartup: Sendable {
             let flags = rest[(close + 1)...].prefix { "-0 +#".utf8.contains($0) }
             let width = rest[flags.endIndex...].prefix { $0 >= 48 && $0 <= 57 }
             guard width.endIndex < rest.endIndex, "sdi".utf8.contains(rest[width.endIndex]) else { throw refusal("read %") }
+            // A width no name needs is a corrupt value, not a request for that much padding.
+            guard let widthValue = width.isEmpty ? 0 : UInt64(decimal: width), widthValue <= 256 else { throw refusal("read %") }
             let numeric = rest[width.endIndex] != UInt8(ascii: "s")
+            let sign = !numeric ? "" : flags.contains(UInt8(ascii: "+")) ? "+" : flags.contains(32) ? " " : ""
             let number: UInt64? = name.elementsEqual("process_num".utf8) ? process?.number : name.elementsEqual("numprocs".utf8) ? process?.count : nil
-            let text: String? = if let number { String(number) } else if numeric { nil }
+            let text: String? = if let number { sign + String(number) } else if numeric { nil }
                 else if name.elementsEqual("program_name".utf8) { process?.program }
                 else if name.elementsEqual("group_name".utf8) { process?.group }
                 else if name.elementsEqual("here".utf8) { here }
                 else if name.starts(with: "ENV_".utf8) { environment(String(decoding: name.dropFirst(4), as: UTF8.self)) }
                 else { nil }
             guard let text else { throw refusal(numeric ? "read %" : "expand %(" + String(decoding: name, as: UTF8.self) + ")s") }
-            let padding = Int(UInt64(decimal: width) ?? 0) - text.utf8.count
+            let padding = max(0, Int(widthValue) - text.utf8.count)
             let left = flags.contains(UInt8(ascii: "-"))
-            if !left, padding > 0 { result += repeatElement(numeric && flags.contains(UInt8(ascii: "0")) ? UInt8(ascii: "0") : 32, count: padding) }
-            result += text.utf8
-            if left, padding > 0 { result += repeatElement(32, count: padding) }
+            // Zeros go between a number's sign and its digits; spaces outside.
+            if !left, numeric, flags.contains(UInt8(ascii: "0")) {
+                result += sign.utf8
+                result += repeatElement(UInt8(ascii: "0"), count: padding)
+                result += text.utf8.dropFirst(sign.utf8.count)
+            } else {
+                if !left { result += repeatElement(32, count: padding) }
+                result += text.utf8
+                if left { result += repeatElement(32, count: padding) }
+            }
             rest = rest[(width.endIndex + 1)...]
         }
         result += rest
