@@ -28,7 +28,9 @@
 #include <unistd.h>
 
 /// open(2) and fcntl(2) are variadic, which Swift cannot call without Glibc's overlay.
-static inline int readiness_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
+/// openat for open: musl's open follows O_CLOEXEC with an fcntl(F_SETFD)
+/// for kernels before 2.6.23, a syscall more per file; its openat does not.
+static inline int readiness_open(const char *path, int flags, mode_t mode) { return openat(AT_FDCWD, path, flags, mode); }
 static inline int readiness_openat(int directory, const char *name, int flags, mode_t mode) { return openat(directory, name, flags, mode); }
 static inline int readiness_fcntl(int fd, int command, int argument) { return fcntl(fd, command, argument); }
 
