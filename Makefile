@@ -167,14 +167,23 @@ matrix_venv = .build/venvs/supervisor-$(1)
 	@$(call matrix_venv,$*)/bin/supervisord --version | grep -qx '$*'
 	touch $@
 
+# MATRIX_JOBS versions at a time: a version's run spends most of its 5
+# minutes waiting on supervisord (a quarter of one core here), and the
+# tests' TCP ports are apart between processes (Tests/IntegrationTests/Support/Ports.swift).
+# SwiftPM locks .build for the whole of a `swift test`, so the built test
+# bundle runs directly. Each version's output is printed whole once it ends.
+MATRIX_JOBS ?= 2
 matrix: release $(foreach version,$(SUPERVISOR_MATRIX),.build/venvs/supervisor-$(version)/.installed)
 	$(SWIFT) build --build-tests
-	for version in $(SUPERVISOR_MATRIX); do \
-		echo "== supervisor $$version: $(MATRIX_SUITES)"; \
-		READINESS_SUPERVISOR_VENV=$(CURDIR)/$(call matrix_venv,$$version) READINESS_SUPERVISOR_VERSION=$$version \
+	@mkdir -p .build/matrix
+	export READINESS_TEST_BUNDLE=$$($(SWIFT) build --show-bin-path)/supervisord-readinessPackageTests.xctest; \
+	printf '%s\n' $(SUPERVISOR_MATRIX) | xargs -P $(MATRIX_JOBS) -I {} sh -c ' \
+		READINESS_SUPERVISOR_VENV=$(CURDIR)/$(call matrix_venv,{}) READINESS_SUPERVISOR_VERSION={} \
 		READINESS_BIN_DIR=$(CURDIR)/$(RELEASE_DIR) \
-			$(SWIFT) test --disable-xctest --skip-build --filter '$(MATRIX_SUITES)' || exit 1; \
-	done
+			"$$READINESS_TEST_BUNDLE" --testing-library swift-testing --filter "$(MATRIX_SUITES)" > .build/matrix/{}.log 2>&1; \
+		status=$$?; \
+		{ echo "== supervisor {}: $(MATRIX_SUITES): exit $$status"; cat .build/matrix/{}.log; } | flock .build/matrix/print.lock cat; \
+		exit $$status'
 
 # The arm64 release binaries under qemu-user (Debian's qemu-user-static, installed
 # when missing), against the same real supervisord (.venv's): supervisord's
