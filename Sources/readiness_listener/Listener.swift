@@ -359,17 +359,6 @@ struct ListenerIO: ~Copyable, ListenerPort {
     /// The call's answer once its exchange is over; nil while it goes on or none is in flight.
     mutating func collectCall(ready: Bool) -> SupervisorCallAnswer? { supervisor.collectCall(ready: ready) }
 
-    mutating func requestShutdown() -> String? {
-        #if READINESS_TEST_HOOKS
-        // Debug builds only: a pause before shutting down, so that a test can
-        // kill the listener between recording an essential failure and acting on it.
-        if let delay = Int64(Processes.environmentValue("READINESS_TEST_SHUTDOWN_DELAY_MS") ?? ""), delay > 0 {
-            Clock.sleep(milliseconds: delay)
-        }
-        #endif
-        return supervisor.shutdown()?.description
-    }
-
     mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? {
         switch Processes.terminateSupervisord(pid: pid, startTicks: startTicks) {
         case .success: nil
@@ -470,6 +459,15 @@ struct SupervisorConnection: ~Copyable {
         case .processInfo(let process): failure = callInFlight.begin(client.startProcessInfo(process))
         case .start(let process): failure = callInFlight.begin(client.startStartProcess(process))
         case .stop(let process): failure = callInFlight.begin(client.startStopProcess(process))
+        case .shutdown:
+            #if READINESS_TEST_HOOKS
+            // Debug builds only: a pause before shutting down, so that a test can
+            // kill the listener between recording an essential failure and acting on it.
+            if let delay = Int64(Processes.environmentValue("READINESS_TEST_SHUTDOWN_DELAY_MS") ?? ""), delay > 0 {
+                Clock.sleep(milliseconds: delay)
+            }
+            #endif
+            failure = callInFlight.begin(client.startShutdown())
         }
         guard let failure else {
             callMade = call
@@ -488,6 +486,7 @@ struct SupervisorConnection: ~Copyable {
         case .processInfo: return .processInfo(note(SupervisorClient.processInfoAnswer(exchanged)) ?? .unavailable)
         case .start: return .started(failure: Self.failure(of: note(SupervisorClient.startProcessAnswer(exchanged))))
         case .stop: return .stopped(failure: Self.failure(of: note(SupervisorClient.stopProcessAnswer(exchanged))))
+        case .shutdown: return .shutDown(failure: shutdownFailure(SupervisorClient.shutdownAnswer(exchanged)))
         }
     }
 
@@ -496,6 +495,7 @@ struct SupervisorConnection: ~Copyable {
         case .processInfo: .processInfo(.unavailable)
         case .start: .started(failure: why)
         case .stop: .stopped(failure: why)
+        case .shutdown: .shutDown(failure: why)
         }
     }
 
@@ -522,15 +522,16 @@ struct SupervisorConnection: ~Copyable {
         }
     }
 
-    /// Nil once supervisord accepted; else why not.
-    mutating func shutdown() -> SupervisorClient.Failure? {
-        switch client.flatMap({ $0.shutdown() }) {
+    /// supervisor.shutdown's answer: nil once supervisord accepted; else why
+    /// not (a fault, SHUTDOWN_STATE, says nothing of XML-RPC's health).
+    private mutating func shutdownFailure(_ answer: Result<Void, SupervisorClient.Failure>) -> String? {
+        switch answer {
         case .success:
             calls.add(Self.ok)
             return nil
         case .failure(let failure):
             calls.add(Self.error)
-            return failure
+            return failure.description
         }
     }
 

@@ -109,6 +109,7 @@ import Testing
         var core = try core(previous: leftRecord())
         var port = RecordingPort()
         core.start(&port)
+        core.answerCalls(&port)
         #expect(port.shutdownCalls == 1)
         core.turn(header(40, pool: 1), .tick(when: 5), &port)
         #expect(core.record.state == .process(.exited))
@@ -124,6 +125,7 @@ import Testing
         var core = try core(previous: leftRecord())
         var port = RecordingPort(programs: nil)
         core.start(&port)
+        core.answerCalls(&port)
         #expect(port.shutdownCalls == 0)
         let other = ProcessStateEvent(serial: 40, state: .running, processName: "web", groupName: "web", fromState: .starting, pid: 6)
         core.turn(header(40, pool: poolSerial), .processState(other), &port)
@@ -137,6 +139,7 @@ import Testing
         var core = try core(essential: "web", previous: leftRecord())
         var port = RecordingPort()
         core.start(&port)
+        core.answerCalls(&port)
         #expect(port.shutdownCalls == 0)
         #expect(core.record.essentialFailure == nil)
         #expect(port.written.allSatisfy { $0.essentialFailure == nil })
@@ -216,19 +219,33 @@ import Testing
 
     /// An essential program's end is in the file before supervisord is asked
     /// to shut down, so the probe answers ESSENTIAL_DOWN before any program
-    /// stops; the shutdown's step follows at the turn's end.
+    /// stops. The handler asks supervisord nothing: the end's spawn error,
+    /// then the shutdown, are the loop's calls, each after a turn's write.
     @Test func anEssentialEndIsWrittenBeforeTheShutdown() throws {
         var core = try core()
         var port = RecordingPort()
         port.shutdownAnswer = nil
         core.start(&port)
+        port.programs?.append(NamedProcessInfo(group: "app", name: "app", info: .init(state: .fatal, start: 1, spawnError: "Exited too quickly")))
+        port.askedAbout = []
         let fatal = ProcessStateEvent(serial: 2, state: .fatal, processName: "app", groupName: "app", fromState: .backoff)
         core.handle(header(2, pool: 2), .processState(fatal), &port)
-        #expect(port.shutdownCalls == 1)
-        #expect(port.writtenAtShutdown?.essentialFailure?.program == "app:app")
-        #expect(port.writtenAtShutdown?.essentialFailure?.shutdown == .pending)
         core.finishTurn(&port)
+        #expect(port.askedAbout.isEmpty)
+        #expect(port.shutdownCalls == 0)
+        #expect(port.written.last?.essentialFailure?.shutdown == .pending)
+        #expect(core.callingSupervisor() == .processInfo("app:app"))
+        core.answered(call: .processInfo(port.processInfo("app:app")), &port)
+        core.finishTurn(&port)
+        #expect(port.count("essential program ended, shutting supervisord down") == 1)
+        #expect(core.callingSupervisor() == .shutdown)
+        core.answered(call: .shutDown(failure: port.requestShutdown()), &port)
+        core.finishTurn(&port)
+        #expect(port.writtenAtShutdown?.essentialFailure?.program == "app:app")
+        #expect(port.writtenAtShutdown?.essentialFailure?.spawnError == "Exited too quickly")
+        #expect(port.writtenAtShutdown?.essentialFailure?.shutdown == .pending)
         #expect(port.written.last?.essentialFailure?.shutdown == .requested)
+        #expect(core.wantedCall == nil)
     }
 
     /// A turn that changes nothing: after an event, a failed write is tried

@@ -531,6 +531,38 @@ import Testing
         #expect(try StatusRecord.parse(core.record.encoded).essentialFailure == core.record.essentialFailure)
     }
 
+    /// A dependency's FATAL: its spawn error is asked by the loop's calls,
+    /// not in the event's handler, and the failure is said once, with it
+    /// (an essential program's end too); with no answer, without it.
+    @Test(arguments: [true, false]) func aDependencysFailureIsAskedByTheLoopsCallsAndSaidWithItsDetail(answered: Bool) throws {
+        var core = try core("app=redis:running", essential: ["app"])
+        var port = RecordingPort()
+        port.programs = [program("start", .exited, start: 1), program("redis", .starting, start: 1), program("app", .stopped)]
+        core.start(&port)
+        port.askedAbout = []
+        port.programs = [
+            program("start", .exited, start: 1), NamedProcessInfo(group: "redis", name: "redis", info: .init(state: .fatal, start: 1, spawnError: "Exited too quickly")),
+            program("app", .stopped),
+        ]
+        core.handle(header(1), event(1, "redis", .fatal, from: .backoff), &port)
+        core.finishTurn(&port, startingPrograms: false)
+        #expect(port.askedAbout.isEmpty)
+        #expect(core.wantedCall == .processInfo("redis:redis"))
+        // The turn after the event's: nothing is said before the answer.
+        core.finishTurn(&port)
+        #expect(port.count("a dependency failed: the program is not started until it recovers") == 0)
+        #expect(port.shutdownCalls == 0)
+        #expect(core.callingSupervisor() == .processInfo("redis:redis"))
+        core.answered(call: .processInfo(answered ? port.processInfo("redis:redis") : .unavailable), &port)
+        core.finishTurn(&port)
+        core.answerCalls(&port)
+        let why = "program app is waiting for redis:running (redis is FATAL" + (answered ? ": Exited too quickly)" : ")")
+        #expect(port.logged.filter { $0.1 == "a dependency failed: the program is not started until it recovers" }.map { $0.2.first { $0.0 == "why" }?.1 } == [why])
+        #expect(port.shutdownCalls == 1)
+        #expect(port.writtenAtShutdown?.essentialFailure?.summary == "essential program app:app cannot be started: " + why)
+        #expect(port.started.isEmpty)
+    }
+
     /// An event queued before the listener asked (a restarted listener,
     /// say) can be older than supervisord's answer: the start is decided on
     /// what supervisord says now.

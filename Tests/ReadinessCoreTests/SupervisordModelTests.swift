@@ -856,6 +856,7 @@ struct SupervisordModel: ListenerPort {
         case .start(let process): controlAnswer = startProcess(process)
         case .stop(let process): controlAnswer = stopProcess(process)
         case .processInfo(let process): staleAnswer = Bool.random(using: &random) ? (processInfo(process), serial) : nil
+        case .shutdown: controlAnswer = "not modelled"
         }
     }
 
@@ -879,6 +880,8 @@ struct SupervisordModel: ListenerPort {
             answer = .started(failure: controlAnswer)
         case .stop:
             answer = .stopped(failure: controlAnswer)
+        case .shutdown:
+            answer = .shutDown(failure: controlAnswer)
         }
         let killed = crashes && Int.random(in: 0..<10, using: &random) == 0
         note("answer to \(call): \(answer)\(killed ? " (killed before writing)" : "")")
@@ -955,7 +958,6 @@ struct SupervisordModel: ListenerPort {
     }
 
     mutating func programConfigs() -> [ProgramConfig]? { nil }
-    mutating func requestShutdown() -> String? { "not modelled" }
     mutating func signalSupervisord(pid: Int, startTicks: UInt64?) -> String? { "not modelled" }
     /// /proc as it is now: supervisord (1), the sibling (7), svc's live run and its child.
     mutating func ancestry(of pid: Int) -> [Int] {

@@ -41,7 +41,7 @@ extension ListenerCore {
 
     /// A PROCESS_STATE event, for the start order: a program started by
     /// another hand is said so (and left alone); a dependency's failure is
-    /// looked up for its exit status or spawn error.
+    /// asked about, by the loop's calls, for its exit status or spawn error.
     mutating func applyToStartOrder<Port: ListenerPort & ~Copyable>(_ event: ProcessStateEvent, _ port: inout Port) {
         guard !startOrder.isEmpty else { return }
         let (startedElsewhere, failed) = startOrder.apply(event)
@@ -52,7 +52,7 @@ extension ListenerCore {
                 ("program", startedElsewhere),
             ])
         }
-        if failed, case .info(let info) = processInfo(process, &port) { startOrder.learn(info, of: process) }
+        if failed { processQuestions.want(process, for: .dependencyFailure) }
     }
 
     /// After lost events: supervisord is asked again, by the loop's calls,
@@ -63,14 +63,16 @@ extension ListenerCore {
         for process in startOrder.processesToRefresh() { processQuestions.want(process, for: .startOrder) }
     }
 
-    /// A refresh's answer about `process`, unless an event on it came since
-    /// (it is newer); without an answer, the next TICK asks again.
+    /// A refresh's or a failure's answer about `process`, unless an event on
+    /// it came since (it is newer); without an answer, the next TICK asks
+    /// again, and a failure is said without its detail.
     mutating func learnForStartOrder(_ answer: SupervisorAnswer, of process: String, eventSince: Bool) {
         switch answer {
-        case .info(let info): if !eventSince { startOrder.learn(info, of: process) }
+        case .info(let info) where !eventSince: return startOrder.learn(info, of: process)
         case .unavailable: startOrderEventsMayBeLost = true
-        case .noSuchProgram: break
+        case .info, .noSuchProgram: break
         }
+        startOrder.detailUnanswered(of: process)
     }
 
     /// With `--restart-dependents`, stops each started program a dependency
@@ -150,7 +152,7 @@ extension ListenerCore {
             guard case .info(let info) = answer else {
                 guard calls.stopping == nil else {
                     // Unconfirmed, the events decide: the stop is made on them.
-                    while !calls.isConfirmed { _ = calls.asked() }
+                    calls.skipToTheCall()
                     return programCalls = calls
                 }
                 // Unconfirmed, the events may be stale: no start on them.
@@ -167,6 +169,8 @@ extension ListenerCore {
             finishStart(calls.program, failure: failure, &port)
         case .stopped(let failure):
             finishStop(calls.program, why: calls.stopping ?? "", failure: failure, &port)
+        case .shutDown:
+            break  // Not a start's or a stop's: `answered(call:)` takes it.
         }
     }
 

@@ -5,8 +5,8 @@
 package protocol ListenerPort: ~Copyable {
     /// `supervisor.getProcessInfo(GROUP:NAME)`, waited for: only where a
     /// handler needs the answer before it acts (at start-up, after lost
-    /// events, a dependency's failure, before a shutdown or a stop); the
-    /// others are the loop's (`SupervisorCall`). `.unavailable` without XML-RPC.
+    /// events, before a shutdown); the others are the loop's
+    /// (`SupervisorCall`). `.unavailable` without XML-RPC.
     mutating func processInfo(_ process: String) -> SupervisorAnswer
     /// `supervisor.getAllProcessInfo()`, at start-up only (before the first
     /// READY); nil without XML-RPC. In the loop it is asked by the loop
@@ -15,8 +15,6 @@ package protocol ListenerPort: ~Copyable {
     /// `supervisor.getAllConfigInfo()`, at start-up with `--start-after`
     /// only; nil without a usable answer.
     mutating func programConfigs() -> [ProgramConfig]?
-    /// `supervisor.shutdown()`: nil once accepted, else why not.
-    mutating func requestShutdown() -> String?
     /// `supervisor.startProcess(GROUP:NAME, wait=false)`: nil once accepted
     /// (or already started), else why not.
     mutating func startProcess(_ process: String) -> String?
@@ -102,6 +100,13 @@ package struct ListenerCore: Sendable {
     /// The last reason a shutdown could not be carried out, so that retrying
     /// on every TICK logs it once, not every five seconds.
     private var shutdownFailure: String?
+    /// supervisor.shutdown, asked for by the loop (`callingSupervisor`):
+    /// wanted, or in flight.
+    enum ShutdownCall { case wanted, inFlight }
+    var shutdownCall: ShutdownCall?
+    /// An essential program's end waiting for its details (`.essentialDetails`)
+    /// before it is said: what told of it (an event, a reconcile).
+    private var essentialEndLearntFrom: String?
     /// The last event's `poolserial`: the pool numbers the events it accepts
     /// one by one, so a jump means the buffer overflowed and dropped some.
     private var lastPoolSerial: UInt64?
@@ -246,9 +251,10 @@ package struct ListenerCore: Sendable {
     /// it is answered, so the file and `/readyz` say the same: programs
     /// whose conditions now hold started (`--start-after`), then the record
     /// written if it changed, else the heartbeat after a TICK_5, else (after
-    /// an event) a failed write tried again. Handlers only change the
-    /// record, so a turn replaces the file once at most (and once before
-    /// supervisord is asked to shut down, `shutDownSupervisord`). A turn
+    /// an event, or before supervisord is asked to shut down) a failed
+    /// write tried again. Handlers only change the record, so a turn
+    /// replaces the file once at most, and the loop's calls come after it:
+    /// the probe answers ESSENTIAL_DOWN before supervisor.shutdown. A turn
     /// handles one event at most: supervisord sends the next only after the
     /// RESULT. An event's turn ends without `startingPrograms`: the stops
     /// (`--restart-dependents`, XML-RPC calls) come after its RESULT, in a
@@ -268,6 +274,7 @@ package struct ListenerCore: Sendable {
             } else if eventThisTurn {
                 port.retryPendingWrite(current)
             }
+            if shutdownCall == .wanted { port.retryPendingWrite(current) }
         }
         tickThisTurn = false
         eventThisTurn = false
@@ -292,7 +299,7 @@ package struct ListenerCore: Sendable {
     private mutating func resumeShutdown<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
         guard let failure = record.essentialFailure, failure.shutdown != .dryRun else { return }
         port.log(.warning, "resuming the shutdown for an essential program's end recorded before a restart", [("program", failure.program)])
-        shutDownSupervisord(&port)
+        wantShutdown()
     }
 
     /// A frame that could not be parsed: logged, acknowledged, nothing changes.
@@ -357,7 +364,7 @@ package struct ListenerCore: Sendable {
             heartbeat = true
             tickThisTurn = true
             if record.essentialFailure?.shutdown == .pending {
-                shutDownSupervisord(&port)
+                wantShutdown()
             } else if !configuration.essential.isEmpty, record.essentialFailure == nil, essentialEventsMayBeLost {
                 wantedEveryProcess.insert(.essential)
             }
@@ -598,23 +605,46 @@ package struct ListenerCore: Sendable {
         essentialEnded(reason: "start order", &port)
     }
 
-    /// The first essential program's end, just recorded in the tracker:
-    /// say it, write it and shut down (or, in a dry run, say what would be done).
+    /// The first essential program's end, just recorded in the tracker: in
+    /// a dry run, marked so at once (no TICK may act on it); said once its
+    /// exit status or spawn error (in no event) is in, asked by the loop's
+    /// calls; then supervisord is asked to shut down.
     private mutating func essentialEnded<Port: ListenerPort & ~Copyable>(reason: String, _ port: inout Port) {
         guard let recorded = record.essentialFailure else { return }
-        if recorded.state == .exited || recorded.state == .fatal, case .info(let info) = processInfo(recorded.program, &port) {
-            tracker.learnEssentialDetails(from: info)
-        }
-        let dryRun = configuration.essentialDryRun
-        if dryRun { tracker.markEssentialShutdown(.dryRun) }
-        let failure = record.essentialFailure ?? recorded
+        if configuration.essentialDryRun { tracker.markEssentialShutdown(.dryRun) }
+        guard recorded.state == .exited || recorded.state == .fatal else { return sayEssentialEnded(learntFrom: reason, &port) }
+        essentialEndLearntFrom = reason
+        processQuestions.want(recorded.program, for: .essentialDetails)
+    }
+
+    /// The answer about the essential program whose end waits to be said,
+    /// taken when it shows the state recorded (`EssentialFailure.learnDetails`),
+    /// as when the handler asked at once: events lost meanwhile, which
+    /// come in bursts as a container ends, do not make it less the end's.
+    mutating func learnEssentialDetails<Port: ListenerPort & ~Copyable>(_ answer: SupervisorAnswer, _ port: inout Port) {
+        guard let reason = essentialEndLearntFrom.take() else { return }
+        if case .info(let info) = answer { tracker.learnEssentialDetails(from: info) }
+        sayEssentialEnded(learntFrom: reason, &port)
+    }
+
+    /// Says the essential end, and (unless a dry run) asks for the shutdown.
+    private mutating func sayEssentialEnded<Port: ListenerPort & ~Copyable>(learntFrom reason: String, _ port: inout Port) {
+        guard let failure = record.essentialFailure else { return }
+        let dryRun = failure.shutdown == .dryRun
         port.log(.error, dryRun ? "essential program ended; dry run, supervisord is NOT shut down" : "essential program ended, shutting supervisord down", [
             ("program", failure.program), ("state", failure.state.rawValue),
             ("expected", failure.expected.map { $0 ? "1" : "0" } ?? "unknown"),
             ("exit_status", failure.exitStatus.map { "\($0)" } ?? "unknown"), ("spawn_error", failure.spawnError ?? ""),
             ("what", failure.summary), ("learnt_from", reason),
         ])
-        if !dryRun { shutDownSupervisord(&port) }
+        if !dryRun { wantShutdown() }
+    }
+
+    /// supervisor.shutdown is to be asked by the loop, after this turn's
+    /// write; not while one is in flight, nor before the end is said.
+    private mutating func wantShutdown() {
+        guard shutdownCall == nil, essentialEndLearntFrom == nil else { return }
+        shutdownCall = .wanted
     }
 
     /// The shutdown's steps: `supervisor.shutdown` over XML-RPC (→ requested);
@@ -622,12 +652,10 @@ package struct ListenerCore: Sendable {
     /// is graceful: every program gets its stopsignal and stopwaitsecs. When
     /// both fail it stays pending and the next TICK tries again; the reason is
     /// logged when it first fails or changes, and once more when it works.
-    /// The record is written first: the probe answers ESSENTIAL_DOWN before
-    /// any program is stopped.
-    private mutating func shutDownSupervisord<Port: ListenerPort & ~Copyable>(_ port: inout Port) {
-        let current = record
-        if !writeIfChanged(current, &port) { port.retryPendingWrite(current) }
-        guard let rpcFailure = port.requestShutdown() else {
+    mutating func answeredShutdown<Port: ListenerPort & ~Copyable>(failure rpcFailure: String?, _ port: inout Port) {
+        guard shutdownCall == .inFlight else { return }
+        shutdownCall = nil
+        guard let rpcFailure else {
             port.log(.info, "asked supervisord to shut down (supervisor.shutdown)", [])
             finishShutdown(.requested, &port)
             return

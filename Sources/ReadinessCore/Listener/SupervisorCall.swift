@@ -1,8 +1,9 @@
 /// One XML-RPC call with an answer of a fixed size, made by the loop beside
 /// its other sources, one at a time, and never waited for: events go on
 /// being answered meanwhile. Its answer is handed over in a turn of its own
-/// (`ListenerCore.answered(call:)`). The calls are a start's or a stop's (`ProgramCalls`)
-/// and the questions handlers have about one process (`ProcessQuestions`).
+/// (`ListenerCore.answered(call:)`). The calls are an essential program's
+/// shutdown, a start's or a stop's (`ProgramCalls`), and the questions
+/// handlers have about one process (`ProcessQuestions`).
 package enum SupervisorCall: Equatable, Sendable {
     /// `supervisor.getProcessInfo(GROUP:NAME)`.
     case processInfo(String)
@@ -10,6 +11,8 @@ package enum SupervisorCall: Equatable, Sendable {
     case start(String)
     /// `supervisor.stopProcess(GROUP:NAME, wait=false)`.
     case stop(String)
+    /// `supervisor.shutdown()`: an essential program ended.
+    case shutdown
 }
 
 /// What a `SupervisorCall` brought.
@@ -20,6 +23,8 @@ package enum SupervisorCallAnswer: Equatable, Sendable {
     case started(failure: String?)
     /// stopProcess: nil once accepted (or not running), else why not.
     case stopped(failure: String?)
+    /// supervisor.shutdown: nil once accepted, else why not.
+    case shutDown(failure: String?)
 }
 
 /// What a handler wants to know of one process (`getProcessInfo`) and need
@@ -38,6 +43,12 @@ package struct ProcessQuestion: OptionSet, Equatable, Sendable {
     package static let metrics = ProcessQuestion(rawValue: 1 << 2)
     /// A program under `--start-after`, or one it waits for, after lost events.
     package static let startOrder = ProcessQuestion(rawValue: 1 << 3)
+    /// The exit status or spawn error of a program one under
+    /// `--start-after` waits for, after its EXITED or FATAL event said it failed.
+    package static let dependencyFailure = ProcessQuestion(rawValue: 1 << 4)
+    /// An essential program's exit status or spawn error, after its end:
+    /// the end is said with them, then supervisord is asked to shut down.
+    package static let essentialDetails = ProcessQuestion(rawValue: 1 << 5)
 }
 
 /// The questions about single processes that handlers want asked, in order,

@@ -48,6 +48,9 @@ struct ProgramCalls: Sendable {
     /// getProcessInfo's answer arrived: the process it was about.
     mutating func asked() -> String { toAsk.removeFirst() }
 
+    /// The questions left are not asked: the stop is made on the events' word.
+    mutating func skipToTheCall() { toAsk = [] }
+
     /// Every process has been asked about: the start or stop comes next.
     var isConfirmed: Bool { toAsk.isEmpty }
 

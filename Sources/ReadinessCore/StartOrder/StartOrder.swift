@@ -53,6 +53,10 @@ package struct StartOrder: Sendable {
         var start: Int?
         /// From supervisord's answer: a failure's spawn error or exit status.
         var detail: String?
+        /// A failure an event brought, whose detail supervisord is asked
+        /// for: it is said (logged, and an essential program's end) with
+        /// its detail, once the answer is in.
+        var detailAsked = false
 
         init(group: String, name: String, state: ProcessState, expected: Bool?, pid: Int?) {
             process = group + ":" + name
@@ -218,7 +222,8 @@ package struct StartOrder: Sendable {
         guard names(group: event.groupName, name: event.processName) else { return (nil, false) }
         changed = true
         let process = "\(event.groupName):\(event.processName)"
-        let now = Seen(group: event.groupName, name: event.processName, state: event.state, expected: event.expected, pid: event.pid)
+        var now = Seen(group: event.groupName, name: event.processName, state: event.state, expected: event.expected, pid: event.pid)
+        now.detailAsked = now.failure != nil
         if let index = seen.firstIndex(where: { $0.process == process }) { seen[index] = now } else { seen.append(now) }
         var startedElsewhere: String?
         // A run begins with STARTING (BACKOFF and RUNNING follow it); stopping
@@ -258,13 +263,21 @@ package struct StartOrder: Sendable {
         guard let index = seen.firstIndex(where: { $0.process == process }) else { return }
         // Most answers confirm what the events said: nothing to look at again.
         let now = Seen(group: seen[index].group, name: seen[index].name, info: info)
-        if now.differs(from: seen[index], startTimesCount: restartDependents) { changed = true }
+        if seen[index].detailAsked || now.differs(from: seen[index], startTimesCount: restartDependents) { changed = true }
         seen[index] = now
         guard let index = position(of: process), !starts[index].started else { return }
         if info.state.isUnderWay || (!starts[index].restarting && !(info.state == .stopped && info.start == 0)) {
             markStarted(index)
             changed = true
         }
+    }
+
+    /// No answer came to the question about a failure's detail, or an event
+    /// overtook it: the failure is said as its event gave it.
+    package mutating func detailUnanswered(of process: String) {
+        guard let index = seen.firstIndex(where: { $0.process == process }), seen[index].detailAsked else { return }
+        seen[index].detailAsked = false
+        changed = true
     }
 
     /// The processes to ask supervisord about when events may have been
@@ -337,7 +350,7 @@ package struct StartOrder: Sendable {
             let timedOut = timeoutMilliseconds.map { time.millisecondsSinceEpoch - entry.waitingSince.millisecondsSinceEpoch >= $0 } ?? false
             var holds: [String] = []
             // The first failure, else the first condition unmet.
-            var unmet: (why: String, failed: Bool)?
+            var unmet: (why: String, failed: Bool, detailAsked: Bool)?
             for dependency in rules[entry.rule].dependencies {
                 let why = self.why(dependency, services: services)
                 holds.append(why == nil ? "1" : "0")
@@ -363,21 +376,24 @@ package struct StartOrder: Sendable {
             let detail = "program " + ServiceState.shortName(process) + phrase + (unmet?.why ?? "")
             if starts[index].detail != detail { starts[index].detail = detail }
             let failed = unmet?.failed == true && !entry.gaveUp
-            if entry.gaveUp || (failed && entry.loggedFailure != detail) {
+            // A failure is said once its detail is in.
+            let detailAsked = failed && unmet?.detailAsked == true
+            if entry.gaveUp || (failed && !detailAsked && entry.loggedFailure != detail) {
                 problems.append(Problem(process: process, why: detail, gaveUp: entry.gaveUp))
             }
-            entry.loggedFailure = failed ? detail : nil
+            if !detailAsked { entry.loggedFailure = failed ? detail : nil }
             entries[index] = entry
         }
         return (due, problems)
     }
 
-    /// Why `dependency` does not hold (`redis:ready (redis is FATAL)`) and
-    /// whether it failed, or nil when it holds: every process it names must
+    /// Why `dependency` does not hold (`redis:ready (redis is FATAL)`),
+    /// whether it failed and its detail is still asked for, or nil when it holds: every process it names must
     /// meet the condition.
-    private func why(_ dependency: StartRule.Dependency, services: [ServiceState]) -> (why: String, failed: Bool)? {
+    private func why(_ dependency: StartRule.Dependency, services: [ServiceState]) -> (why: String, failed: Bool, detailAsked: Bool)? {
         var state: String?
         var failed = false
+        var detailAsked = false
         // By index: most processes are not named, and a copy of each costs more than the look.
         for index in seen.indices where seen[index].isNamed(by: dependency.programs) {
             let seen = seen[index]
@@ -385,6 +401,7 @@ package struct StartOrder: Sendable {
             if let failure = seen.failure {
                 state = ServiceState.shortName(seen.process) + " " + failure
                 failed = true
+                detailAsked = seen.detailAsked
                 break
             } else if seen.state != wanted {
                 state = ServiceState.shortName(seen.process) + " is " + seen.state.rawValue
@@ -399,7 +416,7 @@ package struct StartOrder: Sendable {
             state = state ?? ""
         }
         guard state != "" else { return nil }
-        return (dependency.programs.description + ":" + dependency.condition.rawValue + " (" + (state ?? "not seen yet") + ")", failed)
+        return (dependency.programs.description + ":" + dependency.condition.rawValue + " (" + (state ?? "not seen yet") + ")", failed, detailAsked)
     }
 
     /// With `--restart-dependents`: the started programs a dependency of

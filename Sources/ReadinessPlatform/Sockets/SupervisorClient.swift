@@ -162,11 +162,17 @@ package struct SupervisorClient: Sendable {
         }
     }
 
-    /// `supervisor.shutdown()`: supervisord stops every program, in priority
-    /// order with its stopsignal and stopwaitsecs, then exits. A fault
-    /// (SHUTDOWN_STATE: it is already stopping) is a failure.
-    package func shutdown() -> Result<Void, Failure> {
-        call("supervisor.shutdown", [], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds).flatMap { body in
+    /// `supervisor.shutdown()`, started for a loop to drive: supervisord
+    /// stops every program, in priority order with its stopsignal and
+    /// stopwaitsecs, then exits. Its answer goes to `shutdownAnswer`.
+    package func startShutdown() -> Result<SupervisorExchange, Failure> {
+        start("supervisor.shutdown", [], limit: XMLRPC.maximumResponseBytes, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// What shutdown's exchange brought, read: a fault (SHUTDOWN_STATE: it
+    /// is already stopping) is a failure.
+    package static func shutdownAnswer(_ exchanged: Result<[UInt8], Failure>) -> Result<Void, Failure> {
+        exchanged.flatMap(body).flatMap { body in
             switch Result(catching: { () throws(XMLRPCError) in try XMLRPC.parse(body) }) {
             case .failure(let error): return .failure(Failure(error.description))
             case .success(.fault(let code, let message)): return .failure(Failure("XML-RPC fault \(code): \(message)"))

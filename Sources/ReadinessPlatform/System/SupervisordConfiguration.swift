@@ -12,10 +12,11 @@ package enum SupervisordConfiguration {
             throw UsageError("--dependent-startup cannot find supervisord's configuration: give it with --config PATH")
         }
         guard let main = try read(path) else { throw UsageError("--dependent-startup: " + path + " is not a regular file") }
+        let here = Files.directoryName(of: path)
         var settings = DependentStartup()
-        settings.read(main, main: true, here: Files.directoryName(of: path))
+        settings.read(main, main: true, here: here)
         var files = [path]
-        for pattern in try settings.includePatterns(here: Files.directoryName(of: path), environment: Processes.environmentValue) {
+        for pattern in try settings.includePatterns(here: here, environment: Processes.environmentValue) {
             // What is no regular file (a directory the pattern also names) supervisord skips too.
             for file in try matchingFiles(pattern) {
                 guard let bytes = try read(file) else { continue }

@@ -43,8 +43,9 @@ extension ListenerCore {
     }
 
     /// What the loop does while calls are wanted (a start's, questions about
-    /// one process): makes each with the port's answer (`processInfo`,
-    /// `startProcess`, `stopProcess`), each answer in a turn of its own.
+    /// one process, a shutdown): makes each with the port's answer
+    /// (`processInfo`, `startProcess`, `stopProcess`, `requestShutdown`),
+    /// each answer in a turn of its own.
     mutating func answerCalls(_ port: inout RecordingPort) {
         var calls = 0
         while let call = callingSupervisor() {
@@ -57,6 +58,7 @@ extension ListenerCore {
             case .processInfo(let process): answered(call: .processInfo(port.processInfo(process)), &port)
             case .start(let process): answered(call: .started(failure: port.startProcess(process)), &port)
             case .stop(let process): answered(call: .stopped(failure: port.stopProcess(process)), &port)
+            case .shutdown: answered(call: .shutDown(failure: port.requestShutdown()), &port)
             }
             finishTurn(&port)
             answerEveryProcess(&port)
