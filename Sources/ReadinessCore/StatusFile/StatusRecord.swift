@@ -211,7 +211,7 @@ extension StatusRecord {
                 }
                 starts.append(start)
             } else {
-                values.entries.append((key: lineStart..<equals, value: equals + 1..<lineEnd))
+                values.append(key: lineStart..<equals, value: equals + 1..<lineEnd)
             }
         }
 
@@ -261,22 +261,30 @@ extension StatusRecord {
     private struct Fields {
         let text: String
         let bytes: [UInt8]
-        var entries: [(key: Range<Int>, value: Range<Int>)] = []
+        /// Each key's and value's offsets, 32-bit (a file is at most 64 KiB).
+        private var entries: [(key: Range<UInt32>, value: Range<UInt32>)] = []
 
         init(text: String, bytes: [UInt8]) {
             self.text = text
             self.bytes = bytes
             // Room for a file's keys at once: growing from one entry took five
-            // buffers of five sizes, each size a fresh page to fault in.
+            // buffers of five sizes, each size a fresh page to fault in. At 16
+            // bytes an entry, 32 take 544: musl's allocator maps a page of its
+            // own for a buffer twice that (and unmaps it when freed), two
+            // system calls more in each probe.
             entries.reserveCapacity(32)
+        }
+
+        mutating func append(key: Range<Int>, value: Range<Int>) {
+            entries.append((UInt32(key.lowerBound)..<UInt32(key.upperBound), UInt32(value.lowerBound)..<UInt32(value.upperBound)))
         }
 
         subscript(key: StaticString) -> Substring? {
             let name = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
-            guard let entry = entries.last(where: { $0.key.count == name.count && bytes[$0.key].elementsEqual(name) }) else {
+            guard let entry = entries.last(where: { $0.key.count == name.count && bytes[Int($0.key.lowerBound)..<Int($0.key.upperBound)].elementsEqual(name) }) else {
                 return nil
             }
-            return text(entry.value)
+            return text(Int(entry.value.lowerBound)..<Int(entry.value.upperBound))
         }
 
         // The readers below are kept out of line: inlined at each of the

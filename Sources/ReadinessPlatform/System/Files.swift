@@ -276,10 +276,11 @@ package enum Files {
         do { info = try system_fstat(fd) } catch { return .failed(FileError(operation: "stat", path: path, errno: error)) }
         guard info.isRegularFile else { return .notRegularFile }
         guard info.st_size <= limit else { return .tooLarge(Int(info.st_size)) }
-        // Sized from fstat (0 for /proc files: 1 KiB, which holds a
-        // /proc/PID/stat without touching another heap page), growing up to
+        // Sized from fstat (0 for /proc files: 512 bytes, which hold a
+        // /proc/PID/stat of about 300; musl's allocator maps a page of its
+        // own for a buffer of 1 KiB, and unmaps it when freed), growing up to
         // one byte more than the limit, which tells a file that grew since fstat.
-        var bytes = [UInt8](repeating: 0, count: min(limit + 1, info.st_size > 0 ? Int(info.st_size) + 1 : 1024))
+        var bytes = [UInt8](repeating: 0, count: min(limit + 1, info.st_size > 0 ? Int(info.st_size) + 1 : 512))
         var count = 0
         do {
             while true {
