@@ -57,6 +57,8 @@ final class TmpfsMount {
         let supervisord = try Supervisord(start: "exit 0")
         defer { supervisord.stop() }
         let first = try #require(supervisord.waitForState("EXITED"))
+        // Removed between writes: the exit status, asked after the EXITED, is written in a turn of its own.
+        #expect(try supervisord.listenerSitsIdle())
         let directory = (supervisord.statusFile as NSString).deletingLastPathComponent
         try FileManager.default.removeItem(atPath: directory)
         _ = try supervisord.ctl("start", "start")
@@ -77,6 +79,8 @@ final class TmpfsMount {
         let supervisord = try Supervisord(start: "exit 0")
         defer { supervisord.stop() }
         let first = try #require(supervisord.waitForState("EXITED"))
+        // Moved between writes: the exit status, asked after the EXITED, is written in a turn of its own.
+        #expect(try supervisord.listenerSitsIdle())
         let directory = (supervisord.statusFile as NSString).deletingLastPathComponent
         let moved = "\(supervisord.scratch.path)/moved"
         try FileManager.default.moveItem(atPath: directory, toPath: moved)
