@@ -4,9 +4,9 @@
 /// supervisord implements it over a simulated one.
 package protocol ListenerPort: ~Copyable {
     /// `supervisor.getProcessInfo(GROUP:NAME)`, waited for: only where a
-    /// handler needs the answer before it acts (at start-up, after lost
-    /// events, before a shutdown); the others are the loop's
-    /// (`SupervisorCall`). `.unavailable` without XML-RPC.
+    /// handler needs the answer before it acts (at start-up, and after
+    /// lost events while the record says READY); the others are the
+    /// loop's (`SupervisorCall`). `.unavailable` without XML-RPC.
     mutating func processInfo(_ process: String) -> SupervisorAnswer
     /// `supervisor.getAllProcessInfo()`, at start-up only (before the first
     /// READY); nil without XML-RPC. In the loop it is asked by the loop

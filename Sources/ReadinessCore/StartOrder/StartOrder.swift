@@ -388,8 +388,8 @@ package struct StartOrder: Sendable {
     }
 
     /// Why `dependency` does not hold (`redis:ready (redis is FATAL)`),
-    /// whether it failed and its detail is still asked for, or nil when it holds: every process it names must
-    /// meet the condition.
+    /// whether it failed and its detail is still asked for; nil when it
+    /// holds: every process it names must meet the condition.
     private func why(_ dependency: StartRule.Dependency, services: [ServiceState]) -> (why: String, failed: Bool, detailAsked: Bool)? {
         var state: String?
         var failed = false
