@@ -87,6 +87,27 @@ import Testing
         #expect(port.shutdownCalls == 0)
     }
 
+    /// A dry run's end is marked a dry run as soon as it is recorded: a
+    /// TICK that comes while its exit status or spawn error is asked does
+    /// not shut supervisord down, and the end is said once, after the answer.
+    @Test func aDryRunIsNotShutDownWhileItsDetailsAreAsked() throws {
+        var core = try core(dryRun: true)
+        var port = RecordingPort()
+        port.shutdownAnswer = nil
+        core.start(&port)
+        let fatal = ProcessStateEvent(serial: 2, state: .fatal, processName: "app", groupName: "app", fromState: .backoff)
+        core.handle(header(2, pool: 2), .processState(fatal), &port)
+        core.finishTurn(&port)
+        #expect(core.record.essentialFailure?.shutdown == .dryRun)
+        #expect(core.wantedCall == .processInfo("app:app"))
+        core.handle(header(3, pool: 3), .tick(when: 5), &port)
+        core.finishTurn(&port)
+        #expect(port.count("essential program ended; dry run, supervisord is NOT shut down") == 0)
+        core.answerCalls(&port)
+        #expect(port.shutdownCalls == 0)
+        #expect(port.count("essential program ended; dry run, supervisord is NOT shut down") == 1)
+    }
+
     /// What a previous listener of this supervisord left: start.sh's run (the
     /// one RecordingPort shows, started at 1) exited expected, recorded from
     /// pool serial 3, and app's end recorded with its shutdown not done.
